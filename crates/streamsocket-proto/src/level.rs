@@ -1,0 +1,387 @@
+//! Protection levels (the Windows Runtime `SocketProtectionLevel`) and the policy table that
+//! turns a requested level into what the client may offer.
+//!
+//! # The policy table
+//!
+//! | requested level | decision |
+//! |---|---|
+//! | `PlainSocket` | no TLS |
+//! | `Ssl`, `SslAllowNullEncryption`, `Unspecified` | TLS 1.3 and TLS 1.2, secure suites only |
+//! | `Tls12` | TLS 1.2 only |
+//! | `Tls13` | TLS 1.3 only |
+//! | `Ssl3AllowWeakEncryption` | unsupported: SSL 3.0 is prohibited (RFC 7568) |
+//! | `Tls10`, `Tls11` | unsupported: deprecated (RFC 8996) and absent from rustls |
+//! | `BluetoothEncryption*` | invalid: not applicable to TCP |
+//!
+//! A minimum level (WinRT `MinProtectionLevel`) removes versions below it; a minimum above the
+//! requested level leaves nothing and is an invalid argument.
+//!
+//! # Where this deliberately differs from Windows
+//!
+//! - Windows silently offers SSL 3.0, TLS 1.0 and TLS 1.1 for the legacy levels; this crate
+//!   refuses them with a typed error before any byte is sent.
+//! - `SslAllowNullEncryption` never negotiates a NULL cipher: rustls has none.
+//! - `Tls12` on Windows also allows TLS 1.0 and 1.1; here it means exactly TLS 1.2.
+//! - The level reported after a handshake is the negotiated one (`Tls12` or `Tls13`), never the
+//!   requested one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How a stream socket is protected: the Windows Runtime `SocketProtectionLevel`, plus `Tls13`.
+///
+/// The variants keep the WinRT order and numeric values (`level as u8`), so they are not
+/// alphabetical.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[repr(u8)]
+pub enum ProtectionLevel {
+    /// No encryption.
+    PlainSocket = 0,
+    /// TLS required, any secure version (here: 1.3 or 1.2), never a NULL cipher.
+    Ssl = 1,
+    /// Windows allows a NULL cipher here; rustls has none, so it behaves as `Ssl`.
+    SslAllowNullEncryption = 2,
+    /// Bluetooth only; invalid on TCP.
+    BluetoothEncryptionAllowNullAuthentication = 3,
+    /// Bluetooth only; invalid on TCP.
+    BluetoothEncryptionWithAuthentication = 4,
+    /// SSL 3.0 with weak ciphers; refused (RFC 7568).
+    Ssl3AllowWeakEncryption = 5,
+    /// TLS 1.0; refused (RFC 8996).
+    Tls10 = 6,
+    /// TLS 1.1; refused (RFC 8996).
+    Tls11 = 7,
+    /// TLS 1.2 exactly.
+    Tls12 = 8,
+    /// No preference: behaves as `Ssl`, raised by a minimum level if one is set.
+    Unspecified = 9,
+    /// TLS 1.3 exactly (an extension of the WinRT enum).
+    Tls13 = 10,
+}
+
+impl ProtectionLevel {
+    /// Every level, in numeric order.
+    pub const ALL: [Self; 11] = [
+        Self::PlainSocket,
+        Self::Ssl,
+        Self::SslAllowNullEncryption,
+        Self::BluetoothEncryptionAllowNullAuthentication,
+        Self::BluetoothEncryptionWithAuthentication,
+        Self::Ssl3AllowWeakEncryption,
+        Self::Tls10,
+        Self::Tls11,
+        Self::Tls12,
+        Self::Unspecified,
+        Self::Tls13,
+    ];
+
+    /// The WinRT name, as `Display` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PlainSocket => "PlainSocket",
+            Self::Ssl => "Ssl",
+            Self::SslAllowNullEncryption => "SslAllowNullEncryption",
+            Self::BluetoothEncryptionAllowNullAuthentication => {
+                "BluetoothEncryptionAllowNullAuthentication"
+            }
+            Self::BluetoothEncryptionWithAuthentication => "BluetoothEncryptionWithAuthentication",
+            Self::Ssl3AllowWeakEncryption => "Ssl3AllowWeakEncryption",
+            Self::Tls10 => "Tls10",
+            Self::Tls11 => "Tls11",
+            Self::Tls12 => "Tls12",
+            Self::Unspecified => "Unspecified",
+            Self::Tls13 => "Tls13",
+        }
+    }
+
+    /// The WinRT numeric value.
+    pub fn value(self) -> u8 {
+        self as u8
+    }
+
+    /// The level with this WinRT numeric value.
+    pub fn from_value(value: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(value)).copied()
+    }
+
+    /// The level that reports a negotiated TLS version.
+    pub fn from_version(version: TlsVersion) -> Self {
+        match version {
+            TlsVersion::Tls12 => Self::Tls12,
+            TlsVersion::Tls13 => Self::Tls13,
+        }
+    }
+
+    /// Whether this level demands TLS (every level but `PlainSocket`).
+    ///
+    /// Unsupported and invalid levels demand TLS too: a caller who asked for them must never
+    /// end up in plaintext.
+    pub fn demands_tls(self) -> bool {
+        self != Self::PlainSocket
+    }
+
+    /// The ordering used for minimum levels: the lowest protocol version the level allows.
+    ///
+    /// `None` for levels that do not name a version floor (`Unspecified`, Bluetooth).
+    fn floor(self) -> Option<Floor> {
+        Some(match self {
+            Self::PlainSocket => Floor::Plain,
+            Self::Ssl3AllowWeakEncryption => Floor::Ssl3,
+            Self::Tls10 => Floor::Tls10,
+            Self::Tls11 => Floor::Tls11,
+            Self::Ssl | Self::SslAllowNullEncryption | Self::Tls12 => Floor::Tls12,
+            Self::Tls13 => Floor::Tls13,
+            Self::Unspecified
+            | Self::BluetoothEncryptionAllowNullAuthentication
+            | Self::BluetoothEncryptionWithAuthentication => return None,
+        })
+    }
+}
+
+impl fmt::Display for ProtectionLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ProtectionLevel {
+    type Err = ParseLevelError;
+
+    /// Accepts the WinRT names case-insensitively, the numeric values, and short forms:
+    /// `plain`, `none`, `tls`, `ssl3`, `tls1.0`/`tls10`/`tls1`, `tls1.1`, `tls1.2`, `tls1.3`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key: String = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '.' | '_' | '-' | ' '))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if let Ok(value) = key.parse::<u8>() {
+            return Self::from_value(value).ok_or_else(|| ParseLevelError(s.to_owned()));
+        }
+        let level = match key.as_str() {
+            "plainsocket" | "plain" | "none" => Self::PlainSocket,
+            "ssl" | "tls" => Self::Ssl,
+            "sslallownullencryption" | "allownull" => Self::SslAllowNullEncryption,
+            "bluetoothencryptionallownullauthentication" => {
+                Self::BluetoothEncryptionAllowNullAuthentication
+            }
+            "bluetoothencryptionwithauthentication" => Self::BluetoothEncryptionWithAuthentication,
+            "ssl3allowweakencryption" | "ssl3" | "sslv3" | "ssl30" => Self::Ssl3AllowWeakEncryption,
+            "tls10" | "tls1" | "tlsv1" | "tlsv10" => Self::Tls10,
+            "tls11" | "tlsv11" => Self::Tls11,
+            "tls12" | "tlsv12" => Self::Tls12,
+            "unspecified" | "default" => Self::Unspecified,
+            "tls13" | "tlsv13" => Self::Tls13,
+            _ => return Err(ParseLevelError(s.to_owned())),
+        };
+        Ok(level)
+    }
+}
+
+/// A string that names no protection level.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("unknown protection level {0:?} (expected a WinRT name such as Ssl, Tls12 or Tls13)")]
+pub struct ParseLevelError(String);
+
+/// A TLS protocol version that this project can negotiate.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The rustls version with the same number.
+    pub fn to_rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            Self::Tls12 => &rustls::version::TLS12,
+            Self::Tls13 => &rustls::version::TLS13,
+        }
+    }
+
+    /// The version rustls reports, if it is one this project negotiates.
+    pub fn from_rustls(version: rustls::ProtocolVersion) -> Option<Self> {
+        match version {
+            rustls::ProtocolVersion::TLSv1_2 => Some(Self::Tls12),
+            rustls::ProtocolVersion::TLSv1_3 => Some(Self::Tls13),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tls12 => "TLSv1.2",
+            Self::Tls13 => "TLSv1.3",
+        })
+    }
+}
+
+/// The set of TLS versions a client may offer: never empty.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub struct VersionSet {
+    tls12: bool,
+    tls13: bool,
+}
+
+impl VersionSet {
+    /// TLS 1.3 and TLS 1.2.
+    pub const BOTH: Self = Self { tls12: true, tls13: true };
+    /// TLS 1.2 alone.
+    pub const TLS12_ONLY: Self = Self { tls12: true, tls13: false };
+    /// TLS 1.3 alone.
+    pub const TLS13_ONLY: Self = Self { tls12: false, tls13: true };
+
+    /// Whether `version` is in the set.
+    pub fn contains(self, version: TlsVersion) -> bool {
+        match version {
+            TlsVersion::Tls12 => self.tls12,
+            TlsVersion::Tls13 => self.tls13,
+        }
+    }
+
+    /// The versions, newest first.
+    pub fn versions(self) -> Vec<TlsVersion> {
+        let mut out = Vec::with_capacity(2);
+        if self.tls13 {
+            out.push(TlsVersion::Tls13);
+        }
+        if self.tls12 {
+            out.push(TlsVersion::Tls12);
+        }
+        out
+    }
+
+    /// The same versions in rustls's terms, for `ClientConfig::builder_with_protocol_versions`.
+    pub fn to_rustls(self) -> Vec<&'static rustls::SupportedProtocolVersion> {
+        self.versions().into_iter().map(TlsVersion::to_rustls).collect()
+    }
+}
+
+/// Why a level is refused before any byte is sent.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, PartialEq, Serialize)]
+pub enum UnsupportedReason {
+    /// SSL 3.0 is prohibited by RFC 7568.
+    Ssl3Prohibited,
+    /// TLS 1.0 and 1.1 are deprecated by RFC 8996 and not implemented by rustls.
+    LegacyTlsDeprecated,
+}
+
+impl fmt::Display for UnsupportedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ssl3Prohibited => "SSL 3.0 is prohibited (RFC 7568)",
+            Self::LegacyTlsDeprecated => {
+                "TLS 1.0 and TLS 1.1 are deprecated (RFC 8996) and not implemented by rustls"
+            }
+        })
+    }
+}
+
+/// What a client may do for a requested level: the outcome of [`decide`].
+#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
+pub enum Decision {
+    /// Stay in plaintext.
+    Plaintext,
+    /// Negotiate TLS offering exactly these versions.
+    Tls(VersionSet),
+    /// A level this project refuses to offer; fail before any byte is sent.
+    Unsupported(UnsupportedReason),
+    /// A level or combination that makes no sense on TCP; the caller's mistake.
+    Invalid(InvalidReason),
+}
+
+/// Why a level or a level combination is an invalid argument.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, PartialEq, Serialize)]
+pub enum InvalidReason {
+    /// Bluetooth levels do not apply to TCP sockets.
+    BluetoothOnTcp,
+    /// The minimum level is above the requested level, so nothing is left to offer.
+    MinimumAboveRequested,
+    /// The minimum level is itself unusable as a minimum (Bluetooth).
+    BadMinimum,
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BluetoothOnTcp => "Bluetooth protection levels do not apply to TCP sockets",
+            Self::MinimumAboveRequested => {
+                "the minimum protection level is above the requested level"
+            }
+            Self::BadMinimum => "a Bluetooth level cannot be a minimum protection level",
+        })
+    }
+}
+
+/// The policy table: what a client that requests `requested`, with an optional minimum level,
+/// may offer. The module documentation shows the table.
+///
+/// The minimum applies only where it can raise a floor: `PlainSocket` and `Unspecified` as a
+/// minimum change nothing; a legacy minimum (SSL 3.0, TLS 1.0, 1.1) is below everything this
+/// project offers and changes nothing either. `PlainSocket` requested with a TLS minimum is
+/// invalid (a minimum above the request).
+pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> Decision {
+    use ProtectionLevel as L;
+    let base = match requested {
+        L::PlainSocket => Decision::Plaintext,
+        L::Ssl | L::SslAllowNullEncryption | L::Unspecified => Decision::Tls(VersionSet::BOTH),
+        L::Tls12 => Decision::Tls(VersionSet::TLS12_ONLY),
+        L::Tls13 => Decision::Tls(VersionSet::TLS13_ONLY),
+        L::Ssl3AllowWeakEncryption => Decision::Unsupported(UnsupportedReason::Ssl3Prohibited),
+        L::Tls10 | L::Tls11 => Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+        L::BluetoothEncryptionAllowNullAuthentication | L::BluetoothEncryptionWithAuthentication => {
+            return Decision::Invalid(InvalidReason::BluetoothOnTcp);
+        }
+    };
+    let Some(minimum) = minimum else {
+        return base;
+    };
+    let min_floor = match minimum {
+        L::BluetoothEncryptionAllowNullAuthentication | L::BluetoothEncryptionWithAuthentication => {
+            return Decision::Invalid(InvalidReason::BadMinimum);
+        }
+        // `Unspecified` as a minimum sets no floor.
+        other => match other.floor() {
+            Some(floor) => floor,
+            None => return base,
+        },
+    };
+    match base {
+        Decision::Plaintext if min_floor > Floor::Plain => {
+            Decision::Invalid(InvalidReason::MinimumAboveRequested)
+        }
+        Decision::Tls(set) => {
+            let tls12 = set.tls12 && min_floor <= Floor::Tls12;
+            let tls13 = set.tls13 && min_floor <= Floor::Tls13;
+            if tls12 || tls13 {
+                Decision::Tls(VersionSet { tls12, tls13 })
+            } else {
+                Decision::Invalid(InvalidReason::MinimumAboveRequested)
+            }
+        }
+        // An unsupported request stays unsupported whatever the minimum: the caller learns
+        // the real reason first.
+        other => other,
+    }
+}
+
+/// Version floors, ordered from weakest to strongest.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd)]
+enum Floor {
+    Plain,
+    Ssl3,
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,28 @@
+//! The sans-IO core of `streamsocket`: everything about securing a stream socket that can be
+//! decided without touching a socket or a clock.
+//!
+//! ```text
+//!   bytes from the peer ──► handle_input ──► ┌──────────────┐ ──► poll_event    (StartTls, ...)
+//!                                             │ dialect      │
+//!   bytes to the peer   ◄── poll_transmit ◄── │ state machine│
+//!                                             └──────────────┘
+//! ```
+//!
+//! This crate does not do network I/O, does not read the clock and does not depend on tokio or
+//! any async runtime; the `streamsocket` client and the `mockserver` drive it. It holds:
+//!
+//! - [`level`]: the protection levels of the Windows Runtime `SocketProtectionLevel` and the
+//!   policy table that maps a requested level to the TLS versions a client may offer.
+//!
+//! ```
+//! use streamsocket_proto::level::{decide, Decision, ProtectionLevel, VersionSet};
+//!
+//! assert_eq!(decide(ProtectionLevel::Tls13, None), Decision::Tls(VersionSet::TLS13_ONLY));
+//! assert!(matches!(decide(ProtectionLevel::Tls10, None), Decision::Unsupported(_)));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod level;
+
+pub use level::{Decision, ProtectionLevel, TlsVersion, VersionSet};
