@@ -1,1 +1,52 @@
-//! Placeholder, filled in by its own issue.
+//! Certificate scenarios for TLS tests, issued at run time by rcgen.
+//!
+//! A [`Pki`] is a throwaway root and intermediate of one [`KeyKind`]. From it,
+//! [`Pki::server`] issues what a server presents in each [`Scenario`] (the honest chain and
+//! every way a chain can be wrong), together with what a client must be given to judge it (trust
+//! anchors, CRLs) and the [`ExpectedError`] a correct client must report. [`Pki::client`] issues
+//! client certificates for mutual TLS.
+//!
+//! ```text
+//!   root ──► intermediate ──► leaf (serverAuth; localhost, 127.0.0.1, ::1, TEST_HOST)
+//!     │            └────────► client leaf (clientAuth)
+//!     └──► intermediate with CA:FALSE ──► leaf            (IntermediateNotCa)
+//!   untrusted root ──► untrusted intermediate ──► leaf    (UntrustedRoot, untrusted client)
+//! ```
+//!
+//! The crate does no networking and no TLS; it only makes certificates, keys and CRLs (and PEM
+//! files for command-line peers). Validity windows are fixed (see [`clock`]), serial numbers and
+//! names are fixed, and [`Pki::shared`] uses keys pinned under `fixtures/keys/`, so Ed25519 and
+//! RSA certificates are identical on every run.
+//!
+//! ```
+//! use testpki::{KeyKind, Pki, Scenario};
+//!
+//! let pki = Pki::shared(KeyKind::Ed25519);
+//! let identity = pki.server(Scenario::Expired)?;
+//! assert_eq!(identity.chain.len(), 2);
+//! assert_eq!(identity.trust_anchors, vec![pki.root_der()]);
+//! assert_eq!(identity.expected_error, Some(testpki::ExpectedError::Expired));
+//! # Ok::<(), testpki::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod clock;
+mod der;
+mod error;
+mod issue;
+mod pem;
+mod pinned;
+mod scenario;
+
+pub use error::Error;
+pub use issue::{ClientIdentity, Pki, ServerIdentity, WRONG_HOST};
+pub use pem::{ClientPemFiles, PemFiles};
+pub use scenario::{ExpectedError, KeyKind, Scenario};
+
+/// The test DNS name in the valid leaves' SANs (under the reserved `.test` TLD).
+pub const TEST_HOST: &str = "mock.streamsocket.test";
+
+/// Every name the valid leaves carry as SANs: [`TEST_HOST`], `localhost`, `127.0.0.1` and `::1`.
+pub const VALID_NAMES: [&str; 4] = [TEST_HOST, "localhost", "127.0.0.1", "::1"];
