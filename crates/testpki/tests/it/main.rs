@@ -2,6 +2,7 @@
 
 mod client;
 mod determinism;
+mod handshake;
 mod pem;
 mod server;
 
