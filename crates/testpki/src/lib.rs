@@ -18,6 +18,29 @@
 //! names are fixed, and [`Pki::shared`] uses keys pinned under `fixtures/keys/`, so Ed25519 and
 //! RSA certificates are identical on every run.
 //!
+//! What verifiers really report (checked by this crate's tests for rustls 0.23 with webpki 0.103
+//! and aws-lc-rs, for all three key kinds and both TLS versions; openssl 3.0 `verify -x509_strict`
+//! checked by hand, with the chain, `ca.pem` and `crl.pem` from [`ServerIdentity::write_pem`]):
+//!
+//! | scenario | [`ExpectedError`] | rustls `CertificateError` | openssl |
+//! |---|---|---|---|
+//! | valid | none | none | OK |
+//! | expired | expired | `ExpiredContext` | 10 certificate has expired |
+//! | not-yet-valid | not-yet-valid | `NotValidYetContext` | 9 certificate is not yet valid |
+//! | wrong-host | invalid-name | `NotValidForNameContext` | 62 hostname mismatch |
+//! | self-signed | untrusted | `UnknownIssuer` | 18 self-signed certificate |
+//! | untrusted-root | untrusted | `UnknownIssuer` | 19 self-signed certificate in chain |
+//! | missing-intermediate | incomplete-chain | `UnknownIssuer` | 20 unable to get local issuer |
+//! | wrong-eku | wrong-usage | `InvalidPurposeContext` | 26 unsuitable certificate purpose |
+//! | intermediate-not-ca | basic-constraints | `Other(webpki::Error::EndEntityUsedAsCa)` | 79 invalid CA certificate |
+//! | revoked | revoked | `Revoked` | 23 certificate revoked |
+//! | bad-signature | invalid-signature | `BadSignature` | 7 certificate signature failure |
+//!
+//! rustls reports `UnknownIssuer` for three scenarios; a client tells them apart by the chain it
+//! was sent: it ends in a self-issued certificate for self-signed and untrusted-root (the server
+//! sends the foreign root too), and in the leaf, which is not self-issued, for
+//! missing-intermediate.
+//!
 //! ```
 //! use testpki::{KeyKind, Pki, Scenario};
 //!
