@@ -232,11 +232,20 @@ pub struct VersionSet {
 
 impl VersionSet {
     /// TLS 1.3 and TLS 1.2.
-    pub const BOTH: Self = Self { tls12: true, tls13: true };
+    pub const BOTH: Self = Self {
+        tls12: true,
+        tls13: true,
+    };
     /// TLS 1.2 alone.
-    pub const TLS12_ONLY: Self = Self { tls12: true, tls13: false };
+    pub const TLS12_ONLY: Self = Self {
+        tls12: true,
+        tls13: false,
+    };
     /// TLS 1.3 alone.
-    pub const TLS13_ONLY: Self = Self { tls12: false, tls13: true };
+    pub const TLS13_ONLY: Self = Self {
+        tls12: false,
+        tls13: true,
+    };
 
     /// Whether `version` is in the set.
     pub fn contains(self, version: TlsVersion) -> bool {
@@ -260,7 +269,10 @@ impl VersionSet {
 
     /// The same versions in rustls's terms, for `ClientConfig::builder_with_protocol_versions`.
     pub fn to_rustls(self) -> Vec<&'static rustls::SupportedProtocolVersion> {
-        self.versions().into_iter().map(TlsVersion::to_rustls).collect()
+        self.versions()
+            .into_iter()
+            .map(TlsVersion::to_rustls)
+            .collect()
     }
 }
 
@@ -336,7 +348,8 @@ pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> D
         L::Tls13 => Decision::Tls(VersionSet::TLS13_ONLY),
         L::Ssl3AllowWeakEncryption => Decision::Unsupported(UnsupportedReason::Ssl3Prohibited),
         L::Tls10 | L::Tls11 => Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated),
-        L::BluetoothEncryptionAllowNullAuthentication | L::BluetoothEncryptionWithAuthentication => {
+        L::BluetoothEncryptionAllowNullAuthentication
+        | L::BluetoothEncryptionWithAuthentication => {
             return Decision::Invalid(InvalidReason::BluetoothOnTcp);
         }
     };
@@ -344,7 +357,8 @@ pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> D
         return base;
     };
     let min_floor = match minimum {
-        L::BluetoothEncryptionAllowNullAuthentication | L::BluetoothEncryptionWithAuthentication => {
+        L::BluetoothEncryptionAllowNullAuthentication
+        | L::BluetoothEncryptionWithAuthentication => {
             return Decision::Invalid(InvalidReason::BadMinimum);
         }
         // `Unspecified` as a minimum sets no floor.

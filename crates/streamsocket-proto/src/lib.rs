@@ -13,6 +13,13 @@
 //!
 //! - [`level`]: the protection levels of the Windows Runtime `SocketProtectionLevel` and the
 //!   policy table that maps a requested level to the TLS versions a client may offer.
+//! - [`codec`]: the seed's frame codec (4-byte big-endian length + UTF-8), bounded below
+//!   `0x16000000` so that a frame never starts like a TLS handshake.
+//! - [`cert`]: the certificate-error vocabulary (WinRT `ChainValidationResult`,
+//!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
+//! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Implicit`) as client and
+//!   server state machines, a bounded line reader, and [`starttls::run_in_memory`], which drives
+//!   a client machine against a server machine without I/O.
 //!
 //! ```
 //! use streamsocket_proto::level::{decide, Decision, ProtectionLevel, VersionSet};
@@ -23,6 +30,9 @@
 
 #![warn(missing_docs)]
 
+pub mod cert;
+pub mod codec;
 pub mod level;
+pub mod starttls;
 
 pub use level::{Decision, ProtectionLevel, TlsVersion, VersionSet};

@@ -63,7 +63,11 @@ fn serde_uses_the_winrt_name() {
 
 /// One row of the policy table: requested level, minimum, expected decision.
 fn check(requested: L, minimum: Option<L>, expected: Decision) {
-    assert_eq!(decide(requested, minimum), expected, "{requested} with minimum {minimum:?}");
+    assert_eq!(
+        decide(requested, minimum),
+        expected,
+        "{requested} with minimum {minimum:?}"
+    );
 }
 
 #[test]
@@ -77,10 +81,26 @@ fn every_level_without_a_minimum_follows_the_table() {
         None,
         Invalid(InvalidReason::BluetoothOnTcp),
     );
-    check(L::BluetoothEncryptionWithAuthentication, None, Invalid(InvalidReason::BluetoothOnTcp));
-    check(L::Ssl3AllowWeakEncryption, None, Unsupported(UnsupportedReason::Ssl3Prohibited));
-    check(L::Tls10, None, Unsupported(UnsupportedReason::LegacyTlsDeprecated));
-    check(L::Tls11, None, Unsupported(UnsupportedReason::LegacyTlsDeprecated));
+    check(
+        L::BluetoothEncryptionWithAuthentication,
+        None,
+        Invalid(InvalidReason::BluetoothOnTcp),
+    );
+    check(
+        L::Ssl3AllowWeakEncryption,
+        None,
+        Unsupported(UnsupportedReason::Ssl3Prohibited),
+    );
+    check(
+        L::Tls10,
+        None,
+        Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+    );
+    check(
+        L::Tls11,
+        None,
+        Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+    );
     check(L::Tls12, None, Tls(VersionSet::TLS12_ONLY));
     check(L::Unspecified, None, Tls(VersionSet::BOTH));
     check(L::Tls13, None, Tls(VersionSet::TLS13_ONLY));
@@ -101,9 +121,21 @@ fn a_minimum_raises_the_floor() {
 #[test]
 fn a_minimum_above_the_request_is_invalid() {
     use Decision::*;
-    check(L::Tls12, Some(L::Tls13), Invalid(InvalidReason::MinimumAboveRequested));
-    check(L::PlainSocket, Some(L::Ssl), Invalid(InvalidReason::MinimumAboveRequested));
-    check(L::PlainSocket, Some(L::Tls12), Invalid(InvalidReason::MinimumAboveRequested));
+    check(
+        L::Tls12,
+        Some(L::Tls13),
+        Invalid(InvalidReason::MinimumAboveRequested),
+    );
+    check(
+        L::PlainSocket,
+        Some(L::Ssl),
+        Invalid(InvalidReason::MinimumAboveRequested),
+    );
+    check(
+        L::PlainSocket,
+        Some(L::Tls12),
+        Invalid(InvalidReason::MinimumAboveRequested),
+    );
     check(L::PlainSocket, Some(L::PlainSocket), Plaintext);
     check(
         L::Ssl,
@@ -115,7 +147,11 @@ fn a_minimum_above_the_request_is_invalid() {
 #[test]
 fn unsupported_requests_stay_unsupported_whatever_the_minimum() {
     for minimum in [None, Some(L::Tls13), Some(L::PlainSocket)] {
-        check(L::Tls10, minimum, Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated));
+        check(
+            L::Tls10,
+            minimum,
+            Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+        );
     }
 }
 
@@ -133,7 +169,10 @@ fn only_plain_socket_allows_plaintext() {
 
 #[test]
 fn version_sets_list_newest_first() {
-    assert_eq!(VersionSet::BOTH.versions(), vec![TlsVersion::Tls13, TlsVersion::Tls12]);
+    assert_eq!(
+        VersionSet::BOTH.versions(),
+        vec![TlsVersion::Tls13, TlsVersion::Tls12]
+    );
     assert_eq!(VersionSet::TLS12_ONLY.to_rustls().len(), 1);
     assert!(VersionSet::TLS13_ONLY.contains(TlsVersion::Tls13));
     assert!(!VersionSet::TLS13_ONLY.contains(TlsVersion::Tls12));

@@ -1,0 +1,550 @@
+//! The client side of the dialects: asks for the upgrade and refuses to go on in plaintext.
+
+use std::collections::VecDeque;
+
+use super::line::{Line, LineReader};
+use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
+use crate::codec::DEFAULT_MAX_FRAME_LEN;
+
+/// Settings of a [`ClientMachine`].
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct ClientConfig {
+    /// The name the SMTP client sends with EHLO (default `localhost`).
+    pub ehlo_name: String,
+    /// The longest reply line accepted, terminator included (default 2048).
+    pub max_line_len: usize,
+    /// The frame limit the caller's frame codec should use for the `Framed` dialect (default
+    /// 1 MiB); the machine itself never decodes frames.
+    pub max_frame_len: u32,
+    /// Whether a failure before TLS sends QUIT (SMTP, POP3) or LOGOUT (IMAP) (default true).
+    pub quit_on_failure: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            ehlo_name: "localhost".to_owned(),
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            quit_on_failure: true,
+        }
+    }
+}
+
+/// What a [`ClientMachine`] tells its driver.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum ClientEvent {
+    /// The go-ahead was read and nothing else is buffered: begin the TLS handshake now.
+    StartTls,
+    /// After TLS: the fresh capability list is complete (`Framed`, `Implicit`: at once, empty).
+    /// The machine is finished; the connection belongs to the application.
+    Ready {
+        /// The capabilities the server announced inside TLS.
+        capabilities: Vec<String>,
+    },
+    /// Terminal failure; afterwards `poll_transmit` yields at most a QUIT or LOGOUT.
+    Failed(ClientFailure),
+}
+
+/// Why a client could not (safely) upgrade. Every variant is terminal: the client never goes on
+/// in plaintext.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum ClientFailure {
+    /// The server did not advertise STARTTLS (SMTP, IMAP) or STLS (POP3).
+    #[error("the server does not offer STARTTLS (capabilities: {capabilities:?})")]
+    NotOffered {
+        /// The capabilities the server did announce.
+        capabilities: Vec<String>,
+    },
+    /// The server refused: a 4xx/5xx SMTP reply, IMAP NO or BAD, POP3 -ERR.
+    #[error("the server refused: {reply}")]
+    Refused {
+        /// The reply line(s), joined with `\n`.
+        reply: String,
+    },
+    /// The IMAP server greeted with PREAUTH: the session is authenticated in plaintext and
+    /// STARTTLS is no longer allowed (RFC 3501 section 6.2.1).
+    #[error("the imap server pre-authenticated the plaintext session: {greeting}")]
+    Preauth {
+        /// The greeting line.
+        greeting: String,
+    },
+    /// Bytes were already buffered after the go-ahead: response injection (the server, or a
+    /// man in the middle, sent data that would be taken as coming from inside TLS).
+    #[error("{bytes} plaintext bytes arrived after the go-ahead (response injection)")]
+    PlaintextAfterGoAhead {
+        /// How many bytes were buffered.
+        bytes: usize,
+    },
+    /// An unparsable reply, an over-long line, an unexpected tag, a BYE, ...
+    #[error("protocol error: {reason}")]
+    Protocol {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The connection closed before the exchange was complete.
+    #[error("the connection closed before the upgrade completed")]
+    Closed,
+}
+
+/// The client side of a dialect, sans-IO.
+///
+/// Feed it the bytes the server sends ([`handle_input`](Self::handle_input)), send what
+/// [`poll_transmit`](Self::poll_transmit) returns, and act on
+/// [`poll_event`](Self::poll_event): on [`ClientEvent::StartTls`] hand the connection to TLS,
+/// then call [`handle_tls_established`](Self::handle_tls_established) and go on feeding the
+/// decrypted bytes until [`ClientEvent::Ready`].
+#[derive(Debug)]
+pub struct ClientMachine {
+    dialect: Dialect,
+    config: ClientConfig,
+    reader: LineReader,
+    phase: Phase,
+    /// Lines of a multi-line reply or list being collected.
+    pending: Vec<String>,
+    /// POP3: inside a dot-terminated CAPA list.
+    in_list: bool,
+    capabilities: Vec<String>,
+    outbox: Vec<u8>,
+    events: VecDeque<ClientEvent>,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Phase {
+    Greeting,
+    Capabilities,
+    StartTlsSent,
+    AwaitingTls,
+    PostTls,
+    Ready,
+    Failed,
+}
+
+const IMAP_CAPABILITY_TAG: &str = "A1";
+const IMAP_STARTTLS_TAG: &str = "A2";
+const IMAP_POST_TLS_TAG: &str = "A3";
+
+impl ClientMachine {
+    /// A machine for `dialect`. `Framed` and `Implicit` emit [`ClientEvent::StartTls`] at once.
+    pub fn new(dialect: Dialect, config: ClientConfig) -> Self {
+        let mut machine = Self {
+            dialect,
+            reader: LineReader::new(config.max_line_len),
+            config,
+            phase: Phase::Greeting,
+            pending: Vec::new(),
+            in_list: false,
+            capabilities: Vec::new(),
+            outbox: Vec::new(),
+            events: VecDeque::new(),
+        };
+        if !dialect.is_line_based() {
+            machine.phase = Phase::AwaitingTls;
+            machine.events.push_back(ClientEvent::StartTls);
+        }
+        machine
+    }
+
+    /// The dialect this machine speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Feeds bytes from the server: plaintext before TLS, decrypted bytes after.
+    ///
+    /// After [`ClientEvent::Ready`] or [`ClientEvent::Failed`] input is ignored.
+    pub fn handle_input(&mut self, data: &[u8]) {
+        let mut rest = data;
+        while !rest.is_empty() {
+            match self.phase {
+                Phase::Ready | Phase::Failed => return,
+                Phase::AwaitingTls => {
+                    // Anything the server sends between the go-ahead and the handshake would be
+                    // read as if it came from inside TLS.
+                    let bytes = rest.len() + self.reader.buffered_len();
+                    self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
+                    return;
+                }
+                Phase::Greeting | Phase::Capabilities | Phase::StartTlsSent | Phase::PostTls => {}
+            }
+            let (consumed, line) = self.reader.feed(rest);
+            rest = rest.get(consumed..).unwrap_or_default();
+            match line {
+                None => {}
+                Some(Err(_)) => {
+                    let reason =
+                        format!("reply line longer than {} bytes", self.config.max_line_len);
+                    self.fail(ClientFailure::Protocol { reason }, true);
+                }
+                Some(Ok(line)) => self.handle_line(&line, rest.len()),
+            }
+        }
+    }
+
+    /// The server closed the connection.
+    pub fn handle_eof(&mut self) {
+        if !matches!(self.phase, Phase::Ready | Phase::Failed) {
+            self.fail(ClientFailure::Closed, false);
+        }
+    }
+
+    /// Bytes to write now: plaintext before TLS, to be encrypted after.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.outbox.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.outbox))
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// The TLS handshake completed: forget everything learnt in plaintext and ask for the
+    /// capabilities again (EHLO, tagged CAPABILITY, CAPA); `Framed` and `Implicit` are ready at
+    /// once.
+    ///
+    /// Calling it at any other time than after [`ClientEvent::StartTls`] fails the machine.
+    pub fn handle_tls_established(&mut self) {
+        match self.phase {
+            Phase::AwaitingTls => {}
+            Phase::Failed => return,
+            _ => {
+                let reason = "tls established before the go-ahead".to_owned();
+                self.fail(ClientFailure::Protocol { reason }, false);
+                return;
+            }
+        }
+        self.reader.clear();
+        self.pending.clear();
+        self.in_list = false;
+        self.capabilities.clear();
+        match self.dialect {
+            Dialect::Framed | Dialect::Implicit => {
+                self.phase = Phase::Ready;
+                self.events.push_back(ClientEvent::Ready {
+                    capabilities: Vec::new(),
+                });
+            }
+            Dialect::Smtp => {
+                self.phase = Phase::PostTls;
+                self.send(&format!("EHLO {}", self.config.ehlo_name));
+            }
+            Dialect::Imap => {
+                self.phase = Phase::PostTls;
+                self.send(&format!("{IMAP_POST_TLS_TAG} CAPABILITY"));
+            }
+            Dialect::Pop3 => {
+                self.phase = Phase::PostTls;
+                self.send("CAPA");
+            }
+        }
+    }
+
+    /// The latest capability list (the post-TLS list once ready).
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// Whether `Ready` or `Failed` has been reached.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Ready | Phase::Failed)
+    }
+
+    fn send(&mut self, command: &str) {
+        self.outbox.extend_from_slice(command.as_bytes());
+        self.outbox.extend_from_slice(b"\r\n");
+    }
+
+    fn fail(&mut self, failure: ClientFailure, say_goodbye: bool) {
+        self.phase = Phase::Failed;
+        // Nothing queued before the failure may leave: only the goodbye.
+        self.outbox.clear();
+        self.reader.clear();
+        self.pending.clear();
+        if say_goodbye && self.config.quit_on_failure {
+            match self.dialect {
+                Dialect::Smtp | Dialect::Pop3 => self.send("QUIT"),
+                Dialect::Imap => self.send("A4 LOGOUT"),
+                Dialect::Framed | Dialect::Implicit => {}
+            }
+        }
+        self.events.push_back(ClientEvent::Failed(failure));
+    }
+
+    fn protocol(&mut self, reason: impl Into<String>) {
+        self.fail(
+            ClientFailure::Protocol {
+                reason: reason.into(),
+            },
+            true,
+        );
+    }
+
+    /// The go-ahead was read; `rest` bytes follow it in the current input.
+    fn go_ahead(&mut self, rest: usize) {
+        let bytes = rest + self.reader.buffered_len();
+        if bytes > 0 {
+            self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
+            return;
+        }
+        self.phase = Phase::AwaitingTls;
+        self.events.push_back(ClientEvent::StartTls);
+    }
+
+    fn handle_line(&mut self, line: &Line, rest: usize) {
+        let text = line.text();
+        match self.dialect {
+            Dialect::Smtp => self.smtp_line(text, rest),
+            Dialect::Imap => self.imap_line(text, rest),
+            Dialect::Pop3 => self.pop3_line(text, rest),
+            Dialect::Framed | Dialect::Implicit => {}
+        }
+    }
+
+    fn smtp_line(&mut self, text: String, rest: usize) {
+        let Some((code, more)) = parse_smtp_reply(&text) else {
+            self.protocol(format!("unparsable smtp reply {text:?}"));
+            return;
+        };
+        if let Some(first) = self.pending.first()
+            && first.get(..3) != text.get(..3)
+        {
+            self.protocol(format!("smtp reply code changed within a reply: {text:?}"));
+            return;
+        }
+        self.pending.push(text);
+        if more {
+            if self.pending.len() > MAX_REPLY_LINES {
+                self.protocol("smtp reply has too many lines");
+            }
+            return;
+        }
+        let reply = std::mem::take(&mut self.pending);
+        match (self.phase, code) {
+            (Phase::Greeting, 220) => {
+                self.phase = Phase::Capabilities;
+                self.send(&format!("EHLO {}", self.config.ehlo_name));
+            }
+            (Phase::Capabilities | Phase::PostTls, 250) => {
+                let capabilities: Vec<String> = reply
+                    .iter()
+                    .skip(1)
+                    .map(|line| line.get(4..).unwrap_or_default().to_owned())
+                    .collect();
+                self.capabilities = capabilities.clone();
+                if self.phase == Phase::PostTls {
+                    self.phase = Phase::Ready;
+                    self.events.push_back(ClientEvent::Ready { capabilities });
+                } else if has_capability(&capabilities, "STARTTLS") {
+                    self.phase = Phase::StartTlsSent;
+                    self.send("STARTTLS");
+                } else {
+                    self.fail(ClientFailure::NotOffered { capabilities }, true);
+                }
+            }
+            (Phase::StartTlsSent, 220) => self.go_ahead(rest),
+            _ => self.fail(
+                ClientFailure::Refused {
+                    reply: reply.join("\n"),
+                },
+                true,
+            ),
+        }
+    }
+
+    fn imap_line(&mut self, text: String, rest: usize) {
+        let (tag, status, remainder) = split_imap_response(&text);
+        if self.phase == Phase::Greeting {
+            match (tag, status.to_ascii_uppercase().as_str()) {
+                ("*", "OK") => {
+                    let capabilities = response_code_capabilities(remainder);
+                    if has_capability(&capabilities, "STARTTLS") {
+                        self.capabilities = capabilities;
+                        self.phase = Phase::StartTlsSent;
+                        self.send(&format!("{IMAP_STARTTLS_TAG} STARTTLS"));
+                    } else {
+                        self.phase = Phase::Capabilities;
+                        self.send(&format!("{IMAP_CAPABILITY_TAG} CAPABILITY"));
+                    }
+                }
+                ("*", "PREAUTH") => self.fail(ClientFailure::Preauth { greeting: text }, true),
+                ("*", "BYE") => {
+                    let reason = format!("server said bye: {text}");
+                    self.fail(ClientFailure::Protocol { reason }, false);
+                }
+                _ => self.protocol(format!("unparsable imap greeting {text:?}")),
+            }
+            return;
+        }
+        if tag == "*" {
+            let status = status.to_ascii_uppercase();
+            if status == "BYE" {
+                let reason = format!("server said bye: {text}");
+                self.fail(ClientFailure::Protocol { reason }, false);
+            } else if status == "CAPABILITY"
+                && matches!(self.phase, Phase::Capabilities | Phase::PostTls)
+            {
+                if self.pending.len() >= MAX_REPLY_LINES {
+                    self.protocol("too many capabilities");
+                    return;
+                }
+                self.pending
+                    .extend(remainder.split_ascii_whitespace().map(str::to_owned));
+            }
+            // Other untagged data is allowed and ignored.
+            return;
+        }
+        let expected = match self.phase {
+            Phase::Capabilities => IMAP_CAPABILITY_TAG,
+            Phase::StartTlsSent => IMAP_STARTTLS_TAG,
+            Phase::PostTls => IMAP_POST_TLS_TAG,
+            _ => "",
+        };
+        if tag != expected {
+            self.protocol(format!("unexpected imap response {text:?}"));
+            return;
+        }
+        if !status.eq_ignore_ascii_case("OK") {
+            if status.eq_ignore_ascii_case("NO") || status.eq_ignore_ascii_case("BAD") {
+                self.fail(ClientFailure::Refused { reply: text }, true);
+            } else {
+                self.protocol(format!("unparsable imap response {text:?}"));
+            }
+            return;
+        }
+        match self.phase {
+            Phase::Capabilities => {
+                let capabilities = std::mem::take(&mut self.pending);
+                self.capabilities = capabilities.clone();
+                if has_capability(&capabilities, "STARTTLS") {
+                    self.phase = Phase::StartTlsSent;
+                    self.send(&format!("{IMAP_STARTTLS_TAG} STARTTLS"));
+                } else {
+                    self.fail(ClientFailure::NotOffered { capabilities }, true);
+                }
+            }
+            Phase::StartTlsSent => self.go_ahead(rest),
+            Phase::PostTls => {
+                let capabilities = std::mem::take(&mut self.pending);
+                self.capabilities = capabilities.clone();
+                self.phase = Phase::Ready;
+                self.events.push_back(ClientEvent::Ready { capabilities });
+            }
+            _ => {}
+        }
+    }
+
+    fn pop3_line(&mut self, text: String, rest: usize) {
+        if self.in_list {
+            if text == "." {
+                self.in_list = false;
+                let capabilities = std::mem::take(&mut self.pending);
+                self.capabilities = capabilities.clone();
+                if self.phase == Phase::PostTls {
+                    self.phase = Phase::Ready;
+                    self.events.push_back(ClientEvent::Ready { capabilities });
+                } else if has_capability(&capabilities, "STLS") {
+                    self.phase = Phase::StartTlsSent;
+                    self.send("STLS");
+                } else {
+                    self.fail(ClientFailure::NotOffered { capabilities }, true);
+                }
+            } else if self.pending.len() >= MAX_REPLY_LINES {
+                self.protocol("capability list has too many lines");
+            } else {
+                // Dot-unstuffing (RFC 1939 section 3).
+                let line = text.strip_prefix('.').unwrap_or(&text);
+                self.pending.push(line.to_owned());
+            }
+            return;
+        }
+        let positive = if starts_with_ignore_case(&text, "+OK") {
+            true
+        } else if starts_with_ignore_case(&text, "-ERR") {
+            false
+        } else {
+            self.protocol(format!("unparsable pop3 reply {text:?}"));
+            return;
+        };
+        match (self.phase, positive) {
+            (Phase::Greeting, true) => {
+                self.phase = Phase::Capabilities;
+                self.send("CAPA");
+            }
+            (Phase::Capabilities | Phase::PostTls, true) => self.in_list = true,
+            (Phase::Capabilities, false) => {
+                // No CAPA, hence no way to know STLS is offered (RFC 2595 section 4).
+                self.fail(
+                    ClientFailure::NotOffered {
+                        capabilities: Vec::new(),
+                    },
+                    true,
+                );
+            }
+            (Phase::StartTlsSent, true) => self.go_ahead(rest),
+            _ => self.fail(ClientFailure::Refused { reply: text }, true),
+        }
+    }
+}
+
+/// Parses `NNN`, `NNN text` or `NNN-text`: the code and whether more lines follow.
+fn parse_smtp_reply(line: &str) -> Option<(u16, bool)> {
+    let bytes = line.as_bytes();
+    let digits = bytes.get(..3)?;
+    if !digits.iter().all(u8::is_ascii_digit)
+        || !digits.first().is_some_and(|d| (b'2'..=b'5').contains(d))
+    {
+        return None;
+    }
+    let code = digits
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    match bytes.get(3) {
+        None | Some(b' ') => Some((code, false)),
+        Some(b'-') => Some((code, true)),
+        Some(_) => None,
+    }
+}
+
+/// Splits an IMAP response line into tag, status (or untagged keyword) and the rest.
+fn split_imap_response(line: &str) -> (&str, &str, &str) {
+    let mut parts = line.splitn(3, ' ');
+    let tag = parts.next().unwrap_or_default();
+    let status = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default();
+    (tag, status, rest)
+}
+
+/// The capabilities of a `[CAPABILITY ...]` response code at the start of `text`, if any.
+fn response_code_capabilities(text: &str) -> Vec<String> {
+    let Some(code) = text.trim_start().strip_prefix('[') else {
+        return Vec::new();
+    };
+    let Some(end) = code.find(']') else {
+        return Vec::new();
+    };
+    let mut words = code.get(..end).unwrap_or_default().split_ascii_whitespace();
+    match words.next() {
+        Some(first) if first.eq_ignore_ascii_case("CAPABILITY") => {
+            words.take(MAX_REPLY_LINES).map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `name` is a capability (compared case-insensitively on the first word).
+pub(crate) fn has_capability(capabilities: &[String], name: &str) -> bool {
+    capabilities.iter().any(|cap| {
+        cap.split_ascii_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(name))
+    })
+}
+
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
