@@ -1,4 +1,64 @@
-//! Project automation, run as `cargo xtask TASK` (see `.cargo/config.toml`).
+//! Project automation, run as `cargo xtask TASK` (an alias in `.cargo/config.toml`).
 //!
-//! Tasks are filled in by their issues; see README.md.
-fn main() {}
+//! Tasks:
+//!
+//! - `conformance [ARGS]`: the protection-level matrix (`crates/conformance`), every case against
+//!   an independent oracle; writes `target/conformance/`.
+//! - `bench [--quick]`: the criterion benchmarks and their ratios; writes `target/bench/`.
+//! - `interop`: the mock server and the client against programs no one here wrote (openssl,
+//!   curl, gnutls-cli); names every peer that is missing and installs nothing.
+//! - `fuzz [--seconds N]`: each fuzz target for N seconds (needs cargo-fuzz and nightly).
+//! - `ci`: what `.ci/run` and the workflows run: fmt, clippy, tests, docs, conformance, interop.
+//! - `tidy`: repository checks (also a `#[test]`).
+
+mod ci;
+mod conformance;
+mod interop;
+mod tidy;
+mod util;
+
+use std::env;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
+    let mut args = env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "conformance" => conformance::run(&rest),
+        "interop" => interop::run(&rest),
+        "ci" => ci::run(&rest),
+        "tidy" => tidy::run(),
+        "" | "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => {
+            print_help();
+            anyhow::bail!("unknown task {other:?}")
+        }
+    }
+}
+
+fn print_help() {
+    eprintln!(
+        "usage: cargo xtask TASK [ARGS]\n\n\
+         tasks:\n  \
+         conformance [--filter EXPR] [--list] [--jobs N] [--release]   protection-level matrix\n  \
+         bench [--quick]                                             benchmarks and ratios\n  \
+         interop                                                     real peers (openssl, curl, gnutls-cli)\n  \
+         fuzz [--seconds N]                                          fuzz targets (nightly, cargo-fuzz)\n  \
+         ci                                                          fmt, clippy, tests, docs, conformance, interop\n  \
+         tidy                                                        repository checks"
+    );
+}

@@ -1,3 +1,5 @@
+//! Unit tests of the protection levels and the policy table.
+
 use super::*;
 
 use ProtectionLevel as L;

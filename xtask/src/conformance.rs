@@ -1,0 +1,17 @@
+//! `cargo xtask conformance`: builds and runs the `conformance` crate's runner, which holds the
+//! matrix, the oracle and the reports (kept out of xtask so that xtask stays small).
+
+use crate::util::cargo;
+use crate::util::run as sh;
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let release = args.iter().any(|a| a == "--release");
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--locked", "--package", "conformance", "--bin", "conformance"]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.arg("--");
+    cmd.args(args.iter().filter(|a| *a != "--release"));
+    sh(&mut cmd)
+}
