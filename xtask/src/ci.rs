@@ -6,7 +6,15 @@ use crate::util::run as sh;
 
 fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
     sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    sh(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    sh(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The README's test command.
     sh(cargo().args(["test", "--workspace", "--locked"]))?;
     sh(cargo()

@@ -7,11 +7,20 @@ use crate::util::run as sh;
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let release = args.iter().any(|a| a == "--release");
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--locked", "--package", "conformance", "--bin", "conformance"]);
+    cmd.args([
+        "run",
+        "--quiet",
+        "--locked",
+        "--package",
+        "conformance",
+        "--bin",
+        "conformance",
+    ]);
     if release {
         cmd.arg("--release");
     }
     cmd.arg("--");
-    cmd.args(args.iter().filter(|a| *a != "--release"));
+    // `cargo xtask conformance -- --list` and `cargo xtask conformance --list` mean the same.
+    cmd.args(args.iter().filter(|a| *a != "--release" && *a != "--"));
     sh(&mut cmd)
 }

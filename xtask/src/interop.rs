@@ -7,8 +7,11 @@ use anyhow::bail;
 use crate::util::have;
 
 /// Programs this task drives, with the Debian package that provides each.
-const PEERS: [(&str, &str); 3] =
-    [("openssl", "openssl"), ("curl", "curl"), ("gnutls-cli", "gnutls-bin")];
+const PEERS: [(&str, &str); 3] = [
+    ("openssl", "openssl"),
+    ("curl", "curl"),
+    ("gnutls-cli", "gnutls-bin"),
+];
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {
@@ -18,7 +21,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         if have(program) {
             eprintln!("interop: found {program}");
         } else {
-            eprintln!("interop: {program} is missing (Debian package {package}); its cases are skipped");
+            eprintln!(
+                "interop: {program} is missing (Debian package {package}); its cases are skipped"
+            );
         }
     }
     eprintln!("interop: no peer cases yet: they arrive with the mock server binary (issue 4)");

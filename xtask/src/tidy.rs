@@ -40,7 +40,10 @@ fn check(root: &Path) -> Vec<String> {
             continue;
         };
         if !text.trim_start().starts_with("//!") {
-            problems.push(format!("{}: does not start with a `//!` comment", rel(root, file)));
+            problems.push(format!(
+                "{}: does not start with a `//!` comment",
+                rel(root, file)
+            ));
         }
         if text.contains(&should_panic) || text.contains(&ignore) {
             problems.push(format!("{}: uses should_panic or ignore", rel(root, file)));
@@ -129,7 +132,10 @@ fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn rel(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -139,7 +145,11 @@ mod tests {
     #[test]
     fn the_repository_is_tidy() {
         let problems = check(&project_root());
-        assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
@@ -150,7 +160,8 @@ mod tests {
 
     #[test]
     fn enum_variants_skips_comments_and_attributes() {
-        let text = "pub enum Scenario {\n    /// doc\n    #[serde(x)]\n    Valid,\n    WrongHost,\n}";
+        let text =
+            "pub enum Scenario {\n    /// doc\n    #[serde(x)]\n    Valid,\n    WrongHost,\n}";
         assert_eq!(
             enum_variants(text, "pub enum Scenario"),
             Some(vec!["Valid".to_owned(), "WrongHost".to_owned()])

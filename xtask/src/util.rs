@@ -24,7 +24,9 @@ pub(crate) fn cargo() -> Command {
 /// Runs `cmd`, echoing it first, and fails when it exits non-zero.
 pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("$ {}", display(cmd));
-    let status = cmd.status().with_context(|| format!("cannot start {}", display(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", display(cmd)))?;
     if !status.success() {
         bail!("{} failed with {status}", display(cmd));
     }

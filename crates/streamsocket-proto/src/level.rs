@@ -356,6 +356,11 @@ pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> D
     let Some(minimum) = minimum else {
         return base;
     };
+    // An unsupported request stays unsupported whatever the minimum: the caller learns the
+    // real reason first.
+    if let Decision::Unsupported(_) = base {
+        return base;
+    }
     let min_floor = match minimum {
         L::BluetoothEncryptionAllowNullAuthentication
         | L::BluetoothEncryptionWithAuthentication => {
@@ -380,8 +385,6 @@ pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> D
                 Decision::Invalid(InvalidReason::MinimumAboveRequested)
             }
         }
-        // An unsupported request stays unsupported whatever the minimum: the caller learns
-        // the real reason first.
         other => other,
     }
 }

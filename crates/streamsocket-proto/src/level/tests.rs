@@ -148,7 +148,12 @@ fn a_minimum_above_the_request_is_invalid() {
 
 #[test]
 fn unsupported_requests_stay_unsupported_whatever_the_minimum() {
-    for minimum in [None, Some(L::Tls13), Some(L::PlainSocket)] {
+    for minimum in [
+        None,
+        Some(L::Tls13),
+        Some(L::PlainSocket),
+        Some(L::BluetoothEncryptionWithAuthentication),
+    ] {
         check(
             L::Tls10,
             minimum,

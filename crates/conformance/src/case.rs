@@ -1,0 +1,316 @@
+//! The axes of the matrix and one case: a point on every axis.
+
+use std::fmt;
+
+use proto::ProtectionLevel;
+use serde::Serialize;
+
+/// How the client secures the socket.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// `connect(host, service, level)`: TLS from the first byte.
+    Connect,
+    /// Plaintext connect, the seed's length-prefixed frames, then `upgrade_to_ssl`.
+    Framed,
+    /// Plaintext connect, SMTP STARTTLS (RFC 3207), then the handshake.
+    Smtp,
+    /// Plaintext connect, IMAP STARTTLS (RFC 3501), then the handshake.
+    Imap,
+    /// Plaintext connect, POP3 STLS (RFC 2595), then the handshake.
+    Pop3,
+}
+
+impl Mode {
+    /// Every mode, in table order.
+    pub const ALL: [Self; 5] = [
+        Self::Connect,
+        Self::Framed,
+        Self::Smtp,
+        Self::Imap,
+        Self::Pop3,
+    ];
+
+    /// The three line-based STARTTLS dialects.
+    pub const LINE_DIALECTS: [Self; 3] = [Self::Smtp, Self::Imap, Self::Pop3];
+
+    /// Whether the socket starts in plaintext and upgrades.
+    pub fn is_upgrade(self) -> bool {
+        self != Self::Connect
+    }
+
+    /// Whether the dialect has commands and replies (and so can advertise or refuse STARTTLS).
+    pub fn is_line_dialect(self) -> bool {
+        Self::LINE_DIALECTS.contains(&self)
+    }
+
+    /// Short name used in case identifiers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Framed => "framed",
+            Self::Smtp => "smtp",
+            Self::Imap => "imap",
+            Self::Pop3 => "pop3",
+        }
+    }
+}
+
+/// What TLS the server speaks.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerTls {
+    /// TLS 1.3 and 1.2.
+    Both,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+    /// An old server that only speaks TLS 1.1.
+    LegacyTls11,
+    /// An old server that only speaks TLS 1.0.
+    LegacyTls10,
+    /// An old server that only speaks SSL 3.0.
+    LegacySsl3,
+    /// No TLS at all: the server never advertises or accepts an upgrade.
+    PlaintextOnly,
+}
+
+impl ServerTls {
+    /// Every policy, in table order.
+    pub const ALL: [Self; 7] = [
+        Self::Both,
+        Self::Tls12Only,
+        Self::Tls13Only,
+        Self::LegacyTls11,
+        Self::LegacyTls10,
+        Self::LegacySsl3,
+        Self::PlaintextOnly,
+    ];
+
+    /// Short name used in case identifiers and table columns.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Both => "tls12+13",
+            Self::Tls12Only => "tls12",
+            Self::Tls13Only => "tls13",
+            Self::LegacyTls11 => "tls11",
+            Self::LegacyTls10 => "tls10",
+            Self::LegacySsl3 => "ssl3",
+            Self::PlaintextOnly => "plain",
+        }
+    }
+}
+
+/// How the server behaves around the upgrade and the handshake.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    /// Does what the RFCs say.
+    Honest,
+    /// Leaves STARTTLS out of its capabilities (stripping).
+    StartTlsNotAdvertised,
+    /// Answers STARTTLS with an error (454 / NO / -ERR).
+    StartTlsRefused,
+    /// Refuses other commands until TLS is up (530, LOGINDISABLED).
+    TlsRequired,
+    /// Appends plaintext after the go-ahead in the same write.
+    ResponseInjection,
+    /// Greets with IMAP PREAUTH: no STARTTLS is possible.
+    Preauth,
+    /// Gives the go-ahead, then never answers the ClientHello.
+    StallAfterGoAhead,
+    /// Answers the ClientHello with bytes that are not TLS.
+    GarbageInsteadOfServerHello,
+    /// Closes the connection after reading the ClientHello.
+    CloseMidHandshake,
+}
+
+impl Behaviour {
+    /// Short name used in case identifiers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Honest => "honest",
+            Self::StartTlsNotAdvertised => "not-advertised",
+            Self::StartTlsRefused => "refused",
+            Self::TlsRequired => "tls-required",
+            Self::ResponseInjection => "response-injection",
+            Self::Preauth => "preauth",
+            Self::StallAfterGoAhead => "stall",
+            Self::GarbageInsteadOfServerHello => "garbage",
+            Self::CloseMidHandshake => "close-mid-handshake",
+        }
+    }
+}
+
+/// The server's certificate situation (the testpki scenarios).
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Root -> intermediate -> leaf, all in order.
+    Valid,
+    /// The leaf's validity ended in the past.
+    Expired,
+    /// The leaf's validity starts in the future.
+    NotYetValid,
+    /// The leaf names another host.
+    WrongHost,
+    /// The leaf signs itself.
+    SelfSigned,
+    /// The chain ends in a root the client does not trust.
+    UntrustedRoot,
+    /// The server sends the leaf without its intermediate.
+    MissingIntermediate,
+    /// The leaf is for client authentication only.
+    WrongEku,
+    /// The intermediate is not a CA.
+    IntermediateNotCa,
+    /// The leaf is revoked by a CRL the client holds.
+    Revoked,
+    /// The leaf's signature does not verify.
+    BadSignature,
+}
+
+impl Scenario {
+    /// Every scenario.
+    pub const ALL: [Self; 11] = [
+        Self::Valid,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongHost,
+        Self::SelfSigned,
+        Self::UntrustedRoot,
+        Self::MissingIntermediate,
+        Self::WrongEku,
+        Self::IntermediateNotCa,
+        Self::Revoked,
+        Self::BadSignature,
+    ];
+
+    /// Kebab-case name, as testpki and the manifests spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::WrongHost => "wrong-host",
+            Self::SelfSigned => "self-signed",
+            Self::UntrustedRoot => "untrusted-root",
+            Self::MissingIntermediate => "missing-intermediate",
+            Self::WrongEku => "wrong-eku",
+            Self::IntermediateNotCa => "intermediate-not-ca",
+            Self::Revoked => "revoked",
+            Self::BadSignature => "bad-signature",
+        }
+    }
+}
+
+/// The server's key type.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Key {
+    /// ECDSA on P-256.
+    EcdsaP256,
+    /// Ed25519.
+    Ed25519,
+    /// RSA with a 2048-bit modulus.
+    Rsa2048,
+}
+
+impl Key {
+    /// Every key type.
+    pub const ALL: [Self; 3] = [Self::EcdsaP256, Self::Ed25519, Self::Rsa2048];
+
+    /// Short name used in case identifiers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EcdsaP256 => "p256",
+            Self::Ed25519 => "ed25519",
+            Self::Rsa2048 => "rsa2048",
+        }
+    }
+}
+
+/// What the client sets on its `SocketControl` besides the trust anchors.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    /// Nothing else.
+    Defaults,
+    /// The certificate errors the scenario causes are listed as ignorable.
+    IgnoreScenarioErrors,
+    /// `min_protection_level = Tls13`.
+    MinimumTls13,
+    /// The server requires a client certificate and the client presents a trusted one.
+    MutualTls,
+    /// The server requires a client certificate and the client presents none.
+    MutualTlsWithoutCertificate,
+}
+
+impl Control {
+    /// Short name used in case identifiers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Defaults => "defaults",
+            Self::IgnoreScenarioErrors => "ignore-errors",
+            Self::MinimumTls13 => "min-tls13",
+            Self::MutualTls => "mtls",
+            Self::MutualTlsWithoutCertificate => "mtls-no-cert",
+        }
+    }
+}
+
+/// One point of the matrix.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+pub struct Case {
+    /// What the client asks for.
+    pub level: ProtectionLevel,
+    /// How it secures the socket.
+    pub mode: Mode,
+    /// What TLS the server speaks.
+    pub server: ServerTls,
+    /// How the server behaves.
+    pub behaviour: Behaviour,
+    /// The server's certificate situation.
+    pub scenario: Scenario,
+    /// The server's key type.
+    pub key: Key,
+    /// What the client sets besides trust anchors.
+    pub control: Control,
+}
+
+impl Case {
+    /// A case with the honest defaults on every axis but the three of the full product.
+    pub fn core(level: ProtectionLevel, mode: Mode, server: ServerTls) -> Self {
+        Self {
+            level,
+            mode,
+            server,
+            behaviour: Behaviour::Honest,
+            scenario: Scenario::Valid,
+            key: Key::EcdsaP256,
+            control: Control::Defaults,
+        }
+    }
+
+    /// A stable identifier, also what `--filter` matches against.
+    pub fn id(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}/{}/{}",
+            self.level,
+            self.mode.name(),
+            self.server.name(),
+            self.behaviour.name(),
+            self.scenario.name(),
+            self.key.name(),
+            self.control.name()
+        )
+    }
+}

@@ -1,0 +1,190 @@
+//! The oracle's own rows, spelled out: these are the README's table and DESIGN.md's contract.
+
+use super::*;
+use crate::case::Key;
+
+use ProtectionLevel as L;
+
+fn case(level: L, mode: Mode, server: ServerTls) -> Case {
+    Case::core(level, mode, server)
+}
+
+fn secured(version: Version) -> Outcome {
+    Outcome::Secured {
+        version,
+        cert_errors: vec![],
+    }
+}
+
+#[test]
+fn tls_levels_negotiate_the_newest_common_version() {
+    for level in [L::Ssl, L::SslAllowNullEncryption, L::Unspecified] {
+        let e = expect(&case(level, Mode::Connect, ServerTls::Both));
+        assert_eq!(e.any_of, vec![secured(Version::Tls13)]);
+        let e = expect(&case(level, Mode::Smtp, ServerTls::Tls12Only));
+        assert_eq!(e.any_of, vec![secured(Version::Tls12)]);
+    }
+    let e = expect(&case(L::Tls12, Mode::Imap, ServerTls::Both));
+    assert_eq!(e.any_of, vec![secured(Version::Tls12)]);
+}
+
+#[test]
+fn single_version_levels_fail_against_the_other_version() {
+    let e = expect(&case(L::Tls12, Mode::Connect, ServerTls::Tls13Only));
+    assert!(e.accepts(&Outcome::Failed {
+        failure: Failure::VersionMismatch,
+        cert_errors: vec![]
+    }));
+    let e = expect(&case(L::Tls13, Mode::Pop3, ServerTls::Tls12Only));
+    assert!(e.accepts(&Outcome::Failed {
+        failure: Failure::VersionMismatch,
+        cert_errors: vec![]
+    }));
+}
+
+#[test]
+fn legacy_and_bluetooth_levels_fail_silently() {
+    for level in [L::Ssl3AllowWeakEncryption, L::Tls10, L::Tls11] {
+        let e = expect(&case(level, Mode::Smtp, ServerTls::LegacyTls10));
+        assert!(e.silent);
+        assert_eq!(e.any_of.len(), 1);
+        assert!(matches!(
+            e.any_of[0],
+            Outcome::Failed {
+                failure: Failure::UnsupportedLevel,
+                ..
+            }
+        ));
+    }
+    let e = expect(&case(
+        L::BluetoothEncryptionWithAuthentication,
+        Mode::Connect,
+        ServerTls::Both,
+    ));
+    assert!(e.silent);
+    assert!(matches!(
+        e.any_of[0],
+        Outcome::Failed {
+            failure: Failure::InvalidArgument,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn plain_socket_is_plaintext_in_connect_and_invalid_in_upgrade() {
+    assert_eq!(
+        expect(&case(
+            L::PlainSocket,
+            Mode::Connect,
+            ServerTls::PlaintextOnly
+        ))
+        .any_of,
+        vec![Outcome::Plaintext]
+    );
+    let e = expect(&case(L::PlainSocket, Mode::Framed, ServerTls::Both));
+    assert!(e.silent);
+    assert!(matches!(
+        e.any_of[0],
+        Outcome::Failed {
+            failure: Failure::InvalidArgument,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_tls_level_never_ends_in_plaintext() {
+    for level in L::ALL {
+        if level == L::PlainSocket {
+            continue;
+        }
+        for mode in Mode::ALL {
+            for server in ServerTls::ALL {
+                let e = expect(&case(level, mode, server));
+                assert!(
+                    !e.accepts(&Outcome::Plaintext),
+                    "{level} {mode:?} {server:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn certificate_errors_are_fatal_unless_ignorable_and_ignored() {
+    let mut c = case(L::Ssl, Mode::Connect, ServerTls::Both);
+    c.scenario = Scenario::Expired;
+    assert_eq!(
+        expect(&c).any_of,
+        vec![Outcome::Failed {
+            failure: Failure::CertificateRejected,
+            cert_errors: vec![CertError::Expired]
+        }]
+    );
+    c.control = Control::IgnoreScenarioErrors;
+    assert_eq!(
+        expect(&c).any_of,
+        vec![Outcome::Secured {
+            version: Version::Tls13,
+            cert_errors: vec![CertError::Expired]
+        }]
+    );
+    c.scenario = Scenario::Revoked;
+    c.key = Key::Ed25519;
+    assert!(matches!(
+        expect(&c).any_of[0],
+        Outcome::Failed {
+            failure: Failure::CertificateRejected,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn stripping_and_injection_fail_the_upgrade() {
+    let mut c = case(L::Ssl, Mode::Smtp, ServerTls::Both);
+    c.behaviour = Behaviour::StartTlsNotAdvertised;
+    assert!(matches!(
+        expect(&c).any_of[0],
+        Outcome::Failed {
+            failure: Failure::StartTlsNotOffered,
+            ..
+        }
+    ));
+    c.behaviour = Behaviour::ResponseInjection;
+    assert!(matches!(
+        expect(&c).any_of[0],
+        Outcome::Failed {
+            failure: Failure::PlaintextAfterGoAhead,
+            ..
+        }
+    ));
+    c.mode = Mode::Imap;
+    c.behaviour = Behaviour::Preauth;
+    assert!(matches!(
+        expect(&c).any_of[0],
+        Outcome::Failed {
+            failure: Failure::StartTlsNotOffered,
+            ..
+        }
+    ));
+    c.behaviour = Behaviour::TlsRequired;
+    assert_eq!(expect(&c).any_of, vec![secured(Version::Tls13)]);
+}
+
+#[test]
+fn a_minimum_above_the_request_is_invalid() {
+    let mut c = case(L::Tls12, Mode::Connect, ServerTls::Both);
+    c.control = Control::MinimumTls13;
+    assert!(expect(&c).silent);
+    c.level = L::Unspecified;
+    c.server = ServerTls::Tls12Only;
+    assert!(matches!(
+        expect(&c).any_of[0],
+        Outcome::Failed {
+            failure: Failure::VersionMismatch,
+            ..
+        }
+    ));
+}
