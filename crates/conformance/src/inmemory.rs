@@ -64,3 +64,196 @@ fn observe(decision: Decision, upgrade: bool) -> LevelVerdict {
         Decision::Invalid(_) => LevelVerdict::Refuse(Failure::InvalidArgument),
     }
 }
+
+/// What the oracle expects of an in-memory STARTTLS exchange (written from DESIGN.md and the
+/// RFCs, not from the machines).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum DialectExpect {
+    /// TLS starts and the client gets its fresh post-TLS capability list.
+    Ready,
+    /// The server did not offer STARTTLS (stripping, or IMAP PREAUTH).
+    NotOffered,
+    /// The server refused STARTTLS.
+    Refused,
+    /// Plaintext after the go-ahead: the client stops before TLS.
+    Injected,
+    /// The server closed the session because of pipelined bytes after STARTTLS.
+    ServerClosed,
+}
+
+/// Every dialect's honest and hostile exchanges, client machine against server machine, plus
+/// command injection under each server policy.
+pub fn dialects() -> Vec<Check> {
+    use proto::starttls::{
+        ClientConfig, Dialect, InMemoryOptions, InjectionPolicy, ServerBehaviour, ServerConfig,
+        run_in_memory_with,
+    };
+
+    let server = |behaviour: ServerBehaviour, policy: InjectionPolicy| ServerConfig {
+        behaviour,
+        injection_policy: policy,
+        ..ServerConfig::default()
+    };
+    let mut checks = Vec::new();
+    for dialect in [Dialect::Framed, Dialect::Implicit] {
+        let outcome = run_in_memory_with(
+            dialect,
+            ClientConfig::default(),
+            ServerConfig::default(),
+            &InMemoryOptions::default(),
+        );
+        checks.push(check_dialect(
+            dialect,
+            "honest",
+            DialectExpect::Ready,
+            &outcome,
+        ));
+    }
+    for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+        let mut cases = vec![
+            ("honest", ServerBehaviour::Honest, DialectExpect::Ready),
+            (
+                "tls-required",
+                ServerBehaviour::TlsRequired,
+                DialectExpect::Ready,
+            ),
+            (
+                "not-advertised",
+                ServerBehaviour::StartTlsNotAdvertised,
+                DialectExpect::NotOffered,
+            ),
+            (
+                "refused",
+                ServerBehaviour::StartTlsRefused,
+                DialectExpect::Refused,
+            ),
+            (
+                "response-injection",
+                ServerBehaviour::ResponseInjection(b"250 injected\r\n".to_vec()),
+                DialectExpect::Injected,
+            ),
+        ];
+        if dialect == Dialect::Imap {
+            cases.push((
+                "preauth",
+                ServerBehaviour::Preauth,
+                DialectExpect::NotOffered,
+            ));
+        }
+        for (name, behaviour, expect) in cases {
+            let outcome = run_in_memory_with(
+                dialect,
+                ClientConfig::default(),
+                server(behaviour, InjectionPolicy::Discard),
+                &InMemoryOptions::default(),
+            );
+            checks.push(check_dialect(dialect, name, expect, &outcome));
+        }
+
+        // Command injection (CVE-2011-0411 class): a command pipelined after STARTTLS in the
+        // same write. What the server says inside TLS is compared with the honest session.
+        let honest = run_in_memory_with(
+            dialect,
+            ClientConfig::default(),
+            server(ServerBehaviour::Honest, InjectionPolicy::Discard),
+            &InMemoryOptions::default(),
+        );
+        let injected: &[u8] = match dialect {
+            Dialect::Imap => b"X1 NOOP\r\n",
+            _ => b"NOOP\r\n",
+        };
+        let options = InMemoryOptions {
+            inject_after_starttls: injected.to_vec(),
+        };
+        for (name, policy) in [
+            ("injection-discard", InjectionPolicy::Discard),
+            ("injection-reject", InjectionPolicy::Reject),
+            ("injection-vulnerable", InjectionPolicy::Vulnerable),
+        ] {
+            let outcome = run_in_memory_with(
+                dialect,
+                ClientConfig::default(),
+                server(ServerBehaviour::Honest, policy),
+                &options,
+            );
+            let answered_inside_tls = outcome.server_protected != honest.server_protected;
+            let (expected, observed) = match policy {
+                InjectionPolicy::Discard => (
+                    "ready, nothing injected answered, bytes counted".to_owned(),
+                    format!(
+                        "ready={} answered={} discarded={}",
+                        outcome.is_ready(),
+                        answered_inside_tls,
+                        outcome.injected_discarded
+                    ),
+                ),
+                InjectionPolicy::Reject => (
+                    "no TLS session, server closed".to_owned(),
+                    format!(
+                        "tls={} closed={:?}",
+                        outcome.tls_established,
+                        outcome.close_reason()
+                    ),
+                ),
+                InjectionPolicy::Vulnerable => (
+                    "ready, injected command answered inside TLS".to_owned(),
+                    format!(
+                        "ready={} answered={}",
+                        outcome.is_ready(),
+                        answered_inside_tls
+                    ),
+                ),
+            };
+            let pass = match policy {
+                InjectionPolicy::Discard => {
+                    outcome.is_ready()
+                        && !answered_inside_tls
+                        && outcome.injected_discarded == injected.len()
+                }
+                InjectionPolicy::Reject => !outcome.is_ready() && outcome.close_reason().is_some(),
+                // The answer to the injected command reaches the client inside TLS, where it may
+                // well confuse the client: only the answer itself is the contract here.
+                InjectionPolicy::Vulnerable => outcome.tls_established && answered_inside_tls,
+            };
+            checks.push(Check {
+                name: format!("dialect {dialect} {name}"),
+                expected,
+                observed,
+                pass,
+            });
+        }
+    }
+    checks
+}
+
+fn check_dialect(
+    dialect: proto::starttls::Dialect,
+    name: &str,
+    expect: DialectExpect,
+    outcome: &proto::starttls::InMemoryOutcome,
+) -> Check {
+    use proto::starttls::ClientFailure;
+
+    let observed = match (outcome.is_ready(), outcome.failure()) {
+        (true, _) => Some(DialectExpect::Ready),
+        (false, Some(ClientFailure::NotOffered { .. } | ClientFailure::Preauth { .. })) => {
+            Some(DialectExpect::NotOffered)
+        }
+        (false, Some(ClientFailure::Refused { .. })) => Some(DialectExpect::Refused),
+        (false, Some(ClientFailure::PlaintextAfterGoAhead { .. })) => Some(DialectExpect::Injected),
+        (false, _) if outcome.close_reason().is_some() => Some(DialectExpect::ServerClosed),
+        _ => None,
+    };
+    // A client that failed must not have reached TLS, and nothing may have been sent inside
+    // a TLS session that never started.
+    let consistent = match expect {
+        DialectExpect::Ready => outcome.tls_established,
+        _ => !outcome.tls_established && outcome.client_protected.is_empty(),
+    };
+    Check {
+        name: format!("dialect {dialect} {name}"),
+        expected: format!("{expect:?}"),
+        observed: format!("{observed:?} tls={}", outcome.tls_established),
+        pass: observed == Some(expect) && consistent,
+    }
+}

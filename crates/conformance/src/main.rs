@@ -88,7 +88,7 @@ fn try_main() -> anyhow::Result<bool> {
     let _ = args.jobs;
     let started = Instant::now();
     let report = Report {
-        in_memory: inmemory::policy_table(),
+        in_memory: [inmemory::policy_table(), inmemory::dialects()].concat(),
         cases: Vec::new(),
         duration: started.elapsed(),
     };

@@ -66,7 +66,7 @@ impl Report {
         let passed = self.in_memory.iter().filter(|c| c.pass).count();
         let _ = writeln!(
             out,
-            "in-memory checks (policy table): {passed}/{} pass",
+            "in-memory checks (policy table, dialect machines): {passed}/{} pass",
             self.in_memory.len()
         );
         for check in self.in_memory.iter().filter(|c| !c.pass) {
