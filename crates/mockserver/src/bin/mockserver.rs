@@ -1,0 +1,310 @@
+//! `mockserver`: serve one honest or hostile TLS/STARTTLS server, or the whole catalogue.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "the binary reports its address on stdout for scripts"
+)]
+
+use std::fs;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use mockserver::catalogue::{self, Manifest, ServedEntry};
+use mockserver::{Behaviour, ClientAuth, Limits, MockConfig, ServerVersions, Stats, TlsPolicy};
+use proto::starttls::{Dialect, InjectionPolicy};
+use testpki::{KeyKind, Pki, Scenario};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{error, info};
+
+/// A TLS/STARTTLS server that plays honest and hostile situations on loopback, for testing
+/// clients (the badssl.com of STARTTLS).
+#[derive(Debug, Parser)]
+#[command(name = "mockserver", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve one server until SIGINT/SIGTERM; print `listening on IP:PORT` once bound.
+    Serve(ServeArgs),
+    /// Serve every scenario x dialect x behaviour worth serving, each on its own port, and
+    /// write a JSON manifest of them (with what a correct client must do); run until signalled.
+    Catalogue(CatalogueArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:0 (port 0 picks a free port), [::1]:2525.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// Protocol before TLS: smtp, imap, pop3, framed (the seed's length-prefixed frames) or
+    /// implicit (TLS from the first byte).
+    #[arg(long)]
+    dialect: Dialect,
+    /// Certificate scenario: valid, expired, not-yet-valid, wrong-host, self-signed,
+    /// untrusted-root, missing-intermediate, wrong-eku, intermediate-not-ca, revoked,
+    /// bad-signature.
+    #[arg(long)]
+    scenario: Scenario,
+    /// Key type of the certificates: ecdsa-p256, ed25519, rsa2048.
+    #[arg(long = "key-type", default_value = "ecdsa-p256")]
+    key_type: KeyKind,
+    /// TLS versions to enable: 1.2, 1.3 or 1.2,1.3.
+    #[arg(long, default_value = "1.2,1.3")]
+    tls: ServerVersions,
+    /// Behaviour: honest, starttls-not-advertised, starttls-refused, tls-required,
+    /// response-injection, preauth (IMAP), stall-after-go-ahead,
+    /// garbage-instead-of-server-hello, close-mid-handshake, legacy-only-ssl3,
+    /// legacy-only-tls10, legacy-only-tls11.
+    #[arg(long, default_value = "honest")]
+    behaviour: Behaviour,
+    /// Client certificates: none, optional or required (trusting testpki's client CA).
+    #[arg(long = "client-auth", default_value = "none")]
+    client_auth: ClientAuth,
+    /// Bytes pipelined after STARTTLS: discard (and count), reject (close) or vulnerable
+    /// (process them after the handshake: CVE-2011-0411, for testing injection testers).
+    #[arg(long, default_value = "discard", value_parser = parse_injection)]
+    injection: InjectionPolicy,
+    /// Write the PEM of what a client must trust to this file.
+    #[arg(long = "ca-out")]
+    ca_out: Option<PathBuf>,
+    /// Offer this ALPN protocol (repeat for several, in preference order).
+    #[arg(long)]
+    alpn: Vec<String>,
+    /// Disable session resumption (no session cache, no TLS 1.3 tickets).
+    #[arg(long = "no-resumption")]
+    no_resumption: bool,
+    /// Host name in the greeting.
+    #[arg(long, default_value = testpki::TEST_HOST)]
+    hostname: String,
+    /// Seconds allowed for the TLS handshake.
+    #[arg(long = "handshake-timeout", default_value_t = 10)]
+    handshake_timeout: u64,
+    /// Seconds allowed without any byte from the client.
+    #[arg(long = "idle-timeout", default_value_t = 300)]
+    idle_timeout: u64,
+    /// Longest accepted command line, CRLF included.
+    #[arg(long = "max-line-len", default_value_t = 2048)]
+    max_line_len: usize,
+    /// Longest accepted frame payload (framed dialect).
+    #[arg(long = "max-frame-len", default_value_t = 1 << 20)]
+    max_frame_len: u32,
+    /// Sessions served at once; further connections get the dialect's refusal.
+    #[arg(long = "max-connections", default_value_t = 1024)]
+    max_connections: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct CatalogueArgs {
+    /// IP address every server listens on (each on its own free port), e.g. 127.0.0.1 or ::1.
+    #[arg(long)]
+    listen: IpAddr,
+    /// Write the JSON manifest here (name, port, dialect, scenario, behaviour, key type, what
+    /// a correct client must do, CA and CRL files).
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Directory for the PEM files (default: next to the manifest, in `<manifest>.pem/`).
+    #[arg(long = "pem-dir")]
+    pem_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Catalogue(args) => catalogue(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let pki = Pki::shared(args.key_type);
+    let identity = pki
+        .server(args.scenario)
+        .with_context(|| format!("issuing the {} certificates", args.scenario))?;
+    if let Some(path) = &args.ca_out {
+        write_trust_pem(&identity, path)?;
+    }
+    let limits = Limits {
+        line_len: args.max_line_len,
+        frame_len: args.max_frame_len,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections,
+        ..Limits::default()
+    };
+    let config = MockConfig {
+        dialect: args.dialect,
+        behaviour: args.behaviour,
+        tls: TlsPolicy {
+            versions: args.tls,
+            alpn: args.alpn.into_iter().map(String::into_bytes).collect(),
+            client_auth: args.client_auth,
+            client_ca: vec![pki.client_ca_der()],
+            resumption: !args.no_resumption,
+            ..TlsPolicy::default()
+        },
+        identity: Arc::new(identity),
+        injection_policy: args.injection,
+        limits,
+        hostname: args.hostname,
+    };
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    println!("listening on {addr}");
+    mockserver::run(listener, Arc::new(config), signalled()).await?;
+    Ok(())
+}
+
+async fn catalogue(args: CatalogueArgs) -> Result<()> {
+    let pem_root = args.pem_dir.clone().unwrap_or_else(|| {
+        let mut p = args.manifest.clone().into_os_string();
+        p.push(".pem");
+        PathBuf::from(p)
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut served = Vec::new();
+    for entry in catalogue::entries() {
+        let config = entry
+            .config()
+            .with_context(|| format!("issuing {}", entry.name))?;
+        let dir = pem_root.join(&entry.name);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let files = config
+            .identity
+            .write_pem(&dir)
+            .with_context(|| format!("writing the PEM files of {}", entry.name))?;
+        let listener = TcpListener::bind((args.listen, 0))
+            .await
+            .with_context(|| format!("binding {} for {}", args.listen, entry.name))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        let mut stop = stop_rx.clone();
+        let name = entry.name.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) =
+                mockserver::run_with_stats(listener, Arc::new(config), Stats::default(), shutdown)
+                    .await
+            {
+                error!(%name, "server failed: {e:#}");
+            }
+        });
+        served.push(ServedEntry {
+            entry,
+            port,
+            ca_file: Some(files.ca.display().to_string()),
+            crl_file: files.crl.map(|p| p.display().to_string()),
+        });
+    }
+    let manifest = Manifest {
+        listen: args.listen.to_string(),
+        entries: served,
+    };
+    let json = serde_json::to_string_pretty(&manifest).context("encoding the manifest")?;
+    fs::write(&args.manifest, json)
+        .with_context(|| format!("writing {}", args.manifest.display()))?;
+    info!(servers = manifest.entries.len(), manifest = %args.manifest.display(), "catalogue served");
+    println!(
+        "listening on {} ({} servers, manifest {})",
+        args.listen,
+        manifest.entries.len(),
+        args.manifest.display()
+    );
+    signalled().await;
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Writes the trust anchors (and CRLs, if any) a client needs, as PEM.
+fn write_trust_pem(identity: &testpki::ServerIdentity, path: &Path) -> Result<()> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let files = identity
+        .write_pem(dir.path())
+        .context("encoding the PEM files")?;
+    fs::copy(&files.ca, path).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(crl) = files.crl {
+        let mut crl_path = path.as_os_str().to_owned();
+        crl_path.push(".crl");
+        fs::copy(crl, &crl_path)
+            .with_context(|| format!("writing {}", Path::new(&crl_path).display()))?;
+    }
+    Ok(())
+}
+
+/// `discard`, `reject` or `vulnerable` (the proto crate's enum has no `FromStr`).
+fn parse_injection(s: &str) -> Result<InjectionPolicy, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "discard" => Ok(InjectionPolicy::Discard),
+        "reject" => Ok(InjectionPolicy::Reject),
+        "vulnerable" => Ok(InjectionPolicy::Vulnerable),
+        _ => Err(format!(
+            "unknown injection policy {s:?} (expected discard, reject or vulnerable)"
+        )),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signalled() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    info!("signal received: shutting down");
+}

@@ -1,0 +1,118 @@
+//! The byte-level parts of the hostile behaviours that answer a ClientHello without TLS code.
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::config::LegacyVersion;
+
+/// TLS record header: content type, version (2), length (2).
+const RECORD_HEADER_LEN: usize = 5;
+/// Largest plaintext record payload (RFC 8446 section 5.1); a ClientHello record is one.
+const MAX_RECORD_PAYLOAD: usize = 1 << 14;
+/// Content type of handshake records.
+const HANDSHAKE: u8 = 0x16;
+/// Content type of alert records.
+const ALERT: u8 = 0x15;
+/// Alert level `fatal`.
+const FATAL: u8 = 2;
+/// Alert description `protocol_version` (70).
+const PROTOCOL_VERSION: u8 = 70;
+
+/// What reading the first record gave.
+#[derive(Debug, Eq, PartialEq)]
+pub(crate) enum FirstRecord {
+    /// A whole handshake record was read (presumably the ClientHello).
+    ClientHello,
+    /// The peer closed before a whole record arrived.
+    Eof,
+    /// The bytes are not a TLS handshake record (or announce an oversized one).
+    NotTls,
+}
+
+/// Reads until `buf` (which starts with the bytes already read) holds one whole TLS record.
+///
+/// Memory is bounded: at most a header plus 2^14 payload bytes are kept.
+pub(crate) async fn read_first_record(
+    io: &mut (impl AsyncRead + Unpin),
+    mut buf: Vec<u8>,
+) -> std::io::Result<FirstRecord> {
+    let mut chunk = [0u8; 1024];
+    loop {
+        if buf.first().is_some_and(|&first| first != HANDSHAKE) {
+            return Ok(FirstRecord::NotTls);
+        }
+        if let Some(header) = buf.get(..RECORD_HEADER_LEN) {
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if len > MAX_RECORD_PAYLOAD {
+                return Ok(FirstRecord::NotTls);
+            }
+            if buf.len() >= RECORD_HEADER_LEN + len {
+                return Ok(FirstRecord::ClientHello);
+            }
+        }
+        let want = match buf.len() {
+            n if n < RECORD_HEADER_LEN => RECORD_HEADER_LEN - n,
+            // Checked above: the header is there and announces at most 2^14 bytes.
+            n => RECORD_HEADER_LEN + MAX_RECORD_PAYLOAD - n,
+        };
+        let limit = want.min(chunk.len());
+        let n = io.read(&mut chunk[..limit]).await?;
+        if n == 0 {
+            return Ok(FirstRecord::Eof);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The record an old server sends to a client offering only newer versions: a fatal
+/// `protocol_version` alert with the old record version.
+pub(crate) fn protocol_version_alert(version: LegacyVersion) -> [u8; 7] {
+    let [major, minor] = version.record_version();
+    [ALERT, major, minor, 0, 2, FATAL, PROTOCOL_VERSION]
+}
+
+/// Bytes that no TLS client can take for a ServerHello.
+pub(crate) const GARBAGE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_record_split_over_reads_is_read_whole() {
+        let mut record = vec![HANDSHAKE, 3, 1, 0, 3, 1, 2, 3];
+        let rest: &[u8] = &record.split_off(2);
+        let mut rest = rest;
+        let got = read_first_record(&mut rest, record).await.unwrap();
+        assert_eq!(got, FirstRecord::ClientHello);
+    }
+
+    #[tokio::test]
+    async fn non_tls_and_short_inputs_are_told_apart() {
+        let mut empty: &[u8] = b"";
+        assert_eq!(
+            read_first_record(&mut empty, b"EHLO".to_vec())
+                .await
+                .unwrap(),
+            FirstRecord::NotTls
+        );
+        let mut short: &[u8] = &[0x16, 3, 1, 0, 10, 1];
+        assert_eq!(
+            read_first_record(&mut short, Vec::new()).await.unwrap(),
+            FirstRecord::Eof
+        );
+        let mut huge: &[u8] = &[0x16, 3, 1, 0xff, 0xff];
+        assert_eq!(
+            read_first_record(&mut huge, Vec::new()).await.unwrap(),
+            FirstRecord::NotTls
+        );
+    }
+
+    #[test]
+    fn legacy_alerts_carry_the_old_record_version() {
+        assert_eq!(
+            protocol_version_alert(LegacyVersion::Tls10),
+            [0x15, 3, 1, 0, 2, 2, 70]
+        );
+        assert_eq!(protocol_version_alert(LegacyVersion::Ssl3)[1..3], [3, 0]);
+    }
+}

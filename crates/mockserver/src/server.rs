@@ -1,0 +1,143 @@
+//! The accept loop: connection cap, one task per session, graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use crate::config::MockConfig;
+use crate::session::{self, Shared};
+use crate::stats::{CloseReason, Stats};
+use crate::{Error, tls};
+
+/// Pause after a failed `accept` (for example too many open files), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `listener` with `config` until `shutdown` resolves, then tells every session to
+/// close (421 / `* BYE` / `-ERR`, inside TLS if upgraded, then close_notify) and returns once
+/// they have ended, or after `limits.shutdown_grace`.
+///
+/// # Errors
+///
+/// [`Error::Tls`] or [`Error::InvalidPolicy`] if the TLS policy cannot be built; nothing is
+/// served then.
+pub async fn run(
+    listener: TcpListener,
+    config: Arc<MockConfig>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    run_with_stats(listener, config, Stats::default(), shutdown).await
+}
+
+/// As [`run`], counting into `stats` (keep a clone to read it while the server runs).
+///
+/// # Errors
+///
+/// As [`run`].
+pub async fn run_with_stats(
+    listener: TcpListener,
+    config: Arc<MockConfig>,
+    stats: Stats,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let shared = prepare(config, stats)?;
+    serve(listener, shared, shutdown).await;
+    Ok(())
+}
+
+/// Checks the configuration and builds the TLS side.
+pub(crate) fn prepare(config: Arc<MockConfig>, stats: Stats) -> Result<Arc<Shared>, Error> {
+    let tls = tls::server_config(&config.tls, &config.identity)?;
+    Ok(Arc::new(Shared {
+        config,
+        acceptor: TlsAcceptor::from(tls),
+        stats,
+    }))
+}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let limits = shared.config.limits;
+    // Semaphore::MAX_PERMITS is the ceiling tokio accepts.
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut sessions = JoinSet::new();
+    let local = listener.local_addr().ok();
+    info!(?local, dialect = %shared.config.dialect, behaviour = %shared.config.behaviour, "serving");
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        warn!(%e, "accept failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let mut transcript = shared.stats.connection_accepted();
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    refuse(&shared, stream, &mut transcript);
+                    continue;
+                };
+                debug!(%peer, "connection accepted");
+                let shared = shared.clone();
+                let stop = stop_rx.clone();
+                sessions.spawn(async move {
+                    session::serve(stream, shared, transcript, stop).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let running = sessions.len();
+    if running > 0 {
+        info!(running, "shutting down: waiting for sessions");
+    }
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while sessions.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            left = sessions.len(),
+            "sessions still running after the grace period: aborted"
+        );
+        sessions.shutdown().await;
+    }
+    info!("stopped");
+}
+
+/// Connection over the cap: the dialect's refusal (421 / `* BYE` / `-ERR`), then close.
+fn refuse(
+    shared: &Shared,
+    stream: tokio::net::TcpStream,
+    transcript: &mut crate::stats::TranscriptHandle,
+) {
+    shared.stats.connection_refused();
+    shared.stats.closed(transcript, CloseReason::ConnectionCap);
+    if let Some(msg) = session::machine(&shared.config).shutdown_message() {
+        // A fresh socket's send buffer is empty, so a short line goes out at once; a refused
+        // peer gets no more effort than that.
+        if let Err(e) = stream.try_write(&msg) {
+            debug!(%e, "could not send the refusal");
+        }
+    }
+    debug!("connection refused: cap reached");
+}

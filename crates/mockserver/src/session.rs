@@ -1,0 +1,494 @@
+//! One connection: moves bytes between the socket, the dialect's `ServerMachine` and
+//! tokio-rustls, and enforces the time limits.
+//!
+//! Protocol decisions (what to answer, when to upgrade, what pipelined bytes become) belong to
+//! the machine; this driver only adds what needs a clock or a socket: timeouts, the TLS
+//! handshake, the hostile behaviours that act at the byte level after the go-ahead, and the
+//! graceful-shutdown message.
+
+use std::io;
+use std::sync::Arc;
+
+use proto::starttls::{Dialect, ServerBehaviour, ServerEvent, ServerMachine};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use crate::config::{Behaviour, MockConfig};
+use crate::hostile::{self, FirstRecord};
+use crate::rewind::Rewind;
+use crate::stats::{CloseReason, Phase, Stats, TranscriptHandle};
+
+/// Size of the read buffer; the only per-connection buffer besides the machine's own.
+const READ_BUF_LEN: usize = 8 * 1024;
+
+/// What every session of one server shares.
+pub(crate) struct Shared {
+    pub(crate) config: Arc<MockConfig>,
+    pub(crate) acceptor: TlsAcceptor,
+    pub(crate) stats: Stats,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the conversation loop stopped without closing.
+enum Pause {
+    /// The machine gave the go-ahead: start TLS.
+    StartTls,
+}
+
+/// Builds the machine for a session from the server's configuration.
+pub(crate) fn machine(config: &MockConfig) -> ServerMachine {
+    let machine_config = proto::starttls::ServerConfig {
+        hostname: config.hostname.clone(),
+        behaviour: machine_behaviour(config.behaviour, config.dialect),
+        injection_policy: config.injection_policy,
+        max_line_len: config.limits.line_len,
+        max_frame_len: config.limits.frame_len,
+        max_errors: config.limits.max_errors,
+    };
+    ServerMachine::new(config.dialect, machine_config)
+}
+
+/// The machine's part of a behaviour; the byte-level ones run a honest machine.
+fn machine_behaviour(behaviour: Behaviour, dialect: Dialect) -> ServerBehaviour {
+    match behaviour {
+        Behaviour::StartTlsNotAdvertised => ServerBehaviour::StartTlsNotAdvertised,
+        Behaviour::StartTlsRefused => ServerBehaviour::StartTlsRefused,
+        Behaviour::TlsRequired => ServerBehaviour::TlsRequired,
+        Behaviour::Preauth => ServerBehaviour::Preauth,
+        Behaviour::ResponseInjection => {
+            ServerBehaviour::ResponseInjection(injected_response(dialect))
+        }
+        Behaviour::Honest
+        | Behaviour::StallAfterGoAhead
+        | Behaviour::GarbageInsteadOfServerHello
+        | Behaviour::CloseMidHandshake
+        | Behaviour::LegacyOnly(_) => ServerBehaviour::Honest,
+    }
+}
+
+/// A plausible reply a man in the middle would plant after the go-ahead.
+pub fn injected_response(dialect: Dialect) -> Vec<u8> {
+    match dialect {
+        Dialect::Smtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n".to_vec(),
+        Dialect::Imap => b"* CAPABILITY IMAP4rev1 INJECTED\r\n".to_vec(),
+        Dialect::Pop3 => b"+OK INJECTED\r\n".to_vec(),
+        _ => b"\x00\x00\x00\x08INJECTED".to_vec(),
+    }
+}
+
+/// Serves one accepted connection until it closes; records the close reason first.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut transcript: TranscriptHandle,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut session = Session {
+        machine: machine(&shared.config),
+        reported_discards: 0,
+        shared,
+        shutdown,
+    };
+    session.shared.stats.session_started();
+    let reason = session.run(stream, &mut transcript).await;
+    session.shared.stats.session_ended();
+    debug!(%reason, "session closed");
+}
+
+struct Session {
+    machine: ServerMachine,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    /// Injected bytes already added to the stats.
+    reported_discards: usize,
+}
+
+impl Session {
+    async fn run(
+        &mut self,
+        mut stream: TcpStream,
+        transcript: &mut TranscriptHandle,
+    ) -> CloseReason {
+        match self
+            .converse(&mut stream, Phase::Plaintext, transcript)
+            .await
+        {
+            Ok(Pause::StartTls) => {}
+            Err(reason) => return self.close(reason, stream, transcript).await,
+        }
+        self.shared.stats.upgrade();
+        let prefix = self.machine.take_tls_prefix();
+        transcript.unrecord_plaintext_tail(prefix.len());
+        self.report_discards();
+        let limits = self.shared.config.limits;
+        let deadline = Instant::now() + limits.handshake_timeout;
+        let behaviour = self.shared.config.behaviour;
+        match behaviour {
+            Behaviour::StallAfterGoAhead => {
+                let reason = tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => {
+                        self.shared.stats.handshake_failed("timeout");
+                        CloseReason::HandshakeTimeout
+                    }
+                    () = wait_shutdown(&mut self.shutdown) => CloseReason::Shutdown,
+                };
+                return self.close(reason, stream, transcript).await;
+            }
+            Behaviour::CloseMidHandshake
+            | Behaviour::GarbageInsteadOfServerHello
+            | Behaviour::LegacyOnly(_) => {
+                let reason = self.play_old_server(&mut stream, prefix, deadline).await;
+                return self.close(reason, stream, transcript).await;
+            }
+            _ => {}
+        }
+        // Pinned out here so that the socket inside is dropped only after the close reason is
+        // recorded.
+        let accept = self
+            .shared
+            .acceptor
+            .accept(Rewind::new(prefix, stream))
+            .into_fallible();
+        tokio::pin!(accept);
+        let accepted = tokio::select! {
+            r = timeout_at(deadline, &mut accept) => r,
+            () = wait_shutdown(&mut self.shutdown) => {
+                // Nothing is sent on shutdown mid-handshake: just close.
+                let reason = CloseReason::Shutdown;
+                self.finish(&reason, transcript);
+                return reason;
+            }
+        };
+        let mut tls = match accepted {
+            Ok(Ok(tls)) => tls,
+            Ok(Err((err, io))) => {
+                let kind = handshake_failure_kind(&err);
+                info!(%kind, "tls handshake failed");
+                self.shared.stats.handshake_failed(&kind);
+                let reason = CloseReason::HandshakeFailed(kind);
+                return self.close(reason, io.into_inner(), transcript).await;
+            }
+            Err(_elapsed) => {
+                self.shared.stats.handshake_failed("timeout");
+                let reason = CloseReason::HandshakeTimeout;
+                self.finish(&reason, transcript);
+                return reason;
+            }
+        };
+        {
+            let conn = tls.get_ref().1;
+            info!(
+                version = ?conn.protocol_version(),
+                suite = ?conn.negotiated_cipher_suite().map(|s| s.suite()),
+                alpn = ?conn.alpn_protocol().map(String::from_utf8_lossy),
+                resumed = ?conn.handshake_kind(),
+                "tls established"
+            );
+        }
+        self.shared.stats.handshake_ok();
+        self.machine.handle_tls_established();
+        let reason = match self.converse(&mut tls, Phase::Tls, transcript).await {
+            Ok(Pause::StartTls) => CloseReason::Machine("starttls-inside-tls".into()),
+            Err(reason) => reason,
+        };
+        self.close(reason, tls, transcript).await
+    }
+
+    /// The hostile behaviours that read the ClientHello and answer it without TLS.
+    async fn play_old_server(
+        &mut self,
+        stream: &mut TcpStream,
+        prefix: Vec<u8>,
+        deadline: Instant,
+    ) -> CloseReason {
+        let behaviour = self.shared.config.behaviour;
+        let read = tokio::select! {
+            r = timeout_at(deadline, hostile::read_first_record(stream, prefix)) => r,
+            () = wait_shutdown(&mut self.shutdown) => return CloseReason::Shutdown,
+        };
+        match read {
+            Ok(Ok(FirstRecord::ClientHello)) => {}
+            Ok(Ok(other)) => {
+                return CloseReason::HandshakeFailed(format!("{other:?}").to_lowercase());
+            }
+            Ok(Err(e)) => return CloseReason::Io(e.to_string()),
+            Err(_) => return CloseReason::HandshakeTimeout,
+        }
+        let answer: &[u8] = match behaviour {
+            Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE,
+            Behaviour::LegacyOnly(v) => &hostile::protocol_version_alert(v),
+            _ => &[],
+        };
+        if !answer.is_empty()
+            && let Err(e) = self.write(stream, answer).await
+        {
+            return e;
+        }
+        CloseReason::Behaviour(behaviour.to_string())
+    }
+
+    /// Talks through the machine until it gives the go-ahead or the session must close.
+    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut S,
+        phase: Phase,
+        transcript: &mut TranscriptHandle,
+    ) -> Result<Pause, CloseReason> {
+        let limits = self.shared.config.limits;
+        let mut buf = vec![0u8; READ_BUF_LEN];
+        let mut idle_deadline = Instant::now() + limits.idle_timeout;
+        let mut request_deadline: Option<Instant> = None;
+        let mut eof = false;
+        loop {
+            self.flush_transmit(io).await?;
+            while let Some(event) = self.machine.poll_event() {
+                match event {
+                    ServerEvent::StartTls => {
+                        self.flush_transmit(io).await?;
+                        return Ok(Pause::StartTls);
+                    }
+                    ServerEvent::Frame(frame) => {
+                        self.shared.stats.frame();
+                        debug!(len = frame.len(), "frame received");
+                    }
+                    ServerEvent::Mail { from, to, data } => {
+                        self.shared.stats.mail();
+                        info!(%from, ?to, len = data.len(), "mail accepted");
+                    }
+                    ServerEvent::Close(reason) => {
+                        self.flush_transmit(io).await?;
+                        return Err(CloseReason::Machine(machine_close_kind(&reason)));
+                    }
+                    #[allow(unreachable_patterns, reason = "the event enum may grow")]
+                    other => debug!(?other, "event ignored"),
+                }
+            }
+            // The machine's last events may have produced more output.
+            self.flush_transmit(io).await?;
+            if eof {
+                return Err(CloseReason::Machine("eof".into()));
+            }
+            let deadline = request_deadline.map_or(idle_deadline, |r| r.min(idle_deadline));
+            let read = tokio::select! {
+                r = timeout_at(deadline, io.read(&mut buf)) => r,
+                () = wait_shutdown(&mut self.shutdown) => {
+                    self.send_shutdown_message(io).await;
+                    return Err(CloseReason::Shutdown);
+                }
+            };
+            match read {
+                Err(_elapsed) => {
+                    self.send_shutdown_message(io).await;
+                    return Err(match request_deadline {
+                        Some(r) if r <= idle_deadline => CloseReason::RequestTimeout,
+                        _ => CloseReason::IdleTimeout,
+                    });
+                }
+                Ok(Ok(0)) => {
+                    eof = true;
+                    self.machine.handle_eof();
+                }
+                Ok(Ok(n)) => {
+                    let data = buf.get(..n).unwrap_or_default();
+                    transcript.record(phase, data);
+                    self.machine.handle_input(data);
+                    let now = Instant::now();
+                    idle_deadline = now + limits.idle_timeout;
+                    request_deadline = match (self.machine.buffered_len(), request_deadline) {
+                        (0, _) => None,
+                        (_, None) => Some(now + limits.request_timeout),
+                        (_, started) => started,
+                    };
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    eof = true;
+                    self.machine.handle_eof();
+                }
+                Ok(Err(e)) => return Err(CloseReason::Io(e.to_string())),
+            }
+        }
+    }
+
+    async fn flush_transmit(
+        &mut self,
+        io: &mut (impl AsyncWrite + Unpin),
+    ) -> Result<(), CloseReason> {
+        let mut wrote = false;
+        while let Some(out) = self.machine.poll_transmit() {
+            self.write_no_flush(io, &out).await?;
+            wrote = true;
+        }
+        if wrote {
+            self.flush(io).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        io: &mut (impl AsyncWrite + Unpin),
+        data: &[u8],
+    ) -> Result<(), CloseReason> {
+        self.write_no_flush(io, data).await?;
+        self.flush(io).await
+    }
+
+    async fn write_no_flush(
+        &self,
+        io: &mut (impl AsyncWrite + Unpin),
+        data: &[u8],
+    ) -> Result<(), CloseReason> {
+        // A peer that never reads must not hold the session forever.
+        match timeout(self.shared.config.limits.idle_timeout, io.write_all(data)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CloseReason::Io(e.to_string())),
+            Err(_) => Err(CloseReason::IdleTimeout),
+        }
+    }
+
+    async fn flush(&self, io: &mut (impl AsyncWrite + Unpin)) -> Result<(), CloseReason> {
+        match timeout(self.shared.config.limits.idle_timeout, io.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CloseReason::Io(e.to_string())),
+            Err(_) => Err(CloseReason::IdleTimeout),
+        }
+    }
+
+    /// The dialect's "closing" line (421 / `* BYE` / `-ERR`), if it has one.
+    async fn send_shutdown_message(&self, io: &mut (impl AsyncWrite + Unpin)) {
+        if let Some(msg) = self.machine.shutdown_message()
+            && let Err(e) = self.write(io, &msg).await
+        {
+            debug!(%e, "could not send the closing message");
+        }
+    }
+
+    fn report_discards(&mut self) {
+        let total = self.machine.injected_discarded();
+        if total > self.reported_discards {
+            self.shared
+                .stats
+                .injected_discarded(total - self.reported_discards);
+            self.reported_discards = total;
+        }
+    }
+
+    /// Records why the session ends (before the peer can see the close).
+    fn finish(&mut self, reason: &CloseReason, transcript: &TranscriptHandle) {
+        self.report_discards();
+        self.shared.stats.closed(transcript, reason.clone());
+    }
+
+    /// Records the reason, then shuts the stream down (close_notify first inside TLS).
+    async fn close(
+        &mut self,
+        reason: CloseReason,
+        mut io: impl AsyncWrite + Unpin,
+        transcript: &TranscriptHandle,
+    ) -> CloseReason {
+        self.finish(&reason, transcript);
+        let grace = self.shared.config.limits.shutdown_grace;
+        match timeout(grace, io.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(%e, "shutdown failed"),
+            Err(_) => warn!("shutdown timed out"),
+        }
+        reason
+    }
+}
+
+/// Resolves once shutdown was requested (or the server is gone).
+pub(crate) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means shutdown.
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// A stable kebab-case name for the machine's close reasons.
+fn machine_close_kind(reason: &proto::starttls::CloseReason) -> String {
+    use proto::starttls::CloseReason as R;
+    match reason {
+        R::Quit => "quit".into(),
+        R::TooManyErrors => "too-many-errors".into(),
+        R::LineTooLong => "line-too-long".into(),
+        R::FrameTooLong => "frame-too-long".into(),
+        R::InjectionRejected => "injection-rejected".into(),
+        R::Eof => "eof".into(),
+        R::Protocol(detail) => {
+            debug!(%detail, "protocol error");
+            "protocol".into()
+        }
+        #[allow(unreachable_patterns, reason = "the reason enum may grow")]
+        other => kebab(&format!("{other:?}")),
+    }
+}
+
+/// Names a failed handshake for the stats: `timeout`, `eof`, `io`, `alert-received:...`, ...
+fn handshake_failure_kind(err: &io::Error) -> String {
+    if let Some(tls) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        return match tls {
+            rustls::Error::AlertReceived(alert) => {
+                format!("alert-received:{}", kebab(&format!("{alert:?}")))
+            }
+            rustls::Error::InvalidCertificate(_) => "invalid-client-certificate".into(),
+            rustls::Error::NoCertificatesPresented => "no-client-certificate".into(),
+            rustls::Error::PeerIncompatible(why) => {
+                format!("peer-incompatible:{}", kebab(&format!("{why:?}")))
+            }
+            rustls::Error::PeerMisbehaved(why) => {
+                format!("peer-misbehaved:{}", kebab(&format!("{why:?}")))
+            }
+            other => kebab(&format!("{other:?}")),
+        };
+    }
+    match err.kind() {
+        io::ErrorKind::UnexpectedEof => "eof".into(),
+        io::ErrorKind::ConnectionReset => "reset".into(),
+        _ => "io".into(),
+    }
+}
+
+/// `NoCipherSuitesInCommon(..)` -> `no-cipher-suites-in-common`.
+fn kebab(debug: &str) -> String {
+    let name = debug.split(['(', ' ', '{']).next().unwrap_or(debug);
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_names_become_kebab_case() {
+        assert_eq!(
+            kebab("NoCipherSuitesInCommon"),
+            "no-cipher-suites-in-common"
+        );
+        assert_eq!(kebab("BadCertificate"), "bad-certificate");
+        assert_eq!(kebab("General(\"x\")"), "general");
+    }
+}
