@@ -352,6 +352,7 @@ impl ServerMachine {
         self.reader.clear();
         self.frames = FrameState::default();
         self.replay.clear();
+        self.tls_prefix.clear();
         self.session.data = None;
         self.events.push_back(ServerEvent::Close(reason));
     }

@@ -1,0 +1,360 @@
+//! Property tests: splitting never changes the outcome, no input panics, memory stays bounded.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::codec::HEADER_LEN;
+
+/// Cuts `input` at `points` (taken modulo its length).
+fn split<'a>(input: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = points.iter().map(|p| p % (input.len() + 1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        pieces.push(&input[start..cut]);
+        start = cut;
+    }
+    pieces.push(&input[start..]);
+    pieces
+}
+
+/// Feeds a client the server's bytes in the given pieces (before TLS, then inside TLS once the
+/// client asks for it) and records its events and transmits.
+fn drive_client(dialect: Dialect, pre: &[&[u8]], post: &[&[u8]]) -> (Vec<ClientEvent>, String) {
+    let mut client = client(dialect);
+    let mut events = client_events(&mut client);
+    let mut sent = client_sent(&mut client);
+    for piece in pre {
+        client.handle_input(piece);
+        events.extend(client_events(&mut client));
+        sent.push_str(&client_sent(&mut client));
+    }
+    if events.last() == Some(&ClientEvent::StartTls) {
+        client.handle_tls_established();
+        events.extend(client_events(&mut client));
+        sent.push_str(&client_sent(&mut client));
+        for piece in post {
+            client.handle_input(piece);
+            events.extend(client_events(&mut client));
+            sent.push_str(&client_sent(&mut client));
+        }
+    }
+    (events, sent)
+}
+
+type ServerRun = (Vec<ServerEvent>, Vec<u8>, Vec<u8>);
+
+/// Feeds a server the client's bytes in the given pieces and records events, transmits and the
+/// TLS prefix.
+fn drive_server(
+    dialect: Dialect,
+    behaviour: &ServerBehaviour,
+    pre: &[&[u8]],
+    post: &[&[u8]],
+) -> ServerRun {
+    let mut server = server_with(dialect, behaviour.clone());
+    let mut events = server_events(&mut server);
+    let mut sent = server_sent(&mut server);
+    for piece in pre {
+        server.handle_input(piece);
+        events.extend(server_events(&mut server));
+        sent.extend(server_sent(&mut server));
+    }
+    let mut prefix = Vec::new();
+    let closed = events
+        .iter()
+        .any(|event| matches!(event, ServerEvent::Close(_)));
+    if events.contains(&ServerEvent::StartTls) && !closed {
+        prefix = server.take_tls_prefix();
+        server.handle_tls_established();
+        for piece in post {
+            server.handle_input(piece);
+            events.extend(server_events(&mut server));
+            sent.extend(server_sent(&mut server));
+        }
+    }
+    (events, sent, prefix)
+}
+
+const BEHAVIOURS: [ServerBehaviour; 5] = [
+    ServerBehaviour::Honest,
+    ServerBehaviour::StartTlsNotAdvertised,
+    ServerBehaviour::StartTlsRefused,
+    ServerBehaviour::TlsRequired,
+    ServerBehaviour::Preauth,
+];
+
+/// Scripts a client could send: (dialect, before TLS, inside TLS).
+fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
+    let mut framed = Vec::new();
+    let codec = crate::codec::FrameCodec::default();
+    codec.encode("hello", &mut framed).unwrap();
+    codec.encode("", &mut framed).unwrap();
+    framed.extend_from_slice(&[0x16, 0x03, 0x01, 0x00, 0x10, 0x01]);
+    let mut echo = Vec::new();
+    codec.encode("inside", &mut echo).unwrap();
+    codec.encode("again", &mut echo).unwrap();
+    vec![
+        (
+            Dialect::Smtp,
+            b"EHLO a\r\nNOOP\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\nx\r\n..y\nz\r\n.\r\n\
+              RSET\r\nBOGUS\r\nSTARTTLS\r\n"
+                .to_vec(),
+            b"EHLO b\r\nMAIL FROM:<c>\r\nRCPT TO:<d>\r\nDATA\r\nbody\r\n.\r\nQUIT\r\n".to_vec(),
+        ),
+        (
+            Dialect::Imap,
+            b"a CAPABILITY\r\nb NOOP\r\n* BAD\r\nc STARTTLS\r\n".to_vec(),
+            b"d CAPABILITY\r\ne LOGIN u \"p w\"\r\nf LOGOUT\r\n".to_vec(),
+        ),
+        (
+            Dialect::Pop3,
+            b"CAPA\r\nUSER x\r\nSTAT\r\nSTLS\r\n".to_vec(),
+            b"CAPA\r\nUSER a\r\nPASS b\r\nSTAT\r\nQUIT\r\n".to_vec(),
+        ),
+        (Dialect::Framed, framed, echo.clone()),
+        (Dialect::Implicit, vec![0x16, 0x03, 0x01, 0x00, 0x00], echo),
+    ]
+}
+
+/// Pieces of protocol-looking input, to reach deep states quickly.
+fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..12),
+        proptest::sample::select(vec![
+            &b"EHLO x\r\n"[..],
+            b"HELO x\r\n",
+            b"STARTTLS\r\n",
+            b"220 ok\r\n",
+            b"220-more\r\n",
+            b"250-STARTTLS\r\n",
+            b"250 x\r\n",
+            b"454 no\r\n",
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
+            b"* PREAUTH hi\r\n",
+            b"* CAPABILITY STARTTLS\r\n",
+            b"A1 OK\r\n",
+            b"A2 OK\r\n",
+            b"A3 OK\r\n",
+            b"a STARTTLS\r\n",
+            b"a LOGIN u p\r\n",
+            b"+OK\r\n",
+            b"-ERR\r\n",
+            b"STLS\r\n",
+            b"CAPA\r\n",
+            b"USER u\r\n",
+            b"PASS p\r\n",
+            b".\r\n",
+            b"..\r\n",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"DATA\r\n",
+            b"MAIL FROM:<a>\r\n",
+            b"RCPT TO:<b>\r\n",
+            b"QUIT\r\n",
+            b"\x16",
+            b"\x00\x00\x00\x03abc",
+            b"\x00\x00\x00\x00",
+            b"\xff\xff\xff\xff",
+        ])
+        .prop_map(<[u8]>::to_vec),
+    ];
+    proptest::collection::vec(token, 0..40).prop_map(|pieces| pieces.concat())
+}
+
+fn dialect() -> impl Strategy<Value = Dialect> {
+    proptest::sample::select(Dialect::ALL.to_vec())
+}
+
+fn behaviour() -> impl Strategy<Value = ServerBehaviour> {
+    prop_oneof![
+        proptest::sample::select(BEHAVIOURS.to_vec()),
+        Just(ServerBehaviour::ResponseInjection(b"250 x\r\n".to_vec())),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = InjectionPolicy> {
+    proptest::sample::select(vec![
+        InjectionPolicy::Discard,
+        InjectionPolicy::Reject,
+        InjectionPolicy::Vulnerable,
+    ])
+}
+
+fn points() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(any::<usize>(), 0..12)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn client_events_do_not_depend_on_how_server_bytes_are_split(
+        dialect in dialect(),
+        behaviour in proptest::sample::select(BEHAVIOURS.to_vec()),
+        pre_points in points(),
+        post_points in points(),
+    ) {
+        let config = ServerConfig { behaviour, ..ServerConfig::default() };
+        let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+        let whole = drive_client(dialect, &[&outcome.server_plaintext], &[&outcome.server_protected]);
+        prop_assert_eq!(&whole.0, &outcome.client_events);
+        let pieces = drive_client(
+            dialect,
+            &split(&outcome.server_plaintext, &pre_points),
+            &split(&outcome.server_protected, &post_points),
+        );
+        prop_assert_eq!(&pieces.0, &whole.0);
+        if outcome.failure().is_none() {
+            prop_assert_eq!(pieces.1, whole.1);
+        } else {
+            // Commands queued in the same read as the failing reply are superseded by the
+            // failure; whatever else left, the last thing sent is the same goodbye (or nothing).
+            prop_assert!(pieces.1.ends_with(&whole.1), "{:?} vs {:?}", pieces.1, whole.1);
+        }
+    }
+
+    #[test]
+    fn server_events_do_not_depend_on_how_client_bytes_are_split(
+        script in proptest::sample::select(server_scripts()),
+        behaviour in proptest::sample::select(BEHAVIOURS.to_vec()),
+        pre_points in points(),
+        post_points in points(),
+    ) {
+        let (dialect, pre, post) = script;
+        let whole = drive_server(dialect, &behaviour, &[&pre], &[&post]);
+        let pieces =
+            drive_server(dialect, &behaviour, &split(&pre, &pre_points), &split(&post, &post_points));
+        prop_assert_eq!(pieces, whole);
+    }
+
+    #[test]
+    fn injected_responses_never_reach_a_ready_client_however_split(
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Imap, Dialect::Pop3]),
+        injected in proptest::collection::vec(any::<u8>(), 1..40),
+        pre_points in points(),
+    ) {
+        let config = ServerConfig {
+            behaviour: ServerBehaviour::ResponseInjection(injected),
+            ..ServerConfig::default()
+        };
+        let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+        let (events, _) = drive_client(
+            dialect,
+            &split(&outcome.server_plaintext, &pre_points),
+            &[&outcome.server_protected],
+        );
+        prop_assert!(
+            matches!(
+                events.as_slice(),
+                [ClientEvent::Failed(ClientFailure::PlaintextAfterGoAhead { .. })]
+                    | [ClientEvent::StartTls, ClientEvent::Failed(ClientFailure::PlaintextAfterGoAhead { .. })]
+            ),
+            "{:?}", events
+        );
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics_and_a_failed_client_only_says_goodbye(
+        dialect in dialect(),
+        input in fuzz_input(),
+        pieces in points(),
+        establish in any::<bool>(),
+    ) {
+        let mut client = client(dialect);
+        let mut failed = false;
+        let mut after_failure = String::new();
+        for piece in split(&input, &pieces) {
+            client.handle_input(piece);
+            let sent = client_sent(&mut client);
+            if failed {
+                after_failure.push_str(&sent);
+            }
+            for event in client_events(&mut client) {
+                match event {
+                    ClientEvent::StartTls if establish => client.handle_tls_established(),
+                    ClientEvent::Failed(_) => {
+                        failed = true;
+                        after_failure.push_str(&client_sent(&mut client));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        client.handle_eof();
+        after_failure.push_str(&client_sent(&mut client));
+        prop_assert!(
+            ["", "QUIT\r\n", "A4 LOGOUT\r\n"].contains(&after_failure.as_str()),
+            "{:?}", after_failure
+        );
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics_the_server_and_memory_stays_bounded(
+        dialect in dialect(),
+        behaviour in behaviour(),
+        policy in policy(),
+        input in fuzz_input(),
+        pieces in points(),
+    ) {
+        let config = ServerConfig {
+            behaviour,
+            injection_policy: policy,
+            max_line_len: 64,
+            max_frame_len: 64,
+            ..ServerConfig::default()
+        };
+        let mut server = ServerMachine::new(dialect, config);
+        let mut closed = false;
+        for piece in split(&input, &pieces) {
+            server.handle_input(piece);
+            server_sent(&mut server);
+            for event in server_events(&mut server) {
+                match event {
+                    ServerEvent::StartTls => {
+                        server.take_tls_prefix();
+                        server.handle_tls_established();
+                    }
+                    ServerEvent::Close(_) => closed = true,
+                    _ => {}
+                }
+            }
+            // Beyond one line (or frame) only data the client really sent is kept: an SMTP body
+            // (a bare LF grows into CR LF), a TLS prefix, or a Vulnerable server's replay.
+            prop_assert!(server.buffered_len() <= 64 + HEADER_LEN + 2 * input.len());
+        }
+        server.handle_eof();
+        let expected = if closed { vec![] } else { vec![ServerEvent::Close(CloseReason::Eof)] };
+        prop_assert_eq!(server_events(&mut server), expected);
+    }
+
+    #[test]
+    fn an_over_limit_frame_length_never_buffers_its_payload(
+        max in 0u32..4096,
+        excess in 1u32..0x1000_0000,
+        tail in proptest::collection::vec(any::<u8>(), 0..256),
+        pieces in points(),
+        inside_tls in any::<bool>(),
+    ) {
+        let config = ServerConfig { max_frame_len: max, ..ServerConfig::default() };
+        let mut server = ServerMachine::new(Dialect::Framed, config);
+        if inside_tls {
+            server.handle_input(&[0x16]);
+            server.handle_tls_established();
+            server_events(&mut server);
+        }
+        let declared = max.saturating_add(excess);
+        let mut input = declared.to_be_bytes().to_vec();
+        input.extend_from_slice(&tail);
+        let mut events = Vec::new();
+        for piece in split(&input, &pieces) {
+            server.handle_input(piece);
+            events.extend(server_events(&mut server));
+            prop_assert!(server.buffered_len() < HEADER_LEN);
+        }
+        prop_assert_eq!(events, vec![ServerEvent::Close(CloseReason::FrameTooLong)]);
+    }
+}
