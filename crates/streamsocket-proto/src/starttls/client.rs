@@ -11,7 +11,8 @@ use crate::codec::DEFAULT_MAX_FRAME_LEN;
 pub struct ClientConfig {
     /// The name the SMTP client sends with EHLO (default `localhost`).
     pub ehlo_name: String,
-    /// The longest reply line accepted, terminator included (default 2048).
+    /// The longest reply line accepted, terminator included (default 2048). RFC 5321 requires
+    /// at least 512 octets for replies; smaller limits are for tests.
     pub max_line_len: usize,
     /// The frame limit the caller's frame codec should use for the `Framed` dialect (default
     /// 1 MiB); the machine itself never decodes frames.

@@ -61,7 +61,9 @@ pub struct ServerConfig {
     pub behaviour: ServerBehaviour,
     /// What happens to bytes after the STARTTLS command (default: discard and count).
     pub injection_policy: InjectionPolicy,
-    /// The longest command line accepted, terminator included (default 2048).
+    /// The longest command (or SMTP text) line accepted, terminator included (default 2048).
+    /// RFC 5321 requires at least 512 octets for commands and 1000 for text lines; smaller
+    /// limits are for tests.
     pub max_line_len: usize,
     /// The largest frame accepted (`Framed`, `Implicit`; default 1 MiB; capped below
     /// `0x16000000`).
