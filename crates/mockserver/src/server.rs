@@ -97,10 +97,7 @@ pub(crate) async fn serve(
                 debug!(%peer, "connection accepted");
                 let shared = shared.clone();
                 let stop = stop_rx.clone();
-                sessions.spawn(async move {
-                    session::serve(stream, shared, transcript, stop).await;
-                    drop(permit);
-                });
+                sessions.spawn(session::serve(stream, shared, transcript, stop, permit));
             }
         }
     }

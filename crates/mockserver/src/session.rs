@@ -12,7 +12,7 @@ use std::sync::Arc;
 use proto::starttls::{Dialect, ServerBehaviour, ServerEvent, ServerMachine};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
@@ -93,16 +93,17 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut transcript: TranscriptHandle,
     shutdown: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
 ) {
+    shared.stats.session_started();
     let mut session = Session {
         machine: machine(&shared.config),
         reported_discards: 0,
         shared,
         shutdown,
+        permit: Some(permit),
     };
-    session.shared.stats.session_started();
     let reason = session.run(stream, &mut transcript).await;
-    session.shared.stats.session_ended();
     debug!(%reason, "session closed");
 }
 
@@ -112,6 +113,9 @@ struct Session {
     shutdown: watch::Receiver<bool>,
     /// Injected bytes already added to the stats.
     reported_discards: usize,
+    /// This session's place under the connection cap; given back when the session is
+    /// recorded as closed, so that a client that saw the close can connect again at once.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Session {
@@ -387,6 +391,9 @@ impl Session {
     /// Records why the session ends (before the peer can see the close).
     fn finish(&mut self, reason: &CloseReason, transcript: &TranscriptHandle) {
         self.report_discards();
+        if self.permit.take().is_some() {
+            self.shared.stats.session_ended();
+        }
         self.shared.stats.closed(transcript, reason.clone());
     }
 

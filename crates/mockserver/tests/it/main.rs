@@ -1,11 +1,18 @@
 //! Integration tests: the mock server driven by a plain tokio `TcpStream` and a tokio-rustls
 //! client (not the project's client, which must be testable against this server).
 
+mod dialect;
 mod support;
 
+mod behaviours;
 mod binary;
+mod certificates;
 mod framed;
 mod hostile;
 mod implicit;
+mod injection;
+mod limits;
+mod sessions;
+mod shutdown;
 mod smtp;
 mod tls_policy;

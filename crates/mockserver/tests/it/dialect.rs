@@ -1,0 +1,119 @@
+//! A tiny client per line dialect, to script sessions: commands, replies, the upgrade.
+
+use proto::starttls::Dialect;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::support::{client_config, read_line, send, smtp_reply, tls};
+
+/// The three line dialects.
+pub(crate) const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+
+/// Reads the greeting.
+pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
+    match dialect {
+        Dialect::Smtp => smtp_reply(io).await,
+        _ => vec![read_line(io).await],
+    }
+}
+
+/// Sends `command` (CRLF added) and reads its whole reply.
+pub(crate) async fn command(
+    dialect: Dialect,
+    io: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    command: &str,
+) -> Vec<String> {
+    send(io, format!("{command}\r\n").as_bytes()).await;
+    reply(dialect, io, command).await
+}
+
+/// Reads the reply to `command` (already sent).
+pub(crate) async fn reply(
+    dialect: Dialect,
+    io: &mut (impl AsyncRead + Unpin),
+    command: &str,
+) -> Vec<String> {
+    match dialect {
+        Dialect::Smtp => smtp_reply(io).await,
+        Dialect::Imap => {
+            let tag = command.split(' ').next().unwrap_or_default();
+            let mut lines = Vec::new();
+            loop {
+                let line = read_line(io).await;
+                let tagged = line.starts_with(&format!("{tag} "));
+                lines.push(line);
+                if tagged {
+                    return lines;
+                }
+            }
+        }
+        _ => {
+            let first = read_line(io).await;
+            let multi = first.starts_with("+OK") && command.eq_ignore_ascii_case("CAPA");
+            let mut lines = vec![first];
+            while multi && lines.last().is_none_or(|l| l != ".\r\n") {
+                lines.push(read_line(io).await);
+            }
+            lines
+        }
+    }
+}
+
+/// Whether a reply is a success.
+pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
+    let last = reply.last().map(String::as_str).unwrap_or_default();
+    match dialect {
+        Dialect::Smtp => last.starts_with('2') || last.starts_with('3'),
+        Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
+        _ => reply.first().is_some_and(|l| l.starts_with("+OK")),
+    }
+}
+
+/// The command that lists capabilities.
+pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Smtp => "EHLO client.test",
+        Dialect::Imap => "A1 CAPABILITY",
+        _ => "CAPA",
+    }
+}
+
+/// The STARTTLS command.
+pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Smtp => "STARTTLS",
+        Dialect::Imap => "A2 STARTTLS",
+        _ => "STLS",
+    }
+}
+
+/// The capability that announces STARTTLS.
+pub(crate) fn starttls_capability(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Pop3 => "STLS",
+        _ => "STARTTLS",
+    }
+}
+
+/// Whether a capability reply offers STARTTLS.
+pub(crate) fn offers_starttls(dialect: Dialect, reply: &[String]) -> bool {
+    let cap = starttls_capability(dialect);
+    reply
+        .iter()
+        .any(|l| l.split([' ', '-', '\r']).any(|word| word == cap))
+}
+
+/// Greeting, capabilities (which must offer STARTTLS), STARTTLS, go-ahead, handshake.
+pub(crate) async fn upgrade(
+    dialect: Dialect,
+    mut tcp: TcpStream,
+    identity: &testpki::ServerIdentity,
+) -> TlsStream<TcpStream> {
+    greeting(dialect, &mut tcp).await;
+    let caps = command(dialect, &mut tcp, capability_command(dialect)).await;
+    assert!(offers_starttls(dialect, &caps), "{dialect}: {caps:?}");
+    let go = command(dialect, &mut tcp, starttls_command(dialect)).await;
+    assert!(is_ok(dialect, &go), "{dialect}: {go:?}");
+    tls(tcp, client_config(identity)).await.unwrap()
+}

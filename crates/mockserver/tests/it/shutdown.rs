@@ -1,0 +1,105 @@
+//! Graceful shutdown: every session gets the dialect's goodbye (inside TLS if upgraded, then
+//! close_notify) and `run` returns once they have ended.
+
+use mockserver::{Behaviour, CloseReason, testing};
+use proto::starttls::Dialect;
+use testpki::{KeyKind, Scenario};
+use tokio::io::AsyncReadExt;
+
+use crate::dialect::{LINE_DIALECTS, capability_command, command, greeting, upgrade};
+use crate::support::{client_config, connect, frame, read_frame, read_to_eof, send, tls, within};
+
+fn goodbye(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Smtp => "421 ",
+        Dialect::Imap => "* BYE",
+        _ => "-ERR",
+    }
+}
+
+#[tokio::test]
+async fn plaintext_sessions_get_the_goodbye() {
+    for d in LINE_DIALECTS {
+        let server = testing::spawn(testing::config(d, Scenario::Valid, KeyKind::EcdsaP256)).await;
+        let addr = server.addr();
+        let mut tcp = connect(addr).await;
+        greeting(d, &mut tcp).await;
+        command(d, &mut tcp, capability_command(d)).await;
+        let stats = server.stats_handle().clone();
+        let stopping = tokio::spawn(server.shutdown());
+        let answer = String::from_utf8(read_to_eof(&mut tcp).await).unwrap();
+        assert!(answer.starts_with(goodbye(d)), "{d}: {answer:?}");
+        within(stopping).await.unwrap();
+        assert_eq!(
+            stats.transcripts()[0].close_reason,
+            Some(CloseReason::Shutdown)
+        );
+        // The listener is gone.
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn upgraded_sessions_get_the_goodbye_inside_tls_then_close_notify() {
+    for d in LINE_DIALECTS {
+        let server = testing::spawn(testing::config(d, Scenario::Valid, KeyKind::Ed25519)).await;
+        let mut stream = upgrade(d, connect(server.addr()).await, &server.config().identity).await;
+        command(d, &mut stream, capability_command(d)).await;
+        let stopping = tokio::spawn(server.shutdown());
+        // read_to_end fails on a missing close_notify, so this checks it was sent.
+        let mut answer = Vec::new();
+        within(stream.read_to_end(&mut answer)).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(answer.starts_with(goodbye(d)), "{d}: {answer:?}");
+        within(stopping).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn framed_sessions_inside_tls_get_close_notify() {
+    for d in [Dialect::Framed, Dialect::Implicit] {
+        let server = testing::spawn(testing::config(d, Scenario::Valid, KeyKind::EcdsaP256)).await;
+        let mut stream = tls(
+            connect(server.addr()).await,
+            client_config(&server.config().identity),
+        )
+        .await
+        .unwrap();
+        send(&mut stream, &frame("before shutdown")).await;
+        assert_eq!(read_frame(&mut stream).await, "before shutdown");
+        let stopping = tokio::spawn(server.shutdown());
+        let mut rest = Vec::new();
+        within(stream.read_to_end(&mut rest)).await.unwrap();
+        assert_eq!(rest, b"", "{d}");
+        within(stopping).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn shutdown_ends_sessions_in_every_phase() {
+    // Mid-handshake (stalled), waiting for a greeting reply, and idle: all end.
+    let mut config = testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::EcdsaP256);
+    config.behaviour = Behaviour::StallAfterGoAhead;
+    let server = testing::spawn(config).await;
+    let mut stalled = connect(server.addr()).await;
+    greeting(Dialect::Smtp, &mut stalled).await;
+    command(Dialect::Smtp, &mut stalled, "EHLO client.test").await;
+    let go = command(Dialect::Smtp, &mut stalled, "STARTTLS").await;
+    assert!(go[0].starts_with("220 "), "{go:?}");
+    let mut idle = connect(server.addr()).await;
+    greeting(Dialect::Smtp, &mut idle).await;
+    let stats = server.stats_handle().clone();
+    within(server.shutdown()).await;
+    assert_eq!(read_to_eof(&mut stalled).await, b"");
+    assert!(read_to_eof(&mut idle).await.starts_with(b"421 "));
+    let reasons: Vec<_> = stats
+        .transcripts()
+        .into_iter()
+        .map(|t| t.close_reason)
+        .collect();
+    assert_eq!(
+        reasons,
+        [Some(CloseReason::Shutdown), Some(CloseReason::Shutdown)]
+    );
+    assert_eq!(stats.snapshot().active, 0);
+}
