@@ -1,0 +1,163 @@
+//! The STARTTLS driver: moves bytes between the socket, the core's dialect machine and
+//! tokio-rustls. Every protocol decision is the machine's; this module only does I/O.
+
+use proto::level::ProtectionLevel;
+use proto::starttls::{ClientConfig, ClientEvent, ClientFailure, ClientMachine, Dialect};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, timeout_at};
+
+use crate::{Error, StreamSocket};
+
+/// How much is read from the peer at a time during the exchange.
+const READ_CHUNK: usize = 4096;
+
+/// `StreamSocket::upgrade_with`: the dialect's STARTTLS exchange, the handshake, then the
+/// dialect's fresh capability list inside TLS. The STARTTLS exchange and the post-TLS exchange
+/// each run within the handshake timeout.
+pub(crate) async fn upgrade_with(
+    socket: &mut StreamSocket,
+    dialect: Dialect,
+    level: ProtectionLevel,
+    validation_host: &str,
+) -> Result<(), Error> {
+    // Policy first: nothing of the exchange is sent for a level that cannot be honoured.
+    let (versions, name) = socket.prepare_upgrade(level, validation_host)?;
+    socket.set_dialect(dialect);
+    let limit = socket.handshake_timeout();
+    let mut machine = ClientMachine::new(dialect, ClientConfig::default());
+
+    let mut io = socket.take_plain()?;
+    match timeout_at(
+        Instant::now() + limit,
+        before_tls(&mut machine, &mut io, dialect),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(err),
+        Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout: limit }),
+    }
+    socket.handshake(io, versions, name).await?;
+
+    machine.handle_tls_established();
+    match timeout_at(
+        Instant::now() + limit,
+        exchange(&mut machine, socket, dialect),
+    )
+    .await
+    {
+        Ok(Ok(capabilities)) => {
+            socket.set_capabilities(capabilities);
+            Ok(())
+        }
+        Ok(Err(Step::Failed(err))) => Err(err),
+        Ok(Err(Step::StartTls)) => Err(Error::Protocol {
+            dialect,
+            reason: "the dialect machine gave a second go-ahead inside TLS".to_owned(),
+        }),
+        Err(_elapsed) => Err(Error::HandshakeTimedOut { timeout: limit }),
+    }
+}
+
+/// The plaintext half: runs the machine until it gives the go-ahead (`StartTls`).
+async fn before_tls<IO>(
+    machine: &mut ClientMachine,
+    io: &mut IO,
+    dialect: Dialect,
+) -> Result<(), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    match exchange(machine, io, dialect).await {
+        Ok(_) => Err(Error::Protocol {
+            dialect,
+            reason: "the dialect machine reported Ready before TLS".to_owned(),
+        }),
+        Err(Step::StartTls) => Ok(()),
+        Err(Step::Failed(err)) => {
+            // The machine allows at most its QUIT or LOGOUT after a failure; send it, but a
+            // failure to send it changes nothing.
+            while let Some(bytes) = machine.poll_transmit() {
+                if io.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = io.shutdown().await;
+            Err(err)
+        }
+    }
+}
+
+/// Runs the machine over `io` until it is `Ready` (returning its capabilities), gives the
+/// go-ahead, or fails.
+async fn exchange<IO>(
+    machine: &mut ClientMachine,
+    io: &mut IO,
+    dialect: Dialect,
+) -> Result<Vec<String>, Step>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut eof = false;
+    loop {
+        if let Some(event) = machine.poll_event() {
+            return match event {
+                ClientEvent::Ready { capabilities } => Ok(capabilities),
+                ClientEvent::StartTls => Err(Step::StartTls),
+                ClientEvent::Failed(failure) => Err(Step::Failed(failure_error(dialect, failure))),
+            };
+        }
+        let mut wrote = false;
+        while let Some(bytes) = machine.poll_transmit() {
+            io.write_all(&bytes)
+                .await
+                .map_err(|err| Step::Failed(err.into()))?;
+            wrote = true;
+        }
+        if wrote {
+            io.flush().await.map_err(|err| Step::Failed(err.into()))?;
+            continue;
+        }
+        if eof {
+            // The machine saw the end of the stream and has nothing to say: treat as closed.
+            return Err(Step::Failed(failure_error(dialect, ClientFailure::Closed)));
+        }
+        let read = io
+            .read(&mut buf)
+            .await
+            .map_err(|err| Step::Failed(err.into()))?;
+        match buf.get(..read) {
+            Some([]) | None => {
+                eof = true;
+                machine.handle_eof();
+            }
+            Some(data) => machine.handle_input(data),
+        }
+    }
+}
+
+/// Why `exchange` stopped short of `Ready`.
+enum Step {
+    StartTls,
+    Failed(Error),
+}
+
+fn failure_error(dialect: Dialect, failure: ClientFailure) -> Error {
+    match failure {
+        ClientFailure::NotOffered { capabilities } => Error::StartTlsNotOffered {
+            dialect,
+            capabilities,
+        },
+        ClientFailure::Refused { reply } => Error::StartTlsRefused { dialect, reply },
+        ClientFailure::Preauth { greeting } => Error::Preauth { greeting },
+        ClientFailure::PlaintextAfterGoAhead { bytes } => {
+            Error::PlaintextAfterGoAhead { dialect, bytes }
+        }
+        ClientFailure::Protocol { reason } => Error::Protocol { dialect, reason },
+        ClientFailure::Closed => Error::Protocol {
+            dialect,
+            reason: "the server closed the connection before the STARTTLS go-ahead".to_owned(),
+        },
+    }
+}

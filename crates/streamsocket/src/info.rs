@@ -1,0 +1,363 @@
+//! `SocketInformation`: what a socket is connected to and what was negotiated (WinRT
+//! `StreamSocketInformation`), and the server certificate summaries it holds.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
+use proto::level::{ProtectionLevel, TlsVersion};
+use proto::starttls::Dialect;
+use rustls_pki_types::CertificateDer;
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// What a socket is connected to and what its handshake produced.
+///
+/// It is filled in step by step, and kept after a failure: after a failed handshake it still
+/// holds the addresses, the certificate chain the server presented and every certificate error
+/// found, so that a caller can inspect them, decide, and retry on a new socket.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct SocketInformation {
+    /// The local address of the connection.
+    pub local_address: Option<SocketAddr>,
+    /// The remote address of the connection.
+    pub remote_address: Option<SocketAddr>,
+    /// The host name given to `connect` (or the remote address's IP).
+    pub remote_host_name: Option<String>,
+    /// The protection level asked for (by `connect`, then by the upgrade).
+    pub requested_protection_level: Option<ProtectionLevel>,
+    /// The protection level in force: `PlainSocket`, or `Tls12`/`Tls13` as negotiated.
+    pub protection_level: ProtectionLevel,
+    /// The STARTTLS dialect used by `upgrade_with` (`implicit` for a TLS `connect`).
+    pub dialect: Option<Dialect>,
+    /// The negotiated TLS version.
+    #[serde(serialize_with = "serialize_version")]
+    pub protocol_version: Option<TlsVersion>,
+    /// The negotiated cipher suite, by its IANA name.
+    pub cipher_suite: Option<String>,
+    /// The negotiated key-exchange group, by its IANA name.
+    pub key_exchange_group: Option<String>,
+    /// The negotiated ALPN protocol.
+    pub alpn_protocol: Option<String>,
+    /// The server name sent in the SNI extension, if one was sent.
+    pub server_name_indication: Option<String>,
+    /// Whether the handshake was full, needed a HelloRetryRequest, or resumed a session.
+    pub handshake_kind: Option<HandshakeKind>,
+    /// How long the TLS handshake took (the STARTTLS exchange excluded).
+    #[serde(rename = "handshake_duration_ms", serialize_with = "serialize_millis")]
+    pub handshake_duration: Option<Duration>,
+    /// The chain the server presented, leaf first.
+    pub server_certificates: Vec<CertificateSummary>,
+    /// Every problem found with the server certificate, including those that were ignored.
+    pub server_certificate_errors: Vec<ChainValidationResult>,
+    /// The worst severity among `server_certificate_errors`.
+    pub server_certificate_error_severity: SocketSslErrorSeverity,
+    /// Bytes written to the wire before the TLS handshake began (STARTTLS phase).
+    pub bytes_sent_before_upgrade: u64,
+    /// Bytes read from the wire before the TLS handshake began.
+    pub bytes_received_before_upgrade: u64,
+    /// Bytes written to the wire from the TLS handshake on (TLS records, handshake included).
+    pub bytes_sent_after_upgrade: u64,
+    /// Bytes read from the wire from the TLS handshake on.
+    pub bytes_received_after_upgrade: u64,
+}
+
+impl SocketInformation {
+    /// Whether the socket is protected by TLS now.
+    pub fn is_encrypted(&self) -> bool {
+        self.protocol_version.is_some()
+    }
+}
+
+impl Default for SocketInformation {
+    fn default() -> Self {
+        Self {
+            local_address: None,
+            remote_address: None,
+            remote_host_name: None,
+            requested_protection_level: None,
+            protection_level: ProtectionLevel::PlainSocket,
+            dialect: None,
+            protocol_version: None,
+            cipher_suite: None,
+            key_exchange_group: None,
+            alpn_protocol: None,
+            server_name_indication: None,
+            handshake_kind: None,
+            handshake_duration: None,
+            server_certificates: Vec::new(),
+            server_certificate_errors: Vec::new(),
+            server_certificate_error_severity: SocketSslErrorSeverity::None,
+            bytes_sent_before_upgrade: 0,
+            bytes_received_before_upgrade: 0,
+            bytes_sent_after_upgrade: 0,
+            bytes_received_after_upgrade: 0,
+        }
+    }
+}
+
+/// A readable two-column table, one field a line (certificates indented below).
+impl fmt::Display for SocketInformation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn opt<T: fmt::Display>(value: &Option<T>) -> String {
+            value
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string)
+        }
+        let errors = if self.server_certificate_errors.is_empty() {
+            "none".to_owned()
+        } else {
+            let names: Vec<String> = self
+                .server_certificate_errors
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            names.join(", ")
+        };
+        let rows: [(&str, String); 17] = [
+            ("local address", opt(&self.local_address)),
+            ("remote address", opt(&self.remote_address)),
+            ("remote host name", opt(&self.remote_host_name)),
+            ("requested level", opt(&self.requested_protection_level)),
+            ("protection level", self.protection_level.to_string()),
+            ("dialect", opt(&self.dialect)),
+            ("protocol version", opt(&self.protocol_version)),
+            ("cipher suite", opt(&self.cipher_suite)),
+            ("key exchange group", opt(&self.key_exchange_group)),
+            ("ALPN protocol", opt(&self.alpn_protocol)),
+            ("SNI sent", opt(&self.server_name_indication)),
+            ("handshake kind", opt(&self.handshake_kind)),
+            (
+                "handshake duration",
+                self.handshake_duration.map_or_else(
+                    || "-".to_owned(),
+                    |d| format!("{:.3} ms", d.as_secs_f64() * 1e3),
+                ),
+            ),
+            ("certificate errors", errors),
+            (
+                "error severity",
+                self.server_certificate_error_severity.to_string(),
+            ),
+            (
+                "bytes before upgrade",
+                format!(
+                    "{} sent, {} received",
+                    self.bytes_sent_before_upgrade, self.bytes_received_before_upgrade
+                ),
+            ),
+            (
+                "bytes after upgrade",
+                format!(
+                    "{} sent, {} received",
+                    self.bytes_sent_after_upgrade, self.bytes_received_after_upgrade
+                ),
+            ),
+        ];
+        for (name, value) in rows {
+            writeln!(f, "{name:<20} {value}")?;
+        }
+        for (depth, cert) in self.server_certificates.iter().enumerate() {
+            writeln!(f, "certificate {depth}")?;
+            write!(f, "{cert}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which sort of TLS handshake took place.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub enum HandshakeKind {
+    /// A full handshake.
+    Full,
+    /// A full TLS 1.3 handshake with an extra round trip for a HelloRetryRequest.
+    HelloRetryRequest,
+    /// A resumed session.
+    Resumed,
+}
+
+impl HandshakeKind {
+    pub(crate) fn from_rustls(kind: rustls::HandshakeKind) -> Self {
+        match kind {
+            rustls::HandshakeKind::Full => Self::Full,
+            rustls::HandshakeKind::FullWithHelloRetryRequest => Self::HelloRetryRequest,
+            rustls::HandshakeKind::Resumed => Self::Resumed,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full => "Full",
+            Self::HelloRetryRequest => "HelloRetryRequest",
+            Self::Resumed => "Resumed",
+        })
+    }
+}
+
+/// A server certificate in a few readable fields, parsed with x509-parser.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CertificateSummary {
+    /// The subject distinguished name (RFC 4514 style).
+    pub subject: String,
+    /// The issuer distinguished name.
+    pub issuer: String,
+    /// The subject alternative names: `DNS:name`, `IP:address`, ...
+    pub subject_alt_names: Vec<String>,
+    /// Start of the validity period, RFC 3339 in UTC.
+    pub not_before: String,
+    /// End of the validity period, RFC 3339 in UTC.
+    pub not_after: String,
+    /// The public key algorithm, e.g. `ECDSA P-256`, `Ed25519`, `RSA 2048`.
+    pub key_algorithm: String,
+    /// SHA-256 of the DER encoding, lowercase hex.
+    pub sha256_fingerprint: String,
+}
+
+impl CertificateSummary {
+    /// Summarises a DER certificate. A certificate that does not parse still gets its
+    /// fingerprint, with `<unparsable>` in the other fields: nothing from the peer may panic.
+    pub fn from_der(der: &CertificateDer<'_>) -> Self {
+        let sha256_fingerprint = hex(&Sha256::digest(der.as_ref()));
+        match x509_parser::parse_x509_certificate(der.as_ref()) {
+            Ok((_, cert)) => Self {
+                subject: cert.subject().to_string(),
+                issuer: cert.issuer().to_string(),
+                subject_alt_names: subject_alt_names(&cert),
+                not_before: rfc3339(&cert.validity().not_before),
+                not_after: rfc3339(&cert.validity().not_after),
+                key_algorithm: key_algorithm(&cert),
+                sha256_fingerprint,
+            },
+            Err(_) => {
+                let unparsable = || "<unparsable>".to_owned();
+                Self {
+                    subject: unparsable(),
+                    issuer: unparsable(),
+                    subject_alt_names: Vec::new(),
+                    not_before: unparsable(),
+                    not_after: unparsable(),
+                    key_algorithm: unparsable(),
+                    sha256_fingerprint,
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for CertificateSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  {:<18} {}", "subject", self.subject)?;
+        writeln!(f, "  {:<18} {}", "issuer", self.issuer)?;
+        if !self.subject_alt_names.is_empty() {
+            writeln!(
+                f,
+                "  {:<18} {}",
+                "alt names",
+                self.subject_alt_names.join(", ")
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:<18} {} to {}",
+            "valid", self.not_before, self.not_after
+        )?;
+        writeln!(f, "  {:<18} {}", "key", self.key_algorithm)?;
+        writeln!(f, "  {:<18} {}", "sha256", self.sha256_fingerprint)
+    }
+}
+
+fn subject_alt_names(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .map(|name| match name {
+            GeneralName::DNSName(dns) => format!("DNS:{dns}"),
+            GeneralName::IPAddress(bytes) => {
+                if let Ok(octets) = <[u8; 4]>::try_from(*bytes) {
+                    format!("IP:{}", std::net::Ipv4Addr::from(octets))
+                } else if let Ok(octets) = <[u8; 16]>::try_from(*bytes) {
+                    format!("IP:{}", std::net::Ipv6Addr::from(octets))
+                } else {
+                    format!("IP:<{} bytes>", bytes.len())
+                }
+            }
+            GeneralName::RFC822Name(mail) => format!("email:{mail}"),
+            GeneralName::URI(uri) => format!("URI:{uri}"),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn key_algorithm(cert: &x509_parser::certificate::X509Certificate<'_>) -> String {
+    use x509_parser::public_key::PublicKey;
+    let spki = cert.public_key();
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|params| params.as_oid().ok())
+                .map(|oid| oid.to_id_string());
+            match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => "ECDSA P-256".to_owned(),
+                Some("1.3.132.0.34") => "ECDSA P-384".to_owned(),
+                Some("1.3.132.0.35") => "ECDSA P-521".to_owned(),
+                Some(other) => format!("ECDSA {other}"),
+                None => "ECDSA".to_owned(),
+            }
+        }
+        _ => match spki.algorithm.algorithm.to_id_string().as_str() {
+            "1.3.101.112" => "Ed25519".to_owned(),
+            "1.3.101.113" => "Ed448".to_owned(),
+            other => other.to_owned(),
+        },
+    }
+}
+
+fn rfc3339(time: &x509_parser::time::ASN1Time) -> String {
+    let dt = time.to_datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+fn serialize_version<S: Serializer>(version: &Option<TlsVersion>, s: S) -> Result<S::Ok, S::Error> {
+    match version {
+        Some(version) => s.collect_str(version),
+        None => s.serialize_none(),
+    }
+}
+
+fn serialize_millis<S: Serializer>(duration: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => s.serialize_f64(duration.as_secs_f64() * 1e3),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,78 @@
+//! Service names and ports: the `ServiceName` half of a WinRT endpoint.
+
+/// Well-known service names and their TCP ports (IANA registry), sorted by name.
+///
+/// `smtps` is the common alias of `submissions` (RFC 8314); both name port 465.
+pub const SERVICES: &[(&str, u16)] = &[
+    ("http", 80),
+    ("https", 443),
+    ("imap", 143),
+    ("imaps", 993),
+    ("ldap", 389),
+    ("ldaps", 636),
+    ("pop3", 110),
+    ("pop3s", 995),
+    ("postgresql", 5432),
+    ("smtp", 25),
+    ("smtps", 465),
+    ("submission", 587),
+    ("submissions", 465),
+    ("xmpp-client", 5222),
+];
+
+/// The TCP port a service names: a decimal port number (1 to 65535) or a name from
+/// [`SERVICES`], compared case-insensitively.
+pub fn port_for(service: &str) -> Option<u16> {
+    let service = service.trim();
+    if !service.is_empty() && service.bytes().all(|b| b.is_ascii_digit()) {
+        return service.parse::<u16>().ok().filter(|port| *port != 0);
+    }
+    SERVICES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(service))
+        .map(|(_, port)| *port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_required_service_name_has_its_iana_port() {
+        let expected = [
+            ("http", 80),
+            ("https", 443),
+            ("smtp", 25),
+            ("submission", 587),
+            ("submissions", 465),
+            ("smtps", 465),
+            ("imap", 143),
+            ("imaps", 993),
+            ("pop3", 110),
+            ("pop3s", 995),
+            ("ldap", 389),
+            ("ldaps", 636),
+            ("postgresql", 5432),
+            ("xmpp-client", 5222),
+        ];
+        for (name, port) in expected {
+            assert_eq!(port_for(name), Some(port), "{name}");
+            assert_eq!(
+                port_for(&name.to_uppercase()),
+                Some(port),
+                "{name} in capitals"
+            );
+        }
+    }
+
+    #[test]
+    fn numeric_ports_are_accepted_and_zero_or_overflow_is_not() {
+        assert_eq!(port_for("8443"), Some(8443));
+        assert_eq!(port_for("65535"), Some(65535));
+        assert_eq!(port_for("0"), None);
+        assert_eq!(port_for("65536"), None);
+        assert_eq!(port_for(""), None);
+        assert_eq!(port_for("gopher"), None);
+        assert_eq!(port_for("-1"), None);
+    }
+}

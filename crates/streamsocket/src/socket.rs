@@ -1,0 +1,744 @@
+//! `StreamSocket`: connect with a protection level, upgrade in place, read and write.
+
+use std::io;
+use std::mem;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+
+use proto::level::{Decision, ProtectionLevel, TlsVersion, VersionSet, decide};
+use proto::starttls::Dialect;
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::control::SocketControl;
+use crate::info::{CertificateSummary, HandshakeKind, SocketInformation};
+use crate::verifier::{REPORT, SharedReport};
+use crate::{Error, service, tls};
+
+/// A TCP client socket that connects with a protection level or upgrades to TLS in place:
+/// the Windows Runtime `StreamSocket` for tokio.
+///
+/// - [`connect`](Self::connect) resolves a host, connects, and with a TLS level performs the
+///   handshake at once (implicit TLS).
+/// - With [`ProtectionLevel::PlainSocket`] the socket stays plaintext; the caller may talk, then
+///   call [`upgrade_to_ssl`](Self::upgrade_to_ssl) (raw) or [`upgrade_with`](Self::upgrade_with)
+///   (a STARTTLS dialect, then the handshake).
+/// - The socket is [`AsyncRead`] + [`AsyncWrite`] in both states. `shutdown` sends TLS
+///   `close_notify`; an end of stream without it is an error ([`ErrorKind::Truncated`]).
+/// - [`information`](Self::information) reports what was negotiated, and stays readable after
+///   a failure.
+///
+/// # Errors are sticky
+///
+/// After the first failure of a connect, an upgrade or an I/O call, every later call returns the
+/// same error and nothing more is sent: a socket that was asked for TLS never falls back to
+/// plaintext. The only errors that leave the socket usable are calls made in the wrong state
+/// (connecting twice, upgrading a socket that is not a plain connected one), which change
+/// nothing. To retry, create a new socket.
+///
+/// [`ErrorKind::Truncated`]: crate::ErrorKind::Truncated
+#[derive(Debug, Default)]
+pub struct StreamSocket {
+    control: SocketControl,
+    info: SocketInformation,
+    stream: Stream,
+    counters: Arc<Counters>,
+    /// The wire byte counts when the TLS handshake began.
+    upgrade_mark: Option<(u64, u64)>,
+    failure: Option<Error>,
+    capabilities: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+enum Stream {
+    #[default]
+    Unconnected,
+    Plain(Counting),
+    Tls(Box<TlsStream<Counting>>),
+    /// Failed, or in the middle of a state change.
+    Gone,
+}
+
+impl StreamSocket {
+    /// A socket with default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A socket with these options (unlocked again if they come from a connected socket).
+    pub fn with_control(mut control: SocketControl) -> Self {
+        control.unlock();
+        Self {
+            control,
+            ..Self::default()
+        }
+    }
+
+    /// The socket's options.
+    pub fn control(&self) -> &SocketControl {
+        &self.control
+    }
+
+    /// The socket's options, to change before connecting (setters fail afterwards).
+    pub fn control_mut(&mut self) -> &mut SocketControl {
+        &mut self.control
+    }
+
+    /// What the socket is connected to and what was negotiated; filled in even after a failure.
+    pub fn information(&self) -> &SocketInformation {
+        &self.info
+    }
+
+    /// The capabilities the server advertised inside TLS after [`upgrade_with`](Self::upgrade_with)
+    /// (EHLO keywords, IMAP capabilities, POP3 CAPA lines); empty otherwise.
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// The error that failed the socket, if one did.
+    pub fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// Connects to `host` (a DNS name or an IP literal) on `service` (a port number or a
+    /// well-known service name such as `https` or `imaps`) and, unless `level` is
+    /// `PlainSocket`, performs the TLS handshake at once.
+    ///
+    /// The level is checked against the policy table (with the control's minimum level) before
+    /// anything is resolved or sent. Every resolved address is tried in turn, all within the
+    /// connect timeout. The certificate is validated for `host`, which is also sent as SNI.
+    pub async fn connect(
+        &mut self,
+        host: &str,
+        service: &str,
+        level: ProtectionLevel,
+    ) -> Result<(), Error> {
+        self.begin_connect()?;
+        let result = self.connect_inner(None, host, service, level).await;
+        self.settle(result)
+    }
+
+    /// As [`connect`](Self::connect), from a given local address (WinRT's `EndpointPair` form):
+    /// the socket binds `local` first, and only remote addresses of the same family are tried.
+    pub async fn connect_endpoints(
+        &mut self,
+        local: SocketAddr,
+        remote_host: &str,
+        remote_service: &str,
+        level: ProtectionLevel,
+    ) -> Result<(), Error> {
+        self.begin_connect()?;
+        let result = self
+            .connect_inner(Some(local), remote_host, remote_service, level)
+            .await;
+        self.settle(result)
+    }
+
+    /// Starts TLS now on a connection made with `PlainSocket` (the seed's `UpgradeToSslAsync`):
+    /// the caller has already talked in plaintext as its protocol requires. The certificate is
+    /// validated for `validation_host`, which is also sent as SNI; nothing learned from the peer
+    /// is used for that.
+    ///
+    /// Only valid once, on a plaintext connection, with a TLS level. A `PlainSocket`, invalid or
+    /// unsupported level fails the socket before any byte is sent.
+    pub async fn upgrade_to_ssl(
+        &mut self,
+        level: ProtectionLevel,
+        validation_host: &str,
+    ) -> Result<(), Error> {
+        self.begin_upgrade()?;
+        let result = self.upgrade_raw(level, validation_host).await;
+        self.settle(result)
+    }
+
+    /// Performs the STARTTLS exchange of `dialect` through the core's client machine, then the
+    /// TLS handshake, then fetches the server's fresh capability list inside TLS (see
+    /// [`capabilities`](Self::capabilities)).
+    ///
+    /// Refused or missing STARTTLS, an IMAP PREAUTH greeting, or plaintext bytes after the
+    /// server's go-ahead (response injection) fail the socket; after such a failure nothing
+    /// more is sent in plaintext except the dialect's QUIT or LOGOUT. The level is checked
+    /// before any byte of the exchange is sent.
+    pub async fn upgrade_with(
+        &mut self,
+        dialect: Dialect,
+        level: ProtectionLevel,
+        validation_host: &str,
+    ) -> Result<(), Error> {
+        self.begin_upgrade()?;
+        let result = crate::driver::upgrade_with(self, dialect, level, validation_host).await;
+        self.settle(result)
+    }
+
+    fn begin_connect(&mut self) -> Result<(), Error> {
+        self.check_failure()?;
+        if !matches!(self.stream, Stream::Unconnected) {
+            return Err(Error::invalid(
+                "the socket is already connected; create a new socket",
+            ));
+        }
+        self.control.lock();
+        Ok(())
+    }
+
+    fn begin_upgrade(&mut self) -> Result<(), Error> {
+        self.check_failure()?;
+        match self.stream {
+            Stream::Plain(_) if self.upgrade_mark.is_none() => Ok(()),
+            Stream::Unconnected => Err(Error::invalid(
+                "upgrade needs a connection: connect with PlainSocket first",
+            )),
+            _ => Err(Error::invalid(
+                "upgrade is only valid on a plaintext connection that was not upgraded yet",
+            )),
+        }
+    }
+
+    fn check_failure(&self) -> Result<(), Error> {
+        match &self.failure {
+            Some(err) => Err(err.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes an error sticky: the connection is dropped and every later call returns `err`.
+    fn settle(&mut self, result: Result<(), Error>) -> Result<(), Error> {
+        if let Err(err) = &result {
+            self.fail(err.clone());
+        }
+        result
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.sync_counts();
+        self.stream = Stream::Gone;
+        if self.failure.is_none() {
+            self.failure = Some(err);
+        }
+    }
+
+    async fn connect_inner(
+        &mut self,
+        local: Option<SocketAddr>,
+        host: &str,
+        service: &str,
+        level: ProtectionLevel,
+    ) -> Result<(), Error> {
+        self.info.requested_protection_level = Some(level);
+        self.info.remote_host_name = Some(host.to_owned());
+        // The minimum level governs TLS handshakes; a plaintext connect is the first half of a
+        // STARTTLS connection, and the upgrade obeys the minimum.
+        let minimum = match level {
+            ProtectionLevel::PlainSocket => None,
+            _ => self.control.min_protection_level(),
+        };
+        let versions = match versions_for(level, minimum)? {
+            Decision::Tls(set) => Some(set),
+            _ => None,
+        };
+        let port = service::port_for(service).ok_or_else(|| {
+            Error::invalid(format!(
+                "service {service:?} is neither a port number (1-65535) nor a known service name"
+            ))
+        })?;
+        let server_name = match versions {
+            Some(_) => Some(server_name(host)?),
+            None => None,
+        };
+        let tcp = self.open(local, host, port).await?;
+        self.info.local_address = tcp.local_addr().ok();
+        self.info.remote_address = tcp.peer_addr().ok();
+        let io = Counting {
+            inner: tcp,
+            counters: Arc::clone(&self.counters),
+        };
+        match (versions, server_name) {
+            (Some(set), Some(name)) => {
+                self.info.dialect = Some(Dialect::Implicit);
+                self.handshake(io, set, name).await
+            }
+            _ => {
+                self.stream = Stream::Plain(io);
+                Ok(())
+            }
+        }
+    }
+
+    async fn upgrade_raw(
+        &mut self,
+        level: ProtectionLevel,
+        validation_host: &str,
+    ) -> Result<(), Error> {
+        let (set, name) = self.prepare_upgrade(level, validation_host)?;
+        let io = self.take_plain()?;
+        self.handshake(io, set, name).await
+    }
+
+    /// Checks an upgrade's level and name, before any byte is sent.
+    pub(crate) fn prepare_upgrade(
+        &mut self,
+        level: ProtectionLevel,
+        validation_host: &str,
+    ) -> Result<(VersionSet, ServerName<'static>), Error> {
+        self.info.requested_protection_level = Some(level);
+        match versions_for(level, self.control.min_protection_level())? {
+            Decision::Tls(set) => Ok((set, server_name(validation_host)?)),
+            _ => Err(Error::invalid(
+                "upgrade_to_ssl needs a TLS level; PlainSocket is not an upgrade",
+            )),
+        }
+    }
+
+    /// Takes the plaintext connection out of the socket (to hand it to the dialect driver or
+    /// to tokio-rustls).
+    pub(crate) fn take_plain(&mut self) -> Result<Counting, Error> {
+        match mem::replace(&mut self.stream, Stream::Gone) {
+            Stream::Plain(io) => Ok(io),
+            other => {
+                self.stream = other;
+                Err(Error::invalid("the socket has no plaintext connection"))
+            }
+        }
+    }
+
+    pub(crate) fn set_dialect(&mut self, dialect: Dialect) {
+        self.info.dialect = Some(dialect);
+    }
+
+    pub(crate) fn set_capabilities(&mut self, capabilities: Vec<String>) {
+        self.capabilities = capabilities;
+    }
+
+    pub(crate) fn handshake_timeout(&self) -> std::time::Duration {
+        self.control.handshake_timeout()
+    }
+
+    /// Resolves and connects, trying every address in turn, within the connect timeout.
+    async fn open(
+        &self,
+        local: Option<SocketAddr>,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, Error> {
+        let timeout = self.control.connect_timeout();
+        match tokio::time::timeout(timeout, self.open_within(local, host, port)).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::ConnectTimedOut {
+                host: host.to_owned(),
+                timeout,
+            }),
+        }
+    }
+
+    async fn open_within(
+        &self,
+        local: Option<SocketAddr>,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, Error> {
+        let mut addrs: Vec<SocketAddr> = match parse_ip(host) {
+            Some(ip) => vec![SocketAddr::new(ip, port)],
+            None => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|err| Error::HostNotFound {
+                    host: host.to_owned(),
+                    source: Some(Arc::new(err)),
+                })?
+                .collect(),
+        };
+        if let Some(local) = local {
+            addrs.retain(|addr| addr.is_ipv4() == local.is_ipv4());
+        }
+        let mut last = None;
+        for addr in addrs {
+            match self.try_connect(local, addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => {
+                    tracing::debug!(%addr, %err, "connect attempt failed");
+                    last = Some((addr, err));
+                }
+            }
+        }
+        let Some((addr, err)) = last else {
+            return Err(Error::HostNotFound {
+                host: host.to_owned(),
+                source: None,
+            });
+        };
+        let source = Arc::new(err);
+        Err(match source.kind() {
+            io::ErrorKind::ConnectionRefused => Error::ConnectionRefused {
+                host: host.to_owned(),
+                addr,
+                source,
+            },
+            _ => Error::Connect {
+                host: host.to_owned(),
+                addr,
+                source,
+            },
+        })
+    }
+
+    async fn try_connect(
+        &self,
+        local: Option<SocketAddr>,
+        addr: SocketAddr,
+    ) -> io::Result<TcpStream> {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_nodelay(self.control.no_delay())?;
+        socket.set_keepalive(self.control.keep_alive())?;
+        if let Some(size) = self.control.outbound_buffer_size() {
+            socket.set_send_buffer_size(size)?;
+        }
+        if let Some(local) = local {
+            socket.bind(local)?;
+        }
+        let stream = socket.connect(addr).await?;
+        if let Some(hop_limit) = self.control.hop_limit() {
+            stream.set_ttl(hop_limit)?;
+        }
+        Ok(stream)
+    }
+
+    /// Runs the TLS handshake on `io` within the handshake timeout, and records what it
+    /// produced (or, on failure, what the certificate verifier found).
+    pub(crate) async fn handshake(
+        &mut self,
+        io: Counting,
+        versions: VersionSet,
+        name: ServerName<'static>,
+    ) -> Result<(), Error> {
+        let report = SharedReport::default();
+        let config = tls::client_config(&self.control, versions)?;
+        self.info.server_name_indication = match &name {
+            ServerName::DnsName(dns) if self.control.send_sni() => Some(dns.as_ref().to_owned()),
+            _ => None,
+        };
+        let mark = self.counters.snapshot();
+        self.upgrade_mark = Some(mark);
+        self.info.bytes_sent_before_upgrade = mark.0;
+        self.info.bytes_received_before_upgrade = mark.1;
+
+        let connector = TlsConnector::from(Arc::new(config));
+        let timeout = self.control.handshake_timeout();
+        let start = tokio::time::Instant::now();
+        let handshake = tokio::time::timeout(timeout, connector.connect(name, io));
+        let outcome = REPORT.scope(report.clone(), handshake).await;
+        self.info.handshake_duration = Some(start.elapsed());
+        self.sync_counts();
+        {
+            let found = report.lock();
+            self.info.server_certificates = found.chain.clone();
+            self.info.server_certificate_errors = found.errors.clone();
+            self.info.server_certificate_error_severity = proto::cert::severity_of(&found.errors);
+        }
+        let tls = match outcome {
+            Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout }),
+            Ok(Err(err)) => return Err(handshake_error(err, versions, &report)),
+            Ok(Ok(tls)) => tls,
+        };
+        let conn = tls.get_ref().1;
+        let version = conn.protocol_version().and_then(TlsVersion::from_rustls);
+        self.info.protocol_version = version;
+        self.info.protection_level =
+            version.map_or(ProtectionLevel::PlainSocket, ProtectionLevel::from_version);
+        self.info.cipher_suite = conn
+            .negotiated_cipher_suite()
+            .map(|suite| name_of(suite.suite().as_str(), suite.suite()));
+        self.info.key_exchange_group = conn
+            .negotiated_key_exchange_group()
+            .map(|group| name_of(group.name().as_str(), group.name()));
+        self.info.alpn_protocol = conn
+            .alpn_protocol()
+            .map(|alpn| String::from_utf8_lossy(alpn).into_owned());
+        self.info.handshake_kind = conn.handshake_kind().map(HandshakeKind::from_rustls);
+        if self.info.server_certificates.is_empty() {
+            // A resumed session skips the verifier; rustls still knows the chain.
+            if let Some(chain) = conn.peer_certificates() {
+                self.info.server_certificates =
+                    chain.iter().map(CertificateSummary::from_der).collect();
+            }
+        }
+        if version.is_none() {
+            // Invariant of rustls: a completed handshake has a version; refuse to go on
+            // without one rather than report a level that was not negotiated.
+            return Err(Error::Handshake {
+                source: rustls::Error::General("handshake completed without a version".into()),
+            });
+        }
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    /// Copies the wire byte counts into the information.
+    fn sync_counts(&mut self) {
+        let (sent, received) = self.counters.snapshot();
+        match self.upgrade_mark {
+            Some((sent_before, received_before)) => {
+                self.info.bytes_sent_after_upgrade = sent.saturating_sub(sent_before);
+                self.info.bytes_received_after_upgrade = received.saturating_sub(received_before);
+            }
+            None => {
+                self.info.bytes_sent_before_upgrade = sent;
+                self.info.bytes_received_before_upgrade = received;
+            }
+        }
+    }
+
+    /// Runs one poll on the connection, keeping counts and making errors sticky.
+    fn poll_io<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(Pin<&mut (dyn AsyncIo + '_)>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if let Some(err) = &self.failure {
+            return Poll::Ready(Err(err.to_io()));
+        }
+        let result = match &mut self.stream {
+            Stream::Plain(io) => {
+                let io: Pin<&mut Counting> = Pin::new(io);
+                op(io, cx)
+            }
+            Stream::Tls(tls) => {
+                let tls: Pin<&mut TlsStream<Counting>> = Pin::new(tls.as_mut());
+                op(tls, cx)
+            }
+            Stream::Unconnected | Stream::Gone => {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    Error::invalid("the socket is not connected"),
+                )));
+            }
+        };
+        self.sync_counts();
+        match result {
+            Poll::Ready(Err(err)) => {
+                let tls = matches!(self.stream, Stream::Tls(_));
+                let err = if tls && err.kind() == io::ErrorKind::UnexpectedEof {
+                    Error::Truncated
+                } else {
+                    Error::from_io_error(err)
+                };
+                let io_err = err.to_io();
+                self.fail(err);
+                Poll::Ready(Err(io_err))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncRead for StreamSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().poll_io(cx, |io, cx| io.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for StreamSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_io(cx, |io, cx| io.poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_io(cx, |io, cx| io.poll_flush(cx))
+    }
+
+    /// Sends TLS `close_notify` (on a TLS connection), then shuts down the write half.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_io(cx, |io, cx| io.poll_shutdown(cx))
+    }
+}
+
+/// Both connection states behind one object-safe name.
+trait AsyncIo: AsyncRead + AsyncWrite {}
+
+impl<T: AsyncRead + AsyncWrite + ?Sized> AsyncIo for T {}
+
+/// What the level policy allows, or the error for a level it refuses.
+fn versions_for(
+    level: ProtectionLevel,
+    minimum: Option<ProtectionLevel>,
+) -> Result<Decision, Error> {
+    match decide(level, minimum) {
+        Decision::Unsupported(reason) => Err(Error::UnsupportedProtectionLevel { level, reason }),
+        Decision::Invalid(reason) => Err(Error::InvalidProtectionLevel {
+            level,
+            minimum,
+            reason,
+        }),
+        decision => Ok(decision),
+    }
+}
+
+/// The name a certificate is validated for: an IP address (brackets allowed) or a DNS name.
+fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+    if let Some(ip) = parse_ip(host) {
+        return Ok(ServerName::IpAddress(ip.into()));
+    }
+    ServerName::try_from(host.to_owned()).map_err(|_| {
+        Error::invalid(format!(
+            "{host:?} is neither an IP address nor a valid DNS name"
+        ))
+    })
+}
+
+fn parse_ip(host: &str) -> Option<IpAddr> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse().ok()
+}
+
+fn name_of(name: Option<&'static str>, fallback: impl std::fmt::Debug) -> String {
+    name.map_or_else(|| format!("{fallback:?}"), str::to_owned)
+}
+
+/// Sorts a failed handshake into the error kinds.
+fn handshake_error(err: io::Error, versions: VersionSet, report: &SharedReport) -> Error {
+    let tls_err = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .cloned();
+    {
+        let found = report.lock();
+        if !found.not_ignored.is_empty() {
+            return Error::Certificate {
+                errors: found.errors.clone(),
+                not_ignored: found.not_ignored.clone(),
+                source: tls_err.unwrap_or_else(|| rustls::Error::General(err.to_string())),
+            };
+        }
+    }
+    match tls_err {
+        Some(source) if is_version_mismatch(&source) => {
+            let offered: Vec<String> = versions
+                .versions()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            Error::ProtocolVersionMismatch {
+                offered: offered.join(", "),
+                source,
+            }
+        }
+        Some(source) => Error::Handshake { source },
+        None if err.kind() == io::ErrorKind::UnexpectedEof => Error::ClosedDuringHandshake,
+        None => Error::from_io_error(err),
+    }
+}
+
+fn is_version_mismatch(err: &rustls::Error) -> bool {
+    use rustls::PeerIncompatible as P;
+    matches!(
+        err,
+        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(
+                P::ServerDoesNotSupportTls12Or13
+                    | P::ServerTlsVersionIsDisabledByOurConfig
+                    | P::SupportedVersionsExtensionRequired
+                    | P::Tls12NotOffered
+                    | P::Tls12NotOfferedOrEnabled
+            )
+    )
+}
+
+/// Wire byte counters, shared by the counting stream and the socket (the stream may be inside
+/// tokio-rustls, or dropped by a failed handshake, when the socket reads them).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The TCP stream, counting the bytes that cross the wire.
+#[derive(Debug)]
+pub(crate) struct Counting {
+    inner: TcpStream,
+    counters: Arc<Counters>,
+}
+
+impl AsyncRead for Counting {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let read = buf.filled().len().saturating_sub(before);
+        this.counters
+            .received
+            .fetch_add(read as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Counting {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        this.counters
+            .sent
+            .fetch_add(written as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
+        this.counters
+            .sent
+            .fetch_add(written as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(written))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,63 @@
+//! Handshake and connect timeouts.
+
+use std::time::Duration;
+
+use streamsocket::{ErrorKind, ProtectionLevel};
+
+use crate::server::{Mode, Options, TestServer};
+use crate::socket_for;
+
+#[tokio::test]
+async fn a_silent_server_hits_the_handshake_timeout_on_a_paused_clock() {
+    let options = Options {
+        mode: Mode::Silent,
+        ..Options::default()
+    };
+    let server = TestServer::start(options).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .control_mut()
+        .set_handshake_timeout(Duration::from_secs(45))
+        .unwrap();
+    socket
+        .connect("127.0.0.1", &server.port(), ProtectionLevel::PlainSocket)
+        .await
+        .unwrap();
+    // The clock is paused only now: while the handshake waits for a server that never answers,
+    // tokio advances it to the timeout.
+    tokio::time::pause();
+    let err = socket
+        .upgrade_to_ssl(ProtectionLevel::Ssl, "localhost")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{err}");
+    assert!(err.to_string().contains("45s"), "{err}");
+    assert!(socket.information().handshake_duration >= Some(Duration::from_secs(45)));
+    drop(socket);
+    let records = server.records().await;
+    assert_eq!(
+        records[0].plaintext.first(),
+        Some(&0x16),
+        "a ClientHello was sent"
+    );
+}
+
+#[tokio::test]
+async fn the_handshake_timeout_applies_to_connect_too() {
+    let options = Options {
+        mode: Mode::Silent,
+        ..Options::default()
+    };
+    let server = TestServer::start(options).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .control_mut()
+        .set_handshake_timeout(Duration::from_millis(200))
+        .unwrap();
+    let err = socket
+        .connect("localhost", &server.port(), ProtectionLevel::Tls13)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{err}");
+    assert_eq!(err.status(), None);
+}
