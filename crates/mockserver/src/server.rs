@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::config::MockConfig;
 use crate::session::{self, Shared};
@@ -94,10 +94,13 @@ pub(crate) async fn serve(
                     refuse(&shared, stream, &mut transcript);
                     continue;
                 };
-                debug!(%peer, "connection accepted");
+                let span = info_span!("session", id = transcript.id(), %peer);
+                span.in_scope(|| debug!("connection accepted"));
                 let shared = shared.clone();
                 let stop = stop_rx.clone();
-                sessions.spawn(session::serve(stream, shared, transcript, stop, permit));
+                sessions.spawn(
+                    session::serve(stream, shared, transcript, stop, permit).instrument(span),
+                );
             }
         }
     }

@@ -227,7 +227,10 @@ impl Session {
                 return CloseReason::HandshakeFailed(format!("{other:?}").to_lowercase());
             }
             Ok(Err(e)) => return CloseReason::Io(e.to_string()),
-            Err(_) => return CloseReason::HandshakeTimeout,
+            Err(_) => {
+                self.shared.stats.handshake_failed("timeout");
+                return CloseReason::HandshakeTimeout;
+            }
         }
         let answer: &[u8] = match behaviour {
             Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE,

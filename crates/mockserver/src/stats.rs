@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 /// Most transcripts a server keeps (the oldest are dropped first).
 pub const MAX_TRANSCRIPTS: usize = 1024;
 /// Most received bytes one transcript keeps; later bytes are only counted.
-pub const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
+pub const MAX_TRANSCRIPT_BYTES: usize = 16 * 1024;
 
 /// Counters and transcripts shared by all sessions of one server; cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -327,6 +327,11 @@ pub(crate) struct TranscriptHandle {
 }
 
 impl TranscriptHandle {
+    /// The connection's number (order of acceptance, from 0).
+    pub(crate) fn id(&self) -> u64 {
+        lock(&self.transcript).id
+    }
+
     pub(crate) fn record(&mut self, phase: Phase, data: &[u8]) {
         let room = MAX_TRANSCRIPT_BYTES - self.kept;
         let (keep, drop) = data.split_at(data.len().min(room));
@@ -367,4 +372,58 @@ impl TranscriptHandle {
 /// Locks, ignoring poisoning: the data are counters and byte logs, valid after any panic.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_keep_phases_in_order_and_are_bounded() {
+        let stats = Stats::default();
+        let mut handle = stats.connection_accepted();
+        handle.record(Phase::Plaintext, b"EHLO x\r\n");
+        handle.record(Phase::Plaintext, b"STARTTLS\r\n");
+        handle.record(Phase::Tls, b"EHLO y\r\n");
+        let t = &stats.transcripts()[0];
+        assert_eq!(t.chunks.len(), 2);
+        assert_eq!(t.bytes(Phase::Plaintext), b"EHLO x\r\nSTARTTLS\r\n");
+        assert_eq!(t.plaintext_after(b"STARTTLS\r\n"), Some(0));
+        assert_eq!(t.plaintext_after(b"EHLO x\r\n"), Some(10));
+        assert_eq!(t.plaintext_after(b"QUIT"), None);
+
+        let mut big = stats.connection_accepted();
+        big.record(Phase::Plaintext, &vec![b'a'; MAX_TRANSCRIPT_BYTES + 10]);
+        assert_eq!(stats.transcripts()[1].dropped_bytes, 10);
+        big.unrecord_plaintext_tail(15);
+        let t = &stats.transcripts()[1];
+        assert_eq!(
+            (t.dropped_bytes, t.bytes(Phase::Plaintext).len()),
+            (0, MAX_TRANSCRIPT_BYTES - 5)
+        );
+    }
+
+    #[test]
+    fn the_client_hello_prefix_is_taken_out_of_the_plaintext() {
+        let stats = Stats::default();
+        let mut handle = stats.connection_accepted();
+        handle.record(Phase::Plaintext, b"\x00\x00\x00\x01a");
+        handle.record(Phase::Plaintext, b"\x16\x03\x01");
+        handle.unrecord_plaintext_tail(3);
+        assert_eq!(
+            stats.transcripts()[0].bytes(Phase::Plaintext),
+            b"\x00\x00\x00\x01a"
+        );
+    }
+
+    #[test]
+    fn closes_are_counted_by_reason_and_limit() {
+        let stats = Stats::default();
+        let handle = stats.connection_accepted();
+        stats.closed(&handle, CloseReason::Machine("line-too-long".into()));
+        let snap = stats.snapshot();
+        assert_eq!(snap.limit_hits.get("line-len"), Some(&1));
+        assert_eq!(snap.close_reasons.get("line-too-long"), Some(&1));
+        assert_eq!(stats.closed_count(), 1);
+    }
 }

@@ -73,7 +73,8 @@ struct ServeArgs {
     /// (process them after the handshake: CVE-2011-0411, for testing injection testers).
     #[arg(long, default_value = "discard", value_parser = parse_injection)]
     injection: InjectionPolicy,
-    /// Write the PEM of what a client must trust to this file.
+    /// Write the PEM of what a client must trust to this file (and, for the revoked scenario,
+    /// the CRLs a client must be given to `FILE.crl`).
     #[arg(long = "ca-out")]
     ca_out: Option<PathBuf>,
     /// Offer this ALPN protocol (repeat for several, in preference order).
