@@ -422,3 +422,71 @@ async fn session_resumption_can_be_turned_off() {
         Some(HandshakeKind::Full)
     );
 }
+
+#[tokio::test]
+async fn socket_options_are_applied_without_changing_the_outcome() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    let control = socket.control_mut();
+    control.set_no_delay(false).unwrap();
+    control.set_keep_alive(true).unwrap();
+    control.set_hop_limit(Some(17)).unwrap();
+    control.set_outbound_buffer_size(Some(64 * 1024)).unwrap();
+    control
+        .set_connect_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    socket
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await
+        .unwrap();
+    socket.write_all(b"ok").await.unwrap();
+    let mut echo = [0u8; 2];
+    socket.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"ok");
+    assert!(control_values_survive(&socket));
+}
+
+fn control_values_survive(socket: &StreamSocket) -> bool {
+    let control = socket.control();
+    !control.no_delay()
+        && control.keep_alive()
+        && control.hop_limit() == Some(17)
+        && control.outbound_buffer_size() == Some(64 * 1024)
+        && control.is_locked()
+}
+
+#[tokio::test]
+async fn information_prints_as_a_readable_table() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .connect("localhost", &server.port(), ProtectionLevel::Tls12)
+        .await
+        .unwrap();
+    let table = socket.information().to_string();
+    for expected in [
+        "protection level     Tls12",
+        "requested level      Tls12",
+        "protocol version     TLSv1.2",
+        "SNI sent             localhost",
+        "certificate errors   none",
+        "certificate 0",
+        "key                ECDSA P-256",
+    ] {
+        assert!(table.contains(expected), "{expected:?} in\n{table}");
+    }
+    let json = serde_json::to_value(socket.information()).unwrap();
+    for key in [
+        "requested_protection_level",
+        "protection_level",
+        "protocol_version",
+        "cipher_suite",
+        "key_exchange_group",
+        "server_certificate_errors",
+        "server_certificate_error_severity",
+    ] {
+        assert!(json.get(key).is_some(), "{key} in {json}");
+    }
+    assert_eq!(json["protection_level"], "Tls12");
+    assert_eq!(json["server_certificate_errors"], serde_json::json!([]));
+}

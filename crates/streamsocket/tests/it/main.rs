@@ -2,6 +2,7 @@
 
 mod certs;
 mod connect;
+mod dialects;
 mod server;
 mod snapshots;
 mod stream;
