@@ -25,6 +25,20 @@
 //! | `UnknownRevocationStatus` | `RevocationInformationMissing` |
 //! | expired or unusable CRL, bad OCSP response | `RevocationFailure` |
 //! | encoding errors, unsupported algorithms, anything else | `OtherErrors` |
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use rustls::{CertificateError, OtherError};
+//! use streamsocket_proto::cert::{classify, severity_of, ChainValidationResult, SocketSslErrorSeverity};
+//!
+//! assert_eq!(classify(&CertificateError::NotValidYet), ChainValidationResult::Expired);
+//! // An intermediate without CA:true: rustls passes webpki's error through `Other`.
+//! let no_ca = CertificateError::Other(OtherError(Arc::new(webpki::Error::EndEntityUsedAsCa)));
+//! assert_eq!(classify(&no_ca), ChainValidationResult::BasicConstraintsError);
+//! let errors = [ChainValidationResult::InvalidName, ChainValidationResult::Revoked];
+//! assert_eq!(severity_of(&errors), SocketSslErrorSeverity::Fatal);
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

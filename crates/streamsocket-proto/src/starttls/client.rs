@@ -95,6 +95,23 @@ pub enum ClientFailure {
 /// [`poll_event`](Self::poll_event): on [`ClientEvent::StartTls`] hand the connection to TLS,
 /// then call [`handle_tls_established`](Self::handle_tls_established) and go on feeding the
 /// decrypted bytes until [`ClientEvent::Ready`].
+///
+/// ```
+/// use streamsocket_proto::starttls::{ClientConfig, ClientEvent, ClientMachine, Dialect};
+///
+/// let mut client = ClientMachine::new(Dialect::Smtp, ClientConfig::default());
+/// client.handle_input(b"220 mx.example ESMTP\r\n");
+/// assert_eq!(client.poll_transmit().as_deref(), Some(&b"EHLO localhost\r\n"[..]));
+/// client.handle_input(b"250-mx.example\r\n250 STARTTLS\r\n");
+/// assert_eq!(client.poll_transmit().as_deref(), Some(&b"STARTTLS\r\n"[..]));
+/// client.handle_input(b"220 2.0.0 go ahead\r\n");
+/// assert_eq!(client.poll_event(), Some(ClientEvent::StartTls));
+/// // ... the TLS handshake runs on the same connection ...
+/// client.handle_tls_established();
+/// assert_eq!(client.poll_transmit().as_deref(), Some(&b"EHLO localhost\r\n"[..]));
+/// client.handle_input(b"250 mx.example\r\n");
+/// assert_eq!(client.poll_event(), Some(ClientEvent::Ready { capabilities: vec![] }));
+/// ```
 #[derive(Debug)]
 pub struct ClientMachine {
     dialect: Dialect,
