@@ -13,7 +13,7 @@ use crate::dialect::upgrade;
 use crate::support::{connect, provider, tls};
 
 /// A client that trusts the scenario's anchors and knows its CRLs.
-fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::ClientConfig {
+pub(crate) fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for ca in &identity.trust_anchors {
         roots.add(ca.clone()).unwrap();
@@ -32,7 +32,7 @@ fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::ClientConfig 
 
 /// The classes a rustls client may report for a scenario (before any refinement by the
 /// project's client, which tells an incomplete chain from an untrusted one).
-fn acceptable(expected: ExpectedError) -> &'static [ChainValidationResult] {
+pub(crate) fn acceptable(expected: ExpectedError) -> &'static [ChainValidationResult] {
     use ChainValidationResult as C;
     match expected {
         ExpectedError::Expired | ExpectedError::NotYetValid => &[C::Expired],

@@ -6,6 +6,7 @@ mod support;
 
 mod behaviours;
 mod binary;
+mod catalogue;
 mod certificates;
 mod framed;
 mod hostile;

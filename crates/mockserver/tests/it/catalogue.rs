@@ -1,0 +1,124 @@
+//! The catalogue's expectations hold: a strict scripted client, run against every entry,
+//! reaches exactly the outcome the manifest promises.
+
+use std::time::Duration;
+
+use mockserver::catalogue::{self, Entry, ErrorClass, Expect};
+use mockserver::testing;
+use proto::starttls::Dialect;
+use rustls::AlertDescription;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::certificates::{acceptable, verifying_client};
+use crate::dialect::{
+    capability_command, command, greeting, is_ok, offers_starttls, starttls_command,
+};
+use crate::support::{connect, frame, read_frame};
+
+/// How long the client waits for a handshake before calling it stalled; the servers here
+/// stall for longer (their default handshake timeout), so the client's timer decides. The
+/// clock is paused, so time moves only when every task waits: no honest handshake, however
+/// slow the machine, can hit this.
+const CLIENT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the scripted client concluded.
+#[derive(Debug)]
+enum Outcome {
+    Succeeded,
+    Failed(ErrorClass),
+}
+
+async fn run_client(entry: &Entry, server: &testing::RunningServer) -> Outcome {
+    let d = entry.dialect;
+    let mut tcp = connect(server.addr()).await;
+    if d.is_line_based() {
+        let hello = greeting(d, &mut tcp).await;
+        if hello[0].starts_with("* PREAUTH") {
+            return Outcome::Failed(ErrorClass::Preauth);
+        }
+        let caps = command(d, &mut tcp, capability_command(d)).await;
+        if !offers_starttls(d, &caps) {
+            return Outcome::Failed(ErrorClass::StartTlsNotOffered);
+        }
+        if !is_ok(d, &command(d, &mut tcp, starttls_command(d)).await) {
+            return Outcome::Failed(ErrorClass::StartTlsRefused);
+        }
+        // Anything already waiting after the go-ahead came in the same write: injected.
+        let mut extra = [0u8; 64];
+        if tcp.try_read(&mut extra).is_ok_and(|n| n > 0) {
+            return Outcome::Failed(ErrorClass::PlaintextAfterGoAhead);
+        }
+    }
+    handshake(entry, tcp, server).await
+}
+
+async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServer) -> Outcome {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let config = verifying_client(&server.config().identity);
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let result = tokio::time::timeout(CLIENT_HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await;
+    let mut stream = match result {
+        Err(_) => return Outcome::Failed(ErrorClass::HandshakeTimeout),
+        Ok(Err(err)) => {
+            let tls = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>());
+            return Outcome::Failed(match tls {
+                Some(rustls::Error::InvalidCertificate(cert)) => {
+                    let class = proto::cert::classify(cert);
+                    let expected = match entry.error_class {
+                        Some(ErrorClass::Certificate(e)) if acceptable(e).contains(&class) => e,
+                        _ => panic!("{}: unexpected certificate error {cert:?}", entry.name),
+                    };
+                    ErrorClass::Certificate(expected)
+                }
+                Some(rustls::Error::AlertReceived(AlertDescription::ProtocolVersion)) => {
+                    ErrorClass::ProtocolVersion
+                }
+                _ => ErrorClass::HandshakeFailed,
+            });
+        }
+        Ok(Ok(stream)) => stream,
+    };
+    // One round trip inside TLS.
+    match entry.dialect {
+        Dialect::Framed | Dialect::Implicit => {
+            stream.write_all(&frame("ping")).await.unwrap();
+            assert_eq!(read_frame(&mut stream).await, "ping", "{}", entry.name);
+        }
+        d => {
+            let caps = command(d, &mut stream, capability_command(d)).await;
+            assert!(is_ok(d, &caps), "{}: {caps:?}", entry.name);
+        }
+    }
+    Outcome::Succeeded
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_strict_client_gets_what_every_entry_promises() {
+    let mut runs = tokio::task::JoinSet::new();
+    for entry in catalogue::entries() {
+        runs.spawn(async move {
+            let server = testing::spawn(entry.config().unwrap()).await;
+            let outcome = run_client(&entry, &server).await;
+            (entry, outcome)
+        });
+    }
+    let mut checked = 0;
+    while let Some(run) = runs.join_next().await {
+        let (entry, outcome) = run.unwrap();
+        match (entry.expect, &outcome) {
+            (Expect::Succeed, Outcome::Succeeded) => {}
+            (Expect::Fail, Outcome::Failed(class)) => {
+                assert_eq!(Some(*class), entry.error_class, "{}", entry.name);
+            }
+            _ => panic!(
+                "{}: expected {:?} {:?}, got {outcome:?}",
+                entry.name, entry.expect, entry.error_class
+            ),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, catalogue::entries().len());
+}
