@@ -624,7 +624,12 @@ impl ServerMachine {
                     self.reply("354 End data with <CR><LF>.<CR><LF>");
                 }
             }
-            "VRFY" | "EXPN" | "HELP" | "AUTH" | "BDAT" => {
+            // HELP and VRFY answer positively because some clients (curl without an upload)
+            // issue them after the upgrade.
+            "HELP" => self.reply("214 2.0.0 streamsocket mock, see RFC 5321"),
+            "VRFY" if arg.is_empty() => self.error("501 5.5.4 Syntax: VRFY address"),
+            "VRFY" => self.reply("252 2.0.0 Cannot VRFY user, but will accept message"),
+            "EXPN" | "AUTH" | "BDAT" => {
                 self.error("502 5.5.1 Error: command not implemented");
             }
             _ => self.error("500 5.5.2 Error: command not recognized"),
@@ -735,6 +740,32 @@ impl ServerMachine {
                     self.reply(&format!("{tag} OK LOGIN completed"));
                 }
             }
+            // An authenticated session sees one empty INBOX (enough for curl and friends).
+            "LIST" | "LSUB" | "SELECT" | "EXAMINE" if !self.session.authenticated => {
+                self.error(&format!("{tag} BAD command not valid in this state"));
+            }
+            "LIST" => {
+                if args.ends_with("\"\"") {
+                    // `LIST "" ""` asks for the hierarchy delimiter.
+                    self.reply("* LIST (\\Noselect) \"/\" \"\"");
+                } else {
+                    self.reply("* LIST (\\HasNoChildren) \"/\" INBOX");
+                }
+                self.reply(&format!("{tag} OK LIST completed"));
+            }
+            "LSUB" => self.reply(&format!("{tag} OK LSUB completed")),
+            "SELECT" | "EXAMINE" => {
+                self.reply("* FLAGS (\\Seen)");
+                self.reply("* 0 EXISTS");
+                self.reply("* 0 RECENT");
+                self.reply("* OK [UIDVALIDITY 1] UIDs valid");
+                let mode = if command == "SELECT" {
+                    "READ-WRITE"
+                } else {
+                    "READ-ONLY"
+                };
+                self.reply(&format!("{tag} OK [{mode}] {command} completed"));
+            }
             _ => self.error(&format!("{tag} BAD unknown command")),
         }
     }
@@ -790,13 +821,19 @@ impl ServerMachine {
                     self.reply("+OK logged in");
                 }
             }
-            "STAT" => {
-                if self.session.authenticated {
-                    self.reply("+OK 0 0");
-                } else {
-                    self.error("-ERR command not valid in this state");
-                }
+            // The maildrop is always empty (enough for curl and friends after the upgrade).
+            "STAT" | "LIST" | "UIDL" | "NOOP" | "RSET" | "RETR" | "DELE" | "TOP"
+                if !self.session.authenticated =>
+            {
+                self.error("-ERR command not valid in this state");
             }
+            "STAT" => self.reply("+OK 0 0"),
+            "LIST" | "UIDL" if arg.is_empty() => {
+                self.reply("+OK 0 messages");
+                self.reply(".");
+            }
+            "NOOP" | "RSET" => self.reply("+OK"),
+            "LIST" | "UIDL" | "RETR" | "DELE" | "TOP" => self.error("-ERR no such message"),
             "QUIT" => {
                 self.reply("+OK bye");
                 self.close(CloseReason::Quit);

@@ -65,3 +65,38 @@ fn refused(reply: &str) -> ClientEvent {
 fn caps(list: &[&str]) -> Vec<String> {
     list.iter().map(|cap| (*cap).to_owned()).collect()
 }
+
+#[test]
+fn dialect_names_round_trip_through_display_from_str_and_serde() {
+    for dialect in Dialect::ALL {
+        let name = dialect.to_string();
+        assert_eq!(name, name.to_lowercase());
+        assert_eq!(name.parse::<Dialect>(), Ok(dialect));
+        assert_eq!(name.to_uppercase().parse::<Dialect>(), Ok(dialect));
+        let json = serde_json::to_string(&dialect).unwrap();
+        assert_eq!(json, format!("\"{name}\""));
+        assert_eq!(serde_json::from_str::<Dialect>(&json).unwrap(), dialect);
+    }
+    let error = "lmtp".parse::<Dialect>().unwrap_err().to_string();
+    assert!(error.starts_with("unknown dialect"), "{error}");
+    assert_eq!(
+        Dialect::ALL.map(Dialect::is_line_based),
+        [false, true, false, true, true]
+    );
+}
+
+#[test]
+fn default_configs_match_the_contract() {
+    let client = ClientConfig::default();
+    assert_eq!(client.ehlo_name, "localhost");
+    assert_eq!(client.max_line_len, 2048);
+    assert_eq!(client.max_frame_len, 1 << 20);
+    assert!(client.quit_on_failure);
+    let server = ServerConfig::default();
+    assert_eq!(server.hostname, "localhost");
+    assert_eq!(server.behaviour, ServerBehaviour::Honest);
+    assert_eq!(server.injection_policy, InjectionPolicy::Discard);
+    assert_eq!(server.max_line_len, DEFAULT_MAX_LINE_LEN);
+    assert_eq!(server.max_frame_len, 1 << 20);
+    assert_eq!(server.max_errors, 20);
+}

@@ -162,10 +162,14 @@ fn smtp_oversized_message_is_refused_and_memory_stays_bounded() {
 #[test]
 fn smtp_basic_commands_answer() {
     let mut server = smtp(ServerBehaviour::Honest);
-    server.handle_input(b"NOOP\r\nRSET\r\nEHLO\r\nVRFY x\r\nFOO\r\nQUIT\r\nNOOP\r\n");
+    server.handle_input(
+        b"NOOP\r\nRSET\r\nEHLO\r\nHELP\r\nVRFY x\r\nVRFY\r\nEXPN x\r\nFOO\r\nQUIT\r\nNOOP\r\n",
+    );
     assert_eq!(
         server_text(&mut server),
         "250 2.0.0 OK\r\n250 2.0.0 OK\r\n501 5.5.4 Syntax: EHLO hostname\r\n\
+         214 2.0.0 streamsocket mock, see RFC 5321\r\n\
+         252 2.0.0 Cannot VRFY user, but will accept message\r\n501 5.5.4 Syntax: VRFY address\r\n\
          502 5.5.1 Error: command not implemented\r\n500 5.5.2 Error: command not recognized\r\n\
          221 2.0.0 Bye\r\n"
     );
@@ -696,4 +700,40 @@ fn tls_prefix_is_bounded() {
         [ServerEvent::Close(CloseReason::Protocol(_))]
     ));
     assert!(server.buffered_len() <= MAX_TLS_PREFIX);
+}
+
+#[test]
+fn pop3_transaction_state_sees_an_empty_maildrop() {
+    let mut server = server_with(Dialect::Pop3, ServerBehaviour::Honest);
+    server_text(&mut server);
+    server.handle_input(
+        b"LIST\r\nUSER u\r\nPASS p\r\nLIST\r\nUIDL\r\nLIST 1\r\nRETR 1\r\nNOOP\r\nRSET\r\n",
+    );
+    assert_eq!(
+        server_text(&mut server),
+        "-ERR command not valid in this state\r\n+OK\r\n+OK logged in\r\n\
+         +OK 0 messages\r\n.\r\n+OK 0 messages\r\n.\r\n-ERR no such message\r\n\
+         -ERR no such message\r\n+OK\r\n+OK\r\n"
+    );
+}
+
+#[test]
+fn imap_authenticated_state_sees_one_empty_inbox() {
+    let mut server = server_with(Dialect::Imap, ServerBehaviour::Honest);
+    server_text(&mut server);
+    server.handle_input(b"a LIST \"\" *\r\nb LOGIN u p\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "a BAD command not valid in this state\r\nb OK LOGIN completed\r\n"
+    );
+    server.handle_input(b"c LIST \"\" \"\"\r\nd LIST \"\" *\r\ne LSUB \"\" *\r\nf SELECT INBOX\r\ng EXAMINE INBOX\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "* LIST (\\Noselect) \"/\" \"\"\r\nc OK LIST completed\r\n\
+         * LIST (\\HasNoChildren) \"/\" INBOX\r\nd OK LIST completed\r\ne OK LSUB completed\r\n\
+         * FLAGS (\\Seen)\r\n* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n\
+         f OK [READ-WRITE] SELECT completed\r\n\
+         * FLAGS (\\Seen)\r\n* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n\
+         g OK [READ-ONLY] EXAMINE completed\r\n"
+    );
 }
