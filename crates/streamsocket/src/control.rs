@@ -25,9 +25,9 @@ pub const DEFAULT_SESSION_CAPACITY: usize = 256;
 /// Every setter fails with an invalid-argument error once the socket has started to connect:
 /// options describe a connection, they do not reconfigure one.
 ///
-/// Cloning a control shares its [`SessionStore`], so a second socket created
-/// [`with_control`](crate::StreamSocket::with_control) from a clone can resume the first
-/// one's TLS session.
+/// A clone is unlocked (it describes a new connection), and shares the [`SessionStore`], so a
+/// second socket created [`with_control`](crate::StreamSocket::with_control) from a clone of a
+/// connected socket's control can change options and resume the first one's TLS session.
 #[derive(Clone, Debug)]
 pub struct SocketControl {
     alpn_protocols: Vec<Vec<u8>>,
@@ -39,7 +39,7 @@ pub struct SocketControl {
     ignorable_server_certificate_errors: Vec<ChainValidationResult>,
     keep_alive: bool,
     /// Set by the socket when it starts to connect; setters refuse to run afterwards.
-    locked: bool,
+    locked: Lock,
     min_protection_level: Option<ProtectionLevel>,
     no_delay: bool,
     outbound_buffer_size: Option<u32>,
@@ -314,7 +314,7 @@ impl SocketControl {
 
     /// Whether the options are frozen (the socket has started to connect).
     pub fn is_locked(&self) -> bool {
-        self.locked
+        self.locked.0
     }
 
     pub(crate) fn tls_parts(&self) -> &TlsPartsCell {
@@ -322,15 +322,11 @@ impl SocketControl {
     }
 
     pub(crate) fn lock(&mut self) {
-        self.locked = true;
-    }
-
-    pub(crate) fn unlock(&mut self) {
-        self.locked = false;
+        self.locked = Lock(true);
     }
 
     fn check_unlocked(&self) -> Result<(), Error> {
-        if self.locked {
+        if self.locked.0 {
             return Err(Error::invalid(
                 "socket options cannot change after connecting; set them on a new socket",
             ));
@@ -350,7 +346,7 @@ impl Default for SocketControl {
             hop_limit: None,
             ignorable_server_certificate_errors: Vec::new(),
             keep_alive: false,
-            locked: false,
+            locked: Lock(false),
             min_protection_level: None,
             no_delay: true,
             outbound_buffer_size: None,
@@ -360,6 +356,16 @@ impl Default for SocketControl {
             tls_parts: TlsPartsCell::default(),
             trust_anchors: TrustAnchors::mozilla(),
         }
+    }
+}
+
+/// Whether a control belongs to a socket that started to connect. A clone is unlocked.
+#[derive(Debug)]
+struct Lock(bool);
+
+impl Clone for Lock {
+    fn clone(&self) -> Self {
+        Self(false)
     }
 }
 
@@ -582,6 +588,9 @@ mod tests {
         let err = control.set_no_delay(true).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
         assert!(!control.no_delay(), "the failed setter changed nothing");
+        let mut copy = control.clone();
+        assert!(!copy.is_locked(), "a clone describes a new connection");
+        copy.set_no_delay(true).unwrap();
     }
 
     #[test]

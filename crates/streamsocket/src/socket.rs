@@ -71,9 +71,8 @@ impl StreamSocket {
         Self::default()
     }
 
-    /// A socket with these options (unlocked again if they come from a connected socket).
-    pub fn with_control(mut control: SocketControl) -> Self {
-        control.unlock();
+    /// A socket with these options.
+    pub fn with_control(control: SocketControl) -> Self {
         Self {
             control,
             ..Self::default()
@@ -165,6 +164,35 @@ impl StreamSocket {
     /// server's go-ahead (response injection) fail the socket; after such a failure nothing
     /// more is sent in plaintext except the dialect's QUIT or LOGOUT. The level is checked
     /// before any byte of the exchange is sent.
+    ///
+    /// # Example
+    ///
+    /// SMTP STARTTLS against the project's mock server on loopback:
+    ///
+    /// ```
+    /// use streamsocket::{Dialect, ProtectionLevel, StreamSocket, TrustAnchors};
+    /// # use testpki::{KeyKind, Scenario};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let config = mockserver::testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::EcdsaP256);
+    /// # let server = mockserver::testing::spawn(config).await;
+    /// # let port = server.addr().port().to_string();
+    /// # let root = testpki::Pki::shared(KeyKind::EcdsaP256).root_der();
+    /// let mut socket = StreamSocket::new();
+    /// socket.control_mut().set_trust_anchors(TrustAnchors::from_der([root]))?;
+    /// socket.connect("localhost", &port, ProtectionLevel::PlainSocket).await?;
+    /// socket.upgrade_with(Dialect::Smtp, ProtectionLevel::Ssl, "localhost").await?;
+    ///
+    /// let info = socket.information();
+    /// assert_eq!(info.dialect, Some(Dialect::Smtp));
+    /// assert_eq!(info.protection_level, ProtectionLevel::Tls13);
+    /// assert!(info.bytes_received_before_upgrade > 0, "greeting, EHLO reply, go-ahead");
+    /// // The EHLO keywords the server sent again inside TLS.
+    /// assert!(!socket.capabilities().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn upgrade_with(
         &mut self,
         dialect: Dialect,
@@ -740,5 +768,58 @@ impl AsyncWrite for Counting {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_are_ip_literals_or_dns_names() {
+        assert!(matches!(
+            server_name("127.0.0.1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(server_name("::1"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(
+            server_name("mail.example.com"),
+            Ok(ServerName::DnsName(_))
+        ));
+        for bad in ["", "not a name", "exa mple.com", "[::1"] {
+            let err = server_name(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn version_alerts_and_incompatibilities_are_version_mismatches() {
+        assert!(is_version_mismatch(&rustls::Error::AlertReceived(
+            rustls::AlertDescription::ProtocolVersion
+        )));
+        assert!(is_version_mismatch(&rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+        )));
+        assert!(!is_version_mismatch(&rustls::Error::AlertReceived(
+            rustls::AlertDescription::HandshakeFailure
+        )));
+    }
+
+    #[test]
+    fn a_handshake_error_with_unignored_certificate_problems_is_a_certificate_error() {
+        let report = SharedReport::default();
+        report.lock().errors = vec![proto::cert::ChainValidationResult::Expired];
+        report.lock().not_ignored = vec![proto::cert::ChainValidationResult::Expired];
+        let io = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
+        );
+        let err = handshake_error(io, VersionSet::BOTH, &report);
+        assert_eq!(err.kind(), crate::ErrorKind::CertificateExpired);
+
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
+        let err = handshake_error(eof, VersionSet::BOTH, &SharedReport::default());
+        assert!(matches!(err, Error::ClosedDuringHandshake));
     }
 }

@@ -303,3 +303,42 @@ async fn mutual_tls_presents_the_client_certificate() {
     assert!(records[0].tls_established && records[0].client_cert_presented);
     assert!(!records[1].tls_established);
 }
+
+#[tokio::test]
+async fn the_windows_sample_pattern_inspect_decide_retry() {
+    // As the WinRT sample: the failed socket's information says what was wrong and whether it
+    // can be ignored; the caller decides, and retries on a new socket with those classes.
+    let options = Options {
+        scenario: Scenario::MissingIntermediate,
+        connections: 2,
+        ..Options::default()
+    };
+    let server = TestServer::start(options).await;
+    let mut socket = socket_for(&server.identity);
+    let err = socket
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateUntrustedRoot);
+    let info = socket.information().clone();
+    assert_eq!(
+        info.server_certificate_error_severity,
+        SocketSslErrorSeverity::Ignorable
+    );
+    assert_eq!(info.server_certificate_errors, vec![C::IncompleteChain]);
+
+    let mut control = socket.control().clone();
+    control
+        .set_ignorable_server_certificate_errors(info.server_certificate_errors.iter().copied())
+        .unwrap();
+    let mut retry = StreamSocket::with_control(control);
+    retry
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await
+        .unwrap();
+    assert_eq!(
+        retry.information().server_certificate_errors,
+        vec![C::IncompleteChain]
+    );
+    assert_eq!(retry.information().protection_level, ProtectionLevel::Tls13);
+}

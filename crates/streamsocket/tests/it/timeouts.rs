@@ -61,3 +61,40 @@ async fn the_handshake_timeout_applies_to_connect_too() {
     assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{err}");
     assert_eq!(err.status(), None);
 }
+
+#[tokio::test]
+async fn a_connect_that_never_completes_hits_the_connect_timeout_on_a_paused_clock() {
+    // A listener that never accepts, with its accept queue filled: the kernel drops further
+    // SYNs, so a new connection attempt hangs (on loopback, without leaving the machine).
+    let listener = tokio::net::TcpSocket::new_v4().unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => fillers.push(stream),
+            Err(_) => break,
+        }
+        assert!(fillers.len() < 64, "the accept queue never filled");
+    }
+
+    let mut socket = streamsocket::StreamSocket::new();
+    socket
+        .control_mut()
+        .set_connect_timeout(Duration::from_secs(20))
+        .unwrap();
+    tokio::time::pause();
+    let err = socket
+        .connect(
+            "127.0.0.1",
+            &addr.port().to_string(),
+            ProtectionLevel::PlainSocket,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionTimedOut, "{err}");
+    assert_eq!(err.status(), Some(3));
+    assert_eq!(socket.information().remote_address, None);
+    drop(listener);
+}
