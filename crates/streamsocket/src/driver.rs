@@ -21,7 +21,7 @@ pub(crate) async fn upgrade_with(
     validation_host: &str,
 ) -> Result<(), Error> {
     // Policy first: nothing of the exchange is sent for a level that cannot be honoured.
-    let (versions, name) = socket.prepare_upgrade(level, validation_host)?;
+    let setup = socket.prepare_upgrade(level, validation_host)?;
     socket.set_dialect(dialect);
     let limit = socket.handshake_timeout();
     let mut machine = ClientMachine::new(dialect, ClientConfig::default());
@@ -37,7 +37,7 @@ pub(crate) async fn upgrade_with(
         Ok(Err(err)) => return Err(err),
         Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout: limit }),
     }
-    socket.handshake(io, versions, name).await?;
+    socket.handshake(io, setup).await?;
 
     machine.handle_tls_established();
     match timeout_at(

@@ -275,8 +275,9 @@ impl StreamSocket {
                 "service {service:?} is neither a port number (1-65535) nor a known service name"
             ))
         })?;
-        let server_name = match versions {
-            Some(_) => Some(server_name(host)?),
+        // Everything the handshake needs is checked before anything is resolved or sent.
+        let tls = match versions {
+            Some(set) => Some(TlsSetup::new(&self.control, set, host)?),
             None => None,
         };
         let tcp = self.open(local, host, port).await?;
@@ -286,12 +287,12 @@ impl StreamSocket {
             inner: tcp,
             counters: Arc::clone(&self.counters),
         };
-        match (versions, server_name) {
-            (Some(set), Some(name)) => {
+        match tls {
+            Some(setup) => {
                 self.info.dialect = Some(Dialect::Implicit);
-                self.handshake(io, set, name).await
+                self.handshake(io, setup).await
             }
-            _ => {
+            None => {
                 self.stream = Stream::Plain(io);
                 Ok(())
             }
@@ -303,20 +304,20 @@ impl StreamSocket {
         level: ProtectionLevel,
         validation_host: &str,
     ) -> Result<(), Error> {
-        let (set, name) = self.prepare_upgrade(level, validation_host)?;
+        let setup = self.prepare_upgrade(level, validation_host)?;
         let io = self.take_plain()?;
-        self.handshake(io, set, name).await
+        self.handshake(io, setup).await
     }
 
-    /// Checks an upgrade's level and name, before any byte is sent.
+    /// Checks an upgrade's level, name and TLS options, before any byte is sent.
     pub(crate) fn prepare_upgrade(
         &mut self,
         level: ProtectionLevel,
         validation_host: &str,
-    ) -> Result<(VersionSet, ServerName<'static>), Error> {
+    ) -> Result<TlsSetup, Error> {
         self.info.requested_protection_level = Some(level);
         match versions_for(level, self.control.min_protection_level())? {
-            Decision::Tls(set) => Ok((set, server_name(validation_host)?)),
+            Decision::Tls(set) => TlsSetup::new(&self.control, set, validation_host),
             _ => Err(Error::invalid(
                 "upgrade_to_ssl needs a TLS level; PlainSocket is not an upgrade",
             )),
@@ -441,14 +442,13 @@ impl StreamSocket {
 
     /// Runs the TLS handshake on `io` within the handshake timeout, and records what it
     /// produced (or, on failure, what the certificate verifier found).
-    pub(crate) async fn handshake(
-        &mut self,
-        io: Counting,
-        versions: VersionSet,
-        name: ServerName<'static>,
-    ) -> Result<(), Error> {
+    pub(crate) async fn handshake(&mut self, io: Counting, setup: TlsSetup) -> Result<(), Error> {
+        let TlsSetup {
+            config,
+            versions,
+            name,
+        } = setup;
         let report = SharedReport::default();
-        let config = tls::client_config(&self.control, versions)?;
         self.info.server_name_indication = match &name {
             ServerName::DnsName(dns) if self.control.send_sni() => Some(dns.as_ref().to_owned()),
             _ => None,
@@ -600,6 +600,23 @@ impl AsyncWrite for StreamSocket {
 trait AsyncIo: AsyncRead + AsyncWrite {}
 
 impl<T: AsyncRead + AsyncWrite + ?Sized> AsyncIo for T {}
+
+/// Everything a handshake needs, prepared before any connection is made or byte is sent.
+pub(crate) struct TlsSetup {
+    config: rustls::ClientConfig,
+    versions: VersionSet,
+    name: ServerName<'static>,
+}
+
+impl TlsSetup {
+    fn new(control: &SocketControl, versions: VersionSet, host: &str) -> Result<Self, Error> {
+        Ok(Self {
+            name: server_name(host)?,
+            config: tls::client_config(control, versions)?,
+            versions,
+        })
+    }
+}
 
 /// What the level policy allows, or the error for a level it refuses.
 fn versions_for(

@@ -490,3 +490,32 @@ async fn information_prints_as_a_readable_table() {
     assert_eq!(json["protection_level"], "Tls12");
     assert_eq!(json["server_certificate_errors"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn unusable_tls_options_fail_before_any_connection_is_made() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port().to_string()
+    };
+    let mut socket = StreamSocket::new();
+    socket
+        .control_mut()
+        .set_trust_anchors(streamsocket::TrustAnchors::empty())
+        .unwrap();
+    let err = socket
+        .connect("127.0.0.1", &port, ProtectionLevel::Ssl)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "no roots: {err}");
+
+    let mut socket = StreamSocket::new();
+    let err = socket
+        .connect("bad name!", &port, ProtectionLevel::Ssl)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::InvalidArgument,
+        "not a DNS name: {err}"
+    );
+}
