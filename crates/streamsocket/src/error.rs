@@ -205,6 +205,15 @@ pub enum Error {
         reply: String,
     },
 
+    /// The TLS session failed after the handshake: a fatal alert from the peer (for example a
+    /// TLS 1.3 server rejecting the client certificate) or a record that does not decrypt.
+    #[error("the TLS session failed")]
+    Tls {
+        /// What rustls reported.
+        #[source]
+        source: rustls::Error,
+    },
+
     /// The peer closed a TLS connection without `close_notify`: the data may be truncated.
     #[error(
         "the peer closed the connection without a TLS close_notify alert; the data received \
@@ -248,6 +257,7 @@ impl Error {
             Self::ProtocolVersionMismatch { .. } => ErrorKind::ProtocolVersionMismatch,
             Self::Preauth { .. } | Self::StartTlsNotOffered { .. } => ErrorKind::StartTlsNotOffered,
             Self::StartTlsRefused { .. } => ErrorKind::StartTlsRefused,
+            Self::Tls { source } => tls_kind(source),
             Self::Truncated => ErrorKind::Truncated,
             Self::UnsupportedProtectionLevel { .. } => ErrorKind::UnsupportedProtectionLevel,
         }
@@ -283,6 +293,14 @@ impl Error {
     pub(crate) fn from_io_error(err: io::Error) -> Self {
         if let Some(inner) = Self::from_io(&err) {
             return inner.clone();
+        }
+        if let Some(source) = err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Self::Tls {
+                source: source.clone(),
+            };
         }
         match err.kind() {
             io::ErrorKind::ConnectionReset
@@ -418,6 +436,25 @@ fn certificate_kind(class: Option<ChainValidationResult>) -> ErrorKind {
         Some(C::WrongUsage) => ErrorKind::CertificateWrongUsage,
         Some(C::Revoked) => ErrorKind::CertificateRevoked,
         _ => ErrorKind::CertificateIsInvalid,
+    }
+}
+
+/// A late handshake failure (an alert about certificates or the handshake) or another TLS
+/// protocol failure.
+fn tls_kind(err: &rustls::Error) -> ErrorKind {
+    use rustls::AlertDescription as A;
+    match err {
+        rustls::Error::AlertReceived(
+            A::BadCertificate
+            | A::CertificateExpired
+            | A::CertificateRequired
+            | A::CertificateRevoked
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied
+            | A::HandshakeFailure,
+        ) => ErrorKind::HandshakeFailed,
+        _ => ErrorKind::Protocol,
     }
 }
 

@@ -305,6 +305,45 @@ async fn mutual_tls_presents_the_client_certificate() {
 }
 
 #[tokio::test]
+async fn a_tls13_server_rejecting_the_client_certificate_fails_the_first_read() {
+    // In TLS 1.3 the client's handshake completes before the server has judged its
+    // certificate; the server's alert arrives with the first read.
+    let options = Options {
+        client_auth: true,
+        ..Options::default()
+    };
+    let server = TestServer::start(options).await;
+    let pki = testpki::Pki::shared(testpki::KeyKind::EcdsaP256);
+    let untrusted = pki.client(false).unwrap();
+    let mut socket = socket_for(&server.identity);
+    let identity = streamsocket::ClientIdentity::new(untrusted.chain, untrusted.key).unwrap();
+    socket
+        .control_mut()
+        .set_client_identity(Some(identity))
+        .unwrap();
+    socket
+        .connect("localhost", &server.port(), ProtectionLevel::Tls13)
+        .await
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let err = tokio::io::AsyncReadExt::read(&mut socket, &mut buf)
+        .await
+        .unwrap_err();
+    let inner = streamsocket::Error::from_io(&err).expect("the crate's error is inside");
+    assert!(
+        matches!(inner, streamsocket::Error::Tls { .. }),
+        "{inner:?}"
+    );
+    assert_eq!(inner.kind(), ErrorKind::HandshakeFailed, "{inner}");
+    assert_eq!(
+        socket.failure().map(streamsocket::Error::kind),
+        Some(ErrorKind::HandshakeFailed)
+    );
+    let records = server.records().await;
+    assert!(!records[0].tls_established);
+}
+
+#[tokio::test]
 async fn the_windows_sample_pattern_inspect_decide_retry() {
     // As the WinRT sample: the failed socket's information says what was wrong and whether it
     // can be ignored; the caller decides, and retries on a new socket with those classes.

@@ -66,6 +66,8 @@ pub(crate) struct Record {
     pub(crate) tls_error: Option<String>,
     /// Whether the client sent a certificate.
     pub(crate) client_cert_presented: bool,
+    /// Whether the echo ended with the client's close_notify (not an error).
+    pub(crate) clean_close: bool,
 }
 
 /// A running test server.
@@ -195,7 +197,7 @@ async fn serve(mut tcp: TcpStream, acceptor: &TlsAcceptor, mode: &Mode) -> Recor
         }
         _ => {
             let (mut reader, mut writer) = tokio::io::split(tls);
-            let _ = tokio::io::copy(&mut reader, &mut writer).await;
+            record.clean_close = tokio::io::copy(&mut reader, &mut writer).await.is_ok();
             let _ = writer.shutdown().await;
         }
     }

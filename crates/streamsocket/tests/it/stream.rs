@@ -30,6 +30,26 @@ async fn data_round_trips_through_tls_and_is_counted() {
         "implicit TLS has no plaintext phase"
     );
     socket.shutdown().await.unwrap();
+    let records = server.records().await;
+    assert!(
+        records[0].clean_close,
+        "the server saw close_notify, not a bare TCP close"
+    );
+}
+
+#[tokio::test]
+async fn dropping_without_shutdown_is_a_truncation_for_the_server() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await
+        .unwrap();
+    write_string(&mut socket, "x").await.unwrap();
+    assert_eq!(read_string(&mut socket).await.unwrap(), "x");
+    drop(socket);
+    let records = server.records().await;
+    assert!(!records[0].clean_close, "no close_notify was sent");
 }
 
 #[tokio::test]
