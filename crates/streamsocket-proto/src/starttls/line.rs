@@ -62,7 +62,7 @@ impl LineReader {
                     return (consumed, Some(Err(LineTooLong)));
                 }
                 let mut bytes = std::mem::take(&mut self.buf);
-                bytes.extend_from_slice(&input[..lf]);
+                bytes.extend_from_slice(input.get(..lf).unwrap_or_default());
                 let crlf = bytes.last() == Some(&b'\r');
                 if crlf {
                     bytes.pop();
