@@ -13,6 +13,7 @@ use proto::starttls::Dialect;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -111,7 +112,8 @@ impl StreamSocket {
     ///
     /// The level is checked against the policy table (with the control's minimum level) before
     /// anything is resolved or sent. Every resolved address is tried in turn, all within the
-    /// connect timeout. The certificate is validated for `host`, which is also sent as SNI.
+    /// connect timeout (each attempt gets an equal share of the time left, so one address that
+    /// never answers does not starve the others). The certificate is validated for `host`, which is also sent as SNI.
     pub async fn connect(
         &mut self,
         host: &str,
@@ -349,6 +351,9 @@ impl StreamSocket {
     }
 
     /// Resolves and connects, trying every address in turn, within the connect timeout.
+    ///
+    /// Each attempt gets an equal share of the time left, so that an address that never
+    /// answers does not use up the budget of the addresses after it.
     async fn open(
         &self,
         local: Option<SocketAddr>,
@@ -356,49 +361,43 @@ impl StreamSocket {
         port: u16,
     ) -> Result<TcpStream, Error> {
         let timeout = self.control.connect_timeout();
-        match tokio::time::timeout(timeout, self.open_within(local, host, port)).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(Error::ConnectTimedOut {
-                host: host.to_owned(),
-                timeout,
-            }),
-        }
-    }
-
-    async fn open_within(
-        &self,
-        local: Option<SocketAddr>,
-        host: &str,
-        port: u16,
-    ) -> Result<TcpStream, Error> {
-        let mut addrs: Vec<SocketAddr> = match parse_ip(host) {
-            Some(ip) => vec![SocketAddr::new(ip, port)],
-            None => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|err| Error::HostNotFound {
-                    host: host.to_owned(),
-                    source: Some(Arc::new(err)),
-                })?
-                .collect(),
+        let deadline = Instant::now() + timeout;
+        let timed_out = || Error::ConnectTimedOut {
+            host: host.to_owned(),
+            timeout,
+        };
+        let mut addrs = match tokio::time::timeout_at(deadline, resolve(host, port)).await {
+            Ok(addrs) => addrs?,
+            Err(_elapsed) => return Err(timed_out()),
         };
         if let Some(local) = local {
             addrs.retain(|addr| addr.is_ipv4() == local.is_ipv4());
         }
-        let mut last = None;
-        for addr in addrs {
-            match self.try_connect(local, addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(err) => {
-                    tracing::debug!(%addr, %err, "connect attempt failed");
-                    last = Some((addr, err));
-                }
-            }
-        }
-        let Some((addr, err)) = last else {
+        if addrs.is_empty() {
             return Err(Error::HostNotFound {
                 host: host.to_owned(),
                 source: None,
             });
+        }
+        let count = addrs.len();
+        let mut last = None;
+        for (index, addr) in addrs.into_iter().enumerate() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let left = u32::try_from(count - index).unwrap_or(u32::MAX);
+            let budget = (deadline - now) / left;
+            let err = match tokio::time::timeout(budget, self.try_connect(local, addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(err)) => err,
+                Err(_elapsed) => io::Error::from(io::ErrorKind::TimedOut),
+            };
+            tracing::debug!(%addr, %err, "connect attempt failed");
+            last = Some((addr, err));
+        }
+        let Some((addr, err)) = last else {
+            return Err(timed_out());
         };
         let source = Arc::new(err);
         Err(match source.kind() {
@@ -407,6 +406,7 @@ impl StreamSocket {
                 addr,
                 source,
             },
+            io::ErrorKind::TimedOut => timed_out(),
             _ => Error::Connect {
                 host: host.to_owned(),
                 addr,
@@ -460,7 +460,7 @@ impl StreamSocket {
 
         let connector = TlsConnector::from(Arc::new(config));
         let timeout = self.control.handshake_timeout();
-        let start = tokio::time::Instant::now();
+        let start = Instant::now();
         let handshake = tokio::time::timeout(timeout, connector.connect(name, io));
         let outcome = REPORT.scope(report.clone(), handshake).await;
         self.info.handshake_duration = Some(start.elapsed());
@@ -632,6 +632,20 @@ fn versions_for(
         }),
         decision => Ok(decision),
     }
+}
+
+/// The addresses of `host`: itself if it is an IP literal, else what the resolver says.
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    if let Some(ip) = parse_ip(host) {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|err| Error::HostNotFound {
+            host: host.to_owned(),
+            source: Some(Arc::new(err)),
+        })?;
+    Ok(addrs.collect())
 }
 
 /// The name a certificate is validated for: an IP address (brackets allowed) or a DNS name.
