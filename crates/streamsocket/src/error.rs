@@ -268,6 +268,19 @@ impl Error {
         self.kind().status()
     }
 
+    /// This error and its sources, joined with `: `, for a one-line report (a command-line
+    /// tool's `message`): `Display` alone keeps to this error's own words.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(err) = source {
+            message.push_str(": ");
+            message.push_str(&err.to_string());
+            source = err.source();
+        }
+        message
+    }
+
     /// The crate error inside an `io::Error` returned by the socket's `AsyncRead` or
     /// `AsyncWrite` implementation, if there is one.
     pub fn from_io(err: &io::Error) -> Option<&Self> {
@@ -493,6 +506,18 @@ mod tests {
         assert_eq!(ErrorKind::CertificateRevoked.status(), Some(27));
         assert_eq!(ErrorKind::CertificateIsInvalid.status(), Some(30));
         assert_eq!(ErrorKind::StartTlsRefused.status(), None);
+    }
+
+    #[test]
+    fn full_message_follows_the_sources() {
+        let err = Error::Handshake {
+            source: rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+        };
+        assert_eq!(err.to_string(), "the TLS handshake failed");
+        assert_eq!(
+            err.full_message(),
+            "the TLS handshake failed: received fatal alert: HandshakeFailure"
+        );
     }
 
     #[test]
