@@ -519,3 +519,30 @@ async fn unusable_tls_options_fail_before_any_connection_is_made() {
         "not a DNS name: {err}"
     );
 }
+
+#[tokio::test]
+async fn every_key_kind_connects_in_both_versions() {
+    use testpki::KeyKind;
+    for (key_kind, algorithm) in [
+        (KeyKind::EcdsaP256, "ECDSA P-256"),
+        (KeyKind::Ed25519, "Ed25519"),
+        (KeyKind::Rsa2048, "RSA 2048"),
+    ] {
+        for level in [ProtectionLevel::Tls12, ProtectionLevel::Tls13] {
+            let server = TestServer::start(Options {
+                key_kind,
+                ..Options::default()
+            })
+            .await;
+            let mut socket = socket_for(&server.identity);
+            socket
+                .connect("localhost", &server.port(), level)
+                .await
+                .unwrap();
+            let info = socket.information();
+            assert_eq!(info.protection_level, level, "{key_kind:?}");
+            assert_eq!(info.server_certificates[0].key_algorithm, algorithm);
+            assert_eq!(info.server_certificates[0].sha256_fingerprint.len(), 64);
+        }
+    }
+}

@@ -135,3 +135,27 @@ async fn snapshot_failed_handshake_expired_for_the_wrong_host() {
         false,
     );
 }
+
+#[tokio::test]
+async fn snapshot_smtp_starttls_against_the_mock_server() {
+    use mockserver::testing;
+    use streamsocket::Dialect;
+
+    let config = testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::Ed25519);
+    let server = testing::spawn(config).await;
+    let mut socket = socket_for(&server.config().identity);
+    let port = server.addr().port().to_string();
+    socket
+        .connect("127.0.0.1", &port, ProtectionLevel::PlainSocket)
+        .await
+        .unwrap();
+    socket
+        .upgrade_with(Dialect::Smtp, ProtectionLevel::Ssl, "localhost")
+        .await
+        .unwrap();
+    check("smtp_starttls_tls13_ed25519", socket.information(), false);
+    settings(false).bind(|| {
+        insta::assert_yaml_snapshot!("smtp_starttls_capabilities", socket.capabilities());
+    });
+    server.shutdown().await;
+}
