@@ -7,12 +7,14 @@
 //! - `bench [--quick]`: the criterion benchmarks and their ratios; writes `target/bench/`.
 //! - `interop`: the mock server and the client against programs no one here wrote (openssl,
 //!   curl, gnutls-cli); names every peer that is missing and installs nothing.
-//! - `fuzz [--seconds N]`: each fuzz target for N seconds (needs cargo-fuzz and nightly).
+//! - `fuzz [--seconds N | --smoke]`: each fuzz target for N seconds (needs cargo-fuzz; works on
+//!   stable through `RUSTC_BOOTSTRAP=1`, see `fuzz/README.md`).
 //! - `ci`: what `.ci/run` and the workflows run: fmt, clippy, tests, docs, conformance, interop.
 //! - `tidy`: repository checks (also a `#[test]`).
 
 mod ci;
 mod conformance;
+mod fuzz;
 mod interop;
 mod tidy;
 mod util;
@@ -37,6 +39,7 @@ fn try_main() -> anyhow::Result<()> {
     match task.as_str() {
         "conformance" => conformance::run(&rest),
         "interop" => interop::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "ci" => ci::run(&rest),
         "tidy" => tidy::run(),
         "" | "help" | "--help" | "-h" => {
@@ -57,7 +60,7 @@ fn print_help() {
          conformance [--filter EXPR] [--list] [--jobs N] [--release]   protection-level matrix\n  \
          bench [--quick]                                             benchmarks and ratios\n  \
          interop                                                     real peers (openssl, curl, gnutls-cli)\n  \
-         fuzz [--seconds N]                                          fuzz targets (nightly, cargo-fuzz)\n  \
+         fuzz [--seconds N | --smoke] [--target NAME]                fuzz targets (cargo-fuzz, stable ok)\n  \
          ci                                                          fmt, clippy, tests, docs, conformance, interop\n  \
          tidy                                                        repository checks"
     );

@@ -1,0 +1,20 @@
+//! Hostile input against the layer-1 machines (issue 7, items 1-6 and 14): garbage instead of a
+//! protocol, oversized lines and frames, truncation, the error limit, response and command
+//! injection, STARTTLS stripping, the state reset after TLS, and the replay of every fuzz seed
+//! and former fuzz crash under `fixtures/fuzz/`.
+//!
+//! One binary: `cargo test -p streamsocket-proto --test hostile`. Everything runs in memory,
+//! deterministically (pseudo-random bytes come from a fixed-seed generator).
+
+// The fuzz oracles are shared with the cargo-fuzz crate, where they are `pub`.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../../../fuzz/src/harness.rs"]
+mod harness;
+
+mod corpus;
+mod garbage;
+mod injection;
+mod limits;
+mod reset;
+mod stripping;
+mod support;

@@ -1,0 +1,299 @@
+//! STARTTLS stripping (issue 7, item 3): not advertised, refused with each code the RFCs name,
+//! answered with nonsense, IMAP PREAUTH. The client fails, and afterwards sends nothing but an
+//! optional QUIT or LOGOUT; it never sends STARTTLS when the capability is missing (the
+//! contract: `NotOffered` without trying).
+
+use streamsocket_proto::starttls::{
+    ClientConfig, ClientEvent, ClientFailure, Dialect, ServerBehaviour, ServerConfig, run_in_memory,
+};
+
+use crate::support::{Client, LINE_DIALECTS, client_at_starttls, client_at_starttls_with, script};
+
+/// Refusals of the STARTTLS command, per dialect. SMTP: RFC 3207 (454, 501), RFC 5321 (421,
+/// 500, 502, 503, 504, 550, 554), RFC 3207 section 4 and RFC 4954 (530, 538).
+fn refusals(dialect: Dialect) -> Vec<&'static str> {
+    match dialect {
+        Dialect::Smtp => vec![
+            "421 4.3.2 service not available",
+            "454 4.7.0 TLS not available due to temporary reason",
+            "500 5.5.2 command not recognized",
+            "501 5.5.4 syntax error (no parameters allowed)",
+            "502 5.5.1 command not implemented",
+            "503 5.5.1 bad sequence of commands",
+            "504 5.5.4 command parameter not implemented",
+            "530 5.7.0 must issue a STARTTLS command first",
+            "538 5.7.11 encryption required",
+            "550 5.7.1 not allowed",
+            "554 5.7.3 TLS already active",
+            "250 2.0.0 OK",
+        ],
+        Dialect::Imap => vec![
+            "A2 NO TLS not available",
+            "A2 BAD unknown command",
+            "A2 NO [PRIVACYREQUIRED] nope",
+            "A2 bad lower-case status",
+        ],
+        _ => vec!["-ERR TLS not available", "-ERR", "-err lower case"],
+    }
+}
+
+/// Answers to the STARTTLS command that are no protocol at all.
+fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
+    let mut out: Vec<&'static [u8]> = vec![
+        b"hello there\r\n",
+        b"\r\n",
+        b"\x16\x03\x01\x00\x05\r\n",
+        b"HTTP/1.1 200 OK\r\n",
+    ];
+    out.extend(match dialect {
+        Dialect::Smtp => vec![
+            &b"220-go ahead\r\n221 changed code\r\n"[..],
+            b"2200 Ready\r\n",
+            b"99 x\r\n",
+        ],
+        Dialect::Imap => vec![&b"A1 OK wrong tag\r\n"[..], b"A2 MAYBE\r\n", b"A2\r\n"],
+        _ => vec![&b"OK\r\n"[..], b"+ OK\r\n"],
+    });
+    out
+}
+
+/// Checks that a client that has just failed sends only the goodbye, now and later.
+fn assert_only_goodbye(client: &mut Client, dialect: Dialect, goodbye_expected: bool, what: &str) {
+    let goodbye = script(dialect).goodbye;
+    let sent = client.take_sent();
+    if goodbye_expected {
+        assert_eq!(sent, goodbye, "{what}");
+    } else {
+        assert_eq!(sent, "", "{what}");
+    }
+    // A late go-ahead, more capabilities, TLS: nothing moves any more.
+    let s = script(dialect);
+    client
+        .feed(s.go_ahead)
+        .feed(s.capabilities)
+        .establish()
+        .feed(s.post_tls)
+        .eof();
+    assert!(
+        client.take_events().is_empty(),
+        "{what}: events after failure"
+    );
+    assert_eq!(client.take_sent(), "", "{what}: sent after failure");
+}
+
+#[test]
+fn a_refused_starttls_fails_with_refused_and_sends_only_the_goodbye() {
+    for dialect in LINE_DIALECTS {
+        for refusal in refusals(dialect) {
+            for quit in [true, false] {
+                let what = format!("{dialect} {refusal:?} quit={quit}");
+                let config = ClientConfig {
+                    quit_on_failure: quit,
+                    ..ClientConfig::default()
+                };
+                let mut client = client_at_starttls_with(dialect, config);
+                client.feed(format!("{refusal}\r\n").as_bytes());
+                assert_eq!(
+                    client.take_events(),
+                    [ClientEvent::Failed(ClientFailure::Refused {
+                        reply: refusal.to_owned()
+                    })],
+                    "{what}"
+                );
+                assert_only_goodbye(&mut client, dialect, quit, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_multi_line_smtp_refusal_is_reported_whole() {
+    let mut client = client_at_starttls(Dialect::Smtp);
+    client.feed(b"454-4.7.0 first\r\n454 4.7.0 second\r\n");
+    assert_eq!(
+        client.take_events(),
+        [ClientEvent::Failed(ClientFailure::Refused {
+            reply: "454-4.7.0 first\n454 4.7.0 second".to_owned()
+        })]
+    );
+    assert_only_goodbye(&mut client, Dialect::Smtp, true, "smtp multi-line");
+}
+
+#[test]
+fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
+    for dialect in LINE_DIALECTS {
+        for answer in nonsense(dialect) {
+            let what = format!("{dialect} {:?}", String::from_utf8_lossy(answer));
+            let mut client = client_at_starttls(dialect);
+            client.feed(answer);
+            let events = client.take_events();
+            assert!(
+                matches!(
+                    events.as_slice(),
+                    [ClientEvent::Failed(
+                        ClientFailure::Protocol { .. } | ClientFailure::Refused { .. }
+                    )]
+                ),
+                "{what}: {events:?}"
+            );
+            assert_only_goodbye(&mut client, dialect, true, &what);
+        }
+    }
+}
+
+#[test]
+fn starttls_not_advertised_fails_without_sending_starttls() {
+    let cases: [(Dialect, &[u8], &[u8], &str); 5] = [
+        (
+            Dialect::Smtp,
+            b"220 mx ESMTP\r\n",
+            b"250-mx\r\n250-STARTTLSX\r\n250 8BITMIME\r\n",
+            "EHLO localhost\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Imap,
+            b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] ready\r\n",
+            b"* CAPABILITY IMAP4rev1 LOGINDISABLED X-STARTTLS\r\nA1 OK done\r\n",
+            "A1 CAPABILITY\r\nA4 LOGOUT\r\n",
+        ),
+        (
+            Dialect::Pop3,
+            b"+OK ready\r\n",
+            b"+OK\r\nUSER\r\nSTLSX\r\n.\r\n",
+            "CAPA\r\nQUIT\r\n",
+        ),
+        // POP3 without CAPA: no way to know STLS is offered (RFC 2595 section 4).
+        (
+            Dialect::Pop3,
+            b"+OK ready\r\n",
+            b"-ERR unknown command\r\n",
+            "CAPA\r\nQUIT\r\n",
+        ),
+        // Dot-stuffed: "..STLS" is the capability ".STLS", not STLS.
+        (
+            Dialect::Pop3,
+            b"+OK ready\r\n",
+            b"+OK\r\n..STLS\r\n.\r\n",
+            "CAPA\r\nQUIT\r\n",
+        ),
+    ];
+    for (dialect, greeting, capabilities, transcript) in cases {
+        let mut client = Client::new(dialect);
+        client.feed(greeting).feed(capabilities);
+        let events = client.take_events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [ClientEvent::Failed(ClientFailure::NotOffered { .. })]
+            ),
+            "{dialect}: {events:?}"
+        );
+        assert_eq!(client.take_sent(), transcript, "{dialect}");
+        assert_only_goodbye(&mut client, dialect, false, "not advertised");
+    }
+}
+
+#[test]
+fn an_imap_preauth_greeting_fails_even_when_it_lists_starttls() {
+    for greeting in [
+        &b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] logged in\r\n"[..],
+        b"* preauth welcome\r\n",
+    ] {
+        let mut client = Client::new(Dialect::Imap);
+        client.feed(greeting);
+        let events = client.take_events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [ClientEvent::Failed(ClientFailure::Preauth { .. })]
+            ),
+            "{events:?}"
+        );
+        assert_only_goodbye(&mut client, Dialect::Imap, true, "preauth");
+    }
+}
+
+#[test]
+fn an_imap_bye_ends_the_client_without_a_logout() {
+    let mut client = Client::new(Dialect::Imap);
+    client.feed(b"* BYE overloaded\r\n");
+    assert!(matches!(
+        client.take_events().as_slice(),
+        [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+    ));
+    assert_only_goodbye(&mut client, Dialect::Imap, false, "bye greeting");
+    let mut client = client_at_starttls(Dialect::Imap);
+    client.feed(b"* BYE going away\r\n");
+    assert!(matches!(
+        client.take_events().as_slice(),
+        [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+    ));
+    assert_only_goodbye(&mut client, Dialect::Imap, false, "bye after starttls");
+}
+
+#[test]
+fn a_close_before_the_go_ahead_is_closed_and_silent() {
+    for dialect in LINE_DIALECTS {
+        let mut client = client_at_starttls(dialect);
+        client.eof();
+        assert_eq!(
+            client.take_events(),
+            [ClientEvent::Failed(ClientFailure::Closed)],
+            "{dialect}"
+        );
+        assert_only_goodbye(&mut client, dialect, false, "eof");
+    }
+}
+
+/// The server's transcript of what the client sent, for each stripping behaviour of the mock.
+#[test]
+fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() {
+    let cases: [(Dialect, ServerBehaviour, &str); 7] = [
+        (
+            Dialect::Smtp,
+            ServerBehaviour::StartTlsNotAdvertised,
+            "EHLO localhost\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Smtp,
+            ServerBehaviour::StartTlsRefused,
+            "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Imap,
+            ServerBehaviour::StartTlsNotAdvertised,
+            "A1 CAPABILITY\r\nA4 LOGOUT\r\n",
+        ),
+        (
+            Dialect::Imap,
+            ServerBehaviour::StartTlsRefused,
+            "A2 STARTTLS\r\nA4 LOGOUT\r\n",
+        ),
+        (Dialect::Imap, ServerBehaviour::Preauth, "A4 LOGOUT\r\n"),
+        (
+            Dialect::Pop3,
+            ServerBehaviour::StartTlsNotAdvertised,
+            "CAPA\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Pop3,
+            ServerBehaviour::StartTlsRefused,
+            "CAPA\r\nSTLS\r\nQUIT\r\n",
+        ),
+    ];
+    for (dialect, behaviour, transcript) in cases {
+        let server = ServerConfig {
+            behaviour: behaviour.clone(),
+            ..ServerConfig::default()
+        };
+        let outcome = run_in_memory(dialect, ClientConfig::default(), server);
+        assert!(outcome.failure().is_some(), "{dialect} {behaviour:?}");
+        assert!(!outcome.tls_established, "{dialect} {behaviour:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&outcome.client_plaintext),
+            transcript,
+            "{dialect} {behaviour:?}"
+        );
+        assert!(outcome.client_protected.is_empty());
+    }
+}
