@@ -50,6 +50,14 @@ pub enum Error {
         source: rustls::Error,
     },
 
+    /// A connect or upgrade was cancelled (its future dropped) before it finished; the socket
+    /// is left without a usable connection.
+    #[error(
+        "a connect or upgrade was cancelled before it finished; the socket cannot be used any \
+         more, create a new one"
+    )]
+    Cancelled,
+
     /// The peer closed the connection before the TLS handshake completed.
     #[error("the server closed the connection during the TLS handshake")]
     ClosedDuringHandshake,
@@ -240,6 +248,7 @@ impl Error {
                 errors,
                 ..
             } => certificate_kind(not_ignored.first().or_else(|| errors.first()).copied()),
+            Self::Cancelled => ErrorKind::InvalidArgument,
             Self::ClosedDuringHandshake | Self::Handshake { .. } => ErrorKind::HandshakeFailed,
             Self::Connect { source, .. } | Self::Io(source) => io_kind(source.kind()),
             Self::ConnectionRefused { .. } => ErrorKind::ConnectionRefused,

@@ -54,6 +54,8 @@ pub struct StreamSocket {
     upgrade_mark: Option<(u64, u64)>,
     failure: Option<Error>,
     capabilities: Vec<String>,
+    /// A connect or upgrade is under way (still set if its future was dropped).
+    busy: bool,
 }
 
 #[derive(Debug, Default)]
@@ -208,19 +210,25 @@ impl StreamSocket {
 
     fn begin_connect(&mut self) -> Result<(), Error> {
         self.check_failure()?;
+        self.check_not_cancelled()?;
         if !matches!(self.stream, Stream::Unconnected) {
             return Err(Error::invalid(
                 "the socket is already connected; create a new socket",
             ));
         }
         self.control.lock();
+        self.busy = true;
         Ok(())
     }
 
     fn begin_upgrade(&mut self) -> Result<(), Error> {
         self.check_failure()?;
+        self.check_not_cancelled()?;
         match self.stream {
-            Stream::Plain(_) if self.upgrade_mark.is_none() => Ok(()),
+            Stream::Plain(_) if self.upgrade_mark.is_none() => {
+                self.busy = true;
+                Ok(())
+            }
             Stream::Unconnected => Err(Error::invalid(
                 "upgrade needs a connection: connect with PlainSocket first",
             )),
@@ -237,8 +245,19 @@ impl StreamSocket {
         }
     }
 
+    /// A connect or upgrade whose future was dropped before it finished leaves the socket
+    /// half-way (the connection may be inside the dropped future): that is a failure too.
+    fn check_not_cancelled(&mut self) -> Result<(), Error> {
+        if self.busy || (matches!(self.stream, Stream::Gone) && self.failure.is_none()) {
+            self.fail(Error::Cancelled);
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
     /// Makes an error sticky: the connection is dropped and every later call returns `err`.
     fn settle(&mut self, result: Result<(), Error>) -> Result<(), Error> {
+        self.busy = false;
         if let Err(err) = &result {
             self.fail(err.clone());
         }
@@ -542,7 +561,12 @@ impl StreamSocket {
                 let tls: Pin<&mut TlsStream<Counting>> = Pin::new(tls.as_mut());
                 op(tls, cx)
             }
-            Stream::Unconnected | Stream::Gone => {
+            Stream::Gone => {
+                // Gone without a failure: a connect or upgrade was cancelled half-way.
+                self.fail(Error::Cancelled);
+                return Poll::Ready(Err(Error::Cancelled.to_io()));
+            }
+            Stream::Unconnected => {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::NotConnected,
                     Error::invalid("the socket is not connected"),

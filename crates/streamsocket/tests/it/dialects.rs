@@ -357,3 +357,30 @@ async fn framed_injection_lands_in_the_handshake_and_fails_it() {
     assert_eq!(socket.information().protocol_version, None);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_cancelled_upgrade_leaves_a_failed_socket_not_a_plaintext_one() {
+    let server = testing::spawn(mock(Dialect::Smtp, Behaviour::StallAfterGoAhead)).await;
+    let mut socket = plain_socket(&server).await;
+    let upgrade = socket.upgrade_with(Dialect::Smtp, ProtectionLevel::Ssl, "localhost");
+    // The caller gives up first (the handshake timeout is 30 s): the future is dropped.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), upgrade)
+            .await
+            .is_err()
+    );
+    let err = socket
+        .write_all(b"MAIL FROM:<a@example.com>\r\n")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        Error::from_io(&err).map(Error::kind),
+        Some(ErrorKind::InvalidArgument)
+    );
+    assert!(matches!(socket.failure(), Some(Error::Cancelled)));
+    let again = socket
+        .upgrade_with(Dialect::Smtp, ProtectionLevel::Ssl, "localhost")
+        .await;
+    assert!(matches!(again, Err(Error::Cancelled)));
+    server.shutdown().await;
+}
