@@ -361,3 +361,54 @@ fn serialize_millis<S: Serializer>(duration: &Option<Duration>, s: S) -> Result<
         None => s.serialize_none(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unparsable_certificate_is_summarised_without_panicking() {
+        for bytes in [
+            &[][..],
+            &[0x30][..],
+            &[0x30, 0x82, 0xff, 0xff][..],
+            b"not der at all",
+        ] {
+            let summary = CertificateSummary::from_der(&CertificateDer::from(bytes.to_vec()));
+            assert_eq!(summary.subject, "<unparsable>");
+            assert_eq!(summary.sha256_fingerprint.len(), 64);
+        }
+    }
+
+    #[test]
+    fn a_test_leaf_is_summarised() {
+        let pki = testpki::Pki::shared(testpki::KeyKind::Rsa2048);
+        let identity = pki.server(testpki::Scenario::Valid).unwrap();
+        let summary = CertificateSummary::from_der(&identity.chain[0]);
+        assert!(
+            summary.subject.contains("CN=mock.streamsocket.test"),
+            "{summary:?}"
+        );
+        assert!(
+            summary
+                .subject_alt_names
+                .contains(&"IP:127.0.0.1".to_owned())
+        );
+        assert!(summary.subject_alt_names.contains(&"IP:::1".to_owned()));
+        assert_eq!(summary.key_algorithm, "RSA 2048");
+        assert_eq!(summary.not_before, "2020-01-01T00:00:00Z");
+        assert!(summary.to_string().contains("RSA 2048"));
+    }
+
+    #[test]
+    fn a_fresh_information_is_plaintext_and_empty() {
+        let info = SocketInformation::default();
+        assert_eq!(info.protection_level, ProtectionLevel::PlainSocket);
+        assert!(!info.is_encrypted());
+        let table = info.to_string();
+        assert!(table.contains("protocol version     -"), "{table}");
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["server_certificate_error_severity"], "None");
+        assert_eq!(json["handshake_duration_ms"], serde_json::Value::Null);
+    }
+}
