@@ -17,11 +17,15 @@
 /// 512 and 1000 octet limits; the default [`DEFAULT_MAX_LINE_LEN`](super::DEFAULT_MAX_LINE_LEN)
 /// of 2048 accepts both). As soon as a line cannot fit any more, [`LineReader::feed`] reports
 /// [`LineTooLong`] without waiting for its end, so the buffer never holds more than
-/// `max_line_len` bytes.
+/// `max_line_len` bytes. The rest of that line, up to and including its LF, is then skipped:
+/// each too-long line gives exactly one error and its tail is never read as a line of its own,
+/// however the stream is split.
 #[derive(Clone, Debug)]
 pub struct LineReader {
     buf: Vec<u8>,
     max_line_len: usize,
+    /// A too-long line was reported before its end: skip input up to its LF.
+    skipping: bool,
 }
 
 impl LineReader {
@@ -30,6 +34,7 @@ impl LineReader {
         Self {
             buf: Vec::new(),
             max_line_len,
+            skipping: false,
         }
     }
 
@@ -43,18 +48,31 @@ impl LineReader {
         self.buf.len()
     }
 
-    /// Forgets any partial line.
+    /// Forgets any partial line (and the rest of a too-long one).
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.skipping = false;
     }
 
     /// Consumes bytes from `input` up to and including the first line end.
     ///
     /// Returns how many bytes of `input` were consumed and, if a line was completed, the line
-    /// (or [`LineTooLong`], after which the partial line is forgotten). When no line end is in
-    /// `input`, all of it is consumed and buffered.
+    /// (or [`LineTooLong`], after which the partial line is forgotten and the rest of it, up to
+    /// its LF, is skipped). When no line end is in `input`, all of it is consumed and buffered.
     pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Line, LineTooLong>>) {
-        match input.iter().position(|&b| b == b'\n') {
+        let lf = input.iter().position(|&b| b == b'\n');
+        if self.skipping {
+            // The tail of a line already reported as too long.
+            let Some(lf) = lf else {
+                return (input.len(), None);
+            };
+            self.skipping = false;
+            return (lf + 1, None);
+        }
+        if input.is_empty() {
+            return (0, None);
+        }
+        match lf {
             Some(lf) => {
                 let consumed = lf + 1;
                 if self.buf.len() + consumed > self.max_line_len {
@@ -73,6 +91,7 @@ impl LineReader {
                 // A line that already holds `max_line_len` bytes cannot end within the limit.
                 if self.buf.len() + input.len() >= self.max_line_len {
                     self.buf.clear();
+                    self.skipping = true;
                     return (input.len(), Some(Err(LineTooLong)));
                 }
                 self.buf.extend_from_slice(input);

@@ -539,6 +539,11 @@ impl ServerMachine {
         }
         match verb.as_str() {
             "EHLO" | "HELO" if arg.is_empty() => self.error("501 5.5.4 Syntax: EHLO hostname"),
+            // The EHLO argument is echoed in the reply: a control character (a bare CR, say)
+            // would end up inside a reply line.
+            "EHLO" | "HELO" if arg.chars().any(char::is_control) => {
+                self.error("501 5.5.4 Syntax: EHLO hostname");
+            }
             "EHLO" => {
                 self.session = Session {
                     greeted: true,

@@ -15,6 +15,7 @@ mod corpus;
 mod garbage;
 mod injection;
 mod limits;
+mod regressions;
 mod reset;
 mod stripping;
 mod support;
