@@ -50,7 +50,7 @@ pub(crate) async fn upgrade_with(
             socket.set_capabilities(capabilities);
             Ok(())
         }
-        Ok(Err(Step::Failed(err))) => Err(err),
+        Ok(Err(Step::Failed(err) | Step::Broken(err))) => Err(err),
         Ok(Err(Step::StartTls)) => Err(Error::Protocol {
             dialect,
             reason: "the dialect machine gave a second go-ahead inside TLS".to_owned(),
@@ -74,6 +74,7 @@ where
             reason: "the dialect machine reported Ready before TLS".to_owned(),
         }),
         Err(Step::StartTls) => Ok(()),
+        Err(Step::Broken(err)) => Err(err),
         Err(Step::Failed(err)) => {
             // The machine allows at most its QUIT or LOGOUT after a failure; send it, but a
             // failure to send it changes nothing.
@@ -112,21 +113,21 @@ where
         while let Some(bytes) = machine.poll_transmit() {
             io.write_all(&bytes)
                 .await
-                .map_err(|err| Step::Failed(err.into()))?;
+                .map_err(|err| Step::Broken(err.into()))?;
             wrote = true;
         }
         if wrote {
-            io.flush().await.map_err(|err| Step::Failed(err.into()))?;
+            io.flush().await.map_err(|err| Step::Broken(err.into()))?;
             continue;
         }
         if eof {
             // The machine saw the end of the stream and has nothing to say: treat as closed.
-            return Err(Step::Failed(failure_error(dialect, ClientFailure::Closed)));
+            return Err(Step::Broken(failure_error(dialect, ClientFailure::Closed)));
         }
         let read = io
             .read(&mut buf)
             .await
-            .map_err(|err| Step::Failed(err.into()))?;
+            .map_err(|err| Step::Broken(err.into()))?;
         match buf.get(..read) {
             Some([]) | None => {
                 eof = true;
@@ -139,8 +140,12 @@ where
 
 /// Why `exchange` stopped short of `Ready`.
 enum Step {
+    /// The machine gave the go-ahead.
     StartTls,
+    /// The machine failed (refused, not offered, injection, ...): it may still say goodbye.
     Failed(Error),
+    /// The connection failed: nothing more is sent.
+    Broken(Error),
 }
 
 fn failure_error(dialect: Dialect, failure: ClientFailure) -> Error {
