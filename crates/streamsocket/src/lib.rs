@@ -107,7 +107,7 @@ mod verifier;
 
 pub use proto;
 pub use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
-pub use proto::level::ProtectionLevel;
+pub use proto::level::{ProtectionLevel, TlsVersion};
 pub use proto::starttls::Dialect;
 
 pub use crate::control::{
