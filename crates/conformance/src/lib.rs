@@ -10,6 +10,7 @@
 //! - [`matrix`]: the default matrix and `--filter`.
 //! - [`oracle`]: the expected outcome of a case, from the contract, never from the code under test.
 //! - [`inmemory`]: the checks that need no socket (the policy table).
+//! - [`runner`]: one case on loopback: the mock server, the client, the observation.
 //! - [`report`]: the summary table and the files under `target/conformance/`.
 
 #![warn(missing_docs)]
@@ -19,3 +20,44 @@ pub mod inmemory;
 pub mod matrix;
 pub mod oracle;
 pub mod report;
+pub mod runner;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::case::Case;
+use crate::report::{CaseResult, Report};
+
+/// Runs `cases` on loopback, at most `jobs` at a time, and the in-memory checks; calls
+/// `progress(done, total)` after each case.
+pub async fn run(cases: Vec<Case>, jobs: usize, progress: impl Fn(usize, usize)) -> Report {
+    let in_memory = [inmemory::policy_table(), inmemory::dialects()].concat();
+    let started = Instant::now();
+    let total = cases.len();
+    let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, case) in cases.into_iter().enumerate() {
+        let limit = Arc::clone(&limit);
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = limit.acquire_owned().await;
+            (index, runner::run_case(case).await)
+        });
+    }
+    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(total);
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => results.push(result),
+            // A panicking case is a bug in the code under test or the runner: surface it.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("a conformance case was cancelled: {e}"),
+        }
+        progress(results.len(), total);
+    }
+    results.sort_by_key(|(index, _)| *index);
+    Report {
+        in_memory,
+        cases: results.into_iter().map(|(_, r)| r).collect(),
+        duration: started.elapsed(),
+    }
+}

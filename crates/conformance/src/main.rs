@@ -1,11 +1,10 @@
 //! The conformance runner's command line (`cargo xtask conformance` runs it).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use conformance::report::Report;
-use conformance::{inmemory, matrix};
+use conformance::matrix;
 
 fn main() -> ExitCode {
     match try_main() {
@@ -85,13 +84,27 @@ fn try_main() -> anyhow::Result<bool> {
         }
         return Ok(true);
     }
-    let _ = args.jobs;
-    let started = Instant::now();
-    let report = Report {
-        in_memory: [inmemory::policy_table(), inmemory::dialects()].concat(),
-        cases: Vec::new(),
-        duration: started.elapsed(),
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.jobs.clamp(1, 8))
+        .enable_all()
+        .build()?;
+    let interactive = std::io::stderr().is_terminal();
+    let report = runtime.block_on(conformance::run(cases, args.jobs, |done, total| {
+        if interactive {
+            let width = 40;
+            let filled = done * width / total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if done == total {
+                eprintln!();
+            }
+        } else if done % 100 == 0 || done == total {
+            eprintln!("conformance: {done}/{total} cases");
+        }
+    }));
     print!("{}", report.tables());
     report.write(&args.out)?;
     eprintln!("reports written to {}", args.out.display());

@@ -30,7 +30,9 @@ pub struct CaseResult {
     pub pass: bool,
     /// The negotiated parameters the client reported (its `SocketInformation`), if any.
     pub information: Option<serde_json::Value>,
-    /// The client's error message, if it failed.
+    /// The client's error kind (`ErrorKind` name), if it failed.
+    pub error_kind: Option<String>,
+    /// The client's error message with its sources, if it failed.
     pub error: Option<String>,
     /// Wall time of the case.
     #[serde(serialize_with = "millis")]
@@ -258,4 +260,30 @@ fn xml_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+impl CaseResult {
+    /// One stable line for the matrix snapshot: the case, then what was negotiated (level,
+    /// version, cipher suite, key-exchange group, certificate errors) or the error kind.
+    pub fn snapshot_line(&self) -> String {
+        let field = |name: &str| {
+            self.information
+                .as_ref()
+                .and_then(|i| i.get(name))
+                .map_or_else(|| "-".to_owned(), |v| v.to_string().replace('"', ""))
+        };
+        let errors = field("server_certificate_errors");
+        match &self.error_kind {
+            None => format!(
+                "{} -> {} {} {} {} {}",
+                self.id,
+                field("protection_level"),
+                field("protocol_version"),
+                field("cipher_suite"),
+                field("key_exchange_group"),
+                errors
+            ),
+            Some(kind) => format!("{} -> error {kind} {errors}", self.id),
+        }
+    }
 }

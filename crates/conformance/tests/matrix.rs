@@ -1,0 +1,137 @@
+//! The whole default matrix on loopback, as `cargo test` runs it: every case must agree with the
+//! oracle, and the negotiated parameters of every case are a reviewed snapshot, so any change
+//! in what is negotiated fails CI until someone looks at it (`cargo insta review`).
+
+use conformance::matrix::default_matrix;
+use conformance::report::{CaseResult, Report};
+use insta::dynamic_redaction;
+use insta::internals::Content;
+
+async fn run_matrix() -> Report {
+    conformance::run(default_matrix(), 2, |_, _| {}).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_agrees_with_the_oracle_and_the_negotiated_parameters_are_reviewed() {
+    let report = run_matrix().await;
+    let failed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| format!("{}: {}", c.id, c.error.clone().unwrap_or_default()))
+        .chain(
+            report
+                .in_memory
+                .iter()
+                .filter(|c| !c.pass)
+                .map(|c| c.name.clone()),
+        )
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} case(s) disagree with the oracle:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert!(
+        report.cases.len() > 900,
+        "the default matrix shrank to {}",
+        report.cases.len()
+    );
+
+    let lines: Vec<String> = report.cases.iter().map(CaseResult::snapshot_line).collect();
+    insta::assert_snapshot!("matrix", lines.join("\n"));
+
+    for id in REPRESENTATIVE {
+        let case = report
+            .cases
+            .iter()
+            .find(|c| c.id == *id)
+            .unwrap_or_else(|| panic!("representative case {id} is not in the matrix"));
+        let name = id.replace('/', "_");
+        let mut settings = insta::Settings::clone_current();
+        settings.add_redaction(".local_address", dynamic_redaction(loopback_address));
+        settings.add_redaction(".remote_address", dynamic_redaction(loopback_address));
+        settings.add_redaction(
+            ".handshake_duration_ms",
+            dynamic_redaction(positive_duration),
+        );
+        settings.add_redaction(
+            ".bytes_sent_after_upgrade",
+            dynamic_redaction(plausible_tls_bytes),
+        );
+        settings.add_redaction(
+            ".bytes_received_after_upgrade",
+            dynamic_redaction(plausible_tls_bytes),
+        );
+        // Ed25519 and RSA PKCS#1 signatures over pinned keys are deterministic, so their
+        // fingerprints stay in the snapshot; ECDSA signatures are randomised.
+        if case.case.key == conformance::case::Key::EcdsaP256 {
+            settings.add_redaction(
+                ".server_certificates[].sha256_fingerprint",
+                dynamic_redaction(sha256_hex),
+            );
+        }
+        settings.bind(|| insta::assert_yaml_snapshot!(name, case.information));
+    }
+}
+
+/// A handful of cases whose full `SocketInformation` is snapshotted.
+const REPRESENTATIVE: &[&str] = &[
+    "Ssl/connect/tls12+13/honest/valid/p256/defaults",
+    "Tls12/smtp/tls12+13/honest/valid/p256/defaults",
+    "Tls13/imap/tls13/honest/valid/p256/defaults",
+    "Ssl/connect/tls12+13/honest/expired/p256/ignore-errors",
+    "Ssl/connect/tls12+13/honest/wrong-host/ed25519/defaults",
+    "Ssl/pop3/tls12/honest/revoked/rsa2048/defaults",
+    "Tls10/smtp/tls12+13/honest/valid/p256/defaults",
+];
+
+fn loopback_address(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    let text = value.as_str().unwrap_or_default().to_owned();
+    assert!(
+        text.starts_with("127.0.0.1:") || text.starts_with("[::1]:") || text.is_empty(),
+        "not a loopback address: {text:?}"
+    );
+    if text.is_empty() {
+        "[none]".to_owned()
+    } else {
+        "[loopback]:[port]".to_owned()
+    }
+}
+
+fn positive_duration(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    match value.as_f64() {
+        Some(ms) => {
+            assert!(ms > 0.0, "handshake duration {ms} ms");
+            "[duration]".to_owned()
+        }
+        None => "[none]".to_owned(),
+    }
+}
+
+fn plausible_tls_bytes(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    let bytes = value.as_u64().unwrap_or_default();
+    // A TLS handshake costs a few hundred bytes at least and, with these chains, well under
+    // 64 KiB; zero means no handshake happened.
+    assert!(
+        bytes == 0 || (100..65_536).contains(&bytes),
+        "implausible TLS byte count {bytes}"
+    );
+    if bytes == 0 {
+        "0".to_owned()
+    } else {
+        "[bytes]".to_owned()
+    }
+}
+
+fn sha256_hex(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    let text = value.as_str().unwrap_or_default();
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    assert_eq!(hex.len(), 64, "not a SHA-256 fingerprint: {text:?}");
+    assert!(
+        hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "not hex: {text:?}"
+    );
+    "[sha256]".to_owned()
+}
