@@ -270,7 +270,11 @@ pub fn level_verdict(
 pub fn expect(case: &Case) -> Expected {
     // 1. The level, before any byte. In upgrade modes the plaintext connect has happened; the
     //    upgrade call itself must send nothing.
-    let minimum = (case.control == Control::MinimumTls13).then_some(ProtectionLevel::Tls13);
+    // A plaintext connect is the first half of a STARTTLS connection: the minimum governs the
+    // upgrade that follows, not the plaintext connect itself (README, "Protection levels").
+    let minimum = (case.control == Control::MinimumTls13
+        && case.level != ProtectionLevel::PlainSocket)
+        .then_some(ProtectionLevel::Tls13);
     let versions = match level_verdict(case.level, minimum, case.mode.is_upgrade()) {
         LevelVerdict::Plaintext => return Expected::one(Outcome::Plaintext),
         LevelVerdict::Refuse(failure) => return Expected::silent_fail(failure),

@@ -270,6 +270,7 @@ impl CaseResult {
             self.information
                 .as_ref()
                 .and_then(|i| i.get(name))
+                .filter(|v| !v.is_null())
                 .map_or_else(|| "-".to_owned(), |v| v.to_string().replace('"', ""))
         };
         let errors = field("server_certificate_errors");

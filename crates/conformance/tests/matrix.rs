@@ -83,7 +83,8 @@ const REPRESENTATIVE: &[&str] = &[
     "Tls13/imap/tls13/honest/valid/p256/defaults",
     "Ssl/connect/tls12+13/honest/expired/p256/ignore-errors",
     "Ssl/connect/tls12+13/honest/wrong-host/ed25519/defaults",
-    "Ssl/pop3/tls12/honest/revoked/rsa2048/defaults",
+    "Ssl/smtp/tls12/honest/revoked/rsa2048/defaults",
+    "Ssl/connect/tls13/honest/valid/p256/mtls",
     "Tls10/smtp/tls12+13/honest/valid/p256/defaults",
 ];
 
