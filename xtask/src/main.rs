@@ -12,6 +12,7 @@
 //! - `ci`: what `.ci/run` and the workflows run: fmt, clippy, tests, docs, conformance, interop.
 //! - `tidy`: repository checks (also a `#[test]`).
 
+mod bench;
 mod ci;
 mod conformance;
 mod fuzz;
@@ -37,6 +38,7 @@ fn try_main() -> anyhow::Result<()> {
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match task.as_str() {
+        "bench" => bench::run(&rest),
         "conformance" => conformance::run(&rest),
         "interop" => interop::run(&rest),
         "fuzz" => fuzz::run(&rest),

@@ -1,0 +1,63 @@
+//! Handshake units (TCP connect + handshake + 1-byte echo; in memory: the same without sockets)
+//! for TLS 1.3 and 1.2, ECDSA P-256, Ed25519 and RSA-2048 server keys, X25519 and the provider's
+//! default group, full and resumed; in-memory rustls (M), tokio-rustls (R) and the project (P).
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use streamsocket_benches::inmem::InMemory;
+use streamsocket_benches::loopback::TokioRustls;
+use streamsocket_benches::setup::{Group, Suite, TlsSetup, Version};
+use testpki::KeyKind;
+
+fn setups() -> Vec<TlsSetup> {
+    let mut setups = Vec::new();
+    for version in [Version::Tls13, Version::Tls12] {
+        for key in KeyKind::ALL {
+            for group in [Group::X25519, Group::Default] {
+                setups.push(TlsSetup {
+                    key,
+                    version,
+                    suite: Suite::Aes128Gcm,
+                    group,
+                    resumption: false,
+                });
+            }
+        }
+        setups.push(
+            TlsSetup {
+                version,
+                ..TlsSetup::default()
+            }
+            .resumed(),
+        );
+    }
+    setups
+}
+
+fn handshakes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handshake");
+    group.throughput(Throughput::Elements(1));
+    for setup in setups() {
+        let label = setup.label();
+        let mut m = InMemory::new(&setup).expect("in-memory pair");
+        group.bench_function(BenchmarkId::new("m", &label), |b| {
+            b.iter_custom(|iters| m.handshakes(iters).expect("in-memory handshakes"))
+        });
+        let r = TokioRustls::new(&setup).expect("tokio-rustls pair");
+        group.bench_function(BenchmarkId::new("r", &label), |b| {
+            b.iter_custom(|iters| r.handshakes(iters).expect("tokio-rustls handshakes"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = handshakes
+}
+criterion_main!(benches);

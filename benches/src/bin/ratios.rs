@@ -1,0 +1,1023 @@
+//! The ratio harness: interleaved rounds of [M, R, P] (in-memory rustls, tokio-rustls over
+//! loopback, the project), then every figure's median and spread and every ratio against its
+//! target, written to `summary.json` and `summary.md`. `cargo xtask bench [--quick]` runs it.
+//!
+//! ```text
+//! ratios [--quick] [--out DIR] [--rounds N] [--seconds S] [--no-callgrind] [--no-openssl]
+//! ratios worker --party m|r|p --n N     (what callgrind runs: N handshake units, then exit)
+//! ratios hold --addr IP:PORT --n N      (a client process holding N idle TLS connections)
+//! ```
+//!
+//! A figure that cannot be measured (a missing program, a missing feature) is `null` with the
+//! reason; nothing is ever filled in by hand.
+
+#![allow(clippy::print_stdout, reason = "a command-line report")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use std::alloc::System;
+use streamsocket_benches::external::{self, OpensslServer};
+use streamsocket_benches::inmem::{InMemory, InMemoryBulk};
+use streamsocket_benches::loopback::{self, EchoServer, IO_CHUNK, TlsClient, TokioRustls};
+use streamsocket_benches::setup::{Group, Suite, TlsSetup};
+use streamsocket_benches::stats::{self, Summary};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Why the project's figures are missing while the client or server is not usable here.
+const PROJECT_MISSING: &str =
+    "the project (StreamSocket client + mock server) is not wired into the harness yet";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("worker") => worker(&args[1..]),
+        Some("hold") => hold(&args[1..]),
+        _ => Options::parse(&args).and_then(run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ratios: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Command-line options of a harness run.
+#[derive(Clone, Debug)]
+struct Options {
+    quick: bool,
+    out: PathBuf,
+    rounds: usize,
+    seconds: f64,
+    bulk_bytes: u64,
+    callgrind: bool,
+    openssl: bool,
+    idle_connections: usize,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let mut options = Self {
+            quick,
+            out: PathBuf::from("target/bench"),
+            rounds: if quick { 5 } else { 7 },
+            seconds: if quick { 1.0 } else { 3.0 },
+            bulk_bytes: if quick { 256 << 20 } else { 1 << 30 },
+            callgrind: true,
+            openssl: true,
+            idle_connections: 1000,
+        };
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            match arg.as_str() {
+                "--quick" => {}
+                // `cargo bench` passes this to every bench target.
+                "--bench" => {}
+                "--no-callgrind" => options.callgrind = false,
+                "--no-openssl" => options.openssl = false,
+                "--out" => options.out = PathBuf::from(value(&mut iter, arg)?),
+                "--rounds" => options.rounds = value(&mut iter, arg)?.parse()?,
+                "--seconds" => options.seconds = value(&mut iter, arg)?.parse()?,
+                "--bulk-mib" => options.bulk_bytes = value(&mut iter, arg)?.parse::<u64>()? << 20,
+                "--idle" => options.idle_connections = value(&mut iter, arg)?.parse()?,
+                other => bail!("unknown argument {other:?}"),
+            }
+        }
+        if options.rounds == 0 {
+            bail!("--rounds must be at least 1");
+        }
+        Ok(options)
+    }
+}
+
+fn value<'a>(iter: &mut impl Iterator<Item = &'a String>, flag: &str) -> anyhow::Result<&'a str> {
+    iter.next()
+        .map(String::as_str)
+        .with_context(|| format!("{flag} needs a value"))
+}
+
+/// One figure measured once per round.
+struct Measure {
+    key: &'static str,
+    run: Box<dyn FnMut() -> anyhow::Result<f64>>,
+}
+
+/// What every figure means and its unit.
+const FIGURES: &[(&str, &str, &str)] = &[
+    (
+        "m_handshake_per_s",
+        "1/s",
+        "M: full TLS 1.3 handshake units per second, in memory",
+    ),
+    (
+        "r_handshake_per_s",
+        "1/s",
+        "R: full TLS 1.3 handshake units per second, tokio-rustls over loopback",
+    ),
+    (
+        "p_handshake_per_s",
+        "1/s",
+        "P: full TLS 1.3 handshake units per second, StreamSocket + mock server",
+    ),
+    (
+        "m_resumed_per_s",
+        "1/s",
+        "M: resumed TLS 1.3 handshake units per second",
+    ),
+    (
+        "r_resumed_per_s",
+        "1/s",
+        "R: resumed TLS 1.3 handshake units per second",
+    ),
+    (
+        "p_resumed_per_s",
+        "1/s",
+        "P: resumed TLS 1.3 handshake units per second",
+    ),
+    (
+        "p_starttls_smtp_per_s",
+        "1/s",
+        "P: SMTP sessions per second (connect, greeting, EHLO, STARTTLS, handshake, EHLO)",
+    ),
+    (
+        "r_two_workers_per_s",
+        "1/s",
+        "R: full handshake units per second, 2-worker runtime, 4 concurrent clients",
+    ),
+    (
+        "p_two_workers_per_s",
+        "1/s",
+        "P: full handshake units per second, 2-worker runtime, 4 concurrent clients",
+    ),
+    (
+        "openssl_handshake_per_s",
+        "1/s",
+        "openssl s_server + s_time -new -tls1_3, full handshakes per wall-clock second",
+    ),
+    (
+        "m_handshake_default_per_s",
+        "1/s",
+        "M: full handshakes per second with the provider's default suites and groups",
+    ),
+    (
+        "r_handshake_default_per_s",
+        "1/s",
+        "R: full handshakes per second with the provider's default suites and groups",
+    ),
+    (
+        "p_handshake_default_per_s",
+        "1/s",
+        "P: full handshakes per second with the provider's default suites and groups",
+    ),
+    (
+        "m_bulk_bytes_per_s",
+        "B/s",
+        "M: in-memory encrypt+decrypt, AES-128-GCM, 16 KiB writes, one thread",
+    ),
+    (
+        "tcp_bulk_bytes_per_s",
+        "B/s",
+        "plain TCP over loopback, 256 KiB socket buffers, 16 KiB writes and reads",
+    ),
+    (
+        "r_bulk_bytes_per_s",
+        "B/s",
+        "R: tokio-rustls one-way bulk, AES-128-GCM, 16 KiB writes and reads",
+    ),
+    (
+        "p_bulk_bytes_per_s",
+        "B/s",
+        "P: StreamSocket one-way bulk, AES-128-GCM, 16 KiB writes and reads",
+    ),
+    (
+        "openssl_bulk_bytes_per_s",
+        "B/s",
+        "openssl s_server -WWW + s_time -www, one file per connection",
+    ),
+    (
+        "m_instructions_per_handshake",
+        "instr",
+        "M: callgrind instructions per handshake unit (N=30 minus N=10)",
+    ),
+    (
+        "r_instructions_per_handshake",
+        "instr",
+        "R: callgrind instructions per handshake unit (N=30 minus N=10)",
+    ),
+    (
+        "p_instructions_per_handshake",
+        "instr",
+        "P: callgrind instructions per handshake unit (N=30 minus N=10)",
+    ),
+    (
+        "r_idle_conn_heap_bytes",
+        "B",
+        "R: heap held per idle TLS connection on the tokio-rustls echo server",
+    ),
+    (
+        "p_idle_conn_heap_bytes",
+        "B",
+        "P: heap held per idle TLS connection on the mock server",
+    ),
+    (
+        "r_allocs_per_mib",
+        "1/MiB",
+        "R: allocations per MiB of bulk transfer (client and server together)",
+    ),
+    (
+        "p_allocs_per_mib",
+        "1/MiB",
+        "P: allocations per MiB of bulk transfer (client and server together)",
+    ),
+];
+
+/// How a ratio is judged.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    AtLeast(f64),
+    AtMost(f64),
+    Reported,
+}
+
+impl Target {
+    fn describe(self) -> String {
+        match self {
+            Self::AtLeast(t) => format!(">= {t}"),
+            Self::AtMost(t) => format!("<= {t}"),
+            Self::Reported => "reported".to_owned(),
+        }
+    }
+
+    fn met(self, value: f64) -> Option<bool> {
+        match self {
+            Self::AtLeast(t) => Some(value >= t),
+            Self::AtMost(t) => Some(value <= t),
+            Self::Reported => None,
+        }
+    }
+}
+
+/// What a ratio divides: a figure by a figure, or P bulk by the additive model.
+#[derive(Clone, Copy, Debug)]
+enum Denominator {
+    Figure(&'static str),
+    /// 1/(1/M_bulk + 1/plain_TCP), per round.
+    BulkModel,
+}
+
+/// A row of issue 6's table.
+struct RatioSpec {
+    key: &'static str,
+    what: &'static str,
+    /// P's figure.
+    numerator: &'static str,
+    /// R's figure for the same ratio in this run, if the ratio has an R counterpart.
+    r_numerator: Option<&'static str>,
+    denominator: Denominator,
+    target: Target,
+    /// What R reached when the issue was written.
+    reference: Option<f64>,
+}
+
+const RATIOS: &[RatioSpec] = &[
+    RatioSpec {
+        key: "h1_handshake_vs_inmemory",
+        what: "P full TLS 1.3 handshakes/s / M",
+        numerator: "p_handshake_per_s",
+        r_numerator: Some("r_handshake_per_s"),
+        denominator: Denominator::Figure("m_handshake_per_s"),
+        target: Target::AtLeast(0.95),
+        reference: Some(0.86),
+    },
+    RatioSpec {
+        key: "h2_handshake_vs_tokio_rustls",
+        what: "P / R, full TLS 1.3",
+        numerator: "p_handshake_per_s",
+        r_numerator: Some("r_handshake_per_s"),
+        denominator: Denominator::Figure("r_handshake_per_s"),
+        target: Target::AtLeast(1.0),
+        reference: Some(1.0),
+    },
+    RatioSpec {
+        key: "h3_resumed_vs_inmemory",
+        what: "P resumed TLS 1.3 / M resumed",
+        numerator: "p_resumed_per_s",
+        r_numerator: Some("r_resumed_per_s"),
+        denominator: Denominator::Figure("m_resumed_per_s"),
+        target: Target::AtLeast(0.90),
+        reference: Some(0.80),
+    },
+    RatioSpec {
+        key: "h4_starttls_vs_connect",
+        what: "P SMTP STARTTLS session rate / P direct TLS rate",
+        numerator: "p_starttls_smtp_per_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_handshake_per_s"),
+        target: Target::AtLeast(0.97),
+        reference: Some(0.97),
+    },
+    RatioSpec {
+        key: "h5_two_workers_vs_inmemory",
+        what: "P on a 2-worker runtime, 4 concurrent / M single core",
+        numerator: "p_two_workers_per_s",
+        r_numerator: Some("r_two_workers_per_s"),
+        denominator: Denominator::Figure("m_handshake_per_s"),
+        target: Target::AtLeast(1.6),
+        reference: Some(1.33),
+    },
+    RatioSpec {
+        key: "h6_handshake_vs_openssl",
+        what: "P / openssl s_server + s_time -new -tls1_3, X25519 pinned",
+        numerator: "p_handshake_per_s",
+        r_numerator: Some("r_handshake_per_s"),
+        denominator: Denominator::Figure("openssl_handshake_per_s"),
+        target: Target::AtLeast(2.3),
+        reference: Some(2.3),
+    },
+    RatioSpec {
+        key: "b1_bulk_vs_tcp",
+        what: "P TLS 1.3 AES-128-GCM bulk / plain TCP",
+        numerator: "p_bulk_bytes_per_s",
+        r_numerator: Some("r_bulk_bytes_per_s"),
+        denominator: Denominator::Figure("tcp_bulk_bytes_per_s"),
+        target: Target::Reported,
+        reference: Some(0.35),
+    },
+    RatioSpec {
+        key: "b2_bulk_vs_model",
+        what: "P bulk / 1/(1/M_bulk + 1/plain_TCP)",
+        numerator: "p_bulk_bytes_per_s",
+        r_numerator: Some("r_bulk_bytes_per_s"),
+        denominator: Denominator::BulkModel,
+        target: Target::AtLeast(0.97),
+        reference: Some(0.98),
+    },
+    RatioSpec {
+        key: "b3_bulk_vs_openssl",
+        what: "P bulk / openssl s_time -www transfer",
+        numerator: "p_bulk_bytes_per_s",
+        r_numerator: Some("r_bulk_bytes_per_s"),
+        denominator: Denominator::Figure("openssl_bulk_bytes_per_s"),
+        target: Target::AtLeast(1.8),
+        reference: Some(1.7),
+    },
+    RatioSpec {
+        key: "i1_instructions_vs_inmemory",
+        what: "callgrind instructions per handshake, P / M",
+        numerator: "p_instructions_per_handshake",
+        r_numerator: Some("r_instructions_per_handshake"),
+        denominator: Denominator::Figure("m_instructions_per_handshake"),
+        target: Target::AtMost(1.02),
+        reference: Some(1.01),
+    },
+];
+
+/// Samples per figure, and the reason for each figure that could not be measured.
+#[derive(Default)]
+struct Results {
+    samples: BTreeMap<&'static str, Vec<f64>>,
+    missing: BTreeMap<&'static str, String>,
+    notes: Vec<String>,
+}
+
+impl Results {
+    fn record(&mut self, key: &'static str, result: anyhow::Result<f64>) {
+        match result {
+            Ok(value) => self.samples.entry(key).or_default().push(value),
+            Err(err) => {
+                eprintln!("  {key}: unavailable: {err:#}");
+                self.missing
+                    .entry(key)
+                    .or_insert_with(|| format!("{err:#}"));
+            }
+        }
+    }
+}
+
+fn run(options: Options) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&options.out)?;
+    let started = Instant::now();
+    let setup = TlsSetup::default();
+    let mut results = Results::default();
+
+    let mut measures = handshake_measures(&options, &setup)?;
+    measures.extend(bulk_measures(&options, &setup));
+    let mut openssl = if options.openssl {
+        match OpensslServer::start(&setup, &options.out.join("openssl")) {
+            Ok(server) => Some(server),
+            Err(err) => {
+                results
+                    .missing
+                    .insert("openssl_handshake_per_s", format!("{err:#}"));
+                results
+                    .missing
+                    .insert("openssl_bulk_bytes_per_s", format!("{err:#}"));
+                None
+            }
+        }
+    } else {
+        let reason = "skipped (--no-openssl)".to_owned();
+        results
+            .missing
+            .insert("openssl_handshake_per_s", reason.clone());
+        results.missing.insert("openssl_bulk_bytes_per_s", reason);
+        None
+    };
+
+    // Warm-up: every measure once, results discarded (page faults, caches, TCP state).
+    eprintln!("warm-up");
+    for measure in &mut measures {
+        if let Err(err) = (measure.run)() {
+            eprintln!("  {}: {err:#}", measure.key);
+        }
+    }
+
+    for round in 0..options.rounds {
+        eprintln!("round {}/{}", round + 1, options.rounds);
+        for measure in &mut measures {
+            if results.missing.contains_key(measure.key) {
+                continue;
+            }
+            let value = (measure.run)();
+            if let Ok(v) = &value {
+                eprintln!("  {:<28} {}", measure.key, human(*v));
+            }
+            results.record(measure.key, value);
+        }
+        if let Some(server) = &mut openssl {
+            let seconds = options.seconds.round().max(1.0) as u64;
+            if !results.missing.contains_key("openssl_handshake_per_s") {
+                let value = server.handshakes_per_s(&setup, seconds);
+                results.record("openssl_handshake_per_s", value);
+            }
+            if !results.missing.contains_key("openssl_bulk_bytes_per_s") {
+                let value = server.bulk_bytes_per_s(&setup, options.bulk_bytes, seconds);
+                results.record("openssl_bulk_bytes_per_s", value);
+            }
+        }
+    }
+    drop(openssl);
+
+    eprintln!("allocations per MiB");
+    results.record("r_allocs_per_mib", allocs_per_mib_r(&setup, 64 << 20));
+    results.record("p_allocs_per_mib", Err(anyhow::anyhow!(PROJECT_MISSING)));
+
+    eprintln!("idle connections");
+    results.record(
+        "r_idle_conn_heap_bytes",
+        idle_heap_r(&setup, options.idle_connections),
+    );
+    results.record(
+        "p_idle_conn_heap_bytes",
+        Err(anyhow::anyhow!(PROJECT_MISSING)),
+    );
+
+    if options.callgrind {
+        eprintln!("callgrind");
+        let (small, large) = if options.quick { (5, 15) } else { (10, 30) };
+        for (party, key) in [
+            ("m", "m_instructions_per_handshake"),
+            ("r", "r_instructions_per_handshake"),
+            ("p", "p_instructions_per_handshake"),
+        ] {
+            let value = instructions_per_handshake(&options.out, party, small, large);
+            if let Ok(v) = &value {
+                eprintln!("  {key:<28} {v:.0}");
+            }
+            results.record(key, value);
+        }
+    } else {
+        for key in [
+            "m_instructions_per_handshake",
+            "r_instructions_per_handshake",
+            "p_instructions_per_handshake",
+        ] {
+            results
+                .missing
+                .insert(key, "skipped (--no-callgrind)".to_owned());
+        }
+    }
+
+    let summary = summarise(&options, &setup, &results, started.elapsed());
+    let json = serde_json::to_string_pretty(&summary)?;
+    std::fs::write(options.out.join("summary.json"), &json)?;
+    let md = markdown(&summary);
+    std::fs::write(options.out.join("summary.md"), &md)?;
+    println!("{md}");
+    eprintln!(
+        "wrote {} and summary.md",
+        options.out.join("summary.json").display()
+    );
+    Ok(())
+}
+
+/// Handshake figures, in round order [M, R, P] per group.
+fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec<Measure>> {
+    let target = Duration::from_secs_f64(options.seconds);
+    let mut measures = Vec::new();
+
+    let mut m_full = InMemory::new(setup)?;
+    measures.push(Measure {
+        key: "m_handshake_per_s",
+        run: Box::new(move || rate(target, |n| m_full.handshakes(n))),
+    });
+    let r_full = TokioRustls::new(setup)?;
+    measures.push(Measure {
+        key: "r_handshake_per_s",
+        run: Box::new(move || rate(target, |n| r_full.handshakes(n))),
+    });
+    measures.push(project_measure("p_handshake_per_s"));
+
+    let resumed = setup.resumed();
+    let mut m_resumed = InMemory::new(&resumed)?;
+    measures.push(Measure {
+        key: "m_resumed_per_s",
+        run: Box::new(move || rate(target, |n| m_resumed.handshakes(n))),
+    });
+    let r_resumed = TokioRustls::new(&resumed)?;
+    measures.push(Measure {
+        key: "r_resumed_per_s",
+        run: Box::new(move || rate(target, |n| r_resumed.handshakes(n))),
+    });
+    measures.push(project_measure("p_resumed_per_s"));
+    measures.push(project_measure("p_starttls_smtp_per_s"));
+
+    let rt = Arc::new(loopback::multi_thread(2));
+    let server = EchoServer::spawn(rt.handle(), setup.server_config())?;
+    let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
+    measures.push(Measure {
+        key: "r_two_workers_per_s",
+        run: Box::new(move || {
+            let _server = &server;
+            loopback::concurrent_rate(&rt, client.clone(), 4, target)
+        }),
+    });
+    measures.push(project_measure("p_two_workers_per_s"));
+
+    let defaults = TlsSetup {
+        suite: Suite::Default,
+        group: Group::Default,
+        ..*setup
+    };
+    let short = target / 2;
+    let mut m_default = InMemory::new(&defaults)?;
+    measures.push(Measure {
+        key: "m_handshake_default_per_s",
+        run: Box::new(move || rate(short, |n| m_default.handshakes(n))),
+    });
+    let r_default = TokioRustls::new(&defaults)?;
+    measures.push(Measure {
+        key: "r_handshake_default_per_s",
+        run: Box::new(move || rate(short, |n| r_default.handshakes(n))),
+    });
+    measures.push(project_measure("p_handshake_default_per_s"));
+    Ok(measures)
+}
+
+/// Bulk figures, in round order [M, TCP, R, P].
+fn bulk_measures(options: &Options, setup: &TlsSetup) -> Vec<Measure> {
+    let total = options.bulk_bytes;
+    let setup = *setup;
+    let mut measures = Vec::new();
+    measures.push(Measure {
+        key: "m_bulk_bytes_per_s",
+        run: Box::new(move || {
+            let mut pair = InMemoryBulk::new(&setup, IO_CHUNK)?;
+            Ok(total as f64 / pair.transfer(total)?.as_secs_f64())
+        }),
+    });
+    let rt = Arc::new(loopback::current_thread());
+    let tcp_rt = rt.clone();
+    measures.push(Measure {
+        key: "tcp_bulk_bytes_per_s",
+        run: Box::new(move || Ok(loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK)?.rate())),
+    });
+    measures.push(Measure {
+        key: "r_bulk_bytes_per_s",
+        run: Box::new(move || Ok(loopback::tls_bulk(&rt, &setup, total, IO_CHUNK)?.rate())),
+    });
+    measures.push(project_measure("p_bulk_bytes_per_s"));
+    measures
+}
+
+fn project_measure(key: &'static str) -> Measure {
+    Measure {
+        key,
+        run: Box::new(|| Err(anyhow::anyhow!(PROJECT_MISSING))),
+    }
+}
+
+/// Runs batches of handshake units until `target` has passed; units per second.
+fn rate(
+    target: Duration,
+    mut run: impl FnMut(u64) -> anyhow::Result<Duration>,
+) -> anyhow::Result<f64> {
+    let mut count = 0u64;
+    let mut elapsed = Duration::ZERO;
+    let mut batch = 8u64;
+    while elapsed < target {
+        elapsed += run(batch)?;
+        count += batch;
+        batch = (batch * 2).min(256);
+    }
+    Ok(count as f64 / elapsed.as_secs_f64())
+}
+
+/// Bytes currently held on the heap by the whole process.
+fn heap_now() -> i64 {
+    let stats = GLOBAL.stats();
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64 + stats.bytes_reallocated as i64
+}
+
+/// Allocations per MiB of an R bulk transfer (both sides, one process).
+fn allocs_per_mib_r(setup: &TlsSetup, total: u64) -> anyhow::Result<f64> {
+    let rt = loopback::current_thread();
+    // Configurations are built outside the counted region.
+    let before = GLOBAL.stats().allocations;
+    loopback::tls_bulk(&rt, setup, total, IO_CHUNK)?;
+    let allocations = GLOBAL.stats().allocations - before;
+    Ok(allocations as f64 / (total as f64 / (1 << 20) as f64))
+}
+
+/// Heap held per idle connection on R's echo server: a child process opens `n` connections
+/// (handshake and 1-byte echo each) and holds them; this process runs only the server.
+fn idle_heap_r(setup: &TlsSetup, n: usize) -> anyhow::Result<f64> {
+    let rt = loopback::multi_thread(1);
+    let server = EchoServer::spawn(rt.handle(), setup.server_config())?;
+    idle_heap(server.addr(), n)
+}
+
+/// Heap held per connection by the server at `addr` in this process, with `n` idle clients in
+/// a child process.
+fn idle_heap(addr: std::net::SocketAddr, n: usize) -> anyhow::Result<f64> {
+    let before = heap_now();
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["hold", "--addr", &addr.to_string(), "--n", &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start the client process")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let after = heap_now();
+    // Closing stdin tells the child to go.
+    drop(child.stdin.take());
+    let status = child.wait()?;
+    if line.trim() != "ready" || !status.success() {
+        bail!("the client process failed ({status}): {line:?}");
+    }
+    Ok((after - before) as f64 / n as f64)
+}
+
+/// `ratios hold --addr A --n N`: opens N TLS connections (handshake + 1-byte echo), prints
+/// `ready`, and holds them until stdin closes.
+fn hold(args: &[String]) -> anyhow::Result<()> {
+    let mut addr = None;
+    let mut n = 1000usize;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--addr" => addr = Some(value(&mut iter, arg)?.parse()?),
+            "--n" => n = value(&mut iter, arg)?.parse()?,
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let addr = addr.context("--addr is required")?;
+    let rt = loopback::current_thread();
+    let client = TlsClient::new(addr, TlsSetup::default().client_config());
+    let held = rt.block_on(async {
+        let mut held = Vec::with_capacity(n);
+        for _ in 0..n {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut tls = client.connect().await?;
+            tls.write_all(b"x").await?;
+            tls.flush().await?;
+            let mut byte = [0u8; 1];
+            tls.read_exact(&mut byte).await?;
+            held.push(tls);
+        }
+        anyhow::Ok(held)
+    })?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "ready")?;
+    stdout.flush()?;
+    let mut sink = String::new();
+    while std::io::stdin().read_line(&mut sink)? > 0 {}
+    drop(held);
+    Ok(())
+}
+
+/// `ratios worker --party m|r|p --n N`: N handshake units of one party, for callgrind.
+fn worker(args: &[String]) -> anyhow::Result<()> {
+    let mut party = String::new();
+    let mut n = 10u64;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--party" => party = value(&mut iter, arg)?.to_owned(),
+            "--n" => n = value(&mut iter, arg)?.parse()?,
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let setup = TlsSetup::default();
+    match party.as_str() {
+        "m" => {
+            InMemory::new(&setup)?.handshakes(n)?;
+        }
+        "r" => {
+            TokioRustls::new(&setup)?.handshakes(n)?;
+        }
+        "p" => bail!(PROJECT_MISSING),
+        other => bail!("unknown party {other:?} (m, r or p)"),
+    }
+    Ok(())
+}
+
+/// Instructions per handshake unit: callgrind totals for `large` minus `small` units.
+fn instructions_per_handshake(
+    out: &Path,
+    party: &str,
+    small: u64,
+    large: u64,
+) -> anyhow::Result<f64> {
+    let exe = std::env::current_exe()?;
+    let scratch = out.join("callgrind");
+    let count = |n: u64| {
+        let args = ["worker", "--party", party, "--n", &n.to_string()].map(str::to_owned);
+        external::callgrind_instructions(&exe, &args, &scratch)
+    };
+    let a = count(small)?;
+    let b = count(large)?;
+    if b <= a {
+        bail!("callgrind counted {b} instructions for {large} units, {a} for {small}");
+    }
+    Ok((b - a) as f64 / (large - small) as f64)
+}
+
+/// The figures and ratios of one run, as written to `summary.json`.
+#[derive(Serialize)]
+struct SummaryFile {
+    meta: Value,
+    figures: BTreeMap<&'static str, Value>,
+    ratios: BTreeMap<&'static str, Value>,
+}
+
+fn summarise(
+    options: &Options,
+    setup: &TlsSetup,
+    results: &Results,
+    elapsed: Duration,
+) -> SummaryFile {
+    let mut figures = BTreeMap::new();
+    for (key, unit, what) in FIGURES {
+        let summary = results.samples.get(key).and_then(|s| Summary::of(s));
+        let reason = results.missing.get(key).cloned().or_else(|| {
+            summary
+                .is_none()
+                .then(|| "not measured in this run".to_owned())
+        });
+        figures.insert(
+            *key,
+            json!({ "unit": unit, "what": what, "summary": summary, "reason": reason }),
+        );
+    }
+    let mut ratios = BTreeMap::new();
+    for spec in RATIOS {
+        let value = ratio_samples(results, spec.numerator, spec.denominator);
+        let r_value = spec
+            .r_numerator
+            .and_then(|r| ratio_samples(results, r, spec.denominator).ok());
+        let (summary, reason) = match value {
+            Ok(samples) => (Summary::of(&samples), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        let met = summary.as_ref().and_then(|s| spec.target.met(s.median));
+        ratios.insert(
+            spec.key,
+            json!({
+                "what": spec.what,
+                "summary": summary,
+                "target": spec.target.describe(),
+                "met": met,
+                "r_in_this_run": r_value.and_then(|s| Summary::of(&s)),
+                "reference_r": spec.reference,
+                "reason": reason,
+            }),
+        );
+    }
+    let idle = results
+        .samples
+        .get("p_idle_conn_heap_bytes")
+        .and_then(|s| Summary::of(s));
+    ratios.insert(
+        "idle_conn_heap_bytes",
+        json!({
+            "what": "heap held per idle TLS connection on the mock server (1,000 connections)",
+            "met": idle.as_ref().map(|s| s.median <= 48.0 * 1024.0),
+            "reason": idle.is_none().then(|| results.missing.get("p_idle_conn_heap_bytes").cloned()),
+            "summary": idle,
+            "target": "<= 49152",
+            "r_in_this_run": results.samples.get("r_idle_conn_heap_bytes").and_then(|s| Summary::of(s)),
+            "reference_r": Value::Null,
+        }),
+    );
+    ratios.insert("conformance_cases_per_s", conformance_rate(&options.out));
+    SummaryFile {
+        meta: json!({
+            "quick": options.quick,
+            "rounds": options.rounds,
+            "seconds_per_handshake_sample": options.seconds,
+            "bulk_bytes_per_sample": options.bulk_bytes,
+            "setup": setup,
+            "setup_label": setup.label(),
+            "elapsed_s": elapsed.as_secs_f64(),
+            "notes": results.notes,
+            "command": "cargo xtask bench",
+        }),
+        figures,
+        ratios,
+    }
+}
+
+/// Per-round ratio samples, or why there are none.
+fn ratio_samples(
+    results: &Results,
+    numerator: &str,
+    denominator: Denominator,
+) -> Result<Vec<f64>, String> {
+    let get = |key: &str| -> Result<&Vec<f64>, String> {
+        results.samples.get(key).ok_or_else(|| {
+            let reason = results
+                .missing
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| "not measured".to_owned());
+            format!("{key}: {reason}")
+        })
+    };
+    let num = get(numerator)?;
+    match denominator {
+        Denominator::Figure(key) => Ok(stats::ratios(num, get(key)?)),
+        Denominator::BulkModel => {
+            let m = get("m_bulk_bytes_per_s")?;
+            let tcp = get("tcp_bulk_bytes_per_s")?;
+            let model: Vec<f64> = m
+                .iter()
+                .zip(tcp)
+                .map(|(m, t)| 1.0 / (1.0 / m + 1.0 / t))
+                .collect();
+            Ok(stats::ratios(num, &model))
+        }
+    }
+}
+
+/// Conformance cases per second, from `target/conformance/report.json` if a run left one.
+fn conformance_rate(out: &Path) -> Value {
+    let target = json!({ "what": "conformance matrix cases per second", "target": "reported" });
+    let candidates = [
+        out.join("../conformance/report.json"),
+        PathBuf::from("target/conformance/report.json"),
+    ];
+    let Some(text) = candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+    else {
+        return merge(
+            target,
+            json!({ "summary": null, "met": null,
+                    "reason": "no target/conformance/report.json (run `cargo xtask conformance` first)" }),
+        );
+    };
+    let parsed: Option<(usize, f64)> = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+        let cases = v.get("cases")?.as_array()?.len();
+        let d = v.get("duration")?;
+        let secs = d.get("secs")?.as_f64()? + d.get("nanos")?.as_f64()? / 1e9;
+        Some((cases, secs))
+    });
+    match parsed {
+        Some((cases, secs)) if secs > 0.0 => merge(
+            target,
+            json!({ "summary": Summary::of(&[cases as f64 / secs]), "met": null,
+                    "cases": cases, "total_s": secs, "reason": null }),
+        ),
+        _ => merge(
+            target,
+            json!({ "summary": null, "met": null,
+                    "reason": "target/conformance/report.json has no cases or duration" }),
+        ),
+    }
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// A figure in readable units.
+fn human(v: f64) -> String {
+    if v >= 1e9 {
+        format!("{:.2} G", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn markdown(summary: &SummaryFile) -> String {
+    let mut md = String::new();
+    md.push_str("# Benchmark summary\n\n");
+    md.push_str(&format!(
+        "Setup: `{}` (testpki pinned keys, aws-lc-rs). {} interleaved rounds; `quick` = {}.\n\n",
+        summary.meta["setup_label"].as_str().unwrap_or("?"),
+        summary.meta["rounds"],
+        summary.meta["quick"],
+    ));
+    md.push_str("## Ratios\n\n| key | median | spread | target | met | R in this run | R reference |\n|---|---|---|---|---|---|---|\n");
+    for (key, ratio) in &summary.ratios {
+        let median = fmt_num(&ratio["summary"]["median"]);
+        let spread = fmt_pct(&ratio["summary"]["spread"]);
+        let met = match ratio["met"].as_bool() {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "-",
+        };
+        let value = if ratio["summary"].is_null() {
+            format!(
+                "null: {}",
+                ratio["reason"].as_str().unwrap_or("unavailable")
+            )
+        } else {
+            median
+        };
+        md.push_str(&format!(
+            "| `{key}` | {value} | {spread} | {} | {met} | {} | {} |\n",
+            ratio["target"].as_str().unwrap_or("-"),
+            fmt_num(&ratio["r_in_this_run"]["median"]),
+            fmt_num(&ratio["reference_r"]),
+        ));
+    }
+    md.push_str("\n## Figures\n\n| key | unit | median | min | max | spread | what |\n|---|---|---|---|---|---|---|\n");
+    for (key, figure) in &summary.figures {
+        let s = &figure["summary"];
+        if s.is_null() {
+            md.push_str(&format!(
+                "| `{key}` | {} | null: {} | | | | {} |\n",
+                figure["unit"].as_str().unwrap_or(""),
+                figure["reason"].as_str().unwrap_or("unavailable"),
+                figure["what"].as_str().unwrap_or(""),
+            ));
+        } else {
+            md.push_str(&format!(
+                "| `{key}` | {} | {} | {} | {} | {} | {} |\n",
+                figure["unit"].as_str().unwrap_or(""),
+                fmt_num(&s["median"]),
+                fmt_num(&s["min"]),
+                fmt_num(&s["max"]),
+                fmt_pct(&s["spread"]),
+                figure["what"].as_str().unwrap_or(""),
+            ));
+        }
+    }
+    md.push_str(&format!(
+        "\nRun took {:.0} s. Reproduce with `cargo xtask bench{}`.\n",
+        summary.meta["elapsed_s"].as_f64().unwrap_or(0.0),
+        if summary.meta["quick"].as_bool() == Some(true) {
+            " --quick"
+        } else {
+            ""
+        }
+    ));
+    md
+}
+
+fn fmt_num(v: &Value) -> String {
+    match v.as_f64() {
+        None => "-".to_owned(),
+        Some(x) if x.abs() >= 1e6 => format!("{:.3e}", x),
+        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.3}"),
+    }
+}
+
+fn fmt_pct(v: &Value) -> String {
+    v.as_f64()
+        .map(|x| format!("{:.1} %", x * 100.0))
+        .unwrap_or_else(|| "-".to_owned())
+}
