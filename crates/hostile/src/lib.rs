@@ -1,0 +1,564 @@
+//! Hostile-peer tests of the client (`streamsocket`) and the mock server (`mockserver`) over
+//! loopback: injection, stripping, malformed and oversized input, limits, slow peers,
+//! truncation, sticky errors, stall isolation and load.
+//!
+//! This crate holds only tests (`tests/it/`). The library is the few helpers they share: a
+//! scripted raw peer ([`RawPeer`], [`ScriptedServer`]) that controls every write boundary, the
+//! dialect lines such a peer plays, a TLS acceptor and a ClientHello from testpki identities,
+//! a deterministic byte generator and an open-descriptor count. The sans-IO (layer 1) hostile
+//! tests and the fuzz targets live in `streamsocket-proto` and `fuzz/`.
+//!
+//! Every await on the network is bounded by [`LONG`]; no test sleeps for readiness and no test
+//! asserts on elapsed wall-clock time.
+
+#![warn(missing_docs)]
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use streamsocket::{Dialect, ProtectionLevel, SocketControl, StreamSocket, TrustAnchors};
+use testpki::ServerIdentity;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// The bound on every network await in the tests, so that a broken peer fails a test instead of
+/// hanging it. Never asserted on as a duration.
+pub const LONG: Duration = Duration::from_secs(20);
+
+/// Most bytes a [`RawPeer`] reads in one line or one drain, so that a hostile peer cannot make
+/// a test buffer without bound.
+pub const MAX_READ: usize = 32 << 20;
+
+/// The three line dialects.
+pub const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+
+/// The dialects with a STARTTLS step (the line dialects and the seed's framed exchange).
+pub const STARTTLS_DIALECTS: [Dialect; 4] =
+    [Dialect::Framed, Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+
+/// Awaits `fut`, failing with `TimedOut` after [`LONG`].
+///
+/// # Errors
+///
+/// `TimedOut` if `fut` did not finish within [`LONG`].
+pub async fn within<T>(fut: impl Future<Output = T>) -> io::Result<T> {
+    tokio::time::timeout(LONG, fut)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no answer within the test bound"))
+}
+
+/// Socket options that trust what `identity` says a client must trust.
+///
+/// # Panics
+///
+/// Never for a fresh control (setters fail only once a socket is connected).
+pub fn control_for(identity: &ServerIdentity) -> SocketControl {
+    let mut control = SocketControl::default();
+    // A fresh control is unlocked, so the setter cannot fail.
+    control
+        .set_trust_anchors(TrustAnchors::from_der(identity.trust_anchors.clone()))
+        .expect("fresh control");
+    control
+}
+
+/// A client socket connected in plaintext to `addr`, ready for `upgrade_with`.
+///
+/// # Errors
+///
+/// As [`StreamSocket::connect`].
+pub async fn plain_socket(
+    addr: SocketAddr,
+    control: SocketControl,
+) -> Result<StreamSocket, streamsocket::Error> {
+    let mut socket = StreamSocket::with_control(control);
+    socket
+        .connect(
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+            ProtectionLevel::PlainSocket,
+        )
+        .await?;
+    Ok(socket)
+}
+
+/// One side of a loopback connection, driven byte by byte by a test: every `send` is one
+/// `write_all` and a flush, and every received byte is logged in [`received`](Self::received).
+///
+/// Reads never look ahead (lines are read one byte at a time), so the stream can be handed to
+/// TLS at any point with [`into_inner`](Self::into_inner).
+#[derive(Debug)]
+pub struct RawPeer<S = TcpStream> {
+    io: S,
+    received: Vec<u8>,
+}
+
+impl RawPeer<TcpStream> {
+    /// Connects to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// If the connection fails or takes longer than [`LONG`].
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let tcp = within(TcpStream::connect(addr)).await??;
+        tcp.set_nodelay(true)?;
+        Ok(Self::new(tcp))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> RawPeer<S> {
+    /// Wraps a stream.
+    pub fn new(io: S) -> Self {
+        Self {
+            io,
+            received: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` with one `write_all`, then flushes.
+    ///
+    /// # Errors
+    ///
+    /// If writing fails or takes longer than [`LONG`].
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        within(self.io.write_all(bytes)).await??;
+        within(self.io.flush()).await?
+    }
+
+    /// Reads one line (up to and including LF).
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first, `InvalidData` past [`MAX_READ`] bytes,
+    /// `TimedOut` after [`LONG`].
+    pub async fn line(&mut self) -> io::Result<String> {
+        let start = self.received.len();
+        self.until(b"\n").await?;
+        let line = self.received.get(start..).unwrap_or_default();
+        Ok(String::from_utf8_lossy(line).into_owned())
+    }
+
+    /// Reads until the bytes received end with `marker`.
+    ///
+    /// # Errors
+    ///
+    /// As [`line`](Self::line).
+    pub async fn until(&mut self, marker: &[u8]) -> io::Result<()> {
+        let start = self.received.len();
+        let mut byte = [0u8; 1];
+        while !self.received.ends_with(marker) || self.received.len() == start {
+            if self.received.len() - start >= MAX_READ {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
+            }
+            match within(self.io.read(&mut byte)).await?? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                _ => self.received.push(byte[0]),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until the peer closes (or resets) the connection, or [`MAX_READ`] bytes, and
+    /// returns what arrived in this call.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` if the peer neither closes nor sends for [`LONG`].
+    pub async fn drain(&mut self) -> io::Result<Vec<u8>> {
+        let start = self.received.len();
+        let mut buf = vec![0u8; 16 * 1024];
+        while self.received.len() - start < MAX_READ {
+            match within(self.io.read(&mut buf)).await? {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self
+                    .received
+                    .extend_from_slice(buf.get(..n).unwrap_or_default()),
+            }
+        }
+        Ok(self.received.get(start..).unwrap_or_default().to_vec())
+    }
+
+    /// Every byte received so far.
+    pub fn received(&self) -> &[u8] {
+        &self.received
+    }
+
+    /// The stream, for a TLS handshake or for direct use.
+    pub fn into_inner(self) -> S {
+        self.io
+    }
+
+    /// The stream, borrowed.
+    pub fn io_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+}
+
+/// A one-connection server on `127.0.0.1:0` that plays a script written by the test.
+#[derive(Debug)]
+pub struct ScriptedServer {
+    addr: SocketAddr,
+    task: JoinHandle<io::Result<Vec<u8>>>,
+}
+
+impl ScriptedServer {
+    /// Binds a port and plays `script` on the first connection accepted; the script returns
+    /// what it wants [`finish`](Self::finish) to report (usually every byte it received).
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound.
+    pub async fn start<F, Fut>(script: F) -> io::Result<Self>
+    where
+        F: FnOnce(RawPeer) -> Fut + Send + 'static,
+        Fut: Future<Output = io::Result<Vec<u8>>> + Send + 'static,
+    {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let (tcp, _) = within(listener.accept()).await??;
+            tcp.set_nodelay(true)?;
+            script(RawPeer::new(tcp)).await
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for the script to end and returns its result.
+    ///
+    /// # Errors
+    ///
+    /// The script's error, or `TimedOut` after [`LONG`].
+    ///
+    /// # Panics
+    ///
+    /// If the script panicked (a failed assertion inside it).
+    pub async fn finish(self) -> io::Result<Vec<u8>> {
+        match within(self.task).await? {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+}
+
+/// What a scripted server says to get a client to its STARTTLS command: greeting, capability
+/// reply with (or without) STARTTLS. [`offer`] plays it.
+///
+/// The lines match what the client machine sends: `EHLO localhost`, `A1 CAPABILITY`, `CAPA`.
+pub fn greeting(dialect: Dialect, host: &str) -> String {
+    match dialect {
+        Dialect::Smtp => format!("220 {host} ESMTP scripted\r\n"),
+        Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
+        Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
+        Dialect::Framed | Dialect::Implicit => String::new(),
+    }
+}
+
+/// The capability reply, with or without the STARTTLS capability.
+pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
+    match (dialect, starttls) {
+        (Dialect::Smtp, true) => "250-scripted\r\n250-PIPELINING\r\n250 STARTTLS\r\n".into(),
+        (Dialect::Smtp, false) => "250-scripted\r\n250 PIPELINING\r\n".into(),
+        (Dialect::Imap, true) => "* CAPABILITY IMAP4rev1 STARTTLS\r\nA1 OK done\r\n".into(),
+        (Dialect::Imap, false) => "* CAPABILITY IMAP4rev1 LOGINDISABLED\r\nA1 OK done\r\n".into(),
+        (Dialect::Pop3, true) => "+OK\r\nUSER\r\nSTLS\r\n.\r\n".into(),
+        (Dialect::Pop3, false) => "+OK\r\nUSER\r\n.\r\n".into(),
+        _ => String::new(),
+    }
+}
+
+/// The STARTTLS command line the client machine sends.
+pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp => b"STARTTLS\r\n",
+        Dialect::Imap => b"A2 STARTTLS\r\n",
+        Dialect::Pop3 => b"STLS\r\n",
+        _ => b"",
+    }
+}
+
+/// The server's go-ahead to the STARTTLS command.
+pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp => b"220 2.0.0 Ready to start TLS\r\n",
+        Dialect::Imap => b"A2 OK Begin TLS negotiation now\r\n",
+        Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
+        _ => b"",
+    }
+}
+
+/// The goodbye the client machine may send after a failure (`QUIT`, `A4 LOGOUT`).
+pub fn goodbye(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp | Dialect::Pop3 => b"QUIT\r\n",
+        Dialect::Imap => b"A4 LOGOUT\r\n",
+        _ => b"",
+    }
+}
+
+/// Plays a line dialect's greeting and capability reply (`starttls`: whether STARTTLS is
+/// offered) on `peer`, reading the client's commands. When STARTTLS is offered, returns after
+/// reading the client's STARTTLS command; otherwise after sending the capability reply.
+///
+/// # Errors
+///
+/// If the client closes or sends something else than expected (`InvalidData`).
+pub async fn offer(peer: &mut RawPeer, dialect: Dialect, starttls: bool) -> io::Result<()> {
+    peer.send(greeting(dialect, "scripted.test").as_bytes())
+        .await?;
+    let capability = peer.line().await?;
+    let expected = match dialect {
+        Dialect::Smtp => "EHLO ",
+        Dialect::Imap => "A1 CAPABILITY",
+        _ => "CAPA",
+    };
+    if !capability.starts_with(expected) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("expected {expected:?}, got {capability:?}"),
+        ));
+    }
+    peer.send(capabilities(dialect, starttls).as_bytes())
+        .await?;
+    if starttls {
+        let command = peer.line().await?;
+        if command.as_bytes() != starttls_command(dialect) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("expected STARTTLS, got {command:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The aws-lc-rs provider, pinned (the client and the mock server use it too).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// A TLS acceptor presenting `identity`, for scripted TLS servers.
+///
+/// # Panics
+///
+/// If rustls refuses testpki's identity (a bug in testpki).
+pub fn tls_acceptor(identity: &ServerIdentity) -> TlsAcceptor {
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth()
+                .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        })
+        .expect("testpki identities are valid rustls identities");
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// A tokio-rustls connector that trusts what `identity` says a client must trust, for raw TLS
+/// clients of the mock server.
+///
+/// # Panics
+///
+/// If rustls refuses testpki's trust anchors (a bug in testpki).
+pub fn tls_connector(identity: &ServerIdentity) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for anchor in &identity.trust_anchors {
+        roots.add(anchor.clone()).expect("testpki roots parse");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the provider supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+/// The name raw TLS clients validate.
+pub fn localhost() -> ServerName<'static> {
+    ServerName::DnsName(
+        rustls::pki_types::DnsName::try_from("localhost")
+            .expect("a valid name")
+            .to_owned(),
+    )
+}
+
+/// A complete ClientHello (all records a fresh client writes first), as bytes.
+///
+/// # Panics
+///
+/// If rustls cannot build a client for `identity` (a bug in testpki).
+pub fn client_hello(identity: &ServerIdentity) -> Vec<u8> {
+    let mut roots = rustls::RootCertStore::empty();
+    for anchor in &identity.trust_anchors {
+        roots.add(anchor.clone()).expect("testpki roots parse");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the provider supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), localhost())
+        .expect("a client for localhost");
+    let mut out = Vec::new();
+    while conn.wants_write() {
+        if conn.write_tls(&mut out).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+/// The seed's frame: 4-byte big-endian length, then the payload.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let mut out = len.to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), so a failing case can be replayed.
+pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Open file descriptors of this process (Linux `/proc/self/fd`), or `None` elsewhere.
+pub fn open_fds() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.count())
+}
+
+/// TLS record content types a client may legitimately send: handshake, alert,
+/// change_cipher_spec; an application-data record (23) is not among them.
+const HANDSHAKE_RECORDS: [u8; 3] = [0x14, 0x15, 0x16];
+
+/// Splits `bytes` into TLS records and checks that none is application data and that nothing
+/// but records is there (no plaintext). Returns the content types seen.
+///
+/// # Errors
+///
+/// A description of the first byte that is not a handshake-phase record.
+pub fn handshake_records_only(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut types = Vec::new();
+    let mut rest = bytes;
+    while let Some((&kind, tail)) = rest.split_first() {
+        if !HANDSHAKE_RECORDS.contains(&kind) {
+            return Err(format!(
+                "byte {:#04x} at offset {} is not a handshake-phase record",
+                kind,
+                bytes.len() - rest.len()
+            ));
+        }
+        let Some([_major, _minor, hi, lo]) = tail.first_chunk::<4>().copied() else {
+            return Err("a truncated record header".to_owned());
+        };
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        rest = tail.get(4 + len..).unwrap_or_default();
+        types.push(kind);
+    }
+    Ok(types)
+}
+
+/// Runs a raw TLS client handshake (tokio-rustls, validating `localhost`) over `io`.
+///
+/// # Errors
+///
+/// The handshake's error, or `TimedOut` after [`LONG`].
+pub async fn tls_client<IO>(
+    io: IO,
+    identity: &ServerIdentity,
+) -> io::Result<tokio_rustls::client::TlsStream<IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    within(tls_connector(identity).connect(localhost(), io)).await?
+}
+
+/// Reads one whole reply of a line dialect: an SMTP reply (all its lines), an IMAP response up
+/// to its tagged line, a POP3 status line (and, for a positive answer to `CAPA`, the list up
+/// to the lone dot when `list` is set).
+///
+/// # Errors
+///
+/// As [`RawPeer::line`].
+pub async fn read_reply<S>(
+    peer: &mut RawPeer<S>,
+    dialect: Dialect,
+    list: bool,
+) -> io::Result<Vec<String>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut lines = Vec::new();
+    loop {
+        let line = peer.line().await?;
+        let done = match dialect {
+            Dialect::Smtp => line.as_bytes().get(3) != Some(&b'-'),
+            Dialect::Imap => !line.starts_with("* ") && !line.starts_with("+ "),
+            _ => {
+                let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("+OK"));
+                let first_positive = lines.is_empty() && line.starts_with("+OK") && list;
+                !(first_positive || (in_list && line != ".\r\n"))
+            }
+        };
+        lines.push(line);
+        if done {
+            return Ok(lines);
+        }
+    }
+}
+
+/// The mock server's test configuration for `dialect`: honest, valid ECDSA chain, default
+/// limits, injection policy `Discard`.
+pub fn mock(dialect: Dialect) -> mockserver::MockConfig {
+    mockserver::testing::config(
+        dialect,
+        testpki::Scenario::Valid,
+        testpki::KeyKind::EcdsaP256,
+    )
+}
+
+/// The valid ECDSA identity the mock servers present, for scripted TLS servers.
+///
+/// # Panics
+///
+/// If testpki cannot issue it (a bug there).
+pub fn valid_identity() -> ServerIdentity {
+    testpki::Pki::shared(testpki::KeyKind::EcdsaP256)
+        .server(testpki::Scenario::Valid)
+        .expect("testpki issues the valid scenario")
+}
+
+/// Reads a line dialect's greeting (one SMTP reply, or one IMAP or POP3 line).
+///
+/// # Errors
+///
+/// As [`RawPeer::line`].
+pub async fn read_greeting<S>(peer: &mut RawPeer<S>, dialect: Dialect) -> io::Result<Vec<String>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match dialect {
+        Dialect::Smtp => read_reply(peer, dialect, false).await,
+        _ => Ok(vec![peer.line().await?]),
+    }
+}

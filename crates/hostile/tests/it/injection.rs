@@ -1,0 +1,319 @@
+//! STARTTLS injection in both directions (CVE-2011-0411 class).
+//!
+//! - Response injection against the client: a scripted server plants bytes after its go-ahead,
+//!   in the same write (complete lines, or a partial line) or in a later write that reaches the
+//!   client after it has started its handshake. The client never hands an injected byte on as
+//!   data: the first two fail with `PlaintextAfterGoAhead` before any ClientHello byte is sent,
+//!   the third fails the handshake; the scripted server sees no application byte afterwards.
+//! - Command injection against the mock server: the same two variants not covered by the mock
+//!   server's own tests (a partial line in the STARTTLS write; a command written after the
+//!   go-ahead), under each injection policy.
+
+use mockserver::testing::{self, RunningServer};
+use mockserver::{CloseReason, MockConfig};
+use streamsocket::proto::starttls::InjectionPolicy;
+use streamsocket::{Dialect, ErrorKind, ProtectionLevel};
+
+use hostile_tests::{
+    LINE_DIALECTS, RawPeer, ScriptedServer, control_for, frame, go_ahead, handshake_records_only,
+    mock, offer, plain_socket, read_greeting, read_reply, starttls_command, tls_client,
+    valid_identity, within,
+};
+
+/// Complete reply lines a man in the middle would plant after the go-ahead.
+fn injected_lines(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n",
+        Dialect::Imap => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK injected\r\n",
+        _ => b"+OK INJECTED\r\n",
+    }
+}
+
+/// The start of a reply line, without its CRLF.
+fn injected_partial(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp => b"250 AUTH PL",
+        Dialect::Imap => b"* CAPABILITY IMAP4rev1",
+        _ => b"+OK INJ",
+    }
+}
+
+/// A scripted server that offers STARTTLS, then writes the go-ahead and `injection` with one
+/// `write_all`, and reports what the client sent after its STARTTLS command.
+async fn same_write(dialect: Dialect, injection: &'static [u8]) -> ScriptedServer {
+    ScriptedServer::start(move |mut peer: RawPeer| async move {
+        offer(&mut peer, dialect, true).await?;
+        let mut write = go_ahead(dialect).to_vec();
+        write.extend_from_slice(injection);
+        peer.send(&write).await?;
+        peer.drain().await
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn injected_lines_or_a_partial_line_after_the_go_ahead_fail_before_the_handshake() {
+    let identity = valid_identity();
+    for dialect in LINE_DIALECTS {
+        for injection in [injected_lines(dialect), injected_partial(dialect)] {
+            let case = format!("{dialect}, {:?}", String::from_utf8_lossy(injection));
+            let server = same_write(dialect, injection).await;
+            let mut socket = plain_socket(server.addr(), control_for(&identity))
+                .await
+                .unwrap();
+            let err = within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::PlaintextAfterGoAhead,
+                "{case}: {err}"
+            );
+            let streamsocket::Error::PlaintextAfterGoAhead { bytes, .. } = err else {
+                unreachable!("the kind says so")
+            };
+            assert_eq!(
+                bytes,
+                injection.len(),
+                "{case}: every injected byte counted"
+            );
+            assert_eq!(socket.information().bytes_sent_after_upgrade, 0, "{case}");
+            assert_eq!(socket.information().protocol_version, None, "{case}");
+            drop(socket);
+            // Nothing at all followed the STARTTLS command: no ClientHello, no goodbye (the
+            // connection is presumed hijacked), and so certainly no application byte.
+            let after = server.finish().await.unwrap();
+            assert!(
+                !after.contains(&0x16),
+                "{case}: a ClientHello byte was sent"
+            );
+            assert_eq!(after, b"", "{case}: bytes after STARTTLS");
+        }
+    }
+}
+
+#[tokio::test]
+async fn injected_bytes_written_after_the_go_ahead_fail_the_handshake() {
+    let identity = valid_identity();
+    for dialect in [Dialect::Framed, Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+        let injection: &'static [u8] = if dialect == Dialect::Framed {
+            // A frame the client might take for the server's reply.
+            b"\x00\x00\x00\x08INJECTED"
+        } else {
+            injected_lines(dialect)
+        };
+        let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
+            if dialect != Dialect::Framed {
+                offer(&mut peer, dialect, true).await?;
+                peer.send(go_ahead(dialect)).await?;
+            }
+            // Wait until the client has begun its handshake (the ClientHello's first byte),
+            // then plant the bytes where the ServerHello should be.
+            peer.until(&[0x16]).await?;
+            let mark = peer.received().len() - 1;
+            peer.send(injection).await?;
+            peer.drain().await?;
+            Ok(peer.received()[mark..].to_vec())
+        })
+        .await
+        .unwrap();
+        let mut socket = plain_socket(server.addr(), control_for(&identity))
+            .await
+            .unwrap();
+        let err = within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::HandshakeFailed, "{dialect}: {err}");
+        assert_eq!(socket.information().protocol_version, None, "{dialect}");
+        assert!(socket.capabilities().is_empty(), "{dialect}");
+        drop(socket);
+        // From the ClientHello on, the client sent TLS handshake records (and maybe an alert),
+        // never application data and never plaintext.
+        let after = server.finish().await.unwrap();
+        let types = handshake_records_only(&after).unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        assert_eq!(types.first(), Some(&0x16), "{dialect}");
+        assert!(!types.contains(&0x17), "{dialect}: application data sent");
+    }
+}
+
+#[tokio::test]
+async fn a_framed_server_speaking_first_fails_the_handshake() {
+    // The framed client starts its handshake at once: bytes the server wrote before it (in the
+    // same write as nothing else: the framed dialect has no go-ahead) are read where the
+    // ServerHello should be, and refused by rustls.
+    let identity = valid_identity();
+    let server = ScriptedServer::start(|mut peer: RawPeer| async move {
+        peer.send(&frame(b"INJECTED")).await?;
+        peer.drain().await
+    })
+    .await
+    .unwrap();
+    let mut socket = plain_socket(server.addr(), control_for(&identity))
+        .await
+        .unwrap();
+    let err = within(socket.upgrade_with(Dialect::Framed, ProtectionLevel::Ssl, "localhost"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HandshakeFailed, "{err}");
+    drop(socket);
+    let sent = server.finish().await.unwrap();
+    let types = handshake_records_only(&sent).unwrap();
+    assert!(!types.contains(&0x17));
+}
+
+/// A command whose reply is distinctive inside TLS (so that answering it is visible), and the
+/// start of that reply.
+fn probe(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Smtp => ("NOOP", "250 "),
+        Dialect::Imap => ("X9 NOOP", "X9 OK"),
+        _ => ("CAPA", "+OK"),
+    }
+}
+
+/// The capability command, as a raw client sends it.
+fn capability(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Smtp => "EHLO raw.test",
+        Dialect::Imap => "A1 CAPABILITY",
+        _ => "CAPA",
+    }
+}
+
+fn policy_config(dialect: Dialect, policy: InjectionPolicy) -> MockConfig {
+    MockConfig {
+        injection_policy: policy,
+        ..mock(dialect)
+    }
+}
+
+/// Greeting and capabilities, as a raw client.
+async fn raw_session(dialect: Dialect, server: &RunningServer) -> RawPeer {
+    let mut peer = RawPeer::connect(server.addr()).await.unwrap();
+    read_greeting(&mut peer, dialect).await.unwrap();
+    peer.send(format!("{}\r\n", capability(dialect)).as_bytes())
+        .await
+        .unwrap();
+    read_reply(&mut peer, dialect, true).await.unwrap();
+    peer
+}
+
+#[tokio::test]
+async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
+    // `STARTTLS\r\nNOOP` in one write, then, inside TLS, a lone CRLF: a server that kept the
+    // partial line would now read `NOOP` and answer it.
+    let identity = valid_identity();
+    for policy in [
+        InjectionPolicy::Discard,
+        InjectionPolicy::Reject,
+        InjectionPolicy::Vulnerable,
+    ] {
+        for dialect in LINE_DIALECTS {
+            let case = format!("{dialect}, {policy:?}");
+            let server = testing::spawn(policy_config(dialect, policy)).await;
+            let mut peer = raw_session(dialect, &server).await;
+            let (command, answered) = probe(dialect);
+            let mut write = starttls_command(dialect).to_vec();
+            write.extend_from_slice(command.as_bytes());
+            peer.send(&write).await.unwrap();
+            // The go-ahead, or (Reject) the refusal: one line either way.
+            let reply = peer.line().await.unwrap();
+            if policy == InjectionPolicy::Reject {
+                // Refused and closed: nothing answered, no upgrade.
+                assert!(
+                    ["421 ", "* BYE", "-ERR"]
+                        .iter()
+                        .any(|r| reply.starts_with(r)),
+                    "{case}: {reply:?}"
+                );
+                assert_eq!(peer.drain().await.unwrap(), b"", "{case}");
+                server.wait_closed(1).await;
+                assert_eq!(
+                    server.transcripts()[0].close_reason,
+                    Some(CloseReason::Machine("injection-rejected".into())),
+                    "{case}"
+                );
+                assert_eq!(server.stats().upgrades, 0, "{case}");
+                continue;
+            }
+            assert_eq!(reply.as_bytes(), go_ahead(dialect), "{case}");
+            let tcp = peer.into_inner();
+            let mut tls = RawPeer::new(tls_client(tcp, &identity).await.unwrap());
+            tls.send(b"\r\n").await.unwrap();
+            // One line: the answer to the planted command, or the error for an empty line.
+            let first = tls.line().await.unwrap();
+            let took_injection = first.starts_with(answered);
+            match policy {
+                InjectionPolicy::Vulnerable => {
+                    // The control: this server completes the planted command.
+                    assert!(took_injection, "{case}: {first:?}");
+                }
+                _ => {
+                    assert!(!took_injection, "{case}: {first:?}");
+                    assert_eq!(
+                        server.stats().injected_bytes_discarded,
+                        command.len() as u64,
+                        "{case}"
+                    );
+                    // The session goes on inside TLS.
+                    tls.send(format!("{}\r\n", capability(dialect)).as_bytes())
+                        .await
+                        .unwrap();
+                    let caps = read_reply(&mut tls, dialect, true).await.unwrap();
+                    assert!(
+                        caps.iter()
+                            .any(|l| l.contains("OK") || l.starts_with("250")),
+                        "{case}: {caps:?}"
+                    );
+                }
+            }
+            server.shutdown().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_never_answered() {
+    // The honest order of a man in the middle: wait for the go-ahead, then write a command
+    // before the client's ClientHello. The server has handed the connection to rustls by then,
+    // under every policy: the command is a broken record, the handshake fails, nothing is
+    // answered. (So the `Vulnerable` policy cannot show this variant; it only replays bytes
+    // read together with the STARTTLS command, which the test above covers.)
+    let identity = valid_identity();
+    for policy in [
+        InjectionPolicy::Discard,
+        InjectionPolicy::Reject,
+        InjectionPolicy::Vulnerable,
+    ] {
+        for dialect in LINE_DIALECTS {
+            let case = format!("{dialect}, {policy:?}");
+            let server = testing::spawn(policy_config(dialect, policy)).await;
+            let mut peer = raw_session(dialect, &server).await;
+            peer.send(starttls_command(dialect)).await.unwrap();
+            let go = read_reply(&mut peer, dialect, false).await.unwrap();
+            assert_eq!(go.concat().as_bytes(), go_ahead(dialect), "{case}");
+            let (command, _) = probe(dialect);
+            peer.send(format!("{command}\r\n").as_bytes())
+                .await
+                .unwrap();
+            let tcp = peer.into_inner();
+            assert!(tls_client(tcp, &identity).await.is_err(), "{case}");
+            server.wait_closed(1).await;
+            let transcript = &server.transcripts()[0];
+            assert!(
+                matches!(
+                    transcript.close_reason,
+                    Some(CloseReason::HandshakeFailed(_))
+                ),
+                "{case}: {:?}",
+                transcript.close_reason
+            );
+            assert_eq!(server.stats().handshakes_ok, 0, "{case}");
+            server.shutdown().await;
+        }
+    }
+}
