@@ -1,8 +1,14 @@
 //! `cargo xtask ci`: exactly what `.ci/run` and the workflows run, in order, stopping at the
 //! first failure.
 
-use crate::util::cargo;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
 use crate::util::run as sh;
+use crate::util::{cargo, project_root};
 
 fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
     sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -15,8 +21,17 @@ fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The README's test command.
-    sh(cargo().args(["test", "--workspace", "--locked"]))?;
+    // The README's test command, run the way `cargo insta test --check --unreferenced=reject`
+    // runs it: snapshots are compared, never written, and every checked-in snapshot must be
+    // used by some test.
+    let references = project_root().join("target/insta-references.txt");
+    let _ = fs::remove_file(&references);
+    sh(cargo()
+        .args(["test", "--workspace", "--locked"])
+        .env("INSTA_UPDATE", "no")
+        .env("INSTA_FORCE_PASS", "0")
+        .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references))?;
+    reject_unreferenced_snapshots(&references)?;
     sh(cargo()
         .args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
@@ -31,4 +46,54 @@ fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let skip_interop = args.iter().any(|a| a == "--skip-interop");
     run_ci(skip_interop)
+}
+
+/// Fails when a `.snap` file in the repository was not used by the test run that wrote
+/// `references` (one snapshot path per line).
+fn reject_unreferenced_snapshots(references: &Path) -> anyhow::Result<()> {
+    let used: BTreeSet<PathBuf> = fs::read_to_string(references)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| fs::canonicalize(l).unwrap_or_else(|_| PathBuf::from(l)))
+        .collect();
+    let mut on_disk = Vec::new();
+    for dir in ["crates", "xtask", "benches"] {
+        find_snapshots(&project_root().join(dir), &mut on_disk)?;
+    }
+    let unreferenced: Vec<String> = on_disk
+        .into_iter()
+        .filter(|p| !used.contains(&fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+        .map(|p| p.display().to_string())
+        .collect();
+    if !unreferenced.is_empty() {
+        bail!(
+            "snapshots no test uses (delete them or restore their test):\n{}",
+            unreferenced.join("\n")
+        );
+    }
+    eprintln!(
+        "insta: every checked-in snapshot is referenced ({} used)",
+        used.len()
+    );
+    Ok(())
+}
+
+fn find_snapshots(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
+        if path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
+        if path.is_dir() {
+            find_snapshots(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "snap") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
