@@ -773,6 +773,10 @@ impl ServerObserver {
                 }
             }
         }
+        if saw_start {
+            // A `Vulnerable` server keeps what followed STARTTLS in the same read.
+            self.after_go_ahead += fed;
+        }
         self.check_bound(machine);
         if let Some(bytes) = &transmit {
             self.check_replies(bytes, &events, saw_start);

@@ -1,6 +1,8 @@
-//! The oracles of the fuzz targets, in [`harness`]; each target in `fuzz_targets/` is one line
-//! that hands the fuzzer's bytes to its function there. See `README.md`.
+//! The oracles of the fuzz targets, in [`harness`] (layer 1) and [`service`] (the client crate);
+//! each target in `fuzz_targets/` is one line that hands the fuzzer's bytes to its oracle. See
+//! `README.md`.
 
 #![forbid(unsafe_code)]
 
 pub mod harness;
+pub mod service;
