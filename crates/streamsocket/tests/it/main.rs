@@ -1,6 +1,7 @@
 //! Integration tests of the client on loopback, against an in-process tokio-rustls server.
 
 mod certs;
+mod cli;
 mod connect;
 mod dialects;
 mod server;
