@@ -310,6 +310,7 @@ impl Session {
                     let data = buf.get(..n).unwrap_or_default();
                     transcript.record(phase, data);
                     self.machine.handle_input(data);
+                    self.shared.stats.buffered(self.machine.buffered_len());
                     let now = Instant::now();
                     idle_deadline = now + limits.idle_timeout;
                     request_deadline = match (self.machine.buffered_len(), request_deadline) {
@@ -319,8 +320,9 @@ impl Session {
                     };
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    eof = true;
+                    // tokio-rustls: the peer closed the TLS connection without close_notify.
                     self.machine.handle_eof();
+                    return Err(CloseReason::Truncated);
                 }
                 Ok(Err(e)) => return Err(CloseReason::Io(e.to_string())),
             }

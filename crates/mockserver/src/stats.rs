@@ -32,6 +32,7 @@ struct Inner {
     injected_bytes_discarded: AtomicU64,
     frames: AtomicU64,
     mails: AtomicU64,
+    peak_buffered_bytes: AtomicU64,
     maps: Mutex<Maps>,
     next_id: AtomicU64,
     /// Sessions whose close reason is recorded.
@@ -73,6 +74,11 @@ pub struct StatsSnapshot {
     pub frames: u64,
     /// Messages accepted by SMTP `DATA`.
     pub mails: u64,
+    /// The most input bytes one session's dialect machine held between two reads (partial
+    /// line or frame, TLS prefix, kept injection, message being received), over all sessions:
+    /// for memory-bound assertions. The read buffer (8 KiB) and rustls's own buffers come on
+    /// top.
+    pub peak_buffered_bytes: u64,
 }
 
 /// Which side of the upgrade a chunk of received bytes arrived on.
@@ -118,6 +124,9 @@ pub enum CloseReason {
     RequestTimeout,
     /// The server shut down.
     Shutdown,
+    /// The client closed the TLS connection without `close_notify` (what it sent last may be
+    /// truncated).
+    Truncated,
 }
 
 impl Stats {
@@ -137,6 +146,7 @@ impl Stats {
             close_reasons: maps.close_reasons.clone(),
             frames: i.frames.load(Ordering::SeqCst),
             mails: i.mails.load(Ordering::SeqCst),
+            peak_buffered_bytes: i.peak_buffered_bytes.load(Ordering::SeqCst),
         }
     }
 
@@ -219,6 +229,12 @@ impl Stats {
         self.inner.frames.fetch_add(1, Ordering::SeqCst);
     }
 
+    pub(crate) fn buffered(&self, bytes: usize) {
+        self.inner
+            .peak_buffered_bytes
+            .fetch_max(bytes as u64, Ordering::SeqCst);
+    }
+
     pub(crate) fn mail(&self) {
         self.inner.mails.fetch_add(1, Ordering::SeqCst);
     }
@@ -284,6 +300,7 @@ impl CloseReason {
             Self::Machine(m) => m.clone(),
             Self::RequestTimeout => "request-timeout".into(),
             Self::Shutdown => "shutdown".into(),
+            Self::Truncated => "truncated".into(),
         }
     }
 }
