@@ -16,13 +16,15 @@
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use streamsocket::{Dialect, ProtectionLevel, SocketControl, StreamSocket, TrustAnchors};
 use testpki::ServerIdentity;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -561,4 +563,77 @@ where
         Dialect::Smtp => read_reply(peer, dialect, false).await,
         _ => Ok(vec![peer.line().await?]),
     }
+}
+
+/// A stream that writes one byte at a time and yields to the scheduler before each byte, so
+/// that the peer's reads see the bytes split at every possible point (a ClientHello written
+/// one byte at a time, for instance). Reads pass through.
+#[derive(Debug)]
+pub struct Trickle<S> {
+    inner: S,
+    yielded: bool,
+}
+
+impl<S> Trickle<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            yielded: false,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Trickle<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Trickle<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.yielded {
+            this.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let Some(first) = buf.get(..1) else {
+            return Poll::Ready(Ok(0));
+        };
+        let written = Pin::new(&mut this.inner).poll_write(cx, first);
+        if written.is_ready() {
+            this.yielded = false;
+        }
+        written
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Writes `bytes` on `writer` from a spawned task, ignoring errors (the peer may close before
+/// the end: that is what the tests provoke), then closes the write half.
+pub fn spawn_flood<W>(mut writer: W, bytes: Vec<u8>) -> JoinHandle<()>
+where
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Ok(Ok(())) = within(writer.write_all(&bytes)).await {
+            let _ = within(writer.shutdown()).await;
+        }
+    })
 }

@@ -2,3 +2,6 @@
 //! module per area of issue 7; the shared helpers are in the crate's library.
 
 mod injection;
+mod malformed;
+mod reset;
+mod stripping;
