@@ -65,3 +65,81 @@ fn errors_in_one_read_stop_at_the_limit() {
         assert_eq!(server.take_lines().len(), 4, "{dialect}");
     }
 }
+
+#[test]
+fn a_reply_with_endless_lines_fails_the_client_without_growing() {
+    use streamsocket_proto::starttls::{ClientEvent, ClientFailure, Dialect};
+
+    use crate::support::{Client, script};
+
+    let endless: [(Dialect, Vec<u8>); 3] = [
+        (Dialect::Smtp, b"250-X-CAPABILITY\r\n".repeat(10_000)),
+        (
+            Dialect::Imap,
+            b"* CAPABILITY A B C D E F G H\r\n".repeat(10_000),
+        ),
+        (
+            Dialect::Pop3,
+            [&b"+OK\r\n"[..], &b"X-CAPABILITY\r\n".repeat(10_000)].concat(),
+        ),
+    ];
+    for (dialect, flood) in endless {
+        let mut client = Client::new(dialect);
+        client.feed(script(dialect).greeting);
+        client.take_sent();
+        client.feed(&flood);
+        let events = client.take_events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+            ),
+            "{dialect}: {events:?}"
+        );
+        assert_eq!(client.take_sent(), script(dialect).goodbye, "{dialect}");
+        assert!(client.machine.capabilities().is_empty(), "{dialect}");
+    }
+}
+
+#[test]
+fn an_oversized_message_is_refused_and_not_kept() {
+    use streamsocket_proto::starttls::{Dialect, MAX_MAIL_LEN};
+
+    let mut server = Server::greeted(Dialect::Smtp, ServerConfig::default());
+    server.feed(b"EHLO c\r\nMAIL FROM:<a@example>\r\nRCPT TO:<b@example>\r\nDATA\r\n");
+    server.take_replies();
+    server.feed_chunked(
+        &b"0123456789abcdef0123456789abcdef\r\n".repeat(64 * 1024),
+        4096,
+    );
+    assert!(
+        server.max_buffered <= MAX_MAIL_LEN,
+        "{}",
+        server.max_buffered
+    );
+    server.feed(b".\r\n");
+    assert_eq!(server.take_lines(), ["552 5.3.4 Error: message too big"]);
+    assert!(server.take_events().is_empty(), "no mail event");
+    assert_eq!(server.machine.buffered_len(), 0);
+}
+
+#[test]
+fn recipients_beyond_the_limit_are_refused() {
+    use streamsocket_proto::starttls::{Dialect, MAX_RECIPIENTS};
+
+    let config = ServerConfig {
+        max_errors: 1000,
+        ..ServerConfig::default()
+    };
+    let mut server = Server::greeted(Dialect::Smtp, config);
+    server.feed(b"EHLO c\r\nMAIL FROM:<a@example>\r\n");
+    server.take_replies();
+    server.feed(&b"RCPT TO:<b@example>\r\n".repeat(MAX_RECIPIENTS + 5));
+    let lines = server.take_lines();
+    assert_eq!(lines.len(), MAX_RECIPIENTS + 5);
+    assert!(lines[..MAX_RECIPIENTS].iter().all(|l| l.starts_with("250")));
+    assert!(
+        lines[MAX_RECIPIENTS..].iter().all(|l| l.starts_with("452")),
+        "{lines:?}"
+    );
+}
