@@ -4,6 +4,7 @@ mod certs;
 mod cli;
 mod connect;
 mod dialects;
+mod openssl;
 mod server;
 mod snapshots;
 mod stream;
