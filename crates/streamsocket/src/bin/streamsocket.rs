@@ -13,6 +13,7 @@
 // A command-line tool reports on stdout by design.
 #![allow(clippy::print_stdout)]
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -269,13 +270,49 @@ impl From<&Error> for Failure {
 }
 
 /// What arrived after `--send`.
-#[derive(Default)]
 struct Received {
     bytes: Vec<u8>,
     /// Decoded frames, in frame mode.
     frames: Option<Vec<String>>,
-    /// How reading ended: `closed`, `timeout`, `limit`, `truncated`, `reset` or `error: ...`.
-    end: String,
+    /// How reading ended.
+    end: ReadEnd,
+}
+
+/// How reading after `--send` ended (the JSON `read_end`).
+#[derive(Debug, Eq, PartialEq)]
+enum ReadEnd {
+    /// The peer closed cleanly (TLS close_notify, or the end of a plaintext stream).
+    Closed,
+    /// `--read-timeout` passed; the connection is still open.
+    Timeout,
+    /// `MAX_RECEIVED` bytes arrived; the connection is still open.
+    Limit,
+    /// The peer closed a TLS connection without close_notify.
+    Truncated,
+    /// The peer reset the connection.
+    Reset,
+    /// Another error, or a frame that does not decode.
+    Error(String),
+}
+
+impl ReadEnd {
+    /// Whether the connection is still open (and should be closed by us).
+    fn is_open(&self) -> bool {
+        matches!(self, Self::Timeout | Self::Limit)
+    }
+}
+
+impl fmt::Display for ReadEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("closed"),
+            Self::Timeout => f.write_str("timeout"),
+            Self::Limit => f.write_str("limit"),
+            Self::Truncated => f.write_str("truncated"),
+            Self::Reset => f.write_str("reset"),
+            Self::Error(message) => write!(f, "error: {message}"),
+        }
+    }
 }
 
 impl Received {
@@ -393,7 +430,7 @@ async fn run(
             None => SendFormat::Raw,
         });
         let received = send_and_read(socket, text, format, args.read_timeout).await?;
-        closed = received.end != "timeout" && received.end != "limit";
+        closed = !received.end.is_open();
         report.received = Some(received);
     }
     if !closed {
@@ -443,27 +480,30 @@ async fn send_and_read(
         }
     }
     let deadline = Instant::now() + read_timeout;
-    let mut received = Received::default();
+    let mut bytes = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
-    received.end = loop {
-        if received.bytes.len() >= MAX_RECEIVED {
-            break "limit".to_owned();
+    let end = loop {
+        if bytes.len() >= MAX_RECEIVED {
+            break ReadEnd::Limit;
         }
         match timeout_at(deadline, socket.read(&mut buf)).await {
-            Err(_elapsed) => break "timeout".to_owned(),
-            Ok(Ok(0)) => break "closed".to_owned(),
+            Err(_elapsed) => break ReadEnd::Timeout,
+            Ok(Ok(0)) => break ReadEnd::Closed,
             Ok(Ok(read)) => {
-                let room = MAX_RECEIVED.saturating_sub(received.bytes.len());
-                received
-                    .bytes
-                    .extend_from_slice(buf.get(..read.min(room)).unwrap_or_default());
+                let room = MAX_RECEIVED.saturating_sub(bytes.len());
+                bytes.extend_from_slice(buf.get(..read.min(room)).unwrap_or_default());
             }
             Ok(Err(err)) => match Error::from_io(&err) {
                 Some(tls @ Error::Tls { .. }) => return Err(tls.clone()),
-                Some(err) => break end_name(err),
-                None => break format!("error: {err}"),
+                Some(err) => break read_end(err),
+                None => break ReadEnd::Error(err.to_string()),
             },
         }
+    };
+    let mut received = Received {
+        bytes,
+        frames: None,
+        end,
     };
     if format == SendFormat::Frame {
         let mut codec = StringCodec::default();
@@ -474,7 +514,7 @@ async fn send_and_read(
                 Ok(Some(frame)) => frames.push(frame),
                 Ok(None) => break,
                 Err(err) => {
-                    received.end = format!("error: {}", err.full_message());
+                    received.end = ReadEnd::Error(err.full_message());
                     break;
                 }
             }
@@ -484,12 +524,12 @@ async fn send_and_read(
     Ok(received)
 }
 
-/// The `read_end` word for an error that ended reading.
-fn end_name(err: &Error) -> String {
+/// How an error ended reading.
+fn read_end(err: &Error) -> ReadEnd {
     match err.kind() {
-        ErrorKind::Truncated => "truncated".to_owned(),
-        ErrorKind::ConnectionResetByPeer => "reset".to_owned(),
-        _ => format!("error: {}", err.full_message()),
+        ErrorKind::Truncated => ReadEnd::Truncated,
+        ErrorKind::ConnectionResetByPeer => ReadEnd::Reset,
+        _ => ReadEnd::Error(err.full_message()),
     }
 }
 
@@ -553,9 +593,9 @@ impl Report {
                 received.bytes.len(),
                 received.end
             );
-            let text = received.text();
+            let text = printable(&received.text());
             if !text.is_empty() {
-                println!("{}", text.trim_end_matches(['\r', '\n']));
+                println!("{}", text.trim_end_matches('\n'));
             }
         }
         if let Some(failure) = &self.failure {
@@ -586,7 +626,7 @@ impl Report {
                 map.insert("received_frames".to_owned(), json!(frames));
             }
             map.insert("received_bytes".to_owned(), json!(received.bytes.len()));
-            map.insert("read_end".to_owned(), json!(received.end));
+            map.insert("read_end".to_owned(), json!(received.end.to_string()));
         }
         if let Some(failure) = &self.failure {
             map.insert("error".to_owned(), json!(failure.kind.name()));
@@ -596,6 +636,22 @@ impl Report {
     }
 }
 
+/// The peer's text made safe for a terminal: line breaks and tabs stay, a CR before a line
+/// break goes, and other control characters (escape sequences) are shown escaped.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,6 +659,14 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn peer_text_cannot_drive_the_terminal() {
+        assert_eq!(printable("250 ok\r\n250 two\r\n"), "250 ok\n250 two\n");
+        assert_eq!(printable("\u{1b}[2Jx\ty"), "\\u{1b}[2Jx\ty");
+        assert_eq!(printable("lone\rcr"), "lone\\rcr");
+        assert_eq!(printable("Hello ☺"), "Hello ☺");
     }
 
     #[test]
