@@ -637,3 +637,44 @@ where
         }
     })
 }
+
+/// Runs `make()`'s future on a fresh single-threaded runtime in its own thread and waits at
+/// most [`LONG`] of wall-clock time for it.
+///
+/// Returns `None` if it did not finish: a task that spins inside `poll` (the RUSTSEC-2024-0336
+/// class) blocks its whole runtime, so no timer inside that runtime could catch it; this waits
+/// from outside.
+///
+/// # Panics
+///
+/// If the future panicked (its assertion failed), the panic is passed on.
+pub fn run_isolated<F, Fut, T>(make: F) -> Option<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime can be built");
+        let value = runtime.block_on(make());
+        let _ = tx.send(());
+        value
+    });
+    match rx.recv_timeout(LONG) {
+        Ok(()) => match thread.join() {
+            Ok(value) => Some(value),
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        // The sender is dropped without sending when the future panicked.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Ok(value) => Some(value),
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        // Still running: left behind (detached) so that the test can fail.
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+    }
+}

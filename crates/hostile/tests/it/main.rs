@@ -1,6 +1,8 @@
 //! Hostile peers against the real client and the real mock server over loopback (layer 2). One
 //! module per area of issue 7; the shared helpers are in the crate's library.
 
+mod client_garbage;
+mod close;
 mod injection;
 mod malformed;
 mod reset;
