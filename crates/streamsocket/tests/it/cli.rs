@@ -701,3 +701,66 @@ fn help_describes_the_command_and_its_choices() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_reports_a_revoked_certificate_as_fatal() {
+    let server = testing::spawn(mock(Dialect::Implicit, Scenario::Revoked)).await;
+    let pem = Pem::for_server(&server);
+    let run = cli(connect_args(
+        &server,
+        &[
+            "--level",
+            "Ssl",
+            "--ca",
+            &pem.ca(),
+            "--crl",
+            &pem.path("crl.pem"),
+            "--json",
+        ],
+    ))
+    .await;
+    let json = assert_failure(&run, "CertificateRevoked");
+    assert_eq!(
+        json["server_certificate_errors"],
+        serde_json::json!(["Revoked"])
+    );
+    assert_eq!(json["server_certificate_error_severity"], "Fatal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alpn_and_sni_options_reach_the_handshake() {
+    let mut config = mock(Dialect::Implicit, Scenario::Valid);
+    config.tls.alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let server = testing::spawn(config).await;
+    let pem = Pem::for_server(&server);
+    let port = server.addr().port().to_string();
+    let ca = pem.ca();
+    let base = [
+        "connect",
+        "localhost",
+        &port,
+        "--level",
+        "Ssl",
+        "--ca",
+        &ca,
+        "--json",
+    ];
+    let with_options = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| (*s).to_owned()).collect()
+    };
+
+    let run = cli(with_options(&["--alpn", "http/1.1", "--alpn", "h2"])).await;
+    assert_success(&run);
+    let json = run.json();
+    assert_eq!(
+        json["alpn_protocol"], "h2",
+        "the server's preference: {json:#}"
+    );
+    assert_eq!(json["server_name_indication"], "localhost");
+
+    let run = cli(with_options(&["--no-sni"])).await;
+    assert_success(&run);
+    let json = run.json();
+    assert_eq!(json["server_name_indication"], Value::Null, "{json:#}");
+    assert_eq!(json["alpn_protocol"], Value::Null);
+}
