@@ -343,7 +343,10 @@ fn client_against_s_server(
         .arg("-cert")
         .arg(dir.join("valid/chain.pem"))
         .arg("-key")
-        .arg(dir.join("valid/key.pem"));
+        .arg(dir.join("valid/key.pem"))
+        // `-cert` loads only the first certificate of the file; the intermediate goes here.
+        .arg("-cert_chain")
+        .arg(dir.join("valid/chain.pem"));
     if mutual {
         server
             .args(["-Verify", "3", "-verify_return_error", "-CAfile"])
