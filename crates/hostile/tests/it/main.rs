@@ -6,4 +6,6 @@ mod close;
 mod injection;
 mod malformed;
 mod reset;
+mod slow;
+mod sticky;
 mod stripping;
