@@ -442,11 +442,48 @@ pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-/// Open file descriptors of this process (Linux `/proc/self/fd`), or `None` elsewhere.
-pub fn open_fds() -> Option<usize> {
-    std::fs::read_dir("/proc/self/fd")
-        .ok()
-        .map(|dir| dir.count())
+/// Open file descriptors of this process that are TCP sockets with a local or remote port in
+/// `ports` (Linux: `/proc/self/fd` and `/proc/net/tcp{,6}`), or `None` where that cannot be
+/// read. Unlike a plain descriptor count, this ignores what tests running in parallel open.
+pub fn open_sockets_on(ports: &[u16]) -> Option<usize> {
+    let mut inodes = std::collections::HashSet::new();
+    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|inode| inode.parse::<u64>().ok())
+        {
+            inodes.insert(inode);
+        }
+    }
+    let mut count = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = |field: Option<&&str>| {
+                field
+                    .and_then(|f| f.rsplit(':').next())
+                    .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+            };
+            let (local, remote) = (port(fields.get(1)), port(fields.get(2)));
+            let inode = fields.get(9).and_then(|i| i.parse::<u64>().ok());
+            let ours = inode.is_some_and(|i| inodes.contains(&i));
+            let on_port = [local, remote]
+                .iter()
+                .any(|p| p.is_some_and(|p| ports.contains(&p)));
+            if ours && on_port {
+                count += 1;
+            }
+        }
+    }
+    Some(count)
 }
 
 /// TLS record content types a client may legitimately send: handshake, alert,
@@ -677,4 +714,75 @@ where
         // Still running: left behind (detached) so that the test can fail.
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
     }
+}
+
+/// A full honest session with the real client: connect in plaintext, `upgrade_with`, a few
+/// commands inside TLS (SMTP NOOP/MAIL/RSET, IMAP NOOP/LOGIN, POP3 USER/PASS/STAT, three echoed
+/// frames), then the goodbye and a clean close.
+///
+/// # Errors
+///
+/// What went wrong, in words (the load tests count failures rather than stop at the first).
+pub async fn full_session(
+    addr: SocketAddr,
+    dialect: Dialect,
+    control: SocketControl,
+) -> Result<(), String> {
+    let mut socket = plain_socket(addr, control)
+        .await
+        .map_err(|e| format!("connect: {}", e.full_message()))?;
+    within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+        .await
+        .map_err(|e| format!("upgrade: {e}"))?
+        .map_err(|e| format!("upgrade: {}", e.full_message()))?;
+    if dialect == Dialect::Framed {
+        for text in ["one", "two", "three"] {
+            within(streamsocket::write_string(&mut socket, text))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("write: {}", e.full_message()))?;
+            let echo = within(streamsocket::read_string(&mut socket))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("read: {}", e.full_message()))?;
+            if echo != text {
+                return Err(format!("echo {echo:?} for {text:?}"));
+            }
+        }
+        within(socket.shutdown())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("shutdown: {e}"))?;
+    } else {
+        let (commands, goodbye): (&[&str], &str) = match dialect {
+            Dialect::Smtp => (&["NOOP", "MAIL FROM:<load@example.test>", "RSET"], "QUIT"),
+            Dialect::Imap => (&["A5 NOOP", "A6 LOGIN load secret"], "A7 LOGOUT"),
+            _ => (&["USER load", "PASS secret", "STAT"], "QUIT"),
+        };
+        let mut peer = RawPeer::new(socket);
+        for command in commands {
+            peer.send(format!("{command}\r\n").as_bytes())
+                .await
+                .map_err(|e| format!("{command}: {e}"))?;
+            let reply = read_reply(&mut peer, dialect, false)
+                .await
+                .map_err(|e| format!("{command}: {e}"))?;
+            let last = reply.last().map(String::as_str).unwrap_or_default();
+            let ok = last.starts_with('2') || last.starts_with("+OK") || last.contains(" OK ");
+            if !ok {
+                return Err(format!("{command}: {reply:?}"));
+            }
+        }
+        peer.send(format!("{goodbye}\r\n").as_bytes())
+            .await
+            .map_err(|e| format!("{goodbye}: {e}"))?;
+        socket = peer.into_inner();
+    }
+    // The server's close_notify, then FIN: a clean end.
+    let mut rest = Vec::new();
+    within(socket.read_to_end(&mut rest))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("close: {e}"))?;
+    Ok(())
 }

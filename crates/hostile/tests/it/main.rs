@@ -4,6 +4,8 @@
 mod client_garbage;
 mod close;
 mod injection;
+mod limits;
+mod load;
 mod malformed;
 mod reset;
 mod slow;
