@@ -1,12 +1,15 @@
 //! Handshake units (TCP connect + handshake + 1-byte echo; in memory: the same without sockets)
 //! for TLS 1.3 and 1.2, ECDSA P-256, Ed25519 and RSA-2048 server keys, X25519 and the provider's
-//! default group, full and resumed; in-memory rustls (M), tokio-rustls (R) and the project (P).
+//! default group, full and resumed; in-memory rustls (M), tokio-rustls (R) and the project (P,
+//! StreamSocket with implicit TLS against the mock server).
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use streamsocket::Dialect;
 use streamsocket_benches::inmem::InMemory;
 use streamsocket_benches::loopback::TokioRustls;
+use streamsocket_benches::project::Project;
 use streamsocket_benches::setup::{Group, Suite, TlsSetup, Version};
 use testpki::KeyKind;
 
@@ -47,6 +50,10 @@ fn handshakes(c: &mut Criterion) {
         let r = TokioRustls::new(&setup).expect("tokio-rustls pair");
         group.bench_function(BenchmarkId::new("r", &label), |b| {
             b.iter_custom(|iters| r.handshakes(iters).expect("tokio-rustls handshakes"))
+        });
+        let p = Project::new(&setup, Dialect::Implicit).expect("project pair");
+        group.bench_function(BenchmarkId::new("p", &label), |b| {
+            b.iter_custom(|iters| p.handshakes(iters).expect("project handshakes"))
         });
     }
     group.finish();

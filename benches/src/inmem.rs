@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
 
+use crate::loopback::ECHO_UNIT;
 use crate::setup::{TlsSetup, server_name};
 
 /// A reusable in-memory client/server pair of configurations with scratch buffers.
@@ -38,21 +39,22 @@ impl InMemory {
         Ok(pair)
     }
 
-    /// One handshake unit: a fresh client and server connection, the handshake, and a 1-byte
-    /// echo (so the server has finished and the client has read any tickets).
+    /// One handshake unit: a fresh client and server connection, the handshake, and the echo of
+    /// [`ECHO_UNIT`] (so the server has finished and the client has read any tickets).
     ///
     /// Checks that the handshake kind matches the setup (full, or resumed).
     pub fn handshake(&mut self) -> anyhow::Result<()> {
         let mut client = ClientConnection::new(self.client.clone(), server_name())?;
         let mut server = ServerConnection::new(self.server.clone())?;
         self.pump(&mut client, &mut server)?;
-        client.writer().write_all(b"x")?;
+        client.writer().write_all(&ECHO_UNIT)?;
         self.pump(&mut client, &mut server)?;
-        let mut byte = [0u8; 1];
-        server.reader().read_exact(&mut byte)?;
-        server.writer().write_all(&byte)?;
+        let mut echo = [0u8; ECHO_UNIT.len()];
+        server.reader().read_exact(&mut echo)?;
+        server.writer().write_all(&echo)?;
         self.pump(&mut client, &mut server)?;
-        client.reader().read_exact(&mut byte)?;
+        client.reader().read_exact(&mut echo)?;
+        ensure!(echo == ECHO_UNIT, "echo differs");
         ensure!(!client.is_handshaking() && !server.is_handshaking());
         let kind = client.handshake_kind();
         ensure!(

@@ -20,5 +20,6 @@
 pub mod external;
 pub mod inmem;
 pub mod loopback;
+pub mod project;
 pub mod setup;
 pub mod stats;

@@ -26,6 +26,10 @@ pub const SOCKET_BUFFER: u32 = 256 * 1024;
 /// The application read and write size of the stable figures.
 pub const IO_CHUNK: usize = 16 * 1024;
 
+/// What a handshake unit echoes: a frame with a 1-byte payload (the mock server echoes frames,
+/// the baselines echo bytes; the same 5 bytes cross the wire both ways for every party).
+pub const ECHO_UNIT: [u8; 5] = [0, 0, 0, 1, b'x'];
+
 /// A current-thread runtime: client and server tasks share one thread, so a ratio compares code
 /// paths and not scheduling luck.
 pub fn current_thread() -> Runtime {
@@ -225,10 +229,11 @@ impl TlsClient {
 impl HandshakeClient for TlsClient {
     async fn unit(&self) -> anyhow::Result<()> {
         let mut tls = self.connect().await?;
-        tls.write_all(b"x").await?;
+        tls.write_all(&ECHO_UNIT).await?;
         tls.flush().await?;
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).await?;
+        let mut reply = [0u8; ECHO_UNIT.len()];
+        tls.read_exact(&mut reply).await?;
+        ensure!(reply == ECHO_UNIT, "echo differs");
         let kind = tls.get_ref().1.handshake_kind();
         ensure!(
             kind == Some(self.expected),

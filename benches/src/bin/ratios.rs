@@ -25,18 +25,21 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
+use streamsocket::Dialect;
 use streamsocket_benches::external::{self, OpensslServer};
 use streamsocket_benches::inmem::{InMemory, InMemoryBulk};
-use streamsocket_benches::loopback::{self, EchoServer, IO_CHUNK, TlsClient, TokioRustls};
+use streamsocket_benches::loopback::Received;
+use streamsocket_benches::loopback::{
+    self, ECHO_UNIT, EchoServer, IO_CHUNK, TlsClient, TokioRustls,
+};
+use streamsocket_benches::project::{
+    MockServer, Project, ProjectClient, mock_config, project_bulk,
+};
 use streamsocket_benches::setup::{Group, Suite, TlsSetup};
 use streamsocket_benches::stats::{self, Summary};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Why the project's figures are missing while the client or server is not usable here.
-const PROJECT_MISSING: &str =
-    "the project (StreamSocket client + mock server) is not wired into the harness yet";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -200,7 +203,7 @@ const FIGURES: &[(&str, &str, &str)] = &[
     (
         "p_bulk_bytes_per_s",
         "B/s",
-        "P: StreamSocket one-way bulk, AES-128-GCM, 16 KiB writes and reads",
+        "P: StreamSocket one-way bulk to a tokio-rustls sink (the mock server has none), AES-128-GCM, 16 KiB",
     ),
     (
         "openssl_bulk_bytes_per_s",
@@ -472,8 +475,15 @@ fn run(options: Options) -> anyhow::Result<()> {
     drop(openssl);
 
     eprintln!("allocations per MiB");
-    results.record("r_allocs_per_mib", allocs_per_mib_r(&setup, 64 << 20));
-    results.record("p_allocs_per_mib", Err(anyhow::anyhow!(PROJECT_MISSING)));
+    let rt = loopback::current_thread();
+    results.record(
+        "r_allocs_per_mib",
+        allocs_per_mib(|| loopback::tls_bulk(&rt, &setup, 64 << 20, IO_CHUNK)),
+    );
+    results.record(
+        "p_allocs_per_mib",
+        allocs_per_mib(|| project_bulk(&rt, &setup, 64 << 20, IO_CHUNK)),
+    );
 
     eprintln!("idle connections");
     results.record(
@@ -482,7 +492,7 @@ fn run(options: Options) -> anyhow::Result<()> {
     );
     results.record(
         "p_idle_conn_heap_bytes",
-        Err(anyhow::anyhow!(PROJECT_MISSING)),
+        idle_heap_p(&setup, options.idle_connections),
     );
 
     if options.callgrind {
@@ -539,7 +549,11 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "r_handshake_per_s",
         run: Box::new(move || rate(target, |n| r_full.handshakes(n))),
     });
-    measures.push(project_measure("p_handshake_per_s"));
+    let p_full = Project::new(setup, Dialect::Implicit)?;
+    measures.push(Measure {
+        key: "p_handshake_per_s",
+        run: Box::new(move || rate(target, |n| p_full.handshakes(n))),
+    });
 
     let resumed = setup.resumed();
     let mut m_resumed = InMemory::new(&resumed)?;
@@ -552,8 +566,16 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "r_resumed_per_s",
         run: Box::new(move || rate(target, |n| r_resumed.handshakes(n))),
     });
-    measures.push(project_measure("p_resumed_per_s"));
-    measures.push(project_measure("p_starttls_smtp_per_s"));
+    let p_resumed = Project::new(&resumed, Dialect::Implicit)?;
+    measures.push(Measure {
+        key: "p_resumed_per_s",
+        run: Box::new(move || rate(target, |n| p_resumed.handshakes(n))),
+    });
+    let p_smtp = Project::new(setup, Dialect::Smtp)?;
+    measures.push(Measure {
+        key: "p_starttls_smtp_per_s",
+        run: Box::new(move || rate(target, |n| p_smtp.handshakes(n))),
+    });
 
     let rt = Arc::new(loopback::multi_thread(2));
     let server = EchoServer::spawn(rt.handle(), setup.server_config())?;
@@ -565,7 +587,16 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
             loopback::concurrent_rate(&rt, client.clone(), 4, target)
         }),
     });
-    measures.push(project_measure("p_two_workers_per_s"));
+    let rt = Arc::new(loopback::multi_thread(2));
+    let server = MockServer::spawn(rt.handle(), mock_config(setup, Dialect::Implicit))?;
+    let client = Arc::new(ProjectClient::new(server.addr(), setup, Dialect::Implicit)?);
+    measures.push(Measure {
+        key: "p_two_workers_per_s",
+        run: Box::new(move || {
+            let _server = &server;
+            loopback::concurrent_rate(&rt, client.clone(), 4, target)
+        }),
+    });
 
     let defaults = TlsSetup {
         suite: Suite::Default,
@@ -583,7 +614,18 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "r_handshake_default_per_s",
         run: Box::new(move || rate(short, |n| r_default.handshakes(n))),
     });
-    measures.push(project_measure("p_handshake_default_per_s"));
+    let p_default = Project::new(&defaults, Dialect::Implicit)?;
+    measures.push(Measure {
+        key: "p_handshake_default_per_s",
+        run: Box::new(move || rate(short, |n| p_default.handshakes(n))),
+    });
+    let p_localhost = Project::with_client(setup, Dialect::Implicit, |client| {
+        Ok(client.with_host("localhost"))
+    })?;
+    measures.push(Measure {
+        key: "p_handshake_localhost_per_s",
+        run: Box::new(move || rate(short, |n| p_localhost.handshakes(n))),
+    });
     Ok(measures)
 }
 
@@ -605,19 +647,16 @@ fn bulk_measures(options: &Options, setup: &TlsSetup) -> Vec<Measure> {
         key: "tcp_bulk_bytes_per_s",
         run: Box::new(move || Ok(loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK)?.rate())),
     });
+    let r_rt = rt.clone();
     measures.push(Measure {
         key: "r_bulk_bytes_per_s",
-        run: Box::new(move || Ok(loopback::tls_bulk(&rt, &setup, total, IO_CHUNK)?.rate())),
+        run: Box::new(move || Ok(loopback::tls_bulk(&r_rt, &setup, total, IO_CHUNK)?.rate())),
     });
-    measures.push(project_measure("p_bulk_bytes_per_s"));
+    measures.push(Measure {
+        key: "p_bulk_bytes_per_s",
+        run: Box::new(move || Ok(project_bulk(&rt, &setup, total, IO_CHUNK)?.rate())),
+    });
     measures
-}
-
-fn project_measure(key: &'static str) -> Measure {
-    Measure {
-        key,
-        run: Box::new(|| Err(anyhow::anyhow!(PROJECT_MISSING))),
-    }
 }
 
 /// Runs batches of handshake units until `target` has passed; units per second.
@@ -642,14 +681,13 @@ fn heap_now() -> i64 {
     stats.bytes_allocated as i64 - stats.bytes_deallocated as i64 + stats.bytes_reallocated as i64
 }
 
-/// Allocations per MiB of an R bulk transfer (both sides, one process).
-fn allocs_per_mib_r(setup: &TlsSetup, total: u64) -> anyhow::Result<f64> {
-    let rt = loopback::current_thread();
-    // Configurations are built outside the counted region.
+/// Allocations per MiB of a bulk transfer (both sides, one process; the connection setup,
+/// handshake included, is counted too, which 64 MiB make small).
+fn allocs_per_mib(transfer: impl FnOnce() -> anyhow::Result<Received>) -> anyhow::Result<f64> {
     let before = GLOBAL.stats().allocations;
-    loopback::tls_bulk(&rt, setup, total, IO_CHUNK)?;
+    let received = transfer()?;
     let allocations = GLOBAL.stats().allocations - before;
-    Ok(allocations as f64 / (total as f64 / (1 << 20) as f64))
+    Ok(allocations as f64 / (received.bytes as f64 / (1 << 20) as f64))
 }
 
 /// Heap held per idle connection on R's echo server: a child process opens `n` connections
@@ -657,6 +695,13 @@ fn allocs_per_mib_r(setup: &TlsSetup, total: u64) -> anyhow::Result<f64> {
 fn idle_heap_r(setup: &TlsSetup, n: usize) -> anyhow::Result<f64> {
     let rt = loopback::multi_thread(1);
     let server = EchoServer::spawn(rt.handle(), setup.server_config())?;
+    idle_heap(server.addr(), n)
+}
+
+/// Heap held per idle connection on the mock server (implicit TLS, the pinned setup).
+fn idle_heap_p(setup: &TlsSetup, n: usize) -> anyhow::Result<f64> {
+    let rt = loopback::multi_thread(1);
+    let server = MockServer::spawn(rt.handle(), mock_config(setup, Dialect::Implicit))?;
     idle_heap(server.addr(), n)
 }
 
@@ -704,10 +749,10 @@ fn hold(args: &[String]) -> anyhow::Result<()> {
         for _ in 0..n {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let mut tls = client.connect().await?;
-            tls.write_all(b"x").await?;
+            tls.write_all(&ECHO_UNIT).await?;
             tls.flush().await?;
-            let mut byte = [0u8; 1];
-            tls.read_exact(&mut byte).await?;
+            let mut reply = [0u8; ECHO_UNIT.len()];
+            tls.read_exact(&mut reply).await?;
             held.push(tls);
         }
         anyhow::Ok(held)
@@ -741,7 +786,9 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
         "r" => {
             TokioRustls::new(&setup)?.handshakes(n)?;
         }
-        "p" => bail!(PROJECT_MISSING),
+        "p" => {
+            Project::new(&setup, Dialect::Implicit)?.handshakes(n)?;
+        }
         other => bail!("unknown party {other:?} (m, r or p)"),
     }
     Ok(())
