@@ -48,6 +48,9 @@ pub(crate) async fn upgrade_with(
     {
         Ok(Ok(capabilities)) => {
             socket.set_capabilities(capabilities);
+            // What the server sent right after the capability reply (in the same read) is the
+            // application's.
+            socket.set_unread(machine.take_leftover());
             Ok(())
         }
         Ok(Err(Step::Failed(err) | Step::Broken(err))) => Err(err),

@@ -54,6 +54,9 @@ pub struct StreamSocket {
     upgrade_mark: Option<(u64, u64)>,
     failure: Option<Error>,
     capabilities: Vec<String>,
+    /// Application bytes that arrived inside TLS together with the end of the post-upgrade
+    /// exchange; reads return them first.
+    unread: Vec<u8>,
     /// A connect or upgrade is under way (still set if its future was dropped).
     busy: bool,
 }
@@ -365,6 +368,10 @@ impl StreamSocket {
         self.capabilities = capabilities;
     }
 
+    pub(crate) fn set_unread(&mut self, bytes: Vec<u8>) {
+        self.unread = bytes;
+    }
+
     pub(crate) fn handshake_timeout(&self) -> std::time::Duration {
         self.control.handshake_timeout()
     }
@@ -597,7 +604,14 @@ impl AsyncRead for StreamSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.get_mut().poll_io(cx, |io, cx| io.poll_read(cx, buf))
+        let this = self.get_mut();
+        if this.failure.is_none() && !this.unread.is_empty() && buf.remaining() > 0 {
+            let n = this.unread.len().min(buf.remaining());
+            buf.put_slice(this.unread.get(..n).unwrap_or_default());
+            this.unread.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        this.poll_io(cx, |io, cx| io.poll_read(cx, buf))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod client_garbage;
 mod close;
+mod delivery;
 mod injection;
 mod limits;
 mod load;

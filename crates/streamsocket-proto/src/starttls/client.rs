@@ -125,6 +125,8 @@ pub struct ClientMachine {
     capabilities: Vec<String>,
     outbox: Vec<u8>,
     events: VecDeque<ClientEvent>,
+    /// Bytes fed after `Ready`: the application's, see [`ClientMachine::take_leftover`].
+    leftover: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -155,6 +157,7 @@ impl ClientMachine {
             capabilities: Vec::new(),
             outbox: Vec::new(),
             events: VecDeque::new(),
+            leftover: Vec::new(),
         };
         if !dialect.is_line_based() {
             machine.phase = Phase::AwaitingTls;
@@ -170,12 +173,18 @@ impl ClientMachine {
 
     /// Feeds bytes from the server: plaintext before TLS, decrypted bytes after.
     ///
-    /// After [`ClientEvent::Ready`] or [`ClientEvent::Failed`] input is ignored.
+    /// Bytes that follow the reply completing [`ClientEvent::Ready`] (in the same call or
+    /// later) are not the machine's: they are kept for the application, see
+    /// [`take_leftover`](Self::take_leftover). After [`ClientEvent::Failed`] input is ignored.
     pub fn handle_input(&mut self, data: &[u8]) {
         let mut rest = data;
         while !rest.is_empty() {
             match self.phase {
-                Phase::Ready | Phase::Failed => return,
+                Phase::Ready => {
+                    self.leftover.extend_from_slice(rest);
+                    return;
+                }
+                Phase::Failed => return,
                 Phase::AwaitingTls => {
                     // Anything the server sends between the go-ahead and the handshake would be
                     // read as if it came from inside TLS.
@@ -259,6 +268,14 @@ impl ClientMachine {
                 self.send("CAPA");
             }
         }
+    }
+
+    /// Takes the bytes fed after [`ClientEvent::Ready`]: application data that arrived together
+    /// with the end of the post-TLS exchange (an IMAP server's unsolicited untagged response,
+    /// say). A driver hands them to the application before anything it reads later. Empty
+    /// before `Ready`; bytes buffered before a failure are never kept.
+    pub fn take_leftover(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.leftover)
     }
 
     /// The latest capability list (the post-TLS list once ready).

@@ -515,3 +515,21 @@ fn failure_messages_are_lowercase_without_final_period() {
         assert!(!message.ends_with('.'), "{message}");
     }
 }
+
+#[test]
+fn bytes_after_the_post_tls_reply_are_kept_for_the_application() {
+    let mut client = smtp_to_go_ahead();
+    client.handle_tls_established();
+    assert_eq!(client_sent(&mut client), "EHLO localhost\r\n");
+    assert!(client.take_leftover().is_empty());
+    client.handle_input(b"250-mx\r\n250 AUTH PLAIN\r\n421 going down\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Ready {
+            capabilities: caps(&["AUTH PLAIN"])
+        }]
+    );
+    client.handle_input(b"more");
+    assert_eq!(client.take_leftover(), b"421 going down\r\nmore");
+    assert!(client.take_leftover().is_empty());
+}

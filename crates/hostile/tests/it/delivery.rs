@@ -1,0 +1,63 @@
+//! Nothing is lost at the seams of the upgrade: what the server sends inside TLS right after
+//! the reply that ends the client's post-TLS exchange (an IMAP server's unsolicited untagged
+//! data, a POP3 or SMTP server's next line) reaches the application.
+
+use streamsocket::{Dialect, ProtectionLevel};
+use tokio::io::AsyncReadExt;
+
+use hostile_tests::{
+    LINE_DIALECTS, RawPeer, ScriptedServer, capabilities, control_for, go_ahead, greeting,
+    plain_socket, tls_acceptor, valid_identity, within,
+};
+
+/// The post-TLS capability reply, with `extra` in the same write.
+fn post_tls_reply(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Smtp => (
+            "250-scripted\r\n250 SIZE 1000\r\n",
+            "421 4.3.2 going down now\r\n",
+        ),
+        Dialect::Imap => (
+            "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n",
+            "* 5 EXISTS\r\n",
+        ),
+        _ => ("+OK\r\nUSER\r\n.\r\n", "-ERR going down now\r\n"),
+    }
+}
+
+#[tokio::test]
+async fn data_right_after_the_post_tls_capabilities_reaches_the_application() {
+    let identity = valid_identity();
+    for dialect in LINE_DIALECTS {
+        let acceptor = tls_acceptor(&identity);
+        let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
+            peer.send(greeting(dialect, "scripted.test").as_bytes())
+                .await?;
+            peer.line().await?;
+            peer.send(capabilities(dialect, true).as_bytes()).await?;
+            peer.line().await?;
+            peer.send(go_ahead(dialect)).await?;
+            let mut inside = RawPeer::new(within(acceptor.accept(peer.into_inner())).await??);
+            inside.line().await?;
+            let (reply, extra) = post_tls_reply(dialect);
+            // One write, hence one TLS record: the client reads both at once.
+            inside.send(format!("{reply}{extra}").as_bytes()).await?;
+            inside.drain().await
+        })
+        .await
+        .unwrap();
+        let mut socket = plain_socket(server.addr(), control_for(&identity))
+            .await
+            .unwrap();
+        within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, extra) = post_tls_reply(dialect);
+        let mut got = vec![0u8; extra.len()];
+        within(socket.read_exact(&mut got)).await.unwrap().unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), extra, "{dialect}");
+        drop(socket);
+        server.finish().await.unwrap();
+    }
+}
