@@ -260,3 +260,35 @@ async fn the_validation_name_is_the_callers_whatever_the_banner_says() {
         server.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn imap_capabilities_from_the_greeting_are_forgotten_too() {
+    let identity = valid_identity();
+    let acceptor = tls_acceptor(&identity);
+    let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
+        peer.send(b"* OK [CAPABILITY IMAP4rev1 STARTTLS PRE-ONLY] ready\r\n* 2 EXISTS\r\n")
+            .await?;
+        // The greeting offered STARTTLS, so the client skips A1 CAPABILITY.
+        let command = peer.line().await?;
+        assert_eq!(command, "A2 STARTTLS\r\n");
+        peer.send(go_ahead(Dialect::Imap)).await?;
+        let mut inside = RawPeer::new(within(acceptor.accept(peer.into_inner())).await??);
+        inside.line().await?;
+        inside
+            .send(b"* CAPABILITY IMAP4rev1 POST-ONLY\r\nA3 OK done\r\n")
+            .await?;
+        inside.drain().await
+    })
+    .await
+    .unwrap();
+    let mut socket = plain_socket(server.addr(), control_for(&identity))
+        .await
+        .unwrap();
+    within(socket.upgrade_with(Dialect::Imap, ProtectionLevel::Ssl, "localhost"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(socket.capabilities(), ["IMAP4rev1", "POST-ONLY"]);
+    drop(socket);
+    server.finish().await.unwrap();
+}

@@ -251,3 +251,33 @@ async fn a_server_that_never_greets_or_never_answers_starttls_hits_the_clients_t
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_reads_its_replies_is_closed_at_the_idle_timeout() {
+    // Commands that each get a reply, far more than the socket buffers hold, and no read: the
+    // server's writes block, and its write deadline (the idle timeout) ends the session. Its
+    // own queue stays bounded by what one read produces.
+    for dialect in LINE_DIALECTS {
+        let server = testing::spawn(short(dialect)).await;
+        let peer = RawPeer::connect(server.addr()).await.unwrap();
+        let command: &[u8] = match dialect {
+            Dialect::Smtp => b"NOOP\r\n",
+            Dialect::Imap => b"A1 NOOP\r\n",
+            _ => b"CAPA\r\n",
+        };
+        let (rd, wr) = peer.into_inner().into_split();
+        let writer = hostile_tests::spawn_flood(wr, command.repeat(400_000));
+        assert_eq!(
+            closed_as(&server).await,
+            CloseReason::IdleTimeout,
+            "{dialect}"
+        );
+        assert!(
+            server.stats().peak_buffered_bytes <= server.config().limits.line_len as u64,
+            "{dialect}"
+        );
+        writer.abort();
+        drop(rd);
+        server.shutdown().await;
+    }
+}

@@ -176,6 +176,20 @@ async fn every_upgrade_failure_is_sticky_and_nothing_reaches_the_server() {
             ErrorKind::HandshakeTimedOut,
         ),
         (
+            "client certificate required (tls 1.3, alert after the handshake)",
+            Dialect::Smtp,
+            MockConfig {
+                tls: mockserver::TlsPolicy {
+                    versions: ServerVersions::Tls13Only,
+                    client_auth: mockserver::ClientAuth::Required,
+                    ..mock(Dialect::Smtp).tls
+                },
+                ..mock(Dialect::Smtp)
+            },
+            ProtectionLevel::Ssl,
+            ErrorKind::HandshakeFailed,
+        ),
+        (
             "unsupported level",
             Dialect::Smtp,
             mock(Dialect::Smtp),
@@ -265,4 +279,33 @@ async fn a_truncated_session_is_sticky() {
         !after.windows(LEAK.len()).any(|w| w == LEAK),
         "the leak reached the server in plaintext"
     );
+}
+
+#[tokio::test]
+async fn a_fatal_alert_after_the_handshake_is_sticky() {
+    // Framed: the upgrade completes (TLS 1.3 sends the client's empty certificate after the
+    // server's Finished), then the server's alert fails the first read.
+    let server = testing::spawn(MockConfig {
+        tls: mockserver::TlsPolicy {
+            versions: ServerVersions::Tls13Only,
+            client_auth: mockserver::ClientAuth::Required,
+            ..mock(Dialect::Framed).tls
+        },
+        ..mock(Dialect::Framed)
+    })
+    .await;
+    let mut socket = plain_socket(server.addr(), control_for(&valid_identity()))
+        .await
+        .unwrap();
+    within(socket.upgrade_with(Dialect::Framed, ProtectionLevel::Ssl, "localhost"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut buf = [0u8; 8];
+    let err = unwrap_io(&within(socket.read(&mut buf)).await.unwrap().unwrap_err());
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    assert_sticky(&mut socket, &err, "alert after the handshake").await;
+    drop(socket);
+    nothing_leaked(&server, "alert after the handshake").await;
+    server.shutdown().await;
 }
