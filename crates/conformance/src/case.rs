@@ -143,93 +143,9 @@ impl Behaviour {
     }
 }
 
-/// The server's certificate situation (the testpki scenarios).
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scenario {
-    /// Root -> intermediate -> leaf, all in order.
-    Valid,
-    /// The leaf's validity ended in the past.
-    Expired,
-    /// The leaf's validity starts in the future.
-    NotYetValid,
-    /// The leaf names another host.
-    WrongHost,
-    /// The leaf signs itself.
-    SelfSigned,
-    /// The chain ends in a root the client does not trust.
-    UntrustedRoot,
-    /// The server sends the leaf without its intermediate.
-    MissingIntermediate,
-    /// The leaf is for client authentication only.
-    WrongEku,
-    /// The intermediate is not a CA.
-    IntermediateNotCa,
-    /// The leaf is revoked by a CRL the client holds.
-    Revoked,
-    /// The leaf's signature does not verify.
-    BadSignature,
-}
-
-impl Scenario {
-    /// Every scenario.
-    pub const ALL: [Self; 11] = [
-        Self::Valid,
-        Self::Expired,
-        Self::NotYetValid,
-        Self::WrongHost,
-        Self::SelfSigned,
-        Self::UntrustedRoot,
-        Self::MissingIntermediate,
-        Self::WrongEku,
-        Self::IntermediateNotCa,
-        Self::Revoked,
-        Self::BadSignature,
-    ];
-
-    /// Kebab-case name, as testpki and the manifests spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not-yet-valid",
-            Self::WrongHost => "wrong-host",
-            Self::SelfSigned => "self-signed",
-            Self::UntrustedRoot => "untrusted-root",
-            Self::MissingIntermediate => "missing-intermediate",
-            Self::WrongEku => "wrong-eku",
-            Self::IntermediateNotCa => "intermediate-not-ca",
-            Self::Revoked => "revoked",
-            Self::BadSignature => "bad-signature",
-        }
-    }
-}
-
-/// The server's key type.
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Key {
-    /// ECDSA on P-256.
-    EcdsaP256,
-    /// Ed25519.
-    Ed25519,
-    /// RSA with a 2048-bit modulus.
-    Rsa2048,
-}
-
-impl Key {
-    /// Every key type.
-    pub const ALL: [Self; 3] = [Self::EcdsaP256, Self::Ed25519, Self::Rsa2048];
-
-    /// Short name used in case identifiers.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::EcdsaP256 => "p256",
-            Self::Ed25519 => "ed25519",
-            Self::Rsa2048 => "rsa2048",
-        }
-    }
-}
+/// The server's certificate situation and key type are testpki's own vocabulary: the matrix
+/// names what testpki issues, and the oracle keeps its own table of what each must cause.
+pub use testpki::{KeyKind as Key, Scenario};
 
 /// What the client sets on its `SocketControl` besides the trust anchors.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]

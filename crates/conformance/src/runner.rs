@@ -19,9 +19,9 @@ use proto::starttls::Dialect;
 use streamsocket::{
     Error, ErrorKind, SocketControl, StreamSocket, TrustAnchors, read_string, write_string,
 };
-use testpki::{KeyKind, Pki};
+use testpki::Pki;
 
-use crate::case::{Behaviour, Case, Control, Key, Mode, Scenario, ServerTls};
+use crate::case::{Behaviour, Case, Control, Mode, ServerTls};
 use crate::oracle::{self, CertError, Failure, Outcome, Version};
 use crate::report::CaseResult;
 
@@ -88,7 +88,7 @@ struct Run {
 }
 
 async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
-    let pki = Pki::shared(key_kind(case.key));
+    let pki = Pki::shared(case.key);
     let config = server_config(case, pki)?;
     let identity = Arc::clone(&config.identity);
     let server = spawn(config).await;
@@ -444,38 +444,10 @@ fn dialect(mode: Mode) -> Dialect {
     }
 }
 
-fn key_kind(key: Key) -> KeyKind {
-    match key {
-        Key::EcdsaP256 => KeyKind::EcdsaP256,
-        Key::Ed25519 => KeyKind::Ed25519,
-        Key::Rsa2048 => KeyKind::Rsa2048,
-    }
-}
-
-fn scenario(scenario: Scenario) -> testpki::Scenario {
-    match scenario {
-        Scenario::Valid => testpki::Scenario::Valid,
-        Scenario::Expired => testpki::Scenario::Expired,
-        Scenario::NotYetValid => testpki::Scenario::NotYetValid,
-        Scenario::WrongHost => testpki::Scenario::WrongHost,
-        Scenario::SelfSigned => testpki::Scenario::SelfSigned,
-        Scenario::UntrustedRoot => testpki::Scenario::UntrustedRoot,
-        Scenario::MissingIntermediate => testpki::Scenario::MissingIntermediate,
-        Scenario::WrongEku => testpki::Scenario::WrongEku,
-        Scenario::IntermediateNotCa => testpki::Scenario::IntermediateNotCa,
-        Scenario::Revoked => testpki::Scenario::Revoked,
-        Scenario::BadSignature => testpki::Scenario::BadSignature,
-    }
-}
-
 /// The mock server for a case.
 fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
-    let mut config = mockserver::testing::config(
-        dialect(case.mode),
-        scenario(case.scenario),
-        key_kind(case.key),
-    );
-    config.identity = Arc::new(pki.server(scenario(case.scenario))?);
+    let mut config = mockserver::testing::config(dialect(case.mode), case.scenario, case.key);
+    config.identity = Arc::new(pki.server(case.scenario)?);
     if case.behaviour == Behaviour::StallAfterGoAhead {
         // The stalling server reads nothing until its handshake timeout: keep it short so the
         // case ends soon after the client gives up.

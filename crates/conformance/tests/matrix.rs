@@ -78,14 +78,14 @@ async fn every_case_agrees_with_the_oracle_and_the_negotiated_parameters_are_rev
 
 /// A handful of cases whose full `SocketInformation` is snapshotted.
 const REPRESENTATIVE: &[&str] = &[
-    "Ssl/connect/tls12+13/honest/valid/p256/defaults",
-    "Tls12/smtp/tls12+13/honest/valid/p256/defaults",
-    "Tls13/imap/tls13/honest/valid/p256/defaults",
-    "Ssl/connect/tls12+13/honest/expired/p256/ignore-errors",
+    "Ssl/connect/tls12+13/honest/valid/ecdsa-p256/defaults",
+    "Tls12/smtp/tls12+13/honest/valid/ecdsa-p256/defaults",
+    "Tls13/imap/tls13/honest/valid/ecdsa-p256/defaults",
+    "Ssl/connect/tls12+13/honest/expired/ecdsa-p256/ignore-errors",
     "Ssl/connect/tls12+13/honest/wrong-host/ed25519/defaults",
     "Ssl/smtp/tls12/honest/revoked/rsa2048/defaults",
-    "Ssl/connect/tls13/honest/valid/p256/mtls",
-    "Tls10/smtp/tls12+13/honest/valid/p256/defaults",
+    "Ssl/connect/tls13/honest/valid/ecdsa-p256/mtls",
+    "Tls10/smtp/tls12+13/honest/valid/ecdsa-p256/defaults",
 ];
 
 fn loopback_address(value: Content, _: insta::internals::ContentPath<'_>) -> String {
