@@ -251,3 +251,48 @@ async fn a_broken_record_instead_of_the_server_hello_fails_the_handshake() {
         server.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn implicit_tls_against_a_starttls_port_fails_the_handshake() {
+    // The client's ClientHello reaches a plaintext protocol; the error lines that come back
+    // are never taken for a ServerHello. (A framed port accepts a ClientHello as its first
+    // bytes by design, so implicit TLS works there.)
+    for dialect in LINE_DIALECTS {
+        let server = testing::spawn(mock(dialect)).await;
+        let mut socket = streamsocket::StreamSocket::with_control(control_for(&valid_identity()));
+        let port = server.addr().port().to_string();
+        let err = within(socket.connect("localhost", &port, ProtectionLevel::Ssl))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::HandshakeFailed | ErrorKind::ConnectionResetByPeer
+            ),
+            "{dialect}: {}",
+            err.full_message()
+        );
+        assert_eq!(socket.information().protocol_version, None, "{dialect}");
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn starttls_against_an_implicit_tls_port_ends_at_the_clients_timeout() {
+    // Each side waits for the other to speak first; the client's limit ends it.
+    let server = testing::spawn(mock(Dialect::Implicit)).await;
+    for dialect in LINE_DIALECTS {
+        let mut control = control_for(&valid_identity());
+        control
+            .set_handshake_timeout(Duration::from_secs(3))
+            .unwrap();
+        let mut socket = plain_socket(server.addr(), control).await.unwrap();
+        let err = within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{dialect}: {err}");
+    }
+    server.shutdown().await;
+}
