@@ -288,6 +288,38 @@ pub fn callgrind_instructions(exe: &Path, args: &[String], scratch: &Path) -> an
     parse_callgrind_total(&text).context("no totals line in the callgrind output")
 }
 
+/// Runs `exe args` under `strace -c -f` and returns the total number of system calls made.
+pub fn strace_syscalls(exe: &Path, args: &[String]) -> anyhow::Result<u64> {
+    if !have("strace") {
+        bail!("strace is not installed");
+    }
+    let out = Command::new("strace")
+        .args(["-c", "-f", "-o", "/dev/stderr"])
+        .arg(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .context("cannot start strace")?;
+    if !out.status.success() {
+        bail!("strace {} failed", args.join(" "));
+    }
+    parse_strace_total(&String::from_utf8_lossy(&out.stderr))
+        .context("no total line in the strace summary")
+}
+
+/// The call count of `strace -c`'s `total` line.
+pub fn parse_strace_total(out: &str) -> Option<u64> {
+    out.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.last() != Some(&"total") {
+            return None;
+        }
+        // `100.00  0.001  12  345  6  total`: seconds, usecs/call, calls, errors (optional).
+        fields.get(3)?.parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +343,17 @@ mod tests {
         );
         assert_eq!(parse_callgrind_total("totals: 42 7\n"), Some(42));
         assert_eq!(parse_callgrind_total("fn=main\n"), None);
+    }
+
+    #[test]
+    fn strace_totals_parse() {
+        let out = "% time     seconds  usecs/call     calls    errors syscall\n\
+                   ------ ----------- ----------- --------- --------- ----------------\n\
+                   \x20 60.00    0.000600           3       200        10 recvfrom\n\
+                   ------ ----------- ----------- --------- --------- ----------------\n\
+                   100.00    0.001000           2       456        12 total\n";
+        assert_eq!(parse_strace_total(out), Some(456));
+        assert_eq!(parse_strace_total("nothing"), None);
     }
 
     #[test]

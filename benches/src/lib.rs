@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cpu;
 pub mod external;
 pub mod inmem;
 pub mod loopback;

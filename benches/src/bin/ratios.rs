@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! ratios [--quick] [--out DIR] [--rounds N] [--seconds S] [--no-callgrind] [--no-openssl]
-//! ratios worker --party m|r|p --n N     (what callgrind runs: N handshake units, then exit)
+//! ratios worker --party P --n N         (what callgrind and strace run: N handshake units of
+//!                                        m, r, p, m-resumed, r-resumed, p-resumed or p-smtp)
 //! ratios hold --addr IP:PORT --n N      (a client process holding N idle TLS connections)
 //! ```
 //!
@@ -25,7 +26,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
-use streamsocket::Dialect;
+use streamsocket::{CertificateSummary, Dialect};
+use streamsocket_benches::cpu;
 use streamsocket_benches::external::{self, OpensslServer};
 use streamsocket_benches::inmem::{InMemory, InMemoryBulk};
 use streamsocket_benches::loopback::Received;
@@ -115,7 +117,39 @@ fn value<'a>(iter: &mut impl Iterator<Item = &'a String>, flag: &str) -> anyhow:
 /// One figure measured once per round.
 struct Measure {
     key: &'static str,
-    run: Box<dyn FnMut() -> anyhow::Result<f64>>,
+    run: Box<dyn FnMut() -> anyhow::Result<Sample>>,
+}
+
+/// One measurement: per wall-clock second, and per CPU-second of the measuring thread.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    value: f64,
+    cpu: Option<f64>,
+}
+
+impl Sample {
+    /// `amount` of work done in `wall` (and `cpu`) time.
+    fn of(amount: f64, wall: Duration, cpu: Option<Duration>) -> Self {
+        Self {
+            value: amount / wall.as_secs_f64(),
+            cpu: cpu
+                .filter(|c| !c.is_zero())
+                .map(|c| amount / c.as_secs_f64()),
+        }
+    }
+
+    fn wall_only(value: f64) -> Self {
+        Self { value, cpu: None }
+    }
+}
+
+/// The CPU-time twin of a figure key (`x_per_s` -> `x_per_cpu_s`), if the table has one.
+fn cpu_key(key: &str) -> Option<&'static str> {
+    let twin = key.replace("_per_s", "_per_cpu_s");
+    FIGURES
+        .iter()
+        .map(|(k, _, _)| *k)
+        .find(|k| *k == twin && twin != key)
 }
 
 /// What every figure means and its unit.
@@ -245,6 +279,109 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "1/MiB",
         "P: allocations per MiB of bulk transfer (client and server together)",
     ),
+    // CPU-time twins: units per CPU-second of the one thread that runs both sides.
+    (
+        "m_handshake_per_cpu_s",
+        "1/cpu-s",
+        "M: full handshake units per CPU-second",
+    ),
+    (
+        "r_handshake_per_cpu_s",
+        "1/cpu-s",
+        "R: full handshake units per CPU-second (client and server thread)",
+    ),
+    (
+        "p_handshake_per_cpu_s",
+        "1/cpu-s",
+        "P: full handshake units per CPU-second (client and server thread)",
+    ),
+    (
+        "m_resumed_per_cpu_s",
+        "1/cpu-s",
+        "M: resumed handshake units per CPU-second",
+    ),
+    (
+        "r_resumed_per_cpu_s",
+        "1/cpu-s",
+        "R: resumed handshake units per CPU-second",
+    ),
+    (
+        "p_resumed_per_cpu_s",
+        "1/cpu-s",
+        "P: resumed handshake units per CPU-second",
+    ),
+    (
+        "p_starttls_smtp_per_cpu_s",
+        "1/cpu-s",
+        "P: SMTP STARTTLS sessions per CPU-second",
+    ),
+    (
+        "m_bulk_bytes_per_cpu_s",
+        "B/cpu-s",
+        "M: in-memory bulk bytes per CPU-second",
+    ),
+    (
+        "tcp_bulk_bytes_per_cpu_s",
+        "B/cpu-s",
+        "plain TCP bulk bytes per CPU-second (sender and receiver thread)",
+    ),
+    (
+        "r_bulk_bytes_per_cpu_s",
+        "B/cpu-s",
+        "R: bulk bytes per CPU-second (sender and receiver thread)",
+    ),
+    (
+        "p_bulk_bytes_per_cpu_s",
+        "B/cpu-s",
+        "P: bulk bytes per CPU-second (sender and receiver thread)",
+    ),
+    // Callgrind: instructions per unit for the other unit kinds (N=30 minus N=10).
+    (
+        "m_instructions_per_resumed",
+        "instr",
+        "M: callgrind instructions per resumed handshake unit",
+    ),
+    (
+        "r_instructions_per_resumed",
+        "instr",
+        "R: callgrind instructions per resumed handshake unit",
+    ),
+    (
+        "p_instructions_per_resumed",
+        "instr",
+        "P: callgrind instructions per resumed handshake unit",
+    ),
+    (
+        "p_instructions_per_smtp_session",
+        "instr",
+        "P: callgrind instructions per SMTP STARTTLS session",
+    ),
+    // strace -c -f: system calls per full handshake unit (N=100 minus N=0).
+    (
+        "r_syscalls_per_handshake",
+        "calls",
+        "R: system calls per full handshake unit (strace -c -f)",
+    ),
+    (
+        "p_syscalls_per_handshake",
+        "calls",
+        "P: system calls per full handshake unit (strace -c -f)",
+    ),
+    (
+        "p_syscalls_per_smtp_session",
+        "calls",
+        "P: system calls per SMTP STARTTLS session (strace -c -f)",
+    ),
+    (
+        "p_cert_summaries_per_s",
+        "1/s",
+        "streamsocket::CertificateSummary::from_der over the served chain (leaf + intermediate), as the client's verifier does per handshake",
+    ),
+    (
+        "p_cert_summaries_per_cpu_s",
+        "1/cpu-s",
+        "the same per CPU-second",
+    ),
 ];
 
 /// How a ratio is judged.
@@ -277,8 +414,11 @@ impl Target {
 #[derive(Clone, Copy, Debug)]
 enum Denominator {
     Figure(&'static str),
-    /// 1/(1/M_bulk + 1/plain_TCP), per round.
-    BulkModel,
+    /// 1/(1/M_bulk + 1/plain_TCP), per round, from these two figures.
+    BulkModel {
+        m: &'static str,
+        tcp: &'static str,
+    },
 }
 
 /// A row of issue 6's table.
@@ -364,7 +504,10 @@ const RATIOS: &[RatioSpec] = &[
         what: "P bulk / 1/(1/M_bulk + 1/plain_TCP)",
         numerator: "p_bulk_bytes_per_s",
         r_numerator: Some("r_bulk_bytes_per_s"),
-        denominator: Denominator::BulkModel,
+        denominator: Denominator::BulkModel {
+            m: "m_bulk_bytes_per_s",
+            tcp: "tcp_bulk_bytes_per_s",
+        },
         target: Target::AtLeast(0.97),
         reference: Some(0.98),
     },
@@ -385,6 +528,104 @@ const RATIOS: &[RatioSpec] = &[
         denominator: Denominator::Figure("m_instructions_per_handshake"),
         target: Target::AtMost(1.02),
         reference: Some(1.01),
+    },
+];
+
+/// Ratios beyond issue 6's table that explain it: the same ratios in CPU time (less disturbed
+/// by other load on a shared machine), and noise-free instruction and system-call counts.
+const SUPPLEMENTARY: &[RatioSpec] = &[
+    RatioSpec {
+        key: "h1_cpu_handshake_vs_inmemory",
+        what: "as h1, per CPU-second of the one thread",
+        numerator: "p_handshake_per_cpu_s",
+        r_numerator: Some("r_handshake_per_cpu_s"),
+        denominator: Denominator::Figure("m_handshake_per_cpu_s"),
+        target: Target::AtLeast(0.95),
+        reference: None,
+    },
+    RatioSpec {
+        key: "h2_cpu_handshake_vs_tokio_rustls",
+        what: "as h2, per CPU-second",
+        numerator: "p_handshake_per_cpu_s",
+        r_numerator: Some("r_handshake_per_cpu_s"),
+        denominator: Denominator::Figure("r_handshake_per_cpu_s"),
+        target: Target::AtLeast(1.0),
+        reference: None,
+    },
+    RatioSpec {
+        key: "h3_cpu_resumed_vs_inmemory",
+        what: "as h3, per CPU-second",
+        numerator: "p_resumed_per_cpu_s",
+        r_numerator: Some("r_resumed_per_cpu_s"),
+        denominator: Denominator::Figure("m_resumed_per_cpu_s"),
+        target: Target::AtLeast(0.90),
+        reference: None,
+    },
+    RatioSpec {
+        key: "h4_cpu_starttls_vs_connect",
+        what: "as h4, per CPU-second",
+        numerator: "p_starttls_smtp_per_cpu_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_handshake_per_cpu_s"),
+        target: Target::AtLeast(0.97),
+        reference: None,
+    },
+    RatioSpec {
+        key: "b1_cpu_bulk_vs_tcp",
+        what: "as b1, per CPU-second",
+        numerator: "p_bulk_bytes_per_cpu_s",
+        r_numerator: Some("r_bulk_bytes_per_cpu_s"),
+        denominator: Denominator::Figure("tcp_bulk_bytes_per_cpu_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "b2_cpu_bulk_vs_model",
+        what: "as b2, per CPU-second",
+        numerator: "p_bulk_bytes_per_cpu_s",
+        r_numerator: Some("r_bulk_bytes_per_cpu_s"),
+        denominator: Denominator::BulkModel {
+            m: "m_bulk_bytes_per_cpu_s",
+            tcp: "tcp_bulk_bytes_per_cpu_s",
+        },
+        target: Target::AtLeast(0.97),
+        reference: None,
+    },
+    RatioSpec {
+        key: "i3_resumed_instructions_vs_inmemory",
+        what: "callgrind instructions per resumed handshake, P / M",
+        numerator: "p_instructions_per_resumed",
+        r_numerator: Some("r_instructions_per_resumed"),
+        denominator: Denominator::Figure("m_instructions_per_resumed"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "i4_starttls_instructions_vs_connect",
+        what: "callgrind instructions, P SMTP STARTTLS session / P direct TLS unit",
+        numerator: "p_instructions_per_smtp_session",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_instructions_per_handshake"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "x1_cert_summary_share_of_handshake",
+        what: "share of a P full handshake unit's CPU time spent in CertificateSummary::from_der",
+        numerator: "p_handshake_per_cpu_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_cert_summaries_per_cpu_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "s1_syscalls_vs_tokio_rustls",
+        what: "system calls per full handshake unit, P / R",
+        numerator: "p_syscalls_per_handshake",
+        r_numerator: None,
+        denominator: Denominator::Figure("r_syscalls_per_handshake"),
+        target: Target::Reported,
+        reference: None,
     },
 ];
 
@@ -454,11 +695,21 @@ fn run(options: Options) -> anyhow::Result<()> {
             if results.missing.contains_key(measure.key) {
                 continue;
             }
-            let value = (measure.run)();
-            if let Ok(v) = &value {
-                eprintln!("  {:<28} {}", measure.key, human(*v));
+            match (measure.run)() {
+                Ok(sample) => {
+                    eprintln!(
+                        "  {:<28} {:>10}  (per cpu-s {})",
+                        measure.key,
+                        human(sample.value),
+                        sample.cpu.map(human).unwrap_or_default()
+                    );
+                    results.record(measure.key, Ok(sample.value));
+                    if let (Some(key), Some(cpu)) = (cpu_key(measure.key), sample.cpu) {
+                        results.record(key, Ok(cpu));
+                    }
+                }
+                Err(err) => results.record(measure.key, Err(err)),
             }
-            results.record(measure.key, value);
         }
         if let Some(server) = &mut openssl {
             let seconds = options.seconds.round().max(1.0) as u64;
@@ -498,23 +749,24 @@ fn run(options: Options) -> anyhow::Result<()> {
     if options.callgrind {
         eprintln!("callgrind");
         let (small, large) = if options.quick { (5, 15) } else { (10, 30) };
-        for (party, key) in [
-            ("m", "m_instructions_per_handshake"),
-            ("r", "r_instructions_per_handshake"),
-            ("p", "p_instructions_per_handshake"),
-        ] {
+        for (party, key) in CALLGRIND_PARTIES {
             let value = instructions_per_handshake(&options.out, party, small, large);
             if let Ok(v) = &value {
-                eprintln!("  {key:<28} {v:.0}");
+                eprintln!("  {key:<32} {v:.0}");
+            }
+            results.record(key, value);
+        }
+        eprintln!("strace");
+        let n = if options.quick { 50 } else { 100 };
+        for (party, key) in STRACE_PARTIES {
+            let value = syscalls_per_handshake(party, n);
+            if let Ok(v) = &value {
+                eprintln!("  {key:<32} {v:.1}");
             }
             results.record(key, value);
         }
     } else {
-        for key in [
-            "m_instructions_per_handshake",
-            "r_instructions_per_handshake",
-            "p_instructions_per_handshake",
-        ] {
+        for (_, key) in CALLGRIND_PARTIES.into_iter().chain(STRACE_PARTIES) {
             results
                 .missing
                 .insert(key, "skipped (--no-callgrind)".to_owned());
@@ -584,7 +836,7 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "r_two_workers_per_s",
         run: Box::new(move || {
             let _server = &server;
-            loopback::concurrent_rate(&rt, client.clone(), 4, target)
+            loopback::concurrent_rate(&rt, client.clone(), 4, target).map(Sample::wall_only)
         }),
     });
     let rt = Arc::new(loopback::multi_thread(2));
@@ -594,7 +846,7 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "p_two_workers_per_s",
         run: Box::new(move || {
             let _server = &server;
-            loopback::concurrent_rate(&rt, client.clone(), 4, target)
+            loopback::concurrent_rate(&rt, client.clone(), 4, target).map(Sample::wall_only)
         }),
     });
 
@@ -619,6 +871,22 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         key: "p_handshake_default_per_s",
         run: Box::new(move || rate(short, |n| p_default.handshakes(n))),
     });
+    // What the client does in every handshake to fill `SocketInformation::server_certificates`.
+    let chain = setup.identity().chain;
+    measures.push(Measure {
+        key: "p_cert_summaries_per_s",
+        run: Box::new(move || {
+            rate(short, |n| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let summaries: Vec<CertificateSummary> =
+                        chain.iter().map(CertificateSummary::from_der).collect();
+                    std::hint::black_box(summaries);
+                }
+                Ok(start.elapsed())
+            })
+        }),
+    });
     let p_localhost = Project::with_client(setup, Dialect::Implicit, |client| {
         Ok(client.with_host("localhost"))
     })?;
@@ -638,41 +906,60 @@ fn bulk_measures(options: &Options, setup: &TlsSetup) -> Vec<Measure> {
         key: "m_bulk_bytes_per_s",
         run: Box::new(move || {
             let mut pair = InMemoryBulk::new(&setup, IO_CHUNK)?;
-            Ok(total as f64 / pair.transfer(total)?.as_secs_f64())
+            let (wall, _, cpu) = cpu::timed(|| pair.transfer(total));
+            Ok(Sample::of(total as f64, wall?, cpu))
         }),
     });
     let rt = Arc::new(loopback::current_thread());
     let tcp_rt = rt.clone();
     measures.push(Measure {
         key: "tcp_bulk_bytes_per_s",
-        run: Box::new(move || Ok(loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK)?.rate())),
+        run: Box::new(move || bulk_sample(|| loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK))),
     });
     let r_rt = rt.clone();
     measures.push(Measure {
         key: "r_bulk_bytes_per_s",
-        run: Box::new(move || Ok(loopback::tls_bulk(&r_rt, &setup, total, IO_CHUNK)?.rate())),
+        run: Box::new(move || bulk_sample(|| loopback::tls_bulk(&r_rt, &setup, total, IO_CHUNK))),
     });
     measures.push(Measure {
         key: "p_bulk_bytes_per_s",
-        run: Box::new(move || Ok(project_bulk(&rt, &setup, total, IO_CHUNK)?.rate())),
+        run: Box::new(move || bulk_sample(|| project_bulk(&rt, &setup, total, IO_CHUNK))),
     });
     measures
 }
 
-/// Runs batches of handshake units until `target` has passed; units per second.
+/// A bulk transfer's rate: bytes per wall second on the receiver (first byte to EOF), and
+/// bytes per CPU-second of this thread over the whole call (both sides run on it).
+fn bulk_sample(transfer: impl FnOnce() -> anyhow::Result<Received>) -> anyhow::Result<Sample> {
+    let (received, _, cpu) = cpu::timed(transfer);
+    let received = received?;
+    Ok(Sample {
+        value: received.rate(),
+        cpu: cpu
+            .filter(|c| !c.is_zero())
+            .map(|c| received.bytes as f64 / c.as_secs_f64()),
+    })
+}
+
+/// Runs batches of handshake units until `target` has passed; units per second of wall time
+/// and of this thread's CPU time.
 fn rate(
     target: Duration,
     mut run: impl FnMut(u64) -> anyhow::Result<Duration>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Sample> {
     let mut count = 0u64;
     let mut elapsed = Duration::ZERO;
     let mut batch = 8u64;
+    let cpu_start = cpu::thread_cpu();
     while elapsed < target {
         elapsed += run(batch)?;
         count += batch;
         batch = (batch * 2).min(256);
     }
-    Ok(count as f64 / elapsed.as_secs_f64())
+    let cpu = cpu_start
+        .zip(cpu::thread_cpu())
+        .map(|(a, b)| b.saturating_sub(a));
+    Ok(Sample::of(count as f64, elapsed, cpu))
 }
 
 /// Bytes currently held on the heap by the whole process.
@@ -778,20 +1065,60 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown argument {other:?}"),
         }
     }
-    let setup = TlsSetup::default();
-    match party.as_str() {
-        "m" => {
+    let (base, variant) = party.split_once('-').unwrap_or((party.as_str(), ""));
+    let setup = match variant {
+        "resumed" => TlsSetup::default().resumed(),
+        "" | "smtp" => TlsSetup::default(),
+        other => bail!("unknown variant {other:?} (resumed or smtp)"),
+    };
+    let dialect = if variant == "smtp" {
+        Dialect::Smtp
+    } else {
+        Dialect::Implicit
+    };
+    match (base, variant) {
+        ("m", "" | "resumed") => {
             InMemory::new(&setup)?.handshakes(n)?;
         }
-        "r" => {
+        ("r", "" | "resumed") => {
             TokioRustls::new(&setup)?.handshakes(n)?;
         }
-        "p" => {
-            Project::new(&setup, Dialect::Implicit)?.handshakes(n)?;
+        ("p", _) => {
+            Project::new(&setup, dialect)?.handshakes(n)?;
         }
-        other => bail!("unknown party {other:?} (m, r or p)"),
+        _ => bail!("unknown party {party:?} (m, r, p; -resumed; p-smtp)"),
     }
     Ok(())
+}
+
+/// The worker parties counted under callgrind, and their figures.
+const CALLGRIND_PARTIES: [(&str, &str); 7] = [
+    ("m", "m_instructions_per_handshake"),
+    ("r", "r_instructions_per_handshake"),
+    ("p", "p_instructions_per_handshake"),
+    ("m-resumed", "m_instructions_per_resumed"),
+    ("r-resumed", "r_instructions_per_resumed"),
+    ("p-resumed", "p_instructions_per_resumed"),
+    ("p-smtp", "p_instructions_per_smtp_session"),
+];
+
+/// The worker parties counted under strace, and their figures.
+const STRACE_PARTIES: [(&str, &str); 3] = [
+    ("r", "r_syscalls_per_handshake"),
+    ("p", "p_syscalls_per_handshake"),
+    ("p-smtp", "p_syscalls_per_smtp_session"),
+];
+
+/// System calls per handshake unit: strace counts for `n` units minus none.
+fn syscalls_per_handshake(party: &str, n: u64) -> anyhow::Result<f64> {
+    let exe = std::env::current_exe()?;
+    let count = |n: u64| {
+        let args = ["worker", "--party", party, "--n", &n.to_string()].map(str::to_owned);
+        external::strace_syscalls(&exe, &args)
+    };
+    let base = count(0)?;
+    let loaded = count(n)?;
+    Ok(loaded.saturating_sub(base) as f64 / n as f64)
 }
 
 /// Instructions per handshake unit: callgrind totals for `large` minus `small` units.
@@ -821,6 +1148,29 @@ struct SummaryFile {
     meta: Value,
     figures: BTreeMap<&'static str, Value>,
     ratios: BTreeMap<&'static str, Value>,
+    supplementary: BTreeMap<&'static str, Value>,
+}
+
+/// One ratio's JSON: its per-round median and spread, target, and R's value in this run.
+fn ratio_entry(results: &Results, spec: &RatioSpec) -> Value {
+    let value = ratio_samples(results, spec.numerator, spec.denominator);
+    let r_value = spec
+        .r_numerator
+        .and_then(|r| ratio_samples(results, r, spec.denominator).ok());
+    let (summary, reason) = match value {
+        Ok(samples) => (Summary::of(&samples), None),
+        Err(reason) => (None, Some(reason)),
+    };
+    let met = summary.as_ref().and_then(|s| spec.target.met(s.median));
+    json!({
+        "what": spec.what,
+        "summary": summary,
+        "target": spec.target.describe(),
+        "met": met,
+        "r_in_this_run": r_value.and_then(|s| Summary::of(&s)),
+        "reference_r": spec.reference,
+        "reason": reason,
+    })
 }
 
 fn summarise(
@@ -844,28 +1194,12 @@ fn summarise(
     }
     let mut ratios = BTreeMap::new();
     for spec in RATIOS {
-        let value = ratio_samples(results, spec.numerator, spec.denominator);
-        let r_value = spec
-            .r_numerator
-            .and_then(|r| ratio_samples(results, r, spec.denominator).ok());
-        let (summary, reason) = match value {
-            Ok(samples) => (Summary::of(&samples), None),
-            Err(reason) => (None, Some(reason)),
-        };
-        let met = summary.as_ref().and_then(|s| spec.target.met(s.median));
-        ratios.insert(
-            spec.key,
-            json!({
-                "what": spec.what,
-                "summary": summary,
-                "target": spec.target.describe(),
-                "met": met,
-                "r_in_this_run": r_value.and_then(|s| Summary::of(&s)),
-                "reference_r": spec.reference,
-                "reason": reason,
-            }),
-        );
+        ratios.insert(spec.key, ratio_entry(results, spec));
     }
+    let supplementary = SUPPLEMENTARY
+        .iter()
+        .map(|spec| (spec.key, ratio_entry(results, spec)))
+        .collect();
     let idle = results
         .samples
         .get("p_idle_conn_heap_bytes")
@@ -897,6 +1231,7 @@ fn summarise(
         }),
         figures,
         ratios,
+        supplementary,
     }
 }
 
@@ -919,9 +1254,9 @@ fn ratio_samples(
     let num = get(numerator)?;
     match denominator {
         Denominator::Figure(key) => Ok(stats::ratios(num, get(key)?)),
-        Denominator::BulkModel => {
-            let m = get("m_bulk_bytes_per_s")?;
-            let tcp = get("tcp_bulk_bytes_per_s")?;
+        Denominator::BulkModel { m, tcp } => {
+            let m = get(m)?;
+            let tcp = get(tcp)?;
             let model: Vec<f64> = m
                 .iter()
                 .zip(tcp)
@@ -996,30 +1331,14 @@ fn markdown(summary: &SummaryFile) -> String {
         summary.meta["rounds"],
         summary.meta["quick"],
     ));
-    md.push_str("## Ratios\n\n| key | median | spread | target | met | R in this run | R reference |\n|---|---|---|---|---|---|---|\n");
-    for (key, ratio) in &summary.ratios {
-        let median = fmt_num(&ratio["summary"]["median"]);
-        let spread = fmt_pct(&ratio["summary"]["spread"]);
-        let met = match ratio["met"].as_bool() {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "-",
-        };
-        let value = if ratio["summary"].is_null() {
-            format!(
-                "null: {}",
-                ratio["reason"].as_str().unwrap_or("unavailable")
-            )
-        } else {
-            median
-        };
-        md.push_str(&format!(
-            "| `{key}` | {value} | {spread} | {} | {met} | {} | {} |\n",
-            ratio["target"].as_str().unwrap_or("-"),
-            fmt_num(&ratio["r_in_this_run"]["median"]),
-            fmt_num(&ratio["reference_r"]),
-        ));
-    }
+    md.push_str("## Ratios (issue 6)\n\n");
+    ratio_table(&mut md, &summary.ratios);
+    md.push_str(
+        "\n## Supplementary ratios\n\nThe same ratios per CPU-second of the one thread that \
+         runs client and server (much less disturbed by other load on a shared machine), and \
+         noise-free counts (callgrind instructions, strace system calls).\n\n",
+    );
+    ratio_table(&mut md, &summary.supplementary);
     md.push_str("\n## Figures\n\n| key | unit | median | min | max | spread | what |\n|---|---|---|---|---|---|---|\n");
     for (key, figure) in &summary.figures {
         let s = &figure["summary"];
@@ -1052,6 +1371,33 @@ fn markdown(summary: &SummaryFile) -> String {
         }
     ));
     md
+}
+
+fn ratio_table(md: &mut String, ratios: &BTreeMap<&'static str, Value>) {
+    md.push_str("| key | median | spread | target | met | R in this run | R reference |\n|---|---|---|---|---|---|---|\n");
+    for (key, ratio) in ratios {
+        let median = fmt_num(&ratio["summary"]["median"]);
+        let spread = fmt_pct(&ratio["summary"]["spread"]);
+        let met = match ratio["met"].as_bool() {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "-",
+        };
+        let value = if ratio["summary"].is_null() {
+            format!(
+                "null: {}",
+                ratio["reason"].as_str().unwrap_or("unavailable")
+            )
+        } else {
+            median
+        };
+        md.push_str(&format!(
+            "| `{key}` | {value} | {spread} | {} | {met} | {} | {} |\n",
+            ratio["target"].as_str().unwrap_or("-"),
+            fmt_num(&ratio["r_in_this_run"]["median"]),
+            fmt_num(&ratio["reference_r"]),
+        ));
+    }
 }
 
 fn fmt_num(v: &Value) -> String {
