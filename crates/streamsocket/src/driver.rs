@@ -42,7 +42,7 @@ pub(crate) async fn upgrade_with(
     machine.handle_tls_established();
     match timeout_at(
         Instant::now() + limit,
-        exchange(&mut machine, socket, dialect),
+        exchange(&mut machine, socket, dialect, Side::InsideTls),
     )
     .await
     {
@@ -71,7 +71,7 @@ async fn before_tls<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    match exchange(machine, io, dialect).await {
+    match exchange(machine, io, dialect, Side::Plaintext).await {
         Ok(_) => Err(Error::Protocol {
             dialect,
             reason: "the dialect machine reported Ready before TLS".to_owned(),
@@ -98,6 +98,7 @@ async fn exchange<IO>(
     machine: &mut ClientMachine,
     io: &mut IO,
     dialect: Dialect,
+    side: Side,
 ) -> Result<Vec<String>, Step>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
@@ -109,7 +110,9 @@ where
             return match event {
                 ClientEvent::Ready { capabilities } => Ok(capabilities),
                 ClientEvent::StartTls => Err(Step::StartTls),
-                ClientEvent::Failed(failure) => Err(Step::Failed(failure_error(dialect, failure))),
+                ClientEvent::Failed(failure) => {
+                    Err(Step::Failed(failure_error(dialect, failure, side)))
+                }
             };
         }
         let mut wrote = false;
@@ -125,7 +128,11 @@ where
         }
         if eof {
             // The machine saw the end of the stream and has nothing to say: treat as closed.
-            return Err(Step::Broken(failure_error(dialect, ClientFailure::Closed)));
+            return Err(Step::Broken(failure_error(
+                dialect,
+                ClientFailure::Closed,
+                side,
+            )));
         }
         let read = io
             .read(&mut buf)
@@ -141,6 +148,15 @@ where
     }
 }
 
+/// Which half of the upgrade an exchange runs in (for the error messages).
+#[derive(Clone, Copy)]
+enum Side {
+    /// Before the go-ahead.
+    Plaintext,
+    /// After the handshake, while the fresh capabilities are fetched.
+    InsideTls,
+}
+
 /// Why `exchange` stopped short of `Ready`.
 enum Step {
     /// The machine gave the go-ahead.
@@ -151,7 +167,7 @@ enum Step {
     Broken(Error),
 }
 
-fn failure_error(dialect: Dialect, failure: ClientFailure) -> Error {
+fn failure_error(dialect: Dialect, failure: ClientFailure, side: Side) -> Error {
     match failure {
         ClientFailure::NotOffered { capabilities } => Error::StartTlsNotOffered {
             dialect,
@@ -165,7 +181,13 @@ fn failure_error(dialect: Dialect, failure: ClientFailure) -> Error {
         ClientFailure::Protocol { reason } => Error::Protocol { dialect, reason },
         ClientFailure::Closed => Error::Protocol {
             dialect,
-            reason: "the server closed the connection before the STARTTLS go-ahead".to_owned(),
+            reason: match side {
+                Side::Plaintext => "the server closed the connection before the STARTTLS go-ahead",
+                Side::InsideTls => {
+                    "the server closed the TLS connection before its capability reply"
+                }
+            }
+            .to_owned(),
         },
     }
 }

@@ -61,3 +61,50 @@ async fn data_right_after_the_post_tls_capabilities_reaches_the_application() {
         server.finish().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_server_that_closes_inside_tls_before_its_capabilities_fails_the_upgrade() {
+    let identity = valid_identity();
+    for (dialect, clean) in [
+        (Dialect::Smtp, true),
+        (Dialect::Imap, false),
+        (Dialect::Pop3, true),
+    ] {
+        let acceptor = tls_acceptor(&identity);
+        let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
+            hostile_tests::offer(&mut peer, dialect, true).await?;
+            peer.send(go_ahead(dialect)).await?;
+            let mut tls = within(acceptor.accept(peer.into_inner())).await??;
+            if clean {
+                // close_notify, then FIN.
+                within(tokio::io::AsyncWriteExt::shutdown(&mut tls)).await??;
+            } else {
+                let (mut tcp, _) = tls.into_inner();
+                within(tokio::io::AsyncWriteExt::shutdown(&mut tcp)).await??;
+            }
+            Ok(Vec::new())
+        })
+        .await
+        .unwrap();
+        let mut socket = plain_socket(server.addr(), control_for(&identity))
+            .await
+            .unwrap();
+        let err = within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+            .await
+            .unwrap()
+            .unwrap_err();
+        let expected = if clean {
+            streamsocket::ErrorKind::Protocol
+        } else {
+            streamsocket::ErrorKind::Truncated
+        };
+        assert_eq!(err.kind(), expected, "{dialect}: {err}");
+        // The message says where it happened: after the handshake, not before the go-ahead.
+        assert!(
+            !err.to_string().contains("before the STARTTLS go-ahead"),
+            "{dialect}: {err}"
+        );
+        assert!(socket.capabilities().is_empty(), "{dialect}");
+        server.finish().await.unwrap();
+    }
+}
