@@ -266,7 +266,7 @@ async fn a_client_that_never_reads_its_replies_is_closed_at_the_idle_timeout() {
             _ => b"CAPA\r\n",
         };
         let (rd, wr) = peer.into_inner().into_split();
-        let writer = hostile_tests::spawn_flood(wr, command.repeat(400_000));
+        let writer = hostile_tests::spawn_flood(wr, command.repeat(2_000_000));
         assert_eq!(
             closed_as(&server).await,
             CloseReason::IdleTimeout,
@@ -274,6 +274,25 @@ async fn a_client_that_never_reads_its_replies_is_closed_at_the_idle_timeout() {
         );
         assert!(
             server.stats().peak_buffered_bytes <= server.config().limits.line_len as u64,
+            "{dialect}"
+        );
+        writer.abort();
+        drop(rd);
+        server.shutdown().await;
+    }
+
+    // The echoing dialects inside TLS: frames in, echoes blocked (33 MB, beyond what the
+    // kernel buffers of both sockets hold).
+    let identity = valid_identity();
+    for dialect in [Dialect::Framed, Dialect::Implicit] {
+        let server = testing::spawn(short(dialect)).await;
+        let tcp = RawPeer::connect(server.addr()).await.unwrap().into_inner();
+        let tls = tls_client(tcp, &identity).await.unwrap();
+        let (rd, wr) = tokio::io::split(tls);
+        let writer = hostile_tests::spawn_flood(wr, frame(b"echo me").repeat(3_000_000));
+        assert_eq!(
+            closed_as(&server).await,
+            CloseReason::IdleTimeout,
             "{dialect}"
         );
         writer.abort();
