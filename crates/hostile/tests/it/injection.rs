@@ -317,3 +317,38 @@ async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_neve
         }
     }
 }
+
+#[tokio::test]
+async fn a_go_ahead_split_across_writes_with_bytes_after_its_end_fails_before_the_handshake() {
+    // The go-ahead's line end and the injection arrive together in a second write: however
+    // the reads fall, the bytes after the line end are seen before the handshake starts.
+    let identity = valid_identity();
+    for dialect in LINE_DIALECTS {
+        let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
+            offer(&mut peer, dialect, true).await?;
+            let go = go_ahead(dialect);
+            let (head, tail) = go.split_at(go.len() - 2);
+            peer.send(head).await?;
+            let mut rest = tail.to_vec();
+            rest.extend_from_slice(injected_lines(dialect));
+            peer.send(&rest).await?;
+            peer.drain().await
+        })
+        .await
+        .unwrap();
+        let mut socket = plain_socket(server.addr(), control_for(&identity))
+            .await
+            .unwrap();
+        let err = within(socket.upgrade_with(dialect, ProtectionLevel::Ssl, "localhost"))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::PlaintextAfterGoAhead,
+            "{dialect}: {err}"
+        );
+        drop(socket);
+        assert_eq!(server.finish().await.unwrap(), b"", "{dialect}");
+    }
+}
