@@ -177,3 +177,65 @@ async fn five_hundred_simultaneous_starttls_sessions_complete_and_leave_nothing_
         server.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_upgrades_leave_nothing_behind() {
+    // Every error path closes its sockets on both sides and ends its tasks.
+    const CLIENTS: usize = 20;
+    let identity = valid_identity();
+    let runtime = tokio::runtime::Handle::current().metrics();
+    let cases = [
+        (Dialect::Smtp, mockserver::Behaviour::ResponseInjection),
+        (Dialect::Imap, mockserver::Behaviour::StartTlsRefused),
+        (Dialect::Pop3, mockserver::Behaviour::StartTlsNotAdvertised),
+        (Dialect::Imap, mockserver::Behaviour::Preauth),
+        (
+            Dialect::Smtp,
+            mockserver::Behaviour::GarbageInsteadOfServerHello,
+        ),
+        (Dialect::Framed, mockserver::Behaviour::CloseMidHandshake),
+        (
+            Dialect::Pop3,
+            mockserver::Behaviour::LegacyOnly(mockserver::LegacyVersion::Tls10),
+        ),
+    ];
+    for (dialect, behaviour) in cases {
+        let server = testing::spawn(MockConfig {
+            behaviour,
+            ..mock(dialect)
+        })
+        .await;
+        let ports = [server.addr().port()];
+        let sockets_before = open_sockets_on(&ports);
+        let tasks_before = runtime.num_alive_tasks();
+        let mut clients = JoinSet::new();
+        for _ in 0..CLIENTS {
+            let (addr, control) = (server.addr(), control_for(&identity));
+            clients.spawn(async move { full_session(addr, dialect, control).await });
+        }
+        let mut failed = 0;
+        while let Some(joined) = clients.join_next().await {
+            if joined.unwrap().is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, CLIENTS, "{dialect}, {behaviour}");
+        within(server.wait_closed(CLIENTS as u64)).await.unwrap();
+        assert_eq!(server.stats().active, 0, "{dialect}, {behaviour}");
+        let settled = within(async {
+            while open_sockets_on(&ports) != sockets_before
+                || runtime.num_alive_tasks() != tasks_before
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(
+            settled.is_ok(),
+            "{dialect}, {behaviour}: sockets {sockets_before:?} -> {:?}, tasks {tasks_before} -> {}",
+            open_sockets_on(&ports),
+            runtime.num_alive_tasks()
+        );
+        server.shutdown().await;
+    }
+}
