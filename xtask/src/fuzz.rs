@@ -27,6 +27,9 @@ const SMOKE_SECONDS: u64 = 5;
 /// Seconds per target without `--seconds` or `--smoke`.
 const DEFAULT_SECONDS: u64 = 60;
 
+/// The protocol tokens handed to libFuzzer (relative to the project root).
+const DICTIONARY: &str = "fuzz/starttls.dict";
+
 /// The longest input libFuzzer generates; the oracles cut it into chunks and replay it three
 /// times, so longer inputs only slow the search down.
 const MAX_LEN: u32 = 4096;
@@ -210,6 +213,7 @@ fn run_target(
     .arg("-timeout=10")
     .arg("-rss_limit_mb=2048")
     .arg("-print_final_stats=1")
+    .arg(format!("-dict={DICTIONARY}"))
     .stdout(Stdio::null())
     .stderr(log);
     eprintln!(
