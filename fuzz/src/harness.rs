@@ -346,7 +346,9 @@ impl ClientFlags {
 /// - `Ready` only after `handle_tls_established`, with the machine's own (fresh) capabilities;
 /// - the client only ever sends its own fixed commands, each at most once per phase, never a
 ///   second STARTTLS inside TLS; a failed read sends nothing but an optional QUIT or LOGOUT;
-/// - the events do not depend on how the stream is split, up to the go-ahead.
+/// - the events do not depend on how the stream is split, up to the go-ahead;
+/// - inside TLS the client behaves exactly like a fresh client brought to TLS by a minimal
+///   honest server and fed the same protected bytes (nothing learnt in plaintext survives).
 pub fn client(dialect: Dialect, data: &[u8]) {
     let script = Script::parse(data);
     let flags = ClientFlags::new(script.flags);
@@ -531,9 +533,16 @@ fn run_client(
         sent: Vec::new(),
     };
     observer.step(&mut machine, None);
+    // Where TLS started: the index of the first event after it, and the chunks fed inside.
+    let mut tls_at = None;
+    let mut protected = Vec::new();
     for chunk in chunks {
         if drive_tls && observer.go_ahead && !observer.tls && !observer.finished {
+            tls_at = Some(observer.events.len());
             observer.establish(&mut machine);
+        }
+        if tls_at.is_some() {
+            protected.push(*chunk);
         }
         machine.handle_input(chunk);
         observer.step(&mut machine, Some(chunk));
@@ -543,7 +552,64 @@ fn run_client(
         observer.step(&mut machine, None);
         assert!(machine.is_finished(), "eof did not finish the machine");
     }
+    if let Some(at) = tls_at
+        && let Some(reference) = reference_client(dialect, flags, &protected)
+    {
+        assert_eq!(
+            observer.events[at..],
+            reference,
+            "what happened before tls changed the client inside tls"
+        );
+    }
     observer.events
+}
+
+/// The events inside TLS of a fresh client brought to TLS by a minimal honest server and then
+/// fed `protected`: whatever happened in plaintext, a client inside TLS must behave like this.
+/// `None` when the line limit is too small for the honest script.
+fn reference_client(
+    dialect: Dialect,
+    flags: ClientFlags,
+    protected: &[&[u8]],
+) -> Option<Vec<ClientEvent>> {
+    let config = ClientConfig {
+        max_line_len: flags.max_line_len,
+        quit_on_failure: !flags.no_quit,
+        ..ClientConfig::default()
+    };
+    let mut machine = ClientMachine::new(dialect, config);
+    let honest: &[u8] = match dialect {
+        Dialect::Smtp => b"220 x\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n",
+        Dialect::Imap => b"* OK [CAPABILITY STARTTLS]\r\nA2 OK\r\n",
+        Dialect::Pop3 => b"+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK\r\n",
+        Dialect::Framed | Dialect::Implicit => b"",
+    };
+    machine.handle_input(honest);
+    let mut started = false;
+    while let Some(event) = machine.poll_event() {
+        started = event == ClientEvent::StartTls;
+    }
+    if !started {
+        return None;
+    }
+    machine.handle_tls_established();
+    let mut events = Vec::new();
+    let mut drain = |machine: &mut ClientMachine| {
+        while machine.poll_transmit().is_some() {}
+        while let Some(event) = machine.poll_event() {
+            events.push(event);
+        }
+    };
+    drain(&mut machine);
+    for chunk in protected {
+        machine.handle_input(chunk);
+        drain(&mut machine);
+    }
+    if flags.eof {
+        machine.handle_eof();
+        drain(&mut machine);
+    }
+    Some(events)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,7 +709,10 @@ impl ServerFlags {
 ///   the policy is `Vulnerable` (nothing after STARTTLS is executed); `Framed` frames inside TLS
 ///   are echoed exactly;
 /// - events and replies do not depend on how the stream is split (up to the go-ahead under
-///   `Reject`).
+///   `Reject`);
+/// - inside TLS the server behaves exactly like a fresh server brought to TLS by a minimal
+///   honest client and fed the same protected bytes (unless `Vulnerable`, or errors were
+///   counted in plaintext: the error limit is per connection).
 pub fn server(dialect: Dialect, data: &[u8]) {
     let script = Script::parse(data);
     let flags = ServerFlags::new(script.flags);
@@ -900,9 +969,16 @@ fn run_server(
         run: ServerRun::default(),
     };
     observer.step(&mut machine, None);
+    // Where TLS started (events and reply bytes so far), and the chunks fed inside.
+    let mut tls_at = None;
+    let mut protected = Vec::new();
     for chunk in chunks {
         if drive_tls && observer.go_ahead && !observer.tls && !observer.closed {
+            tls_at = Some((observer.run.events.len(), observer.run.sent.len()));
             observer.establish(&mut machine);
+        }
+        if tls_at.is_some() {
+            protected.push(*chunk);
         }
         machine.handle_input(chunk);
         observer.step(&mut machine, Some(chunk));
@@ -912,6 +988,88 @@ fn run_server(
         observer.step(&mut machine, None);
         assert!(observer.closed, "eof did not close");
     }
+    if let Some((events_at, sent_at)) = tls_at {
+        let plaintext = &observer.run.sent[..sent_at];
+        // Errors count per connection, across TLS (as in Postfix), and a Vulnerable server
+        // replays plaintext on purpose: compare only where neither applies.
+        let comparable = observer.config.injection_policy != InjectionPolicy::Vulnerable
+            && !has_error_reply(dialect, plaintext);
+        if comparable
+            && let Some(reference) =
+                reference_server(dialect, &observer.config, &protected, flags.eof)
+        {
+            assert_eq!(
+                observer.run.events[events_at..],
+                reference.events,
+                "what happened before tls changed the server's events inside tls"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&observer.run.sent[sent_at..]),
+                String::from_utf8_lossy(&reference.sent),
+                "what happened before tls changed the server's replies inside tls"
+            );
+        }
+    }
     observer.run.discarded = machine.injected_discarded();
     observer.run
+}
+
+/// Whether a line dialect's replies hold an error (SMTP 4xx/5xx, IMAP NO/BAD/BYE, POP3 -ERR).
+fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(sent);
+    text.split_terminator("\r\n").any(|line| match dialect {
+        Dialect::Smtp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD" | "BYE")),
+        Dialect::Pop3 => line.starts_with("-ERR"),
+        Dialect::Framed | Dialect::Implicit => false,
+    })
+}
+
+/// A fresh server brought to TLS by a minimal honest client and then fed `protected`: whatever
+/// happened in plaintext, a server inside TLS must behave like this. `None` when the
+/// behaviour refuses the honest upgrade.
+fn reference_server(
+    dialect: Dialect,
+    config: &ServerConfig,
+    protected: &[&[u8]],
+    eof: bool,
+) -> Option<ServerRun> {
+    let mut machine = ServerMachine::new(dialect, config.clone());
+    let honest: &[u8] = match dialect {
+        Dialect::Smtp => b"EHLO x\r\nSTARTTLS\r\n",
+        Dialect::Imap => b"A STARTTLS\r\n",
+        Dialect::Pop3 => b"STLS\r\n",
+        Dialect::Framed => &[0x16],
+        Dialect::Implicit => b"",
+    };
+    machine.handle_input(honest);
+    while machine.poll_transmit().is_some() {}
+    let mut started = false;
+    while let Some(event) = machine.poll_event() {
+        started = event == ServerEvent::StartTls;
+    }
+    if !started {
+        return None;
+    }
+    machine.take_tls_prefix();
+    machine.handle_tls_established();
+    let mut run = ServerRun::default();
+    let mut drain = |machine: &mut ServerMachine| {
+        while let Some(bytes) = machine.poll_transmit() {
+            run.sent.extend_from_slice(&bytes);
+        }
+        while let Some(event) = machine.poll_event() {
+            run.events.push(event);
+        }
+    };
+    drain(&mut machine);
+    for chunk in protected {
+        machine.handle_input(chunk);
+        drain(&mut machine);
+    }
+    if eof {
+        machine.handle_eof();
+        drain(&mut machine);
+    }
+    Some(run)
 }
