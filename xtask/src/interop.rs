@@ -52,16 +52,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
-    sh(cargo().args([
-        "build",
-        "--quiet",
-        "--locked",
-        "-p",
-        "mockserver",
-        "-p",
-        "streamsocket",
-        "--bins",
-    ]))?;
+    // Build exactly what `cargo test --workspace` builds (binaries and examples included), so
+    // that after the tests this is a no-op instead of a second build with other features.
+    sh(cargo().args(["test", "--workspace", "--locked", "--no-run", "--quiet"]))?;
     let bin_dir = target_dir().join("debug");
     let work = project_root().join("target/interop");
     std::fs::create_dir_all(&work)?;
@@ -85,17 +78,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
     if present.contains(&"openssl") {
         let pem_root = work.join("pem");
-        sh(cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--locked",
-                "-p",
-                "testpki",
-                "--example",
-                "write_pem",
-                "--",
-            ])
+        sh(Command::new(bin_dir.join("examples/write_pem"))
+            .current_dir(project_root())
             .arg(&pem_root)
             .arg("ecdsa-p256"))?;
         for version in ["-tls1_2", "-tls1_3"] {
