@@ -3,13 +3,14 @@
 //! default group, full and resumed; in-memory rustls (M), tokio-rustls (R) and the project (P,
 //! StreamSocket with implicit TLS against the mock server).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use streamsocket::Dialect;
 use streamsocket_benches::inmem::InMemory;
-use streamsocket_benches::loopback::TokioRustls;
-use streamsocket_benches::project::Project;
+use streamsocket_benches::loopback::{self, EchoServer, TlsClient, TokioRustls};
+use streamsocket_benches::project::{MockServer, Project, ProjectClient, mock_config};
 use streamsocket_benches::setup::{Group, Suite, TlsSetup, Version};
 use testpki::KeyKind;
 
@@ -54,6 +55,32 @@ fn handshakes(c: &mut Criterion) {
         let p = Project::new(&setup, Dialect::Implicit).expect("project pair");
         group.bench_function(BenchmarkId::new("p", &label), |b| {
             b.iter_custom(|iters| p.handshakes(iters).expect("project handshakes"))
+        });
+    }
+    group.finish();
+
+    // 4 and 64 concurrent clients on a 2-worker runtime (client and server share it).
+    let mut group = c.benchmark_group("handshake-concurrent");
+    group.throughput(Throughput::Elements(1));
+    let setup = TlsSetup::default();
+    let rt = loopback::multi_thread(2);
+    let echo = EchoServer::spawn(rt.handle(), setup.server_config()).expect("echo server");
+    let r = Arc::new(TlsClient::new(echo.addr(), setup.client_config()));
+    let mock = MockServer::spawn(rt.handle(), mock_config(&setup, Dialect::Implicit))
+        .expect("mock server");
+    let p = Arc::new(
+        ProjectClient::new(mock.addr(), &setup, Dialect::Implicit).expect("project client"),
+    );
+    for tasks in [4, 64] {
+        group.bench_function(BenchmarkId::new("r", tasks), |b| {
+            b.iter_custom(|iters| {
+                loopback::concurrent_units(&rt, r.clone(), tasks, iters).expect("handshakes")
+            })
+        });
+        group.bench_function(BenchmarkId::new("p", tasks), |b| {
+            b.iter_custom(|iters| {
+                loopback::concurrent_units(&rt, p.clone(), tasks, iters).expect("handshakes")
+            })
         });
     }
     group.finish();

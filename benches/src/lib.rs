@@ -15,6 +15,18 @@
 //! `cargo xtask bench`) only compose these; `BENCHMARKING.md` in the shared notes explains why
 //! everything runs interleaved on a current-thread runtime.
 
+//! Every handshake unit is the same for all parties: TCP connect (none in memory), the
+//! handshake, and the echo of a 5-byte frame, so the server has finished and the client has read
+//! the session tickets; every party connects to `127.0.0.1` (nothing is resolved, no SNI).
+//!
+//! What the harness cannot pin on the project's side, and why the figures are still comparable:
+//! `SocketControl` has no cipher-suite or key-exchange-group option, so the StreamSocket client
+//! offers the provider's defaults and the mock server's `TlsPolicy` decides (the negotiated suite
+//! and group are the pinned ones; the client's first key share is X25519 without
+//! `prefer-post-quantum`, so there is no extra round trip). It has no SO_RCVBUF option either
+//! (only SO_SNDBUF, which is the one a sender needs). The mock server has no one-way sink, so
+//! project bulk figures send from a StreamSocket to the tokio-rustls sink.
+
 #![warn(missing_docs)]
 
 pub mod cpu;

@@ -119,6 +119,38 @@ pub fn concurrent_rate<C: HandshakeClient>(
     })
 }
 
+/// Runs `total` handshake units spread over `tasks` concurrent loops on `rt` and returns the
+/// time they took (the criterion form of [`concurrent_rate`]).
+pub fn concurrent_units<C: HandshakeClient>(
+    rt: &Runtime,
+    client: Arc<C>,
+    tasks: usize,
+    total: u64,
+) -> anyhow::Result<Duration> {
+    rt.block_on(async {
+        let left = Arc::new(AtomicU64::new(total));
+        let start = Instant::now();
+        let mut handles = Vec::with_capacity(tasks);
+        for _ in 0..tasks {
+            let client = client.clone();
+            let left = left.clone();
+            handles.push(tokio::spawn(async move {
+                while left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    client.unit().await?;
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for handle in handles {
+            handle.await??;
+        }
+        Ok(start.elapsed())
+    })
+}
+
 /// A TLS echo server (tokio-rustls): every accepted connection is handshaken and then echoed
 /// until the client goes away. Aborted on drop.
 #[derive(Debug)]
@@ -402,8 +434,9 @@ mod tests {
         let setup = TlsSetup::default();
         let server = EchoServer::spawn(rt.handle(), setup.server_config()).unwrap();
         let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
-        let rate = concurrent_rate(&rt, client, 4, Duration::from_millis(50)).unwrap();
+        let rate = concurrent_rate(&rt, client.clone(), 4, Duration::from_millis(50)).unwrap();
         assert!(rate > 0.0);
+        concurrent_units(&rt, client, 64, 70).unwrap();
     }
 
     #[test]

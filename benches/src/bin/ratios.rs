@@ -247,17 +247,17 @@ const FIGURES: &[(&str, &str, &str)] = &[
     (
         "m_instructions_per_handshake",
         "instr",
-        "M: callgrind instructions per handshake unit (N=30 minus N=10)",
+        "M: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
     ),
     (
         "r_instructions_per_handshake",
         "instr",
-        "R: callgrind instructions per handshake unit (N=30 minus N=10)",
+        "R: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
     ),
     (
         "p_instructions_per_handshake",
         "instr",
-        "P: callgrind instructions per handshake unit (N=30 minus N=10)",
+        "P: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
     ),
     (
         "r_idle_conn_heap_bytes",
@@ -339,17 +339,17 @@ const FIGURES: &[(&str, &str, &str)] = &[
     (
         "m_instructions_per_resumed",
         "instr",
-        "M: callgrind instructions per resumed handshake unit",
+        "M: callgrind instructions per resumed handshake unit (difference of two counts)",
     ),
     (
         "r_instructions_per_resumed",
         "instr",
-        "R: callgrind instructions per resumed handshake unit",
+        "R: callgrind instructions per resumed handshake unit (difference of two counts)",
     ),
     (
         "p_instructions_per_resumed",
         "instr",
-        "P: callgrind instructions per resumed handshake unit",
+        "P: callgrind instructions per resumed handshake unit (difference of two counts)",
     ),
     (
         "p_instructions_per_smtp_session",
@@ -360,12 +360,12 @@ const FIGURES: &[(&str, &str, &str)] = &[
     (
         "r_syscalls_per_handshake",
         "calls",
-        "R: system calls per full handshake unit (strace -c -f)",
+        "R: system calls per full handshake unit (strace -c -f, N units minus none)",
     ),
     (
         "p_syscalls_per_handshake",
         "calls",
-        "P: system calls per full handshake unit (strace -c -f)",
+        "P: system calls per full handshake unit (strace -c -f, N units minus none)",
     ),
     (
         "p_syscalls_per_smtp_session",
@@ -381,6 +381,16 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "p_cert_summaries_per_cpu_s",
         "1/cpu-s",
         "the same per CPU-second",
+    ),
+    (
+        "r_allocs_per_handshake",
+        "1/unit",
+        "R: heap allocations per full handshake unit (client and server together)",
+    ),
+    (
+        "p_allocs_per_handshake",
+        "1/unit",
+        "P: heap allocations per full handshake unit (client and server together)",
     ),
 ];
 
@@ -736,6 +746,18 @@ fn run(options: Options) -> anyhow::Result<()> {
         allocs_per_mib(|| project_bulk(&rt, &setup, 64 << 20, IO_CHUNK)),
     );
 
+    eprintln!("allocations per handshake");
+    let n = 200;
+    results.record(
+        "r_allocs_per_handshake",
+        TokioRustls::new(&setup).and_then(|r| allocs_per_unit(n, || r.handshakes(n))),
+    );
+    results.record(
+        "p_allocs_per_handshake",
+        Project::new(&setup, Dialect::Implicit)
+            .and_then(|p| allocs_per_unit(n, || p.handshakes(n))),
+    );
+
     eprintln!("idle connections");
     results.record(
         "r_idle_conn_heap_bytes",
@@ -975,6 +997,14 @@ fn allocs_per_mib(transfer: impl FnOnce() -> anyhow::Result<Received>) -> anyhow
     let received = transfer()?;
     let allocations = GLOBAL.stats().allocations - before;
     Ok(allocations as f64 / (received.bytes as f64 / (1 << 20) as f64))
+}
+
+/// Allocations per unit of `n` units run by `run` (both sides, one process).
+fn allocs_per_unit(n: u64, run: impl FnOnce() -> anyhow::Result<Duration>) -> anyhow::Result<f64> {
+    let before = GLOBAL.stats().allocations;
+    run()?;
+    let allocations = GLOBAL.stats().allocations - before;
+    Ok(allocations as f64 / n as f64)
 }
 
 /// Heap held per idle connection on R's echo server: a child process opens `n` connections
