@@ -140,7 +140,8 @@ pub struct Limits {
     /// Time allowed for one whole request (line or frame) to arrive once it has begun, so that
     /// a peer cannot hold a session by trickling one byte per idle period.
     pub request_timeout: Duration,
-    /// Protocol errors tolerated before the session is closed.
+    /// The protocol error that closes the session: the `max_errors`-th error reply is followed
+    /// by the goodbye and the close (`max_errors - 1` are tolerated).
     pub max_errors: u32,
     /// Sessions served at once; further connections get the dialect's refusal.
     pub max_connections: usize,

@@ -68,7 +68,8 @@ pub struct ServerConfig {
     /// The largest frame accepted (`Framed`, `Implicit`; default 1 MiB; capped below
     /// `0x16000000`).
     pub max_frame_len: u32,
-    /// Error replies before the server closes the connection (default 20).
+    /// The error reply that closes the connection: the `max_errors`-th one is followed by the
+    /// dialect's goodbye and the close, so `max_errors - 1` are tolerated (default 20).
     pub max_errors: u32,
 }
 
@@ -112,7 +113,7 @@ pub enum ServerEvent {
 pub enum CloseReason {
     /// The client said QUIT or LOGOUT.
     Quit,
-    /// The client made more errors than `max_errors`.
+    /// The client's errors reached `max_errors`.
     TooManyErrors,
     /// A command line was longer than `max_line_len`.
     LineTooLong,
