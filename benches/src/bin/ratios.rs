@@ -392,6 +392,11 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "1/unit",
         "P: heap allocations per full handshake unit (client and server together)",
     ),
+    (
+        "p_allocs_per_cert_summary",
+        "1/chain",
+        "allocations of CertificateSummary::from_der over the served chain (part of p_allocs_per_handshake)",
+    ),
 ];
 
 /// How a ratio is judged.
@@ -756,6 +761,19 @@ fn run(options: Options) -> anyhow::Result<()> {
         "p_allocs_per_handshake",
         Project::new(&setup, Dialect::Implicit)
             .and_then(|p| allocs_per_unit(n, || p.handshakes(n))),
+    );
+    let chain = setup.identity().chain;
+    results.record(
+        "p_allocs_per_cert_summary",
+        allocs_per_unit(n, || {
+            let start = Instant::now();
+            for _ in 0..n {
+                let summaries: Vec<CertificateSummary> =
+                    chain.iter().map(CertificateSummary::from_der).collect();
+                std::hint::black_box(summaries);
+            }
+            Ok(start.elapsed())
+        }),
     );
 
     eprintln!("idle connections");
@@ -1316,8 +1334,13 @@ fn conformance_rate(out: &Path) -> Value {
     };
     let parsed: Option<(usize, f64)> = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
         let cases = v.get("cases")?.as_array()?.len();
+        // The conformance report writes durations in milliseconds (older reports: serde's
+        // `{secs, nanos}`).
         let d = v.get("duration")?;
-        let secs = d.get("secs")?.as_f64()? + d.get("nanos")?.as_f64()? / 1e9;
+        let secs = match d.as_f64() {
+            Some(millis) => millis / 1e3,
+            None => d.get("secs")?.as_f64()? + d.get("nanos")?.as_f64()? / 1e9,
+        };
         Some((cases, secs))
     });
     match parsed {
