@@ -5,7 +5,8 @@
 //! ```text
 //! ratios [--quick] [--out DIR] [--rounds N] [--seconds S] [--no-callgrind] [--no-openssl]
 //! ratios worker --party P --n N         (what callgrind and strace run: N handshake units of
-//!                                        m, r, p, m-resumed, r-resumed, p-resumed or p-smtp)
+//!                                        m, r, p, m-resumed, r-resumed, p-resumed, p-smtp,
+//!                                        p-framed or p-ignore)
 //! ratios hold --addr IP:PORT --n N      (a client process holding N idle TLS connections)
 //! ```
 //!
@@ -26,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
-use streamsocket::{CertificateSummary, Dialect};
+use streamsocket::{CertificateSummary, ChainValidationResult, Dialect, SocketSslErrorSeverity};
 use streamsocket_benches::cpu;
 use streamsocket_benches::external::{self, OpensslServer};
 use streamsocket_benches::inmem::{InMemory, InMemoryBulk};
@@ -397,6 +398,16 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "1/chain",
         "allocations of CertificateSummary::from_der over the served chain (part of p_allocs_per_handshake)",
     ),
+    (
+        "p_instructions_per_framed_session",
+        "instr",
+        "P: callgrind instructions per Framed upgrade session (plaintext connect, upgrade_with(Framed), echo)",
+    ),
+    (
+        "p_instructions_per_handshake_ignoring",
+        "instr",
+        "P: callgrind instructions per full handshake unit with every ignorable certificate error class ignored (valid chain)",
+    ),
 ];
 
 /// How a ratio is judged.
@@ -631,6 +642,15 @@ const SUPPLEMENTARY: &[RatioSpec] = &[
         r_numerator: None,
         denominator: Denominator::Figure("p_cert_summaries_per_cpu_s"),
         target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "i5_ignorable_verifier_instructions_vs_default",
+        what: "callgrind instructions, P with every ignorable class ignored / P default verifier",
+        numerator: "p_instructions_per_handshake_ignoring",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_instructions_per_handshake"),
+        target: Target::AtMost(1.01),
         reference: None,
     },
     RatioSpec {
@@ -1116,13 +1136,13 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
     let (base, variant) = party.split_once('-').unwrap_or((party.as_str(), ""));
     let setup = match variant {
         "resumed" => TlsSetup::default().resumed(),
-        "" | "smtp" => TlsSetup::default(),
-        other => bail!("unknown variant {other:?} (resumed or smtp)"),
+        "" | "smtp" | "framed" | "ignore" => TlsSetup::default(),
+        other => bail!("unknown variant {other:?} (resumed, smtp, framed or ignore)"),
     };
-    let dialect = if variant == "smtp" {
-        Dialect::Smtp
-    } else {
-        Dialect::Implicit
+    let dialect = match variant {
+        "smtp" => Dialect::Smtp,
+        "framed" => Dialect::Framed,
+        _ => Dialect::Implicit,
     };
     match (base, variant) {
         ("m", "" | "resumed") => {
@@ -1130,6 +1150,14 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
         }
         ("r", "" | "resumed") => {
             TokioRustls::new(&setup)?.handshakes(n)?;
+        }
+        ("p", "ignore") => {
+            // Every ignorable class listed, against the valid chain.
+            let ignorable = ChainValidationResult::ALL
+                .into_iter()
+                .filter(|class| class.severity() == SocketSslErrorSeverity::Ignorable);
+            Project::with_client(&setup, dialect, |client| client.ignoring(ignorable))?
+                .handshakes(n)?;
         }
         ("p", _) => {
             Project::new(&setup, dialect)?.handshakes(n)?;
@@ -1140,7 +1168,7 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// The worker parties counted under callgrind, and their figures.
-const CALLGRIND_PARTIES: [(&str, &str); 7] = [
+const CALLGRIND_PARTIES: [(&str, &str); 9] = [
     ("m", "m_instructions_per_handshake"),
     ("r", "r_instructions_per_handshake"),
     ("p", "p_instructions_per_handshake"),
@@ -1148,6 +1176,8 @@ const CALLGRIND_PARTIES: [(&str, &str); 7] = [
     ("r-resumed", "r_instructions_per_resumed"),
     ("p-resumed", "p_instructions_per_resumed"),
     ("p-smtp", "p_instructions_per_smtp_session"),
+    ("p-framed", "p_instructions_per_framed_session"),
+    ("p-ignore", "p_instructions_per_handshake_ignoring"),
 ];
 
 /// The worker parties counted under strace, and their figures.
