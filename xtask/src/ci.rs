@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::util::run as sh;
 use crate::util::{cargo, project_root};
 
-fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
+fn run_ci(skip_interop: bool, skip_fuzz: bool) -> anyhow::Result<()> {
     sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
     sh(cargo().args([
         "clippy",
@@ -40,12 +40,22 @@ fn run_ci(skip_interop: bool) -> anyhow::Result<()> {
     if !skip_interop {
         crate::interop::run(&[])?;
     }
+    if !skip_fuzz {
+        // A few seconds per fuzz target, on the seed corpora (needs cargo-fuzz: `.ci/run`
+        // installs it).
+        crate::fuzz::run(&["--smoke".to_owned()])?;
+    }
     Ok(())
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    let skip_interop = args.iter().any(|a| a == "--skip-interop");
-    run_ci(skip_interop)
+    for arg in args {
+        if arg != "--skip-interop" && arg != "--skip-fuzz" {
+            bail!("ci takes --skip-interop and --skip-fuzz only (got {arg:?})");
+        }
+    }
+    let skip = |flag: &str| args.iter().any(|a| a == flag);
+    run_ci(skip("--skip-interop"), skip("--skip-fuzz"))
 }
 
 /// Fails when a `.snap` file in the repository was not used by the test run that wrote
