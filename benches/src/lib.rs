@@ -36,3 +36,23 @@ pub mod loopback;
 pub mod project;
 pub mod setup;
 pub mod stats;
+
+/// Runs `f` on its own thread and fails the test if it has not finished within a minute (the
+/// network tests' bound: a wedged peer must not hang the suite).
+#[cfg(test)]
+pub(crate) fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(value) => value,
+        // The test panicked: pass its panic on.
+        Err(RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("the test thread ended without a result"),
+        },
+        Err(RecvTimeoutError::Timeout) => panic!("the test did not finish within a minute"),
+    }
+}

@@ -414,51 +414,60 @@ pub fn tls_bulk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::within_a_minute;
 
     #[test]
     fn full_and_resumed_units_complete() {
-        // Each unit checks its handshake kind.
-        TokioRustls::new(&TlsSetup::default())
-            .unwrap()
-            .handshakes(3)
-            .unwrap();
-        TokioRustls::new(&TlsSetup::default().resumed())
-            .unwrap()
-            .handshakes(3)
-            .unwrap();
+        within_a_minute(|| {
+            // Each unit checks its handshake kind.
+            TokioRustls::new(&TlsSetup::default())
+                .unwrap()
+                .handshakes(3)
+                .unwrap();
+            TokioRustls::new(&TlsSetup::default().resumed())
+                .unwrap()
+                .handshakes(3)
+                .unwrap();
+        });
     }
 
     #[test]
     fn concurrent_units_complete_on_two_workers() {
-        let rt = multi_thread(2);
-        let setup = TlsSetup::default();
-        let server = EchoServer::spawn(rt.handle(), setup.server_config()).unwrap();
-        let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
-        let rate = concurrent_rate(&rt, client.clone(), 4, Duration::from_millis(50)).unwrap();
-        assert!(rate > 0.0);
-        concurrent_units(&rt, client, 64, 70).unwrap();
+        within_a_minute(|| {
+            let rt = multi_thread(2);
+            let setup = TlsSetup::default();
+            let server = EchoServer::spawn(rt.handle(), setup.server_config()).unwrap();
+            let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
+            let rate = concurrent_rate(&rt, client.clone(), 4, Duration::from_millis(50)).unwrap();
+            assert!(rate > 0.0);
+            concurrent_units(&rt, client, 64, 70).unwrap();
+        });
     }
 
     #[test]
     fn bulk_transfers_move_every_byte() {
-        let rt = current_thread();
-        assert_eq!(tcp_bulk(&rt, 1 << 20, IO_CHUNK).unwrap().bytes, 1 << 20);
-        let tls = tls_bulk(&rt, &TlsSetup::default(), (1 << 20) + 3, IO_CHUNK).unwrap();
-        assert_eq!(tls.bytes, (1 << 20) + 3);
+        within_a_minute(|| {
+            let rt = current_thread();
+            assert_eq!(tcp_bulk(&rt, 1 << 20, IO_CHUNK).unwrap().bytes, 1 << 20);
+            let tls = tls_bulk(&rt, &TlsSetup::default(), (1 << 20) + 3, IO_CHUNK).unwrap();
+            assert_eq!(tls.bytes, (1 << 20) + 3);
+        });
     }
 
     #[test]
     fn framed_echo_returns_the_frame() {
-        let pair = TokioRustls::new(&TlsSetup::default()).unwrap();
-        pair.rt
-            .block_on(async {
-                let mut tls = pair.client.connect().await?;
-                let mut buf = Vec::new();
-                TlsClient::echo_frame(&mut tls, &[7u8; 1000], &mut buf).await?;
-                assert_eq!(&buf[..4], &1000u32.to_be_bytes());
-                assert!(buf[4..].iter().all(|&b| b == 7));
-                anyhow::Ok(())
-            })
-            .unwrap();
+        within_a_minute(|| {
+            let pair = TokioRustls::new(&TlsSetup::default()).unwrap();
+            pair.rt
+                .block_on(async {
+                    let mut tls = pair.client.connect().await?;
+                    let mut buf = Vec::new();
+                    TlsClient::echo_frame(&mut tls, &[7u8; 1000], &mut buf).await?;
+                    assert_eq!(&buf[..4], &1000u32.to_be_bytes());
+                    assert!(buf[4..].iter().all(|&b| b == 7));
+                    anyhow::Ok(())
+                })
+                .unwrap();
+        });
     }
 }

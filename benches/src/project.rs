@@ -303,64 +303,76 @@ pub fn project_bulk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::within_a_minute;
 
     #[test]
     fn full_and_resumed_units_complete() {
-        // Each unit checks its handshake kind.
-        let setup = TlsSetup::default();
-        Project::new(&setup, Dialect::Implicit)
-            .unwrap()
-            .handshakes(3)
-            .unwrap();
-        Project::new(&setup.resumed(), Dialect::Implicit)
-            .unwrap()
-            .handshakes(3)
-            .unwrap();
+        within_a_minute(|| {
+            // Each unit checks its handshake kind.
+            let setup = TlsSetup::default();
+            Project::new(&setup, Dialect::Implicit)
+                .unwrap()
+                .handshakes(3)
+                .unwrap();
+            Project::new(&setup.resumed(), Dialect::Implicit)
+                .unwrap()
+                .handshakes(3)
+                .unwrap();
+        });
     }
 
     #[test]
     fn every_dialect_completes_a_session() {
-        for dialect in Dialect::ALL {
-            Project::new(&TlsSetup::default(), dialect)
-                .unwrap()
-                .handshakes(2)
-                .unwrap_or_else(|err| panic!("{dialect}: {err:#}"));
-        }
+        within_a_minute(|| {
+            for dialect in Dialect::ALL {
+                Project::new(&TlsSetup::default(), dialect)
+                    .unwrap()
+                    .handshakes(2)
+                    .unwrap_or_else(|err| panic!("{dialect}: {err:#}"));
+            }
+        });
     }
 
     #[test]
     fn tls12_units_complete() {
-        let setup = TlsSetup {
-            version: Version::Tls12,
-            ..TlsSetup::default()
-        };
-        Project::new(&setup, Dialect::Implicit)
-            .unwrap()
-            .handshakes(2)
-            .unwrap();
-        Project::new(&setup.resumed(), Dialect::Implicit)
-            .unwrap()
-            .handshakes(2)
-            .unwrap();
+        within_a_minute(|| {
+            let setup = TlsSetup {
+                version: Version::Tls12,
+                ..TlsSetup::default()
+            };
+            Project::new(&setup, Dialect::Implicit)
+                .unwrap()
+                .handshakes(2)
+                .unwrap();
+            Project::new(&setup.resumed(), Dialect::Implicit)
+                .unwrap()
+                .handshakes(2)
+                .unwrap();
+        });
     }
 
     #[test]
     fn the_ignorable_errors_verifier_passes_an_expired_chain() {
-        let setup = TlsSetup::default();
-        let rt = loopback::current_thread();
-        let config = mock_config_for(&setup, Dialect::Implicit, testpki::Scenario::Expired);
-        let server = MockServer::spawn(rt.handle(), config).unwrap();
-        let client = ProjectClient::new(server.addr(), &setup, Dialect::Implicit)
-            .unwrap()
-            .ignoring([ChainValidationResult::Expired])
-            .unwrap();
-        loopback::sequential(&rt, &client, 2).unwrap();
+        within_a_minute(|| {
+            let setup = TlsSetup::default();
+            let rt = loopback::current_thread();
+            let config = mock_config_for(&setup, Dialect::Implicit, testpki::Scenario::Expired);
+            let server = MockServer::spawn(rt.handle(), config).unwrap();
+            let client = ProjectClient::new(server.addr(), &setup, Dialect::Implicit)
+                .unwrap()
+                .ignoring([ChainValidationResult::Expired])
+                .unwrap();
+            loopback::sequential(&rt, &client, 2).unwrap();
+        });
     }
 
     #[test]
     fn bulk_moves_every_byte() {
-        let rt = loopback::current_thread();
-        let received = project_bulk(&rt, &TlsSetup::default(), (1 << 20) + 5, 16 << 10).unwrap();
-        assert_eq!(received.bytes, (1 << 20) + 5);
+        within_a_minute(|| {
+            let rt = loopback::current_thread();
+            let received =
+                project_bulk(&rt, &TlsSetup::default(), (1 << 20) + 5, 16 << 10).unwrap();
+            assert_eq!(received.bytes, (1 << 20) + 5);
+        });
     }
 }
