@@ -413,6 +413,26 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "1/s",
         "P: full handshakes per second connecting to \"localhost\" (resolved on every connect, on tokio's blocking pool)",
     ),
+    (
+        "x_tokio_client_mock_server_per_s",
+        "1/s",
+        "a tokio-rustls client against the mock server: full handshake units per second",
+    ),
+    (
+        "x_tokio_client_mock_server_per_cpu_s",
+        "1/cpu-s",
+        "the same per CPU-second",
+    ),
+    (
+        "x_streamsocket_client_tokio_server_per_s",
+        "1/s",
+        "a StreamSocket client against the tokio-rustls echo server: full handshake units per second",
+    ),
+    (
+        "x_streamsocket_client_tokio_server_per_cpu_s",
+        "1/cpu-s",
+        "the same per CPU-second",
+    ),
 ];
 
 /// How a ratio is judged.
@@ -620,6 +640,24 @@ const SUPPLEMENTARY: &[RatioSpec] = &[
             tcp: "tcp_bulk_bytes_per_cpu_s",
         },
         target: Target::AtLeast(0.97),
+        reference: None,
+    },
+    RatioSpec {
+        key: "d1_mock_server_vs_tokio_rustls_server",
+        what: "the server half: tokio-rustls client + mock server / R, per CPU-second",
+        numerator: "x_tokio_client_mock_server_per_cpu_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("r_handshake_per_cpu_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "d2_streamsocket_client_vs_tokio_rustls_client",
+        what: "the client half: StreamSocket + tokio-rustls echo server / R, per CPU-second",
+        numerator: "x_streamsocket_client_tokio_server_per_cpu_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("r_handshake_per_cpu_s"),
+        target: Target::Reported,
         reference: None,
     },
     RatioSpec {
@@ -870,6 +908,29 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
     measures.push(Measure {
         key: "p_handshake_per_s",
         run: Box::new(move || rate(target, |n| p_full.handshakes(n))),
+    });
+    // The project's two halves, each against the other half of R: which side costs what.
+    let rt = Arc::new(loopback::current_thread());
+    let mock = MockServer::spawn(rt.handle(), mock_config(setup, Dialect::Implicit))?;
+    let tokio_client = TlsClient::new(mock.addr(), setup.client_config());
+    let mixed_rt = rt.clone();
+    measures.push(Measure {
+        key: "x_tokio_client_mock_server_per_s",
+        run: Box::new(move || {
+            let _mock = &mock;
+            rate(target, |n| {
+                loopback::sequential(&mixed_rt, &tokio_client, n)
+            })
+        }),
+    });
+    let echo = EchoServer::spawn(rt.handle(), setup.server_config())?;
+    let socket_client = ProjectClient::new(echo.addr(), setup, Dialect::Implicit)?;
+    measures.push(Measure {
+        key: "x_streamsocket_client_tokio_server_per_s",
+        run: Box::new(move || {
+            let _echo = &echo;
+            rate(target, |n| loopback::sequential(&rt, &socket_client, n))
+        }),
     });
 
     let resumed = setup.resumed();
