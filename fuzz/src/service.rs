@@ -2,11 +2,13 @@
 //! (`streamsocket::port_for`). It lives apart from `harness.rs` because it needs the client
 //! crate, which the layer-1 replay test cannot depend on.
 //!
-//! Host-name parsing (the client's validation name: an IP address, bracketed or not, or a DNS
-//! name) is private to `streamsocket` (`socket::server_name`) and only reachable through
-//! `connect`, which does I/O; it has no target until it is exposed.
+//! `host_name` fuzzes the other half of an endpoint: the client's validation name
+//! (`streamsocket::validation_name`), what certificates are checked against and SNI carries.
 
-use streamsocket::{SERVICES, port_for};
+use std::net::IpAddr;
+
+use rustls_pki_types::ServerName;
+use streamsocket::{ErrorKind, SERVICES, port_for, validation_name};
 
 /// `service_name`: the input, as lossy UTF-8, is a service. Oracles: no panic; a port is never
 /// 0; all-digit services (after trimming) are exactly the ports 1..=65535; any other service is
@@ -28,5 +30,38 @@ pub fn service_name(data: &[u8]) {
     if let Some(port) = port {
         assert_ne!(port, 0);
         assert_eq!(port_for(&port.to_string()), Some(port));
+    }
+}
+
+/// `host_name`: the input, as lossy UTF-8, is a host. Oracles: no panic; a refusal is always an
+/// invalid argument; an accepted IP address is exactly what the text (brackets removed) parses
+/// to; an accepted DNS name is the input itself (less a final dot), ASCII without spaces, control characters or
+/// brackets, at most 253 octets, and it is accepted again (idempotent).
+pub fn host_name(data: &[u8]) {
+    let host = String::from_utf8_lossy(data);
+    match validation_name(&host) {
+        Err(err) => assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{host:?}"),
+        Ok(ServerName::IpAddress(ip)) => {
+            let bare = host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(&host);
+            let parsed: IpAddr = bare.parse().expect("an accepted IP address parses");
+            assert_eq!(IpAddr::from(ip), parsed, "{host:?}");
+        }
+        Ok(ServerName::DnsName(name)) => {
+            let name = name.as_ref();
+            // A fully qualified name's final dot is dropped (`example.com.` is `example.com`).
+            let given = host.strip_suffix('.').unwrap_or(&host);
+            assert_eq!(name, given, "a DNS name is taken as given");
+            assert!(name.len() <= 253, "{name:?} is too long for DNS");
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'[' && b != b']'),
+                "{name:?} has a character no DNS name has"
+            );
+            assert!(matches!(validation_name(name), Ok(ServerName::DnsName(_))));
+        }
+        Ok(other) => panic!("unexpected server name kind {other:?} for {host:?}"),
     }
 }

@@ -1,4 +1,10 @@
-//! Service names and ports: the `ServiceName` half of a WinRT endpoint.
+//! Host and service names: the `HostName` and `ServiceName` halves of a WinRT endpoint.
+
+use std::net::IpAddr;
+
+use rustls_pki_types::ServerName;
+
+use crate::Error;
 
 /// Well-known service names and their TCP ports (IANA registry), sorted by name.
 ///
@@ -33,9 +39,56 @@ pub fn port_for(service: &str) -> Option<u16> {
         .map(|(_, port)| *port)
 }
 
+/// The name a certificate is validated for (and sent as SNI, unless it is an IP address):
+/// an IP address, bracketed or not (`127.0.0.1`, `::1`, `[::1]`), or a DNS name. Anything
+/// else is an invalid argument; nothing is resolved.
+pub fn validation_name(host: &str) -> Result<ServerName<'static>, Error> {
+    if let Some(ip) = parse_ip(host) {
+        return Ok(ServerName::IpAddress(ip.into()));
+    }
+    ServerName::try_from(host.to_owned()).map_err(|_| {
+        Error::invalid(format!(
+            "{host:?} is neither an IP address nor a valid DNS name"
+        ))
+    })
+}
+
+/// `host` as an IP literal, brackets allowed.
+pub(crate) fn parse_ip(host: &str) -> Option<IpAddr> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_names_are_ip_literals_or_dns_names() {
+        assert!(matches!(
+            validation_name("127.0.0.1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            validation_name("[::1]"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            validation_name("::1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            validation_name("mail.example.com"),
+            Ok(ServerName::DnsName(_))
+        ));
+        for bad in ["", "not a name", "exa mple.com", "[::1"] {
+            let err = validation_name(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_required_service_name_has_its_iana_port() {

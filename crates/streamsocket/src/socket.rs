@@ -2,7 +2,7 @@
 
 use std::io;
 use std::mem;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -649,7 +649,7 @@ pub(crate) struct TlsSetup {
 impl TlsSetup {
     fn new(control: &SocketControl, versions: VersionSet, host: &str) -> Result<Self, Error> {
         Ok(Self {
-            name: server_name(host)?,
+            name: service::validation_name(host)?,
             config: tls::client_config(control, versions)?,
             versions,
         })
@@ -674,7 +674,7 @@ fn versions_for(
 
 /// The addresses of `host`: itself if it is an IP literal, else what the resolver says.
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
-    if let Some(ip) = parse_ip(host) {
+    if let Some(ip) = service::parse_ip(host) {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let addrs = tokio::net::lookup_host((host, port))
@@ -684,26 +684,6 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
             source: Some(Arc::new(err)),
         })?;
     Ok(addrs.collect())
-}
-
-/// The name a certificate is validated for: an IP address (brackets allowed) or a DNS name.
-fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
-    if let Some(ip) = parse_ip(host) {
-        return Ok(ServerName::IpAddress(ip.into()));
-    }
-    ServerName::try_from(host.to_owned()).map_err(|_| {
-        Error::invalid(format!(
-            "{host:?} is neither an IP address nor a valid DNS name"
-        ))
-    })
-}
-
-fn parse_ip(host: &str) -> Option<IpAddr> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.parse().ok()
 }
 
 fn name_of(name: Option<&'static str>, fallback: impl std::fmt::Debug) -> String {
@@ -843,24 +823,6 @@ impl AsyncWrite for Counting {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn validation_names_are_ip_literals_or_dns_names() {
-        assert!(matches!(
-            server_name("127.0.0.1"),
-            Ok(ServerName::IpAddress(_))
-        ));
-        assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
-        assert!(matches!(server_name("::1"), Ok(ServerName::IpAddress(_))));
-        assert!(matches!(
-            server_name("mail.example.com"),
-            Ok(ServerName::DnsName(_))
-        ));
-        for bad in ["", "not a name", "exa mple.com", "[::1"] {
-            let err = server_name(bad).unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{bad:?}");
-        }
-    }
 
     #[test]
     fn version_alerts_and_incompatibilities_are_version_mismatches() {
