@@ -24,7 +24,7 @@ fn sorted_names(dir: &Path, suffix: &str) -> Vec<String> {
 
 /// Targets whose oracle needs the client crate (`fuzz/src/service.rs`): their seeds are
 /// replayed by the fuzzer only, since this crate cannot depend on the client.
-const CLIENT_CRATE_TARGETS: &[&str] = &["service_name"];
+const CLIENT_CRATE_TARGETS: &[&str] = &["host_name", "service_name"];
 
 #[test]
 fn every_fuzz_target_has_an_oracle_and_seeds() {
