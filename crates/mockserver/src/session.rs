@@ -403,6 +403,11 @@ impl Session {
     }
 
     /// Records the reason, then shuts the stream down (close_notify first inside TLS).
+    ///
+    /// A connection that is already broken (the client closed TCP under TLS without
+    /// close_notify, or a read or write failed) is only dropped: a close_notify to a peer that
+    /// cannot or will not read it, and a `shutdown` that fails with `ENOTCONN`, would cost two
+    /// system calls and a record's encryption per session for nothing.
     async fn close(
         &mut self,
         reason: CloseReason,
@@ -410,6 +415,9 @@ impl Session {
         transcript: &TranscriptHandle,
     ) -> CloseReason {
         self.finish(&reason, transcript);
+        if matches!(reason, CloseReason::Truncated | CloseReason::Io(_)) {
+            return reason;
+        }
         let grace = self.shared.config.limits.shutdown_grace;
         match timeout(grace, io.shutdown()).await {
             Ok(Ok(())) => {}

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
@@ -198,30 +199,90 @@ impl fmt::Display for HandshakeKind {
     }
 }
 
-/// A server certificate in a few readable fields, parsed with x509-parser.
-#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
-#[non_exhaustive]
+/// A server certificate as the server presented it, with a few readable fields.
+///
+/// It keeps the DER bytes, and parses them (x509-parser) and hashes them only when a field is
+/// first asked for: a handshake pays for a copy of the chain, not for parsing it, so that a
+/// caller who never looks at the certificates does not pay for summaries it never reads.
+///
+/// It serializes as an object with the fields `subject`, `issuer`, `subject_alt_names`,
+/// `not_before`, `not_after`, `key_algorithm` and `sha256_fingerprint`.
+#[derive(Clone)]
 pub struct CertificateSummary {
-    /// The subject distinguished name (RFC 4514 style).
-    pub subject: String,
-    /// The issuer distinguished name.
-    pub issuer: String,
-    /// The subject alternative names: `DNS:name`, `IP:address`, ...
-    pub subject_alt_names: Vec<String>,
-    /// Start of the validity period, RFC 3339 in UTC.
-    pub not_before: String,
-    /// End of the validity period, RFC 3339 in UTC.
-    pub not_after: String,
-    /// The public key algorithm, e.g. `ECDSA P-256`, `Ed25519`, `RSA 2048`.
-    pub key_algorithm: String,
-    /// SHA-256 of the DER encoding, lowercase hex.
-    pub sha256_fingerprint: String,
+    der: CertificateDer<'static>,
+    details: OnceLock<Details>,
+}
+
+/// The readable fields, parsed on first use.
+#[derive(Clone, Debug, Serialize)]
+struct Details {
+    subject: String,
+    issuer: String,
+    subject_alt_names: Vec<String>,
+    not_before: String,
+    not_after: String,
+    key_algorithm: String,
+    sha256_fingerprint: String,
 }
 
 impl CertificateSummary {
-    /// Summarises a DER certificate. A certificate that does not parse still gets its
-    /// fingerprint, with `<unparsable>` in the other fields: nothing from the peer may panic.
+    /// Keeps a copy of a DER certificate; nothing is parsed until a field is read.
     pub fn from_der(der: &CertificateDer<'_>) -> Self {
+        Self {
+            der: der.clone().into_owned(),
+            details: OnceLock::new(),
+        }
+    }
+
+    /// The certificate as the server sent it.
+    pub fn der(&self) -> &CertificateDer<'static> {
+        &self.der
+    }
+
+    /// The subject distinguished name (RFC 4514 style), or `<unparsable>`.
+    pub fn subject(&self) -> &str {
+        &self.details().subject
+    }
+
+    /// The issuer distinguished name, or `<unparsable>`.
+    pub fn issuer(&self) -> &str {
+        &self.details().issuer
+    }
+
+    /// The subject alternative names: `DNS:name`, `IP:address`, ...
+    pub fn subject_alt_names(&self) -> &[String] {
+        &self.details().subject_alt_names
+    }
+
+    /// Start of the validity period, RFC 3339 in UTC, or `<unparsable>`.
+    pub fn not_before(&self) -> &str {
+        &self.details().not_before
+    }
+
+    /// End of the validity period, RFC 3339 in UTC, or `<unparsable>`.
+    pub fn not_after(&self) -> &str {
+        &self.details().not_after
+    }
+
+    /// The public key algorithm, e.g. `ECDSA P-256`, `Ed25519`, `RSA 2048`, or `<unparsable>`.
+    pub fn key_algorithm(&self) -> &str {
+        &self.details().key_algorithm
+    }
+
+    /// SHA-256 of the DER encoding, lowercase hex (present even for an unparsable certificate).
+    pub fn sha256_fingerprint(&self) -> &str {
+        &self.details().sha256_fingerprint
+    }
+
+    fn details(&self) -> &Details {
+        self.details.get_or_init(|| Details::parse(&self.der))
+    }
+}
+
+impl Details {
+    /// A certificate that does not parse still gets its fingerprint, with `<unparsable>` in the
+    /// other fields: nothing from the peer may panic.
+    fn parse(der: &CertificateDer<'_>) -> Self {
         let sha256_fingerprint = hex(&Sha256::digest(der.as_ref()));
         match x509_parser::parse_x509_certificate(der.as_ref()) {
             Ok((_, cert)) => Self {
@@ -249,25 +310,56 @@ impl CertificateSummary {
     }
 }
 
+/// Two summaries are equal when they hold the same certificate.
+impl PartialEq for CertificateSummary {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for CertificateSummary {}
+
+impl fmt::Debug for CertificateSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let details = self.details();
+        f.debug_struct("CertificateSummary")
+            .field("subject", &details.subject)
+            .field("issuer", &details.issuer)
+            .field("subject_alt_names", &details.subject_alt_names)
+            .field("not_before", &details.not_before)
+            .field("not_after", &details.not_after)
+            .field("key_algorithm", &details.key_algorithm)
+            .field("sha256_fingerprint", &details.sha256_fingerprint)
+            .finish()
+    }
+}
+
+impl Serialize for CertificateSummary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.details().serialize(s)
+    }
+}
+
 impl fmt::Display for CertificateSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  {:<18} {}", "subject", self.subject)?;
-        writeln!(f, "  {:<18} {}", "issuer", self.issuer)?;
-        if !self.subject_alt_names.is_empty() {
+        let details = self.details();
+        writeln!(f, "  {:<18} {}", "subject", details.subject)?;
+        writeln!(f, "  {:<18} {}", "issuer", details.issuer)?;
+        if !details.subject_alt_names.is_empty() {
             writeln!(
                 f,
                 "  {:<18} {}",
                 "alt names",
-                self.subject_alt_names.join(", ")
+                details.subject_alt_names.join(", ")
             )?;
         }
         writeln!(
             f,
             "  {:<18} {} to {}",
-            "valid", self.not_before, self.not_after
+            "valid", details.not_before, details.not_after
         )?;
-        writeln!(f, "  {:<18} {}", "key", self.key_algorithm)?;
-        writeln!(f, "  {:<18} {}", "sha256", self.sha256_fingerprint)
+        writeln!(f, "  {:<18} {}", "key", details.key_algorithm)?;
+        writeln!(f, "  {:<18} {}", "sha256", details.sha256_fingerprint)
     }
 }
 
@@ -375,8 +467,8 @@ mod tests {
             b"not der at all",
         ] {
             let summary = CertificateSummary::from_der(&CertificateDer::from(bytes.to_vec()));
-            assert_eq!(summary.subject, "<unparsable>");
-            assert_eq!(summary.sha256_fingerprint.len(), 64);
+            assert_eq!(summary.subject(), "<unparsable>");
+            assert_eq!(summary.sha256_fingerprint().len(), 64);
         }
     }
 
@@ -386,18 +478,45 @@ mod tests {
         let identity = pki.server(testpki::Scenario::Valid).unwrap();
         let summary = CertificateSummary::from_der(&identity.chain[0]);
         assert!(
-            summary.subject.contains("CN=mock.streamsocket.test"),
+            summary.subject().contains("CN=mock.streamsocket.test"),
             "{summary:?}"
         );
         assert!(
             summary
-                .subject_alt_names
+                .subject_alt_names()
                 .contains(&"IP:127.0.0.1".to_owned())
         );
-        assert!(summary.subject_alt_names.contains(&"IP:::1".to_owned()));
-        assert_eq!(summary.key_algorithm, "RSA 2048");
-        assert_eq!(summary.not_before, "2020-01-01T00:00:00Z");
+        assert!(summary.subject_alt_names().contains(&"IP:::1".to_owned()));
+        assert_eq!(summary.key_algorithm(), "RSA 2048");
+        assert_eq!(summary.not_before(), "2020-01-01T00:00:00Z");
         assert!(summary.to_string().contains("RSA 2048"));
+    }
+
+    #[test]
+    fn a_summary_keeps_the_certificate_and_serializes_its_fields() {
+        let pki = testpki::Pki::shared(testpki::KeyKind::EcdsaP256);
+        let identity = pki.server(testpki::Scenario::Valid).unwrap();
+        let leaf = CertificateSummary::from_der(&identity.chain[0]);
+        let intermediate = CertificateSummary::from_der(&identity.chain[1]);
+        assert_eq!(leaf.der().as_ref(), identity.chain[0].as_ref());
+        assert_eq!(leaf, leaf.clone());
+        assert_ne!(leaf, intermediate);
+        assert_eq!(leaf.issuer(), intermediate.subject());
+        let json = serde_json::to_value(&leaf).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys.len(),
+            7,
+            "subject, issuer, alt names, validity, key, fingerprint: {keys:?}"
+        );
+        assert_eq!(json["key_algorithm"], "ECDSA P-256");
+        assert_eq!(json["sha256_fingerprint"], leaf.sha256_fingerprint());
+        assert!(format!("{leaf:?}").contains("ECDSA P-256"));
     }
 
     #[test]

@@ -304,9 +304,9 @@ impl StreamSocket {
             Some(set) => Some(TlsSetup::new(&self.control, set, host)?),
             None => None,
         };
-        let tcp = self.open(local, host, port).await?;
+        let (tcp, remote) = self.open(local, host, port).await?;
         self.info.local_address = tcp.local_addr().ok();
-        self.info.remote_address = tcp.peer_addr().ok();
+        self.info.remote_address = Some(remote);
         let io = Counting {
             inner: tcp,
             counters: Arc::clone(&self.counters),
@@ -379,13 +379,14 @@ impl StreamSocket {
     /// Resolves and connects, trying every address in turn, within the connect timeout.
     ///
     /// Each attempt gets an equal share of the time left, so that an address that never
-    /// answers does not use up the budget of the addresses after it.
+    /// answers does not use up the budget of the addresses after it. Returns the stream and
+    /// the address it is connected to.
     async fn open(
         &self,
         local: Option<SocketAddr>,
         host: &str,
         port: u16,
-    ) -> Result<TcpStream, Error> {
+    ) -> Result<(TcpStream, SocketAddr), Error> {
         let timeout = self.control.connect_timeout();
         let deadline = Instant::now() + timeout;
         let timed_out = || Error::ConnectTimedOut {
@@ -415,7 +416,7 @@ impl StreamSocket {
             let left = u32::try_from(count - index).unwrap_or(u32::MAX);
             let budget = (deadline - now) / left;
             let err = match tokio::time::timeout(budget, self.try_connect(local, addr)).await {
-                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Ok(stream)) => return Ok((stream, addr)),
                 Ok(Err(err)) => err,
                 Err(_elapsed) => io::Error::from(io::ErrorKind::TimedOut),
             };
@@ -484,7 +485,7 @@ impl StreamSocket {
         self.info.bytes_sent_before_upgrade = mark.0;
         self.info.bytes_received_before_upgrade = mark.1;
 
-        let connector = TlsConnector::from(Arc::new(config));
+        let connector = TlsConnector::from(config);
         let timeout = self.control.handshake_timeout();
         let start = Instant::now();
         let handshake = tokio::time::timeout(timeout, connector.connect(name, io));
@@ -641,7 +642,7 @@ impl<T: AsyncRead + AsyncWrite + ?Sized> AsyncIo for T {}
 
 /// Everything a handshake needs, prepared before any connection is made or byte is sent.
 pub(crate) struct TlsSetup {
-    config: rustls::ClientConfig,
+    config: Arc<rustls::ClientConfig>,
     versions: VersionSet,
     name: ServerName<'static>,
 }

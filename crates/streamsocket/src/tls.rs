@@ -4,6 +4,10 @@
 //! (it compares the `Arc`s). So both are built once per set of verification options and kept
 //! in the control, shared by its clones; the per-connection certificate report reaches the
 //! shared verifier through a task-local set around each handshake.
+//!
+//! The finished `ClientConfig`s are kept in the same cell, keyed by everything else they are
+//! built from (versions, ALPN, SNI, resumption and its store), so that a control reused for
+//! many connections builds each configuration once rather than once per connection.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -31,18 +35,58 @@ pub(crate) struct TlsParts {
     resolver: Arc<dyn ResolvesClientCert>,
 }
 
-/// A cell for [`TlsParts`], shared by clones of a control until a verification option changes.
+/// How many finished configurations a cell keeps (the oldest goes first). Clones of one
+/// control rarely differ in more than their versions, so a handful is plenty; the bound only
+/// keeps a program that varies ALPN endlessly from growing the cache.
+const CONFIGS_KEPT: usize = 8;
+
+/// A cell for [`TlsParts`] and the configurations built on them, shared by clones of a control
+/// until a verification option changes.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct TlsPartsCell(Arc<Mutex<Option<TlsParts>>>);
+pub(crate) struct TlsPartsCell(Arc<Mutex<Cell>>);
+
+#[derive(Debug, Default)]
+struct Cell {
+    parts: Option<TlsParts>,
+    configs: Vec<(ConfigKey, Arc<ClientConfig>)>,
+}
+
+/// What a `ClientConfig` is built from besides the shared parts.
+#[derive(Debug, Eq, PartialEq)]
+struct ConfigKey {
+    versions: VersionSet,
+    alpn: Vec<Vec<u8>>,
+    sni: bool,
+    /// The address of the session store when resumption is on. The cached configuration holds
+    /// the store, so the address cannot be reused by another store while the entry lives.
+    resumption: Option<usize>,
+}
+
+impl ConfigKey {
+    fn of(control: &SocketControl, versions: VersionSet) -> Self {
+        Self {
+            versions,
+            alpn: control.alpn_protocols().to_vec(),
+            sni: control.send_sni(),
+            resumption: control.session_resumption().then(|| {
+                Arc::as_ptr(&control.session_store().inner())
+                    .cast::<()>()
+                    .addr()
+            }),
+        }
+    }
+}
 
 impl TlsPartsCell {
-    fn get_or_build(&self, control: &SocketControl) -> Result<TlsParts, Error> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cell> {
         // A poisoned lock only means a panic elsewhere while holding it; the cell stays usable.
-        let mut cell = self
-            .0
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(parts) = cell.as_ref() {
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get_or_build(control: &SocketControl, cell: &mut Cell) -> Result<TlsParts, Error> {
+        if let Some(parts) = cell.parts.as_ref() {
             return Ok(parts.clone());
         }
         let provider = provider();
@@ -66,17 +110,36 @@ impl TlsPartsCell {
             None => Arc::new(NoClientCert),
         };
         let parts = TlsParts { verifier, resolver };
-        *cell = Some(parts.clone());
+        cell.parts = Some(parts.clone());
         Ok(parts)
     }
 }
 
-/// The client configuration for one handshake.
+/// The client configuration for one handshake: built once per distinct set of options and
+/// shared by every connection made with clones of the same control.
 pub(crate) fn client_config(
     control: &SocketControl,
     versions: VersionSet,
+) -> Result<Arc<ClientConfig>, Error> {
+    let key = ConfigKey::of(control, versions);
+    let mut cell = control.tls_parts().lock();
+    if let Some((_, config)) = cell.configs.iter().find(|(k, _)| *k == key) {
+        return Ok(Arc::clone(config));
+    }
+    let parts = TlsPartsCell::get_or_build(control, &mut cell)?;
+    let config = Arc::new(build_config(control, versions, parts)?);
+    if cell.configs.len() >= CONFIGS_KEPT {
+        cell.configs.remove(0);
+    }
+    cell.configs.push((key, Arc::clone(&config)));
+    Ok(config)
+}
+
+fn build_config(
+    control: &SocketControl,
+    versions: VersionSet,
+    parts: TlsParts,
 ) -> Result<ClientConfig, Error> {
-    let parts = control.tls_parts().get_or_build(control)?;
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&versions.to_rustls())
         .map_err(|err| Error::invalid(format!("the TLS versions are not usable: {err}")))?
@@ -109,5 +172,92 @@ impl ResolvesClientCert for NoClientCert {
 impl fmt::Debug for NoClientCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("NoClientCert")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SessionStore, TrustAnchors};
+
+    fn control() -> SocketControl {
+        let root = testpki::Pki::shared(testpki::KeyKind::EcdsaP256).root_der();
+        let mut control = SocketControl::default();
+        control
+            .set_trust_anchors(TrustAnchors::from_der([root]))
+            .unwrap();
+        control
+    }
+
+    fn config(control: &SocketControl, versions: VersionSet) -> Arc<ClientConfig> {
+        client_config(control, versions).unwrap()
+    }
+
+    #[test]
+    fn clones_of_a_control_share_one_configuration() {
+        let control = control();
+        let first = config(&control, VersionSet::BOTH);
+        let mut clone = control.clone();
+        clone.lock();
+        assert!(Arc::ptr_eq(&first, &config(&clone, VersionSet::BOTH)));
+        assert!(Arc::ptr_eq(&first, &config(&control, VersionSet::BOTH)));
+    }
+
+    #[test]
+    fn every_option_a_configuration_is_built_from_gives_its_own() {
+        let control = control();
+        let base = config(&control, VersionSet::BOTH);
+        let tls12 = config(&control, VersionSet::TLS12_ONLY);
+        assert!(!Arc::ptr_eq(&base, &tls12));
+
+        let mut alpn = control.clone();
+        alpn.set_alpn_protocols(vec![b"h2".to_vec()]).unwrap();
+        let with_alpn = config(&alpn, VersionSet::BOTH);
+        assert!(!Arc::ptr_eq(&base, &with_alpn));
+        assert_eq!(with_alpn.alpn_protocols, vec![b"h2".to_vec()]);
+        assert!(base.alpn_protocols.is_empty(), "the first one is unchanged");
+
+        let mut no_sni = control.clone();
+        no_sni.set_send_sni(false).unwrap();
+        assert!(!config(&no_sni, VersionSet::BOTH).enable_sni);
+        assert!(base.enable_sni);
+
+        let mut no_resumption = control.clone();
+        no_resumption.set_session_resumption(false).unwrap();
+        assert!(!Arc::ptr_eq(
+            &base,
+            &config(&no_resumption, VersionSet::BOTH)
+        ));
+
+        let mut other_store = control.clone();
+        other_store
+            .set_session_store(SessionStore::in_memory(4))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&base, &config(&other_store, VersionSet::BOTH)));
+
+        // A verification option starts a new cell: nothing built for the old one is reused.
+        let mut anchors = control.clone();
+        anchors
+            .set_trust_anchors(TrustAnchors::from_der([testpki::Pki::shared(
+                testpki::KeyKind::Ed25519,
+            )
+            .root_der()]))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&base, &config(&anchors, VersionSet::BOTH)));
+        assert!(Arc::ptr_eq(&base, &config(&control, VersionSet::BOTH)));
+    }
+
+    #[test]
+    fn the_cache_keeps_a_bounded_number_of_configurations() {
+        let control = control();
+        for n in 0..3 * CONFIGS_KEPT {
+            let mut clone = control.clone();
+            clone
+                .set_alpn_protocols(vec![format!("p{n}").into_bytes()])
+                .unwrap();
+            let built = config(&clone, VersionSet::BOTH);
+            assert_eq!(built.alpn_protocols, vec![format!("p{n}").into_bytes()]);
+        }
+        assert_eq!(control.tls_parts().lock().configs.len(), CONFIGS_KEPT);
     }
 }

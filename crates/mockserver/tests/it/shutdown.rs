@@ -4,7 +4,7 @@
 use mockserver::{Behaviour, CloseReason, testing};
 use proto::starttls::Dialect;
 use testpki::{KeyKind, Scenario};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::dialect::{LINE_DIALECTS, capability_command, command, greeting, upgrade};
 use crate::support::{client_config, connect, frame, read_frame, read_to_eof, send, tls, within};
@@ -102,4 +102,46 @@ async fn shutdown_ends_sessions_in_every_phase() {
         [Some(CloseReason::Shutdown), Some(CloseReason::Shutdown)]
     );
     assert_eq!(stats.snapshot().active, 0);
+}
+
+/// A client's close_notify is answered with the server's; a client that closes TCP under TLS
+/// without one (truncation) gets only the FIN: its connection is broken, not closed.
+#[tokio::test]
+async fn close_notify_is_answered_but_a_truncation_is_not() {
+    for truncate in [false, true] {
+        let server = testing::spawn(testing::config(
+            Dialect::Implicit,
+            Scenario::Valid,
+            KeyKind::EcdsaP256,
+        ))
+        .await;
+        let mut stream = tls(
+            connect(server.addr()).await,
+            client_config(&server.config().identity),
+        )
+        .await
+        .unwrap();
+        send(&mut stream, &frame("ping")).await;
+        assert_eq!(read_frame(&mut stream).await, "ping");
+        if truncate {
+            // The TCP write half only: no close_notify.
+            within(stream.get_mut().0.shutdown()).await.unwrap();
+        } else {
+            within(stream.shutdown()).await.unwrap();
+        }
+        let mut rest = Vec::new();
+        let read = within(stream.read_to_end(&mut rest)).await;
+        within(server.wait_closed(1)).await;
+        let reason = server.transcripts()[0].close_reason.clone();
+        if truncate {
+            let err = read.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+            assert_eq!(reason, Some(CloseReason::Truncated));
+        } else {
+            read.unwrap();
+            assert_eq!(reason, Some(CloseReason::Machine("eof".into())));
+        }
+        assert_eq!(rest, b"", "truncate: {truncate}");
+        server.shutdown().await;
+    }
 }

@@ -541,8 +541,8 @@ async fn every_key_kind_connects_in_both_versions() {
                 .unwrap();
             let info = socket.information();
             assert_eq!(info.protection_level, level, "{key_kind:?}");
-            assert_eq!(info.server_certificates[0].key_algorithm, algorithm);
-            assert_eq!(info.server_certificates[0].sha256_fingerprint.len(), 64);
+            assert_eq!(info.server_certificates[0].key_algorithm(), algorithm);
+            assert_eq!(info.server_certificates[0].sha256_fingerprint().len(), 64);
         }
     }
 }
