@@ -89,13 +89,13 @@ pub fn sequential(rt: &Runtime, client: &impl HandshakeClient, n: u64) -> anyhow
 }
 
 /// Runs `tasks` concurrent loops of handshake units on `rt` for about `duration` and returns
-/// completed units per second.
+/// the units completed and the time they took.
 pub fn concurrent_rate<C: HandshakeClient>(
     rt: &Runtime,
     client: Arc<C>,
     tasks: usize,
     duration: Duration,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(u64, Duration)> {
     rt.block_on(async {
         let done = Arc::new(AtomicU64::new(0));
         let start = Instant::now();
@@ -115,7 +115,7 @@ pub fn concurrent_rate<C: HandshakeClient>(
         for handle in handles {
             handle.await??;
         }
-        Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+        Ok((done.load(Ordering::Relaxed), start.elapsed()))
     })
 }
 
@@ -304,6 +304,78 @@ impl TokioRustls {
     }
 }
 
+/// The socket floor of a handshake unit: the same unit with no TLS at all (TCP connect, the
+/// 5-byte echo, close), against a plain TCP echo server on the same runtime. Any client and
+/// server over loopback pay at least this per unit on top of the handshake's CPU work, so
+/// `1/(1/M + 1/T)` bounds what a socket-based pair can reach against the in-memory pair M.
+pub struct PlainTcp {
+    /// The runtime both sides run on.
+    pub rt: Runtime,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl PlainTcp {
+    /// Binds the echo server and spawns its accept loop.
+    pub fn new() -> anyhow::Result<Self> {
+        let rt = current_thread();
+        let listener = {
+            let _guard = rt.enter();
+            listener()?
+        };
+        let addr = listener.local_addr()?;
+        let task = rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let _ = serve_plain_echo(stream).await;
+                });
+            }
+        });
+        Ok(Self { rt, addr, task })
+    }
+
+    /// Runs `n` plain units and returns the time they took.
+    pub fn units(&self, n: u64) -> anyhow::Result<Duration> {
+        sequential(&self.rt, &PlainTcpClient(self.addr), n)
+    }
+}
+
+impl Drop for PlainTcp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_plain_echo(mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = vec![0u8; IO_CHUNK];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n]).await?;
+    }
+}
+
+/// The client of [`PlainTcp`].
+struct PlainTcpClient(SocketAddr);
+
+impl HandshakeClient for PlainTcpClient {
+    async fn unit(&self) -> anyhow::Result<()> {
+        let mut stream = connect(self.0).await?;
+        stream.write_all(&ECHO_UNIT).await?;
+        let mut reply = [0u8; ECHO_UNIT.len()];
+        stream.read_exact(&mut reply).await?;
+        ensure!(reply == ECHO_UNIT, "echo differs");
+        Ok(())
+    }
+}
+
 /// What a bulk receiver saw: bytes, and the time from the first byte to EOF.
 #[derive(Clone, Copy, Debug)]
 pub struct Received {
@@ -438,9 +510,22 @@ mod tests {
             let setup = TlsSetup::default();
             let server = EchoServer::spawn(rt.handle(), setup.server_config()).unwrap();
             let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
-            let rate = concurrent_rate(&rt, client.clone(), 4, Duration::from_millis(50)).unwrap();
-            assert!(rate > 0.0);
+            let (units, wall) =
+                concurrent_rate(&rt, client.clone(), 4, Duration::from_millis(50)).unwrap();
+            assert!(
+                units >= 4,
+                "every loop completes at least one unit: {units}"
+            );
+            assert!(wall >= Duration::from_millis(50));
             concurrent_units(&rt, client, 64, 70).unwrap();
+        });
+    }
+
+    #[test]
+    fn plain_tcp_units_echo() {
+        within_a_minute(|| {
+            let tcp = PlainTcp::new().unwrap();
+            tcp.units(5).unwrap();
         });
     }
 

@@ -2,8 +2,14 @@
 //! loopback, the project), then every figure's median and spread and every ratio against its
 //! target, written to `summary.json` and `summary.md`. `cargo xtask bench [--quick]` runs it.
 //!
+//! Within a round, every handshake figure is measured in `--slices` short slices, one pass over
+//! all of them after another (M, plain TCP, R, P, ... M, plain TCP, R, P, ...), and summed: a
+//! neighbour's load that comes and goes over a few seconds then weighs on every party alike,
+//! instead of on whichever party was running at the time.
+//!
 //! ```text
-//! ratios [--quick] [--out DIR] [--rounds N] [--seconds S] [--no-callgrind] [--no-openssl]
+//! ratios [--quick] [--out DIR] [--rounds N] [--seconds S] [--slices N] [--no-callgrind]
+//!        [--no-openssl]
 //! ratios worker --party P --n N         (what callgrind and strace run: N handshake units of
 //!                                        m, r, p, m-resumed, r-resumed, p-resumed, p-smtp,
 //!                                        p-framed or p-ignore)
@@ -33,7 +39,7 @@ use streamsocket_benches::external::{self, OpensslServer};
 use streamsocket_benches::inmem::{InMemory, InMemoryBulk};
 use streamsocket_benches::loopback::Received;
 use streamsocket_benches::loopback::{
-    self, ECHO_UNIT, EchoServer, IO_CHUNK, TlsClient, TokioRustls,
+    self, ECHO_UNIT, EchoServer, IO_CHUNK, PlainTcp, TlsClient, TokioRustls,
 };
 use streamsocket_benches::project::{
     MockServer, Project, ProjectClient, mock_config, project_bulk,
@@ -67,6 +73,7 @@ struct Options {
     out: PathBuf,
     rounds: usize,
     seconds: f64,
+    slices: u32,
     bulk_bytes: u64,
     callgrind: bool,
     openssl: bool,
@@ -81,6 +88,7 @@ impl Options {
             out: PathBuf::from("target/bench"),
             rounds: if quick { 5 } else { 7 },
             seconds: if quick { 1.0 } else { 3.0 },
+            slices: if quick { 10 } else { 15 },
             bulk_bytes: if quick { 256 << 20 } else { 1 << 30 },
             callgrind: true,
             openssl: true,
@@ -97,6 +105,7 @@ impl Options {
                 "--out" => options.out = PathBuf::from(value(&mut iter, arg)?),
                 "--rounds" => options.rounds = value(&mut iter, arg)?.parse()?,
                 "--seconds" => options.seconds = value(&mut iter, arg)?.parse()?,
+                "--slices" => options.slices = value(&mut iter, arg)?.parse()?,
                 "--bulk-mib" => options.bulk_bytes = value(&mut iter, arg)?.parse::<u64>()? << 20,
                 "--idle" => options.idle_connections = value(&mut iter, arg)?.parse()?,
                 other => bail!("unknown argument {other:?}"),
@@ -104,6 +113,9 @@ impl Options {
         }
         if options.rounds == 0 {
             bail!("--rounds must be at least 1");
+        }
+        if options.slices == 0 {
+            bail!("--slices must be at least 1");
         }
         Ok(options)
     }
@@ -115,10 +127,45 @@ fn value<'a>(iter: &mut impl Iterator<Item = &'a String>, flag: &str) -> anyhow:
         .with_context(|| format!("{flag} needs a value"))
 }
 
-/// One figure measured once per round.
+/// One figure, sampled once per round.
 struct Measure {
     key: &'static str,
-    run: Box<dyn FnMut() -> anyhow::Result<Sample>>,
+    run: Run,
+}
+
+/// How a measure fills its round.
+enum Run {
+    /// In one piece (a bulk transfer is one sample).
+    Whole(Box<dyn FnMut() -> anyhow::Result<Sample>>),
+    /// In `--slices` short slices, interleaved with every other sliced measure and summed, so
+    /// that a change of machine load slower than one pass over the group hits every party
+    /// alike. The argument is the slice's length.
+    Sliced(Box<dyn FnMut(Duration) -> anyhow::Result<Tally>>),
+}
+
+/// Work done and the time it took, summed over the slices of a round.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    units: f64,
+    wall: Duration,
+    /// CPU time of this thread, where it means something (not on a multi-thread runtime).
+    cpu: Option<Duration>,
+}
+
+impl Tally {
+    fn add(&mut self, other: Self) {
+        if self.wall.is_zero() {
+            *self = other;
+            return;
+        }
+        self.units += other.units;
+        self.wall += other.wall;
+        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + b);
+    }
+
+    fn sample(self) -> Sample {
+        Sample::of(self.units, self.wall, self.cpu)
+    }
 }
 
 /// One measurement: per wall-clock second, and per CPU-second of the measuring thread.
@@ -137,10 +184,6 @@ impl Sample {
                 .filter(|c| !c.is_zero())
                 .map(|c| amount / c.as_secs_f64()),
         }
-    }
-
-    fn wall_only(value: f64) -> Self {
-        Self { value, cpu: None }
     }
 }
 
@@ -169,6 +212,21 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "p_handshake_per_s",
         "1/s",
         "P: full TLS 1.3 handshake units per second, StreamSocket + mock server",
+    ),
+    (
+        "tcp_connect_per_s",
+        "1/s",
+        "plain TCP units per second: connect, 5-byte echo, close, no TLS (the socket floor of a handshake unit)",
+    ),
+    (
+        "model_handshake_per_s",
+        "1/s",
+        "1/(1/M + 1/plain TCP unit): the best a client and server over loopback sockets can reach, per round",
+    ),
+    (
+        "model_resumed_per_s",
+        "1/s",
+        "1/(1/M resumed + 1/plain TCP unit): the same for resumed handshakes",
     ),
     (
         "m_resumed_per_s",
@@ -461,12 +519,13 @@ impl Target {
     }
 }
 
-/// What a ratio divides: a figure by a figure, or P bulk by the additive model.
+/// What a ratio divides: a figure by a figure, or by an additive model.
 #[derive(Clone, Copy, Debug)]
 enum Denominator {
     Figure(&'static str),
-    /// 1/(1/M_bulk + 1/plain_TCP), per round, from these two figures.
-    BulkModel {
+    /// 1/(1/M + 1/plain_TCP), per round, from these two figures: the in-memory work and the
+    /// socket work done one after the other (bulk bytes, or handshake units).
+    AdditiveModel {
         m: &'static str,
         tcp: &'static str,
     },
@@ -555,7 +614,7 @@ const RATIOS: &[RatioSpec] = &[
         what: "P bulk / 1/(1/M_bulk + 1/plain_TCP)",
         numerator: "p_bulk_bytes_per_s",
         r_numerator: Some("r_bulk_bytes_per_s"),
-        denominator: Denominator::BulkModel {
+        denominator: Denominator::AdditiveModel {
             m: "m_bulk_bytes_per_s",
             tcp: "tcp_bulk_bytes_per_s",
         },
@@ -585,6 +644,48 @@ const RATIOS: &[RatioSpec] = &[
 /// Ratios beyond issue 6's table that explain it: the same ratios in CPU time (less disturbed
 /// by other load on a shared machine), and noise-free instruction and system-call counts.
 const SUPPLEMENTARY: &[RatioSpec] = &[
+    RatioSpec {
+        key: "c1_loopback_ceiling_vs_inmemory",
+        what: "the most h1 can reach: 1/(1/M + 1/plain TCP unit) / M",
+        numerator: "model_handshake_per_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("m_handshake_per_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "c2_loopback_ceiling_resumed_vs_inmemory",
+        what: "the most h3 can reach: 1/(1/M resumed + 1/plain TCP unit) / M resumed",
+        numerator: "model_resumed_per_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("m_resumed_per_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "c3_handshake_vs_loopback_model",
+        what: "P full TLS 1.3 / 1/(1/M + 1/plain TCP unit)",
+        numerator: "p_handshake_per_s",
+        r_numerator: Some("r_handshake_per_s"),
+        denominator: Denominator::AdditiveModel {
+            m: "m_handshake_per_s",
+            tcp: "tcp_connect_per_s",
+        },
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
+        key: "c4_resumed_vs_loopback_model",
+        what: "P resumed TLS 1.3 / 1/(1/M resumed + 1/plain TCP unit)",
+        numerator: "p_resumed_per_s",
+        r_numerator: Some("r_resumed_per_s"),
+        denominator: Denominator::AdditiveModel {
+            m: "m_resumed_per_s",
+            tcp: "tcp_connect_per_s",
+        },
+        target: Target::Reported,
+        reference: None,
+    },
     RatioSpec {
         key: "h1_cpu_handshake_vs_inmemory",
         what: "as h1, per CPU-second of the one thread",
@@ -635,7 +736,7 @@ const SUPPLEMENTARY: &[RatioSpec] = &[
         what: "as b2, per CPU-second",
         numerator: "p_bulk_bytes_per_cpu_s",
         r_numerator: Some("r_bulk_bytes_per_cpu_s"),
-        denominator: Denominator::BulkModel {
+        denominator: Denominator::AdditiveModel {
             m: "m_bulk_bytes_per_cpu_s",
             tcp: "tcp_bulk_bytes_per_cpu_s",
         },
@@ -735,7 +836,7 @@ fn run(options: Options) -> anyhow::Result<()> {
     let setup = TlsSetup::default();
     let mut results = Results::default();
 
-    let mut measures = handshake_measures(&options, &setup)?;
+    let mut measures = handshake_measures(&setup)?;
     measures.extend(bulk_measures(&options, &setup));
     let mut openssl = if options.openssl {
         match OpensslServer::start(&setup, &options.out.join("openssl")) {
@@ -761,32 +862,69 @@ fn run(options: Options) -> anyhow::Result<()> {
 
     // Warm-up: every measure once, results discarded (page faults, caches, TCP state).
     eprintln!("warm-up");
+    let slice = Duration::from_secs_f64(options.seconds) / options.slices;
     for measure in &mut measures {
-        if let Err(err) = (measure.run)() {
+        let outcome = match &mut measure.run {
+            Run::Whole(run) => run().map(drop),
+            Run::Sliced(run) => run(slice).map(drop),
+        };
+        if let Err(err) = outcome {
             eprintln!("  {}: {err:#}", measure.key);
         }
     }
 
     for round in 0..options.rounds {
         eprintln!("round {}/{}", round + 1, options.rounds);
-        for measure in &mut measures {
-            if results.missing.contains_key(measure.key) {
-                continue;
-            }
-            match (measure.run)() {
-                Ok(sample) => {
-                    eprintln!(
-                        "  {:<28} {:>10}  (per cpu-s {})",
-                        measure.key,
-                        human(sample.value),
-                        sample.cpu.map(human).unwrap_or_default()
-                    );
-                    results.record(measure.key, Ok(sample.value));
-                    if let (Some(key), Some(cpu)) = (cpu_key(measure.key), sample.cpu) {
-                        results.record(key, Ok(cpu));
+        // The sliced measures, pass after pass; a measure that fails is out of the round.
+        let mut tallies: Vec<Option<Tally>> = vec![Some(Tally::default()); measures.len()];
+        for _ in 0..options.slices {
+            for (measure, tally) in measures.iter_mut().zip(&mut tallies) {
+                let Run::Sliced(run) = &mut measure.run else {
+                    continue;
+                };
+                if results.missing.contains_key(measure.key) {
+                    *tally = None;
+                }
+                let Some(sum) = tally else {
+                    continue;
+                };
+                match run(slice) {
+                    Ok(part) => sum.add(part),
+                    Err(err) => {
+                        results.record(measure.key, Err(err));
+                        *tally = None;
                     }
                 }
-                Err(err) => results.record(measure.key, Err(err)),
+            }
+        }
+        for (measure, tally) in measures.iter_mut().zip(tallies) {
+            let sample = match &mut measure.run {
+                Run::Sliced(_) => match tally {
+                    Some(tally) => tally.sample(),
+                    None => continue,
+                },
+                Run::Whole(run) => {
+                    if results.missing.contains_key(measure.key) {
+                        continue;
+                    }
+                    match run() {
+                        Ok(sample) => sample,
+                        Err(err) => {
+                            results.record(measure.key, Err(err));
+                            continue;
+                        }
+                    }
+                }
+            };
+            eprintln!(
+                "  {:<28} {:>10}  (per cpu-s {})",
+                measure.key,
+                human(sample.value),
+                sample.cpu.map(human).unwrap_or_default()
+            );
+            results.record(measure.key, Ok(sample.value));
+            if let (Some(key), Some(cpu)) = (cpu_key(measure.key), sample.cpu) {
+                results.record(key, Ok(cpu));
             }
         }
         if let Some(server) = &mut openssl {
@@ -802,6 +940,32 @@ fn run(options: Options) -> anyhow::Result<()> {
         }
     }
     drop(openssl);
+    for (model, m, tcp) in [
+        (
+            "model_handshake_per_s",
+            "m_handshake_per_s",
+            "tcp_connect_per_s",
+        ),
+        (
+            "model_resumed_per_s",
+            "m_resumed_per_s",
+            "tcp_connect_per_s",
+        ),
+    ] {
+        let derived = match (results.samples.get(m), results.samples.get(tcp)) {
+            (Some(m), Some(tcp)) if m.len() == tcp.len() => Ok(additive(m, tcp)),
+            (Some(_), Some(_)) => Err("a round is missing one of its two parts".to_owned()),
+            _ => Err(format!("needs {m} and {tcp}")),
+        };
+        match derived {
+            Ok(samples) => {
+                results.samples.insert(model, samples);
+            }
+            Err(reason) => {
+                results.missing.insert(model, reason);
+            }
+        }
+    }
 
     eprintln!("allocations per MiB");
     let rt = loopback::current_thread();
@@ -890,24 +1054,28 @@ fn run(options: Options) -> anyhow::Result<()> {
 }
 
 /// Handshake figures, in round order [M, R, P] per group.
-fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec<Measure>> {
-    let target = Duration::from_secs_f64(options.seconds);
+fn handshake_measures(setup: &TlsSetup) -> anyhow::Result<Vec<Measure>> {
     let mut measures = Vec::new();
 
     let mut m_full = InMemory::new(setup)?;
     measures.push(Measure {
         key: "m_handshake_per_s",
-        run: Box::new(move || rate(target, |n| m_full.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| rate(slice, |n| m_full.handshakes(n)))),
+    });
+    let tcp = PlainTcp::new()?;
+    measures.push(Measure {
+        key: "tcp_connect_per_s",
+        run: Run::Sliced(Box::new(move |slice| rate(slice, |n| tcp.units(n)))),
     });
     let r_full = TokioRustls::new(setup)?;
     measures.push(Measure {
         key: "r_handshake_per_s",
-        run: Box::new(move || rate(target, |n| r_full.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| rate(slice, |n| r_full.handshakes(n)))),
     });
     let p_full = Project::new(setup, Dialect::Implicit)?;
     measures.push(Measure {
         key: "p_handshake_per_s",
-        run: Box::new(move || rate(target, |n| p_full.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| rate(slice, |n| p_full.handshakes(n)))),
     });
     // The project's two halves, each against the other half of R: which side costs what.
     let rt = Arc::new(loopback::current_thread());
@@ -916,43 +1084,47 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
     let mixed_rt = rt.clone();
     measures.push(Measure {
         key: "x_tokio_client_mock_server_per_s",
-        run: Box::new(move || {
+        run: Run::Sliced(Box::new(move |slice| {
             let _mock = &mock;
-            rate(target, |n| {
-                loopback::sequential(&mixed_rt, &tokio_client, n)
-            })
-        }),
+            rate(slice, |n| loopback::sequential(&mixed_rt, &tokio_client, n))
+        })),
     });
     let echo = EchoServer::spawn(rt.handle(), setup.server_config())?;
     let socket_client = ProjectClient::new(echo.addr(), setup, Dialect::Implicit)?;
     measures.push(Measure {
         key: "x_streamsocket_client_tokio_server_per_s",
-        run: Box::new(move || {
+        run: Run::Sliced(Box::new(move |slice| {
             let _echo = &echo;
-            rate(target, |n| loopback::sequential(&rt, &socket_client, n))
-        }),
+            rate(slice, |n| loopback::sequential(&rt, &socket_client, n))
+        })),
     });
 
     let resumed = setup.resumed();
     let mut m_resumed = InMemory::new(&resumed)?;
     measures.push(Measure {
         key: "m_resumed_per_s",
-        run: Box::new(move || rate(target, |n| m_resumed.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice, |n| m_resumed.handshakes(n))
+        })),
     });
     let r_resumed = TokioRustls::new(&resumed)?;
     measures.push(Measure {
         key: "r_resumed_per_s",
-        run: Box::new(move || rate(target, |n| r_resumed.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice, |n| r_resumed.handshakes(n))
+        })),
     });
     let p_resumed = Project::new(&resumed, Dialect::Implicit)?;
     measures.push(Measure {
         key: "p_resumed_per_s",
-        run: Box::new(move || rate(target, |n| p_resumed.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice, |n| p_resumed.handshakes(n))
+        })),
     });
     let p_smtp = Project::new(setup, Dialect::Smtp)?;
     measures.push(Measure {
         key: "p_starttls_smtp_per_s",
-        run: Box::new(move || rate(target, |n| p_smtp.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| rate(slice, |n| p_smtp.handshakes(n)))),
     });
 
     let rt = Arc::new(loopback::multi_thread(2));
@@ -960,20 +1132,20 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
     let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
     measures.push(Measure {
         key: "r_two_workers_per_s",
-        run: Box::new(move || {
+        run: Run::Sliced(Box::new(move |slice| {
             let _server = &server;
-            loopback::concurrent_rate(&rt, client.clone(), 4, target).map(Sample::wall_only)
-        }),
+            concurrent(&rt, client.clone(), slice)
+        })),
     });
     let rt = Arc::new(loopback::multi_thread(2));
     let server = MockServer::spawn(rt.handle(), mock_config(setup, Dialect::Implicit))?;
     let client = Arc::new(ProjectClient::new(server.addr(), setup, Dialect::Implicit)?);
     measures.push(Measure {
         key: "p_two_workers_per_s",
-        run: Box::new(move || {
+        run: Run::Sliced(Box::new(move |slice| {
             let _server = &server;
-            loopback::concurrent_rate(&rt, client.clone(), 4, target).map(Sample::wall_only)
-        }),
+            concurrent(&rt, client.clone(), slice)
+        })),
     });
 
     let defaults = TlsSetup {
@@ -981,28 +1153,33 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
         group: Group::Default,
         ..*setup
     };
-    let short = target / 2;
     let mut m_default = InMemory::new(&defaults)?;
     measures.push(Measure {
         key: "m_handshake_default_per_s",
-        run: Box::new(move || rate(short, |n| m_default.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice / 2, |n| m_default.handshakes(n))
+        })),
     });
     let r_default = TokioRustls::new(&defaults)?;
     measures.push(Measure {
         key: "r_handshake_default_per_s",
-        run: Box::new(move || rate(short, |n| r_default.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice / 2, |n| r_default.handshakes(n))
+        })),
     });
     let p_default = Project::new(&defaults, Dialect::Implicit)?;
     measures.push(Measure {
         key: "p_handshake_default_per_s",
-        run: Box::new(move || rate(short, |n| p_default.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice / 2, |n| p_default.handshakes(n))
+        })),
     });
     // What the client does in every handshake to fill `SocketInformation::server_certificates`.
     let chain = setup.identity().chain;
     measures.push(Measure {
         key: "p_cert_summaries_per_s",
-        run: Box::new(move || {
-            rate(short, |n| {
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice / 2, |n| {
                 let start = Instant::now();
                 for _ in 0..n {
                     let summaries: Vec<CertificateSummary> =
@@ -1011,14 +1188,16 @@ fn handshake_measures(options: &Options, setup: &TlsSetup) -> anyhow::Result<Vec
                 }
                 Ok(start.elapsed())
             })
-        }),
+        })),
     });
     let p_localhost = Project::with_client(setup, Dialect::Implicit, |client| {
         Ok(client.with_host("localhost"))
     })?;
     measures.push(Measure {
         key: "p_handshake_localhost_per_s",
-        run: Box::new(move || rate(short, |n| p_localhost.handshakes(n))),
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice / 2, |n| p_localhost.handshakes(n))
+        })),
     });
     Ok(measures)
 }
@@ -1030,26 +1209,32 @@ fn bulk_measures(options: &Options, setup: &TlsSetup) -> Vec<Measure> {
     let mut measures = Vec::new();
     measures.push(Measure {
         key: "m_bulk_bytes_per_s",
-        run: Box::new(move || {
+        run: Run::Whole(Box::new(move || {
             let mut pair = InMemoryBulk::new(&setup, IO_CHUNK)?;
             let (wall, _, cpu) = cpu::timed(|| pair.transfer(total));
             Ok(Sample::of(total as f64, wall?, cpu))
-        }),
+        })),
     });
     let rt = Arc::new(loopback::current_thread());
     let tcp_rt = rt.clone();
     measures.push(Measure {
         key: "tcp_bulk_bytes_per_s",
-        run: Box::new(move || bulk_sample(|| loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK))),
+        run: Run::Whole(Box::new(move || {
+            bulk_sample(|| loopback::tcp_bulk(&tcp_rt, total, IO_CHUNK))
+        })),
     });
     let r_rt = rt.clone();
     measures.push(Measure {
         key: "r_bulk_bytes_per_s",
-        run: Box::new(move || bulk_sample(|| loopback::tls_bulk(&r_rt, &setup, total, IO_CHUNK))),
+        run: Run::Whole(Box::new(move || {
+            bulk_sample(|| loopback::tls_bulk(&r_rt, &setup, total, IO_CHUNK))
+        })),
     });
     measures.push(Measure {
         key: "p_bulk_bytes_per_s",
-        run: Box::new(move || bulk_sample(|| project_bulk(&rt, &setup, total, IO_CHUNK))),
+        run: Run::Whole(Box::new(move || {
+            bulk_sample(|| project_bulk(&rt, &setup, total, IO_CHUNK))
+        })),
     });
     measures
 }
@@ -1067,12 +1252,12 @@ fn bulk_sample(transfer: impl FnOnce() -> anyhow::Result<Received>) -> anyhow::R
     })
 }
 
-/// Runs batches of handshake units until `target` has passed; units per second of wall time
-/// and of this thread's CPU time.
+/// Runs batches of handshake units until `target` has passed: the units, their wall time and
+/// this thread's CPU time.
 fn rate(
     target: Duration,
     mut run: impl FnMut(u64) -> anyhow::Result<Duration>,
-) -> anyhow::Result<Sample> {
+) -> anyhow::Result<Tally> {
     let mut count = 0u64;
     let mut elapsed = Duration::ZERO;
     let mut batch = 8u64;
@@ -1085,7 +1270,26 @@ fn rate(
     let cpu = cpu_start
         .zip(cpu::thread_cpu())
         .map(|(a, b)| b.saturating_sub(a));
-    Ok(Sample::of(count as f64, elapsed, cpu))
+    Ok(Tally {
+        units: count as f64,
+        wall: elapsed,
+        cpu,
+    })
+}
+
+/// Four concurrent loops of handshake units on a multi-thread runtime for `target`: the units
+/// and the wall time (no CPU time: the work runs on the runtime's workers).
+fn concurrent<C: loopback::HandshakeClient>(
+    rt: &tokio::runtime::Runtime,
+    client: Arc<C>,
+    target: Duration,
+) -> anyhow::Result<Tally> {
+    let (units, wall) = loopback::concurrent_rate(rt, client, 4, target)?;
+    Ok(Tally {
+        units: units as f64,
+        wall,
+        cpu: None,
+    })
 }
 
 /// Bytes currently held on the heap by the whole process.
@@ -1376,6 +1580,7 @@ fn summarise(
             "quick": options.quick,
             "rounds": options.rounds,
             "seconds_per_handshake_sample": options.seconds,
+            "slices_per_handshake_sample": options.slices,
             "bulk_bytes_per_sample": options.bulk_bytes,
             "setup": setup,
             "setup_label": setup.label(),
@@ -1408,17 +1613,19 @@ fn ratio_samples(
     let num = get(numerator)?;
     match denominator {
         Denominator::Figure(key) => Ok(stats::ratios(num, get(key)?)),
-        Denominator::BulkModel { m, tcp } => {
-            let m = get(m)?;
-            let tcp = get(tcp)?;
-            let model: Vec<f64> = m
-                .iter()
-                .zip(tcp)
-                .map(|(m, t)| 1.0 / (1.0 / m + 1.0 / t))
-                .collect();
+        Denominator::AdditiveModel { m, tcp } => {
+            let model = additive(get(m)?, get(tcp)?);
             Ok(stats::ratios(num, &model))
         }
     }
+}
+
+/// 1/(1/a + 1/b) per round: the rate of doing both pieces of work one after the other.
+fn additive(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| 1.0 / (1.0 / a + 1.0 / b))
+        .collect()
 }
 
 /// Conformance cases per second, from `target/conformance/report.json` if a run left one.
@@ -1485,9 +1692,11 @@ fn markdown(summary: &SummaryFile) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark summary\n\n");
     md.push_str(&format!(
-        "Setup: `{}` (testpki pinned keys, aws-lc-rs). {} interleaved rounds; `quick` = {}.\n\n",
+        "Setup: `{}` (testpki pinned keys, aws-lc-rs). {} interleaved rounds, each handshake \
+         figure measured in {} interleaved slices per round; `quick` = {}.\n\n",
         summary.meta["setup_label"].as_str().unwrap_or("?"),
         summary.meta["rounds"],
+        summary.meta["slices_per_handshake_sample"],
         summary.meta["quick"],
     ));
     md.push_str("## Ratios (issue 6)\n\n");
@@ -1572,4 +1781,33 @@ fn fmt_pct(v: &Value) -> String {
     v.as_f64()
         .map(|x| format!("{:.1} %", x * 100.0))
         .unwrap_or_else(|| "-".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_add_up_to_one_sample() {
+        let slice = |units, ms, cpu_ms: Option<u64>| Tally {
+            units,
+            wall: Duration::from_millis(ms),
+            cpu: cpu_ms.map(Duration::from_millis),
+        };
+        let mut sum = Tally::default();
+        sum.add(slice(10.0, 100, Some(90)));
+        sum.add(slice(30.0, 100, Some(110)));
+        let sample = sum.sample();
+        assert!((sample.value - 200.0).abs() < 1e-9, "{sample:?}");
+        assert!((sample.cpu.unwrap() - 200.0).abs() < 1e-9, "{sample:?}");
+        // A slice without CPU time makes the whole sample wall-only.
+        sum.add(slice(10.0, 50, None));
+        assert_eq!(sum.sample().cpu, None);
+    }
+
+    #[test]
+    fn the_additive_model_is_the_rate_of_both_pieces_in_turn() {
+        // 1,000 units/s of crypto and 1,000 units/s of sockets: 500 units/s for both.
+        assert_eq!(additive(&[1000.0, 300.0], &[1000.0, 600.0]), [500.0, 200.0]);
+    }
 }
