@@ -306,17 +306,17 @@ const FIGURES: &[(&str, &str, &str)] = &[
     (
         "m_instructions_per_handshake",
         "instr",
-        "M: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
+        "M: callgrind instructions per handshake unit (N=50 minus N=10; --quick: 30 minus 10)",
     ),
     (
         "r_instructions_per_handshake",
         "instr",
-        "R: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
+        "R: callgrind instructions per handshake unit (N=50 minus N=10; --quick: 30 minus 10)",
     ),
     (
         "p_instructions_per_handshake",
         "instr",
-        "P: callgrind instructions per handshake unit (N=30 minus N=10; --quick: 15 minus 5)",
+        "P: callgrind instructions per handshake unit (N=50 minus N=10; --quick: 30 minus 10)",
     ),
     (
         "r_idle_conn_heap_bytes",
@@ -1015,7 +1015,7 @@ fn run(options: Options) -> anyhow::Result<()> {
 
     if options.callgrind {
         eprintln!("callgrind");
-        let (small, large) = if options.quick { (5, 15) } else { (10, 30) };
+        let (small, large) = if options.quick { (10, 30) } else { (10, 50) };
         for (party, key) in CALLGRIND_PARTIES {
             let value = instructions_per_handshake(&options.out, party, small, large);
             if let Ok(v) = &value {

@@ -98,8 +98,11 @@ pub(crate) async fn serve(
                 span.in_scope(|| debug!("connection accepted"));
                 let shared = shared.clone();
                 let stop = stop_rx.clone();
+                // Boxed: a session's future holds a whole TLS connection inline, and the task
+                // cell would otherwise copy it on spawn and again on completion.
                 sessions.spawn(
-                    session::serve(stream, shared, transcript, stop, permit).instrument(span),
+                    Box::pin(session::serve(stream, shared, transcript, stop, permit))
+                        .instrument(span),
                 );
             }
         }

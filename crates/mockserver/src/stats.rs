@@ -3,6 +3,7 @@
 //! Every counter is updated before the server writes the reply or closes the socket that makes
 //! it observable, so a test that has read the server's answer (or its EOF) sees the counter.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -243,7 +244,17 @@ impl Stats {
         if let Some(limit) = reason.limit() {
             self.limit_hit(limit);
         }
-        *self.maps().close_reasons.entry(reason.kind()).or_default() += 1;
+        {
+            // Counted without allocating the name once it has been seen.
+            let kind = reason.kind_name();
+            let mut maps = self.maps();
+            match maps.close_reasons.get_mut(kind.as_ref()) {
+                Some(count) => *count += 1,
+                None => {
+                    maps.close_reasons.insert(kind.into_owned(), 1);
+                }
+            }
+        }
         lock(&handle.transcript).close_reason = Some(reason);
         self.inner.closed.fetch_add(1, Ordering::SeqCst);
         self.inner.closed_notify.notify_waiters();
@@ -290,18 +301,22 @@ impl CloseReason {
 
     /// A short stable name, for the `close_reasons` counter.
     pub fn kind(&self) -> String {
-        match self {
-            Self::Behaviour(b) => format!("behaviour:{b}"),
-            Self::ConnectionCap => "connection-cap".into(),
-            Self::HandshakeFailed(_) => "handshake-failed".into(),
-            Self::HandshakeTimeout => "handshake-timeout".into(),
-            Self::IdleTimeout => "idle-timeout".into(),
-            Self::Io(_) => "io".into(),
-            Self::Machine(m) => m.clone(),
-            Self::RequestTimeout => "request-timeout".into(),
-            Self::Shutdown => "shutdown".into(),
-            Self::Truncated => "truncated".into(),
-        }
+        self.kind_name().into_owned()
+    }
+
+    fn kind_name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(match self {
+            Self::Behaviour(b) => return Cow::Owned(format!("behaviour:{b}")),
+            Self::ConnectionCap => "connection-cap",
+            Self::HandshakeFailed(_) => "handshake-failed",
+            Self::HandshakeTimeout => "handshake-timeout",
+            Self::IdleTimeout => "idle-timeout",
+            Self::Io(_) => "io",
+            Self::Machine(m) => m,
+            Self::RequestTimeout => "request-timeout",
+            Self::Shutdown => "shutdown",
+            Self::Truncated => "truncated",
+        })
     }
 }
 

@@ -373,7 +373,9 @@ impl Clone for Lock {
 /// and the operating system's roots (rustls-native-certs).
 #[derive(Clone, Debug, Default)]
 pub struct TrustAnchors {
-    certificates: Vec<CertificateDer<'static>>,
+    /// Shared, so that cloning a control (once per connection in the usual pattern) copies
+    /// no certificate.
+    certificates: Arc<Vec<CertificateDer<'static>>>,
     mozilla: bool,
     system: bool,
 }
@@ -403,7 +405,7 @@ impl TrustAnchors {
     /// These DER certificates only.
     pub fn from_der(certificates: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
         Self {
-            certificates: certificates.into_iter().collect(),
+            certificates: Arc::new(certificates.into_iter().collect()),
             ..Self::default()
         }
     }
@@ -423,7 +425,7 @@ impl TrustAnchors {
 
     /// Adds a DER certificate.
     pub fn with_certificate(mut self, certificate: CertificateDer<'static>) -> Self {
-        self.certificates.push(certificate);
+        Arc::make_mut(&mut self.certificates).push(certificate);
         self
     }
 
@@ -465,7 +467,7 @@ impl TrustAnchors {
             let loaded = rustls_native_certs::load_native_certs();
             let _ = store.add_parsable_certificates(loaded.certs);
         }
-        for certificate in &self.certificates {
+        for certificate in self.certificates.iter() {
             store.add(certificate.clone()).map_err(|err| {
                 Error::invalid(format!(
                     "a trust anchor is not a usable root certificate: {err}"

@@ -44,7 +44,7 @@ use crate::{Error, service, tls};
 /// nothing. To retry, create a new socket.
 ///
 /// [`ErrorKind::Truncated`]: crate::ErrorKind::Truncated
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamSocket {
     control: SocketControl,
     info: SocketInformation,
@@ -74,14 +74,23 @@ enum Stream {
 impl StreamSocket {
     /// A socket with default options.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_control(SocketControl::default())
     }
 
     /// A socket with these options.
     pub fn with_control(control: SocketControl) -> Self {
+        // Spelt out rather than `..Self::default()`, which would build (and drop) a default
+        // control, with its session cache, for every socket.
         Self {
             control,
-            ..Self::default()
+            info: SocketInformation::default(),
+            stream: Stream::Unconnected,
+            counters: Arc::default(),
+            upgrade_mark: None,
+            failure: None,
+            capabilities: Vec::new(),
+            unread: Vec::new(),
+            busy: false,
         }
     }
 
@@ -488,7 +497,9 @@ impl StreamSocket {
         let connector = TlsConnector::from(config);
         let timeout = self.control.handshake_timeout();
         let start = Instant::now();
-        let handshake = tokio::time::timeout(timeout, connector.connect(name, io));
+        // Boxed: the handshake future holds the whole rustls connection inline, and each
+        // wrapper (timeout, task-local scope, this async fn) would otherwise copy it again.
+        let handshake = tokio::time::timeout(timeout, Box::pin(connector.connect(name, io)));
         let outcome = REPORT.scope(report.clone(), handshake).await;
         self.info.handshake_duration = Some(start.elapsed());
         self.sync_counts();
@@ -632,6 +643,12 @@ impl AsyncWrite for StreamSocket {
     /// Sends TLS `close_notify` (on a TLS connection), then shuts down the write half.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().poll_io(cx, |io, cx| io.poll_shutdown(cx))
+    }
+}
+
+impl Default for StreamSocket {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
