@@ -121,6 +121,14 @@ pub fn control(setup: &TlsSetup) -> anyhow::Result<SocketControl> {
     let mut control = SocketControl::default();
     control.set_trust_anchors(TrustAnchors::from_der(setup.identity().trust_anchors))?;
     control.set_session_resumption(setup.resumption)?;
+    // The same pinned suite and group as M and R (the client's offer, not only the server's
+    // choice: the ClientHello is then the same size too).
+    if let Some(suites) = setup.cipher_suite_codes() {
+        control.set_cipher_suites(suites)?;
+    }
+    if let Some(groups) = setup.group_codes() {
+        control.set_key_exchange_groups(groups)?;
+    }
     control.set_outbound_buffer_size(Some(SOCKET_BUFFER))?;
     control.set_no_delay(true)?;
     Ok(control)

@@ -7,6 +7,8 @@ use std::time::Duration;
 use proto::cert::ChainValidationResult;
 use proto::level::{Decision, InvalidReason, ProtectionLevel, decide};
 use rustls::client::{ClientSessionMemoryCache, ClientSessionStore};
+use rustls::crypto::aws_lc_rs;
+use rustls::{CipherSuite, NamedGroup};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
@@ -31,6 +33,7 @@ pub const DEFAULT_SESSION_CAPACITY: usize = 256;
 #[derive(Clone, Debug)]
 pub struct SocketControl {
     alpn_protocols: Vec<Vec<u8>>,
+    cipher_suites: Vec<CipherSuite>,
     client_identity: Option<ClientIdentity>,
     connect_timeout: Duration,
     crls: Vec<CertificateRevocationListDer<'static>>,
@@ -38,6 +41,7 @@ pub struct SocketControl {
     hop_limit: Option<u32>,
     ignorable_server_certificate_errors: Vec<ChainValidationResult>,
     keep_alive: bool,
+    key_exchange_groups: Vec<NamedGroup>,
     /// Set by the socket when it starts to connect; setters refuse to run afterwards.
     locked: Lock,
     min_protection_level: Option<ProtectionLevel>,
@@ -56,6 +60,88 @@ impl SocketControl {
     /// ALPN protocols offered in the handshake, most preferred first (empty: no ALPN).
     pub fn alpn_protocols(&self) -> &[Vec<u8>] {
         &self.alpn_protocols
+    }
+
+    /// The cipher suites offered, most preferred first; empty (the default) means the crypto
+    /// provider's own list (aws-lc-rs: AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305, for TLS 1.3
+    /// and TLS 1.2 with ECDHE).
+    pub fn cipher_suites(&self) -> &[CipherSuite] {
+        &self.cipher_suites
+    }
+
+    /// Limits the cipher suites offered to these, in this order of preference (empty: the
+    /// provider's default). TLS 1.3 and TLS 1.2 suites may be mixed; each version offers its
+    /// own. Every suite must be one the client implements (any of
+    /// [`SocketControl::supported_cipher_suites`]); duplicates are dropped.
+    ///
+    /// A list without a suite for any version that a connection's level allows fails that
+    /// connect or upgrade before anything is sent.
+    pub fn set_cipher_suites(
+        &mut self,
+        suites: impl IntoIterator<Item = CipherSuite>,
+    ) -> Result<(), Error> {
+        self.check_unlocked()?;
+        let supported = Self::supported_cipher_suites();
+        let mut chosen = Vec::new();
+        for suite in suites {
+            if !supported.contains(&suite) {
+                return Err(Error::invalid(format!(
+                    "cipher suite {suite:?} is not implemented by the client's crypto provider"
+                )));
+            }
+            if !chosen.contains(&suite) {
+                chosen.push(suite);
+            }
+        }
+        self.cipher_suites = chosen;
+        Ok(())
+    }
+
+    /// Every cipher suite the client implements (its crypto provider, aws-lc-rs).
+    pub fn supported_cipher_suites() -> Vec<CipherSuite> {
+        aws_lc_rs::ALL_CIPHER_SUITES
+            .iter()
+            .map(|suite| suite.suite())
+            .collect()
+    }
+
+    /// The key-exchange groups offered, most preferred first; empty (the default) means the
+    /// crypto provider's own list (aws-lc-rs: X25519, secp256r1, secp384r1, X25519MLKEM768).
+    pub fn key_exchange_groups(&self) -> &[NamedGroup] {
+        &self.key_exchange_groups
+    }
+
+    /// Limits the key-exchange groups offered to these, in this order of preference (empty:
+    /// the provider's default); the first one gets a key share in the ClientHello. Every group
+    /// must be one the client implements (any of
+    /// [`SocketControl::supported_key_exchange_groups`]); duplicates are dropped.
+    pub fn set_key_exchange_groups(
+        &mut self,
+        groups: impl IntoIterator<Item = NamedGroup>,
+    ) -> Result<(), Error> {
+        self.check_unlocked()?;
+        let supported = Self::supported_key_exchange_groups();
+        let mut chosen = Vec::new();
+        for group in groups {
+            if !supported.contains(&group) {
+                return Err(Error::invalid(format!(
+                    "key-exchange group {group:?} is not implemented by the client's crypto provider"
+                )));
+            }
+            if !chosen.contains(&group) {
+                chosen.push(group);
+            }
+        }
+        self.key_exchange_groups = chosen;
+        Ok(())
+    }
+
+    /// Every key-exchange group the client implements (its crypto provider, aws-lc-rs).
+    pub fn supported_key_exchange_groups() -> Vec<NamedGroup> {
+        aws_lc_rs::ALL_KX_GROUPS
+            .iter()
+            .map(|group| group.name())
+            .collect()
     }
 
     /// Sets the ALPN protocols, e.g. `[b"h2".to_vec(), b"http/1.1".to_vec()]`.
@@ -339,6 +425,7 @@ impl Default for SocketControl {
     fn default() -> Self {
         Self {
             alpn_protocols: Vec::new(),
+            cipher_suites: Vec::new(),
             client_identity: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             crls: Vec::new(),
@@ -346,6 +433,7 @@ impl Default for SocketControl {
             hop_limit: None,
             ignorable_server_certificate_errors: Vec::new(),
             keep_alive: false,
+            key_exchange_groups: Vec::new(),
             locked: Lock(false),
             min_protection_level: None,
             no_delay: true,
@@ -620,6 +708,51 @@ mod tests {
                 ChainValidationResult::Expired,
                 ChainValidationResult::InvalidName
             ]
+        );
+    }
+
+    #[test]
+    fn only_implemented_suites_and_groups_can_be_pinned() {
+        let mut control = SocketControl::default();
+        assert!(control.cipher_suites().is_empty() && control.key_exchange_groups().is_empty());
+        let err = control
+            .set_cipher_suites([CipherSuite::TLS_RSA_WITH_AES_128_CBC_SHA])
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        let err = control
+            .set_key_exchange_groups([NamedGroup::FFDHE2048])
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        assert!(
+            control.cipher_suites().is_empty(),
+            "a refused list changes nothing"
+        );
+        control
+            .set_cipher_suites([
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+                CipherSuite::TLS13_AES_128_GCM_SHA256,
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+            ])
+            .unwrap();
+        assert_eq!(
+            control.cipher_suites(),
+            [
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+                CipherSuite::TLS13_AES_128_GCM_SHA256
+            ],
+            "order kept, duplicates dropped"
+        );
+        control
+            .set_key_exchange_groups([NamedGroup::secp256r1, NamedGroup::X25519])
+            .unwrap();
+        assert_eq!(
+            control.key_exchange_groups(),
+            [NamedGroup::secp256r1, NamedGroup::X25519]
+        );
+        control.lock();
+        assert!(
+            control.set_cipher_suites([]).is_err(),
+            "frozen after connect"
         );
     }
 

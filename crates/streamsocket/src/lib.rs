@@ -109,6 +109,9 @@ pub use proto;
 pub use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
 pub use proto::level::{ProtectionLevel, TlsVersion};
 pub use proto::starttls::Dialect;
+/// The IANA names of cipher suites and key-exchange groups, for
+/// [`SocketControl::set_cipher_suites`] and [`SocketControl::set_key_exchange_groups`].
+pub use rustls::{CipherSuite, NamedGroup};
 
 pub use crate::control::{
     ClientIdentity, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_SESSION_CAPACITY,

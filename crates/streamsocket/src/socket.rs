@@ -462,7 +462,10 @@ impl StreamSocket {
             TcpSocket::new_v6()?
         };
         socket.set_nodelay(self.control.no_delay())?;
-        socket.set_keepalive(self.control.keep_alive())?;
+        // A new socket has keep-alive off: only turning it on needs a system call.
+        if self.control.keep_alive() {
+            socket.set_keepalive(true)?;
+        }
         if let Some(size) = self.control.outbound_buffer_size() {
             socket.set_send_buffer_size(size)?;
         }

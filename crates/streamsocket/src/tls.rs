@@ -6,7 +6,8 @@
 //! shared verifier through a task-local set around each handshake.
 //!
 //! The finished `ClientConfig`s are kept in the same cell, keyed by everything else they are
-//! built from (versions, ALPN, SNI, resumption and its store), so that a control reused for
+//! built from (versions, cipher suites, key-exchange groups, ALPN, SNI, resumption and its
+//! store), so that a control reused for
 //! many connections builds each configuration once rather than once per connection.
 
 use std::fmt;
@@ -14,9 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use proto::level::VersionSet;
 use rustls::client::{ResolvesClientCert, Resumption};
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::{ClientConfig, SignatureScheme};
+use rustls::{CipherSuite, ClientConfig, NamedGroup, SignatureScheme};
 
 use crate::Error;
 use crate::control::SocketControl;
@@ -25,7 +26,38 @@ use crate::verifier::ReportingVerifier;
 /// The crypto provider: aws-lc-rs, pinned (never the process default), so that what is
 /// negotiated does not depend on which crate installed a default first.
 pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(aws_lc_rs::default_provider())
+}
+
+/// The provider limited to the control's cipher suites and key-exchange groups, in its order.
+/// The setters admit only what aws-lc-rs implements, so nothing is lost in the lookup.
+fn provider_for(control: &SocketControl) -> Arc<CryptoProvider> {
+    let mut provider = aws_lc_rs::default_provider();
+    if !control.cipher_suites().is_empty() {
+        provider.cipher_suites = control
+            .cipher_suites()
+            .iter()
+            .filter_map(|wanted| {
+                aws_lc_rs::ALL_CIPHER_SUITES
+                    .iter()
+                    .find(|suite| suite.suite() == *wanted)
+                    .copied()
+            })
+            .collect();
+    }
+    if !control.key_exchange_groups().is_empty() {
+        provider.kx_groups = control
+            .key_exchange_groups()
+            .iter()
+            .filter_map(|wanted| {
+                aws_lc_rs::ALL_KX_GROUPS
+                    .iter()
+                    .find(|group| group.name() == *wanted)
+                    .copied()
+            })
+            .collect();
+    }
+    Arc::new(provider)
 }
 
 /// The verifier and the client-certificate resolver, built once and shared.
@@ -55,6 +87,8 @@ struct Cell {
 #[derive(Debug, Eq, PartialEq)]
 struct ConfigKey {
     versions: VersionSet,
+    suites: Vec<CipherSuite>,
+    groups: Vec<NamedGroup>,
     alpn: Vec<Vec<u8>>,
     sni: bool,
     /// The address of the session store when resumption is on. The cached configuration holds
@@ -66,6 +100,8 @@ impl ConfigKey {
     fn of(control: &SocketControl, versions: VersionSet) -> Self {
         Self {
             versions,
+            suites: control.cipher_suites().to_vec(),
+            groups: control.key_exchange_groups().to_vec(),
             alpn: control.alpn_protocols().to_vec(),
             sni: control.send_sni(),
             resumption: control.session_resumption().then(|| {
@@ -140,9 +176,14 @@ fn build_config(
     versions: VersionSet,
     parts: TlsParts,
 ) -> Result<ClientConfig, Error> {
-    let mut config = ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider_for(control))
         .with_protocol_versions(&versions.to_rustls())
-        .map_err(|err| Error::invalid(format!("the TLS versions are not usable: {err}")))?
+        .map_err(|err| {
+            Error::invalid(format!(
+                "the TLS versions, cipher suites and key-exchange groups allowed do not make a \
+                 usable configuration: {err}"
+            ))
+        })?
         .dangerous()
         .with_custom_certificate_verifier(parts.verifier)
         .with_client_cert_resolver(parts.resolver);
@@ -216,6 +257,20 @@ mod tests {
         assert!(!Arc::ptr_eq(&base, &with_alpn));
         assert_eq!(with_alpn.alpn_protocols, vec![b"h2".to_vec()]);
         assert!(base.alpn_protocols.is_empty(), "the first one is unchanged");
+
+        let mut pinned = control.clone();
+        pinned
+            .set_cipher_suites([CipherSuite::TLS13_CHACHA20_POLY1305_SHA256])
+            .unwrap();
+        let with_suite = config(&pinned, VersionSet::BOTH);
+        assert!(!Arc::ptr_eq(&base, &with_suite));
+        assert_eq!(with_suite.crypto_provider().cipher_suites.len(), 1);
+        pinned
+            .set_key_exchange_groups([NamedGroup::secp256r1])
+            .unwrap();
+        let with_group = config(&pinned, VersionSet::BOTH);
+        assert!(!Arc::ptr_eq(&with_suite, &with_group));
+        assert_eq!(with_group.crypto_provider().kx_groups.len(), 1);
 
         let mut no_sni = control.clone();
         no_sni.set_send_sni(false).unwrap();

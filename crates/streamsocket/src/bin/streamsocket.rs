@@ -23,9 +23,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 use streamsocket::proto::level::{Decision, decide};
 use streamsocket::{
-    ChainValidationResult, ClientIdentity, Dialect, Error, ErrorKind, ProtectionLevel,
-    SocketControl, SocketInformation, SocketSslErrorSeverity, StreamSocket, StringCodec,
-    TrustAnchors, write_string,
+    ChainValidationResult, CipherSuite, ClientIdentity, Dialect, Error, ErrorKind, NamedGroup,
+    ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity, StreamSocket,
+    StringCodec, TrustAnchors, write_string,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout, timeout_at};
@@ -128,6 +128,14 @@ struct ConnectArgs {
     /// Offer this ALPN protocol (repeatable, most preferred first).
     #[arg(long, value_name = "PROTO")]
     alpn: Vec<String>,
+    /// Offer only these cipher suites, by IANA name, comma-separated, most preferred first
+    /// (e.g. TLS13_CHACHA20_POLY1305_SHA256); the default is the provider's list.
+    #[arg(long, value_name = "SUITE,...", value_delimiter = ',', value_parser = parse_suite)]
+    cipher_suites: Vec<CipherSuite>,
+    /// Offer only these key-exchange groups, by IANA name, comma-separated, most preferred
+    /// first (e.g. X25519,secp256r1); the default is the provider's list.
+    #[arg(long, value_name = "GROUP,...", value_delimiter = ',', value_parser = parse_group)]
+    groups: Vec<NamedGroup>,
     /// Do not send the server name (SNI) in the handshake.
     #[arg(long)]
     no_sni: bool,
@@ -201,6 +209,50 @@ fn parse_ignorable(s: &str) -> Result<ChainValidationResult, String> {
         SocketSslErrorSeverity::Fatal => Err(format!("{class} is fatal and cannot be ignored")),
         SocketSslErrorSeverity::None => Err(format!("{class} is not an error")),
     }
+}
+
+fn parse_suite(s: &str) -> Result<CipherSuite, String> {
+    let supported = SocketControl::supported_cipher_suites();
+    supported
+        .iter()
+        .find(|suite| {
+            suite
+                .as_str()
+                .is_some_and(|name| name.eq_ignore_ascii_case(s.trim()))
+        })
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<&str> = supported
+                .iter()
+                .filter_map(|suite| suite.as_str())
+                .collect();
+            format!(
+                "unknown or unsupported cipher suite; one of: {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn parse_group(s: &str) -> Result<NamedGroup, String> {
+    let supported = SocketControl::supported_key_exchange_groups();
+    supported
+        .iter()
+        .find(|group| {
+            group
+                .as_str()
+                .is_some_and(|name| name.eq_ignore_ascii_case(s.trim()))
+        })
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<&str> = supported
+                .iter()
+                .filter_map(|group| group.as_str())
+                .collect();
+            format!(
+                "unknown or unsupported key-exchange group; one of: {}",
+                names.join(", ")
+            )
+        })
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -377,6 +429,8 @@ fn control(args: &ConnectArgs) -> Result<SocketControl, Failure> {
     if !args.alpn.is_empty() {
         lib(control.set_alpn_protocols(args.alpn.iter().map(|p| p.as_bytes().to_vec()).collect()))?;
     }
+    lib(control.set_cipher_suites(args.cipher_suites.iter().copied()))?;
+    lib(control.set_key_exchange_groups(args.groups.iter().copied()))?;
     lib(control.set_send_sni(!args.no_sni))?;
     if let Some(timeout) = args.connect_timeout {
         lib(control.set_connect_timeout(timeout))?;

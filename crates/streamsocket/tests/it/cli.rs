@@ -763,4 +763,29 @@ async fn alpn_and_sni_options_reach_the_handshake() {
     let json = run.json();
     assert_eq!(json["server_name_indication"], Value::Null, "{json:#}");
     assert_eq!(json["alpn_protocol"], Value::Null);
+
+    let run = cli(with_options(&[
+        "--cipher-suites",
+        "tls13_chacha20_poly1305_sha256",
+        "--groups",
+        "secp384r1,X25519",
+    ]))
+    .await;
+    assert_success(&run);
+    let json = run.json();
+    assert_eq!(json["cipher_suite"], "TLS13_CHACHA20_POLY1305_SHA256");
+    assert_eq!(json["key_exchange_group"], "secp384r1", "{json:#}");
+
+    // An unknown name is a bad command line (exit 2), listing what is supported.
+    let run = cli(with_options(&[
+        "--cipher-suites",
+        "TLS_RSA_WITH_RC4_128_MD5",
+    ]))
+    .await;
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("TLS13_AES_128_GCM_SHA256"),
+        "{}",
+        run.stderr
+    );
 }

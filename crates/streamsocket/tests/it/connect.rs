@@ -546,3 +546,55 @@ async fn every_key_kind_connects_in_both_versions() {
         }
     }
 }
+
+#[tokio::test]
+async fn pinned_cipher_suites_and_groups_are_what_is_negotiated() {
+    use streamsocket::{CipherSuite as S, NamedGroup as G};
+    let cases = [
+        (
+            ProtectionLevel::Tls13,
+            S::TLS13_CHACHA20_POLY1305_SHA256,
+            G::secp384r1,
+        ),
+        (ProtectionLevel::Ssl, S::TLS13_AES_128_GCM_SHA256, G::X25519),
+        (
+            ProtectionLevel::Tls12,
+            S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            G::secp256r1,
+        ),
+    ];
+    for (level, suite, group) in cases {
+        let server = TestServer::start(Options::default()).await;
+        let mut socket = socket_for(&server.identity);
+        socket.control_mut().set_cipher_suites([suite]).unwrap();
+        socket
+            .control_mut()
+            .set_key_exchange_groups([group])
+            .unwrap();
+        socket
+            .connect("localhost", &server.port(), level)
+            .await
+            .unwrap_or_else(|err| panic!("{level} {suite:?} {group:?}: {err}"));
+        let info = socket.information();
+        assert_eq!(info.cipher_suite.as_deref(), suite.as_str());
+        assert_eq!(info.key_exchange_group.as_deref(), group.as_str());
+        socket.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn suites_that_cannot_serve_the_level_fail_before_anything_is_sent() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .control_mut()
+        .set_cipher_suites([streamsocket::CipherSuite::TLS13_AES_256_GCM_SHA384])
+        .unwrap();
+    let err = socket
+        .connect("localhost", &server.port(), ProtectionLevel::Tls12)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert_eq!(socket.information().remote_address, None, "no connection");
+    assert!(socket.failure().is_some(), "the error is sticky");
+}
