@@ -311,13 +311,27 @@ impl TokioRustls {
 pub struct PlainTcp {
     /// The runtime both sides run on.
     pub rt: Runtime,
-    addr: SocketAddr,
+    client: PlainTcpClient,
     task: JoinHandle<()>,
 }
+
+/// The greeting of [`PlainTcp::starttls_like`]; the client's lines are as long.
+const GREETING: &[u8] = b"220 ready\r\n";
 
 impl PlainTcp {
     /// Binds the echo server and spawns its accept loop.
     pub fn new() -> anyhow::Result<Self> {
+        Self::build(false, 0)
+    }
+
+    /// The same unit after the plaintext part of an SMTP STARTTLS session, still without TLS:
+    /// a greeting from the server, then two line round trips (EHLO, STARTTLS). What the
+    /// dialect's extra round trips cost on these sockets.
+    pub fn starttls_like() -> anyhow::Result<Self> {
+        Self::build(true, 2)
+    }
+
+    fn build(greeting: bool, lines: usize) -> anyhow::Result<Self> {
         let rt = current_thread();
         let listener = {
             let _guard = rt.enter();
@@ -331,16 +345,24 @@ impl PlainTcp {
                     continue;
                 };
                 tokio::spawn(async move {
-                    let _ = serve_plain_echo(stream).await;
+                    let _ = serve_plain_echo(stream, greeting).await;
                 });
             }
         });
-        Ok(Self { rt, addr, task })
+        Ok(Self {
+            rt,
+            client: PlainTcpClient {
+                addr,
+                greeting,
+                lines,
+            },
+            task,
+        })
     }
 
     /// Runs `n` plain units and returns the time they took.
     pub fn units(&self, n: u64) -> anyhow::Result<Duration> {
-        sequential(&self.rt, &PlainTcpClient(self.addr), n)
+        sequential(&self.rt, &self.client, n)
     }
 }
 
@@ -350,8 +372,11 @@ impl Drop for PlainTcp {
     }
 }
 
-async fn serve_plain_echo(mut stream: TcpStream) -> std::io::Result<()> {
+async fn serve_plain_echo(mut stream: TcpStream, greeting: bool) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
+    if greeting {
+        stream.write_all(GREETING).await?;
+    }
     let mut buf = vec![0u8; IO_CHUNK];
     loop {
         let n = stream.read(&mut buf).await?;
@@ -363,11 +388,25 @@ async fn serve_plain_echo(mut stream: TcpStream) -> std::io::Result<()> {
 }
 
 /// The client of [`PlainTcp`].
-struct PlainTcpClient(SocketAddr);
+struct PlainTcpClient {
+    addr: SocketAddr,
+    greeting: bool,
+    lines: usize,
+}
 
 impl HandshakeClient for PlainTcpClient {
     async fn unit(&self) -> anyhow::Result<()> {
-        let mut stream = connect(self.0).await?;
+        let mut stream = connect(self.addr).await?;
+        let mut line = [0u8; GREETING.len()];
+        if self.greeting {
+            stream.read_exact(&mut line).await?;
+            ensure!(line == GREETING, "greeting differs");
+        }
+        for _ in 0..self.lines {
+            stream.write_all(GREETING).await?;
+            stream.read_exact(&mut line).await?;
+            ensure!(line == GREETING, "line echo differs");
+        }
         stream.write_all(&ECHO_UNIT).await?;
         let mut reply = [0u8; ECHO_UNIT.len()];
         stream.read_exact(&mut reply).await?;
@@ -524,8 +563,8 @@ mod tests {
     #[test]
     fn plain_tcp_units_echo() {
         within_a_minute(|| {
-            let tcp = PlainTcp::new().unwrap();
-            tcp.units(5).unwrap();
+            PlainTcp::new().unwrap().units(5).unwrap();
+            PlainTcp::starttls_like().unwrap().units(5).unwrap();
         });
     }
 

@@ -219,6 +219,16 @@ const FIGURES: &[(&str, &str, &str)] = &[
         "plain TCP units per second: connect, 5-byte echo, close, no TLS (the socket floor of a handshake unit)",
     ),
     (
+        "tcp_starttls_like_per_s",
+        "1/s",
+        "plain TCP units after an SMTP-like plaintext exchange (greeting, two line round trips), no TLS",
+    ),
+    (
+        "model_starttls_per_s",
+        "1/s",
+        "P direct TLS plus the plain-TCP cost of the SMTP exchange's extra round trips: 1/(1/P + 1/starttls-like TCP - 1/plain TCP unit)",
+    ),
+    (
         "model_handshake_per_s",
         "1/s",
         "1/(1/M + 1/plain TCP unit): the best a client and server over loopback sockets can reach, per round",
@@ -663,6 +673,15 @@ const SUPPLEMENTARY: &[RatioSpec] = &[
         reference: None,
     },
     RatioSpec {
+        key: "c5_starttls_ceiling_vs_connect",
+        what: "the most h4 can reach: P direct with the SMTP exchange's round trips added at plain-TCP cost, / P direct",
+        numerator: "model_starttls_per_s",
+        r_numerator: None,
+        denominator: Denominator::Figure("p_handshake_per_s"),
+        target: Target::Reported,
+        reference: None,
+    },
+    RatioSpec {
         key: "c3_handshake_vs_loopback_model",
         what: "P full TLS 1.3 / 1/(1/M + 1/plain TCP unit)",
         numerator: "p_handshake_per_s",
@@ -966,6 +985,28 @@ fn run(options: Options) -> anyhow::Result<()> {
             }
         }
     }
+    // P direct, plus what the dialect's plaintext round trips cost on bare sockets.
+    let starttls = [
+        "p_handshake_per_s",
+        "tcp_starttls_like_per_s",
+        "tcp_connect_per_s",
+    ]
+    .map(|key| results.samples.get(key).cloned().unwrap_or_default());
+    let [p, like, tcp] = &starttls;
+    if !p.is_empty() && p.len() == like.len() && p.len() == tcp.len() {
+        let model = p
+            .iter()
+            .zip(like)
+            .zip(tcp)
+            .map(|((p, like), tcp)| 1.0 / (1.0 / p + 1.0 / like - 1.0 / tcp))
+            .collect();
+        results.samples.insert("model_starttls_per_s", model);
+    } else {
+        results.missing.insert(
+            "model_starttls_per_s",
+            "needs P, the starttls-like and the plain TCP units in every round".to_owned(),
+        );
+    }
 
     eprintln!("allocations per MiB");
     let rt = loopback::current_thread();
@@ -1066,6 +1107,13 @@ fn handshake_measures(setup: &TlsSetup) -> anyhow::Result<Vec<Measure>> {
     measures.push(Measure {
         key: "tcp_connect_per_s",
         run: Run::Sliced(Box::new(move |slice| rate(slice, |n| tcp.units(n)))),
+    });
+    let tcp_starttls = PlainTcp::starttls_like()?;
+    measures.push(Measure {
+        key: "tcp_starttls_like_per_s",
+        run: Run::Sliced(Box::new(move |slice| {
+            rate(slice, |n| tcp_starttls.units(n))
+        })),
     });
     let r_full = TokioRustls::new(setup)?;
     measures.push(Measure {

@@ -84,7 +84,7 @@ struct Cell {
 }
 
 /// What a `ClientConfig` is built from besides the shared parts.
-#[derive(Debug, Eq, PartialEq)]
+#[derive(Debug)]
 struct ConfigKey {
     versions: VersionSet,
     suites: Vec<CipherSuite>,
@@ -97,6 +97,17 @@ struct ConfigKey {
 }
 
 impl ConfigKey {
+    /// Whether a configuration built under this key fits `control` and `versions` (compared in
+    /// place: a lookup allocates nothing).
+    fn fits(&self, control: &SocketControl, versions: VersionSet) -> bool {
+        self.versions == versions
+            && self.suites == control.cipher_suites()
+            && self.groups == control.key_exchange_groups()
+            && self.alpn == control.alpn_protocols()
+            && self.sni == control.send_sni()
+            && self.resumption == resumption_key(control)
+    }
+
     fn of(control: &SocketControl, versions: VersionSet) -> Self {
         Self {
             versions,
@@ -104,13 +115,18 @@ impl ConfigKey {
             groups: control.key_exchange_groups().to_vec(),
             alpn: control.alpn_protocols().to_vec(),
             sni: control.send_sni(),
-            resumption: control.session_resumption().then(|| {
-                Arc::as_ptr(&control.session_store().inner())
-                    .cast::<()>()
-                    .addr()
-            }),
+            resumption: resumption_key(control),
         }
     }
+}
+
+/// The address of the session store when resumption is on.
+fn resumption_key(control: &SocketControl) -> Option<usize> {
+    control.session_resumption().then(|| {
+        Arc::as_ptr(&control.session_store().inner())
+            .cast::<()>()
+            .addr()
+    })
 }
 
 impl TlsPartsCell {
@@ -157,11 +173,15 @@ pub(crate) fn client_config(
     control: &SocketControl,
     versions: VersionSet,
 ) -> Result<Arc<ClientConfig>, Error> {
-    let key = ConfigKey::of(control, versions);
     let mut cell = control.tls_parts().lock();
-    if let Some((_, config)) = cell.configs.iter().find(|(k, _)| *k == key) {
+    if let Some((_, config)) = cell
+        .configs
+        .iter()
+        .find(|(key, _)| key.fits(control, versions))
+    {
         return Ok(Arc::clone(config));
     }
+    let key = ConfigKey::of(control, versions);
     let parts = TlsPartsCell::get_or_build(control, &mut cell)?;
     let config = Arc::new(build_config(control, versions, parts)?);
     if cell.configs.len() >= CONFIGS_KEPT {
