@@ -253,7 +253,9 @@ impl Session {
         transcript: &mut TranscriptHandle,
     ) -> Result<Pause, CloseReason> {
         let limits = self.shared.config.limits;
-        let mut buf = vec![0u8; READ_BUF_LEN];
+        // Read into spare capacity (never zeroed); cleared before each read, so it never
+        // grows beyond READ_BUF_LEN.
+        let mut buf = Vec::with_capacity(READ_BUF_LEN);
         let mut idle_deadline = Instant::now() + limits.idle_timeout;
         let mut request_deadline: Option<Instant> = None;
         let mut eof = false;
@@ -287,8 +289,9 @@ impl Session {
                 return Err(CloseReason::Machine("eof".into()));
             }
             let deadline = request_deadline.map_or(idle_deadline, |r| r.min(idle_deadline));
+            buf.clear();
             let read = tokio::select! {
-                r = timeout_at(deadline, io.read(&mut buf)) => r,
+                r = timeout_at(deadline, io.read_buf(&mut buf)) => r,
                 () = wait_shutdown(&mut self.shutdown) => {
                     self.send_shutdown_message(io).await;
                     return Err(CloseReason::Shutdown);

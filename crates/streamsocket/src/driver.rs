@@ -103,7 +103,9 @@ async fn exchange<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; READ_CHUNK];
+    // Read into spare capacity (never zeroed); cleared before each read, so it never grows
+    // beyond READ_CHUNK.
+    let mut buf = Vec::with_capacity(READ_CHUNK);
     let mut eof = false;
     loop {
         if let Some(event) = machine.poll_event() {
@@ -134,8 +136,9 @@ where
                 side,
             )));
         }
+        buf.clear();
         let read = io
-            .read(&mut buf)
+            .read_buf(&mut buf)
             .await
             .map_err(|err| Step::Broken(err.into()))?;
         match buf.get(..read) {
