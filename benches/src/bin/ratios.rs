@@ -12,7 +12,7 @@
 //!        [--no-openssl]
 //! ratios worker --party P --n N         (what callgrind and strace run: N handshake units of
 //!                                        m, r, p, m-resumed, r-resumed, p-resumed, p-smtp,
-//!                                        p-framed or p-ignore)
+//!                                        p-framed, p-ignore, r-2w or p-2w)
 //! ratios hold --addr IP:PORT --n N      (a client process holding N idle TLS connections)
 //! ```
 //!
@@ -1454,8 +1454,8 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
     let (base, variant) = party.split_once('-').unwrap_or((party.as_str(), ""));
     let setup = match variant {
         "resumed" => TlsSetup::default().resumed(),
-        "" | "smtp" | "framed" | "ignore" => TlsSetup::default(),
-        other => bail!("unknown variant {other:?} (resumed, smtp, framed or ignore)"),
+        "" | "smtp" | "framed" | "ignore" | "2w" => TlsSetup::default(),
+        other => bail!("unknown variant {other:?} (resumed, smtp, framed, ignore or 2w)"),
     };
     let dialect = match variant {
         "smtp" => Dialect::Smtp,
@@ -1469,6 +1469,23 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
         ("r", "" | "resumed") => {
             TokioRustls::new(&setup)?.handshakes(n)?;
         }
+        // The two-worker figures' set-up: four concurrent loops on a 2-worker runtime.
+        ("r", "2w") => {
+            let rt = loopback::multi_thread(2);
+            let server = EchoServer::spawn(rt.handle(), setup.server_config())?;
+            let client = Arc::new(TlsClient::new(server.addr(), setup.client_config()));
+            loopback::concurrent_units(&rt, client, 4, n)?;
+        }
+        ("p", "2w") => {
+            let rt = loopback::multi_thread(2);
+            let server = MockServer::spawn(rt.handle(), mock_config(&setup, Dialect::Implicit))?;
+            let client = Arc::new(ProjectClient::new(
+                server.addr(),
+                &setup,
+                Dialect::Implicit,
+            )?);
+            loopback::concurrent_units(&rt, client, 4, n)?;
+        }
         ("p", "ignore") => {
             // Every ignorable class listed, against the valid chain.
             let ignorable = ChainValidationResult::ALL
@@ -1480,7 +1497,7 @@ fn worker(args: &[String]) -> anyhow::Result<()> {
         ("p", _) => {
             Project::new(&setup, dialect)?.handshakes(n)?;
         }
-        _ => bail!("unknown party {party:?} (m, r, p; -resumed; p-smtp)"),
+        _ => bail!("unknown party {party:?} (m, r, p; -resumed; -2w; p-smtp, p-framed, p-ignore)"),
     }
     Ok(())
 }
