@@ -496,9 +496,9 @@ impl ClientMachine {
             }
             return;
         }
-        let positive = if starts_with_ignore_case(&text, "+OK") {
+        let positive = if is_pop3_status(&text, "+OK") {
             true
-        } else if starts_with_ignore_case(&text, "-ERR") {
+        } else if is_pop3_status(&text, "-ERR") {
             false
         } else {
             self.protocol(format!("unparsable pop3 reply {text:?}"));
@@ -577,6 +577,13 @@ pub(crate) fn has_capability(capabilities: &[String], name: &str) -> bool {
             .next()
             .is_some_and(|w| w.eq_ignore_ascii_case(name))
     })
+}
+
+/// Whether a POP3 reply begins with the status indicator `status`, as a whole word: alone or
+/// followed by a space (RFC 1939 section 3), so `+OKAY` is no `+OK`.
+fn is_pop3_status(text: &str, status: &str) -> bool {
+    starts_with_ignore_case(text, status)
+        && matches!(text.as_bytes().get(status.len()), None | Some(b' '))
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {

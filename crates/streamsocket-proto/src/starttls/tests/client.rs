@@ -434,8 +434,27 @@ fn pop3_stls_refused_and_bad_greeting_fail() {
     client.handle_input(b"-ERR busy\r\n");
     assert_eq!(client_events(&mut client), [refused("-ERR busy")]);
 
+    // Not a status indicator: another protocol, or a word that merely begins like one.
+    for greeting in [&b"* OK imap?\r\n"[..], b"+OKAY ready\r\n", b"-ERRATIC\r\n"] {
+        let mut client = super::client(Dialect::Pop3);
+        client.handle_input(greeting);
+        assert!(
+            matches!(
+                client_events(&mut client).as_slice(),
+                [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+            ),
+            "{}",
+            String::from_utf8_lossy(greeting)
+        );
+    }
+
+    // "+OKAY" in answer to STLS is no go-ahead either.
     let mut client = super::client(Dialect::Pop3);
-    client.handle_input(b"* OK imap?\r\n");
+    client.handle_input(b"+OK ready\r\n");
+    client_sent(&mut client);
+    client.handle_input(b"+OK\r\nSTLS\r\n.\r\n");
+    assert_eq!(client_sent(&mut client), "STLS\r\n");
+    client.handle_input(b"+OKAY begin\r\n");
     assert!(matches!(
         client_events(&mut client).as_slice(),
         [ClientEvent::Failed(ClientFailure::Protocol { .. })]
