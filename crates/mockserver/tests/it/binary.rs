@@ -152,39 +152,43 @@ fn help_documents_every_option() {
 
 #[tokio::test]
 async fn catalogue_serves_every_entry_and_describes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest_path = dir.path().join("manifest.json");
-    let arg = manifest_path.to_str().unwrap().to_owned();
-    let (child, _, _stdout) = tokio::task::spawn_blocking(move || {
-        start(&["catalogue", "--listen", "127.0.0.1", "--manifest", &arg])
-    })
-    .await
-    .unwrap();
-    let manifest: Manifest =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    assert_eq!(
-        manifest.entries.len(),
-        mockserver::catalogue::entries().len()
-    );
-    for name in [
-        "implicit-valid-honest-ecdsa-p256",
-        "implicit-expired-honest-ecdsa-p256",
-    ] {
-        let served = manifest
-            .entries
-            .iter()
-            .find(|e| e.entry.name == name)
-            .unwrap();
-        let addr = SocketAddr::from(([127, 0, 0, 1], served.port));
-        let ca = std::path::PathBuf::from(served.ca_file.clone().unwrap());
-        let result = tls(connect(addr).await, client_trusting(&ca)).await;
-        assert_eq!(
-            result.is_ok(),
-            served.entry.expect == Expect::Succeed,
-            "{name}"
-        );
-    }
-    tokio::task::spawn_blocking(move || terminate(child))
+    // On IPv4 and IPv6 loopback: every entry listens on the address given.
+    for listen in ["127.0.0.1", "::1"] {
+        let ip: std::net::IpAddr = listen.parse().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let manifest_path = dir.path().join("manifest.json");
+        let arg = manifest_path.to_str().unwrap().to_owned();
+        let (child, _, _stdout) = tokio::task::spawn_blocking(move || {
+            start(&["catalogue", "--listen", listen, "--manifest", &arg])
+        })
         .await
         .unwrap();
+        let manifest: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        assert_eq!(
+            manifest.entries.len(),
+            mockserver::catalogue::entries().len()
+        );
+        for name in [
+            "implicit-valid-honest-ecdsa-p256",
+            "implicit-expired-honest-ecdsa-p256",
+        ] {
+            let served = manifest
+                .entries
+                .iter()
+                .find(|e| e.entry.name == name)
+                .unwrap();
+            let addr = SocketAddr::new(ip, served.port);
+            let ca = std::path::PathBuf::from(served.ca_file.clone().unwrap());
+            let result = tls(connect(addr).await, client_trusting(&ca)).await;
+            assert_eq!(
+                result.is_ok(),
+                served.entry.expect == Expect::Succeed,
+                "{name} on {listen}"
+            );
+        }
+        tokio::task::spawn_blocking(move || terminate(child))
+            .await
+            .unwrap();
+    }
 }
