@@ -236,7 +236,8 @@ impl SocketControl {
         self.hop_limit
     }
 
-    /// Sets the hop limit (1 to 255). It applies once the connection is established.
+    /// Sets the hop limit (1 to 255): IPv4's TTL or IPv6's unicast hop limit, set on the
+    /// socket before it connects, so the handshake's first packet carries it too.
     pub fn set_hop_limit(&mut self, hop_limit: Option<u32>) -> Result<(), Error> {
         self.check_unlocked()?;
         if let Some(limit) = hop_limit

@@ -456,6 +456,14 @@ impl StreamSocket {
         local: Option<SocketAddr>,
         addr: SocketAddr,
     ) -> io::Result<TcpStream> {
+        let socket = self.socket_for(local, addr)?;
+        socket.connect(addr).await
+    }
+
+    /// A socket for `addr` with the control's options applied, before the SYN is sent (so the
+    /// hop limit covers the whole connection). The hop limit is IPv4's TTL or IPv6's unicast
+    /// hop limit, as the address's family needs.
+    fn socket_for(&self, local: Option<SocketAddr>, addr: SocketAddr) -> io::Result<TcpSocket> {
         let socket = if addr.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
@@ -469,14 +477,18 @@ impl StreamSocket {
         if let Some(size) = self.control.outbound_buffer_size() {
             socket.set_send_buffer_size(size)?;
         }
+        if let Some(hops) = self.control.hop_limit() {
+            let options = socket2::SockRef::from(&socket);
+            if addr.is_ipv4() {
+                options.set_ttl_v4(hops)?;
+            } else {
+                options.set_unicast_hops_v6(hops)?;
+            }
+        }
         if let Some(local) = local {
             socket.bind(local)?;
         }
-        let stream = socket.connect(addr).await?;
-        if let Some(hop_limit) = self.control.hop_limit() {
-            stream.set_ttl(hop_limit)?;
-        }
-        Ok(stream)
+        Ok(socket)
     }
 
     /// Runs the TLS handshake on `io` within the handshake timeout, and records what it
@@ -844,6 +856,31 @@ impl AsyncWrite for Counting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hop_limit_is_set_before_connecting_for_either_family() {
+        let mut control = SocketControl::default();
+        control.set_hop_limit(Some(17)).unwrap();
+        control.set_keep_alive(true).unwrap();
+        let socket = StreamSocket::with_control(control);
+        let v4 = socket
+            .socket_for(None, SocketAddr::from(([127, 0, 0, 1], 9)))
+            .unwrap();
+        assert_eq!(socket2::SockRef::from(&v4).ttl_v4().unwrap(), 17);
+        assert!(v4.keepalive().unwrap());
+        let v6 = socket
+            .socket_for(None, SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 9)))
+            .unwrap();
+        assert_eq!(socket2::SockRef::from(&v6).unicast_hops_v6().unwrap(), 17);
+
+        // Without a hop limit the system's default stays (64 on Linux, never 17).
+        let plain = StreamSocket::new();
+        let v6 = plain
+            .socket_for(None, SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 9)))
+            .unwrap();
+        assert_ne!(socket2::SockRef::from(&v6).unicast_hops_v6().unwrap(), 17);
+        assert!(!v6.keepalive().unwrap());
+    }
 
     #[test]
     fn version_alerts_and_incompatibilities_are_version_mismatches() {
