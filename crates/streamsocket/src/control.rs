@@ -37,6 +37,7 @@ pub struct SocketControl {
     client_identity: Option<ClientIdentity>,
     connect_timeout: Duration,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    ehlo_name: Option<String>,
     handshake_timeout: Duration,
     hop_limit: Option<u32>,
     ignorable_server_certificate_errors: Vec<ChainValidationResult>,
@@ -355,6 +356,28 @@ impl SocketControl {
         self.send_sni
     }
 
+    /// The name the SMTP client gives in EHLO during
+    /// [`upgrade_with`](crate::StreamSocket::upgrade_with) (default: `localhost`).
+    pub fn ehlo_name(&self) -> &str {
+        self.ehlo_name.as_deref().unwrap_or(DEFAULT_EHLO_NAME)
+    }
+
+    /// Sets the name the SMTP client gives in EHLO: its domain name, or an address literal
+    /// such as `[192.0.2.1]` or `[IPv6:2001:db8::1]` (RFC 5321 section 4.1.1.1). Only letters,
+    /// digits, `-`, `.`, and inside brackets `:`, are accepted: nothing that could end the
+    /// command line or start another.
+    pub fn set_ehlo_name(&mut self, name: impl Into<String>) -> Result<(), Error> {
+        self.check_unlocked()?;
+        let name = name.into();
+        if !is_ehlo_name(&name) {
+            return Err(Error::invalid(format!(
+                "{name:?} is neither a domain name nor an address literal"
+            )));
+        }
+        self.ehlo_name = Some(name);
+        Ok(())
+    }
+
     /// Enables or disables SNI.
     pub fn set_send_sni(&mut self, send_sni: bool) -> Result<(), Error> {
         self.check_unlocked()?;
@@ -430,6 +453,7 @@ impl Default for SocketControl {
             client_identity: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             crls: Vec::new(),
+            ehlo_name: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             hop_limit: None,
             ignorable_server_certificate_errors: Vec::new(),
@@ -446,6 +470,31 @@ impl Default for SocketControl {
             trust_anchors: TrustAnchors::mozilla(),
         }
     }
+}
+
+/// The EHLO name when none is set.
+const DEFAULT_EHLO_NAME: &str = "localhost";
+
+/// A domain (letters, digits, hyphens, dot-separated labels of 1 to 63 characters) or an
+/// address literal in brackets, at most 255 characters.
+fn is_ehlo_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > 255 {
+        return false;
+    }
+    if let Some(literal) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        return !literal.is_empty()
+            && literal
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':'));
+    }
+    name.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    })
 }
 
 /// Whether a control belongs to a socket that started to connect. A clone is unlocked.
@@ -754,6 +803,39 @@ mod tests {
         assert!(
             control.set_cipher_suites([]).is_err(),
             "frozen after connect"
+        );
+    }
+
+    #[test]
+    fn the_ehlo_name_is_a_domain_or_an_address_literal() {
+        let mut control = SocketControl::default();
+        assert_eq!(control.ehlo_name(), "localhost");
+        for good in [
+            "mail.example.org",
+            "client-1",
+            "[192.0.2.1]",
+            "[IPv6:2001:db8::1]",
+        ] {
+            control.set_ehlo_name(good).unwrap();
+            assert_eq!(control.ehlo_name(), good);
+        }
+        for bad in [
+            "",
+            "a\r\nRCPT TO:<x>",
+            "two words",
+            "-leading.example",
+            "a..b",
+            "[]",
+            "[1.2.3.4] x",
+            "\u{e9}t\u{e9}.example",
+        ] {
+            let err = control.set_ehlo_name(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        assert_eq!(
+            control.ehlo_name(),
+            "[IPv6:2001:db8::1]",
+            "a refused name changes nothing"
         );
     }
 

@@ -24,7 +24,11 @@ pub(crate) async fn upgrade_with(
     let setup = socket.prepare_upgrade(level, validation_host)?;
     socket.set_dialect(dialect);
     let limit = socket.handshake_timeout();
-    let mut machine = ClientMachine::new(dialect, ClientConfig::default());
+    let config = ClientConfig {
+        ehlo_name: socket.control().ehlo_name().to_owned(),
+        ..ClientConfig::default()
+    };
+    let mut machine = ClientMachine::new(dialect, config);
 
     let mut io = socket.take_plain()?;
     match timeout_at(

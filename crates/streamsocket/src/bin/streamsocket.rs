@@ -136,6 +136,10 @@ struct ConnectArgs {
     /// first (e.g. X25519,secp256r1); the default is the provider's list.
     #[arg(long, value_name = "GROUP,...", value_delimiter = ',', value_parser = parse_group)]
     groups: Vec<NamedGroup>,
+    /// The name given in SMTP's EHLO (`--starttls smtp`): a domain or an address literal such
+    /// as [192.0.2.1]; the default is localhost.
+    #[arg(long, value_name = "NAME", value_parser = parse_ehlo)]
+    ehlo: Option<String>,
     /// Do not send the server name (SNI) in the handshake.
     #[arg(long)]
     no_sni: bool,
@@ -209,6 +213,13 @@ fn parse_ignorable(s: &str) -> Result<ChainValidationResult, String> {
         SocketSslErrorSeverity::Fatal => Err(format!("{class} is fatal and cannot be ignored")),
         SocketSslErrorSeverity::None => Err(format!("{class} is not an error")),
     }
+}
+
+fn parse_ehlo(s: &str) -> Result<String, String> {
+    SocketControl::default()
+        .set_ehlo_name(s)
+        .map(|()| s.to_owned())
+        .map_err(|err| err.to_string())
 }
 
 fn parse_suite(s: &str) -> Result<CipherSuite, String> {
@@ -431,6 +442,9 @@ fn control(args: &ConnectArgs) -> Result<SocketControl, Failure> {
     }
     lib(control.set_cipher_suites(args.cipher_suites.iter().copied()))?;
     lib(control.set_key_exchange_groups(args.groups.iter().copied()))?;
+    if let Some(name) = &args.ehlo {
+        lib(control.set_ehlo_name(name.as_str()))?;
+    }
     lib(control.set_send_sni(!args.no_sni))?;
     if let Some(timeout) = args.connect_timeout {
         lib(control.set_connect_timeout(timeout))?;

@@ -776,6 +776,10 @@ async fn alpn_and_sni_options_reach_the_handshake() {
     assert_eq!(json["cipher_suite"], "TLS13_CHACHA20_POLY1305_SHA256");
     assert_eq!(json["key_exchange_group"], "secp384r1", "{json:#}");
 
+    // An EHLO name that could smuggle a command is a bad command line.
+    let run = cli(with_options(&["--ehlo", "x\r\nRCPT TO:<a@b>"])).await;
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+
     // An unknown name is a bad command line (exit 2), listing what is supported.
     let run = cli(with_options(&[
         "--cipher-suites",

@@ -384,3 +384,38 @@ async fn a_cancelled_upgrade_leaves_a_failed_socket_not_a_plaintext_one() {
     assert!(matches!(again, Err(Error::Cancelled)));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_smtp_client_greets_with_its_ehlo_name_before_and_after_tls() {
+    let server = testing::spawn(mock(Dialect::Smtp, Behaviour::Honest)).await;
+    let mut socket = socket_for(&server.config().identity);
+    socket
+        .control_mut()
+        .set_ehlo_name("client.example.org")
+        .unwrap();
+    socket
+        .connect(
+            "127.0.0.1",
+            &server.addr().port().to_string(),
+            ProtectionLevel::PlainSocket,
+        )
+        .await
+        .unwrap();
+    socket
+        .upgrade_with(Dialect::Smtp, ProtectionLevel::Tls13, "127.0.0.1")
+        .await
+        .unwrap();
+    socket.shutdown().await.unwrap();
+    server.wait_closed(1).await;
+    let transcript = &server.transcripts()[0];
+    let plaintext = String::from_utf8(transcript.bytes(Phase::Plaintext)).unwrap();
+    assert!(
+        plaintext.starts_with("EHLO client.example.org\r\nSTARTTLS\r\n"),
+        "{plaintext:?}"
+    );
+    let protected = String::from_utf8(transcript.bytes(Phase::Tls)).unwrap();
+    assert!(
+        protected.starts_with("EHLO client.example.org\r\n"),
+        "{protected:?}"
+    );
+}
