@@ -82,19 +82,7 @@ impl SocketControl {
         suites: impl IntoIterator<Item = CipherSuite>,
     ) -> Result<(), Error> {
         self.check_unlocked()?;
-        let supported = Self::supported_cipher_suites();
-        let mut chosen = Vec::new();
-        for suite in suites {
-            if !supported.contains(&suite) {
-                return Err(Error::invalid(format!(
-                    "cipher suite {suite:?} is not implemented by the client's crypto provider"
-                )));
-            }
-            if !chosen.contains(&suite) {
-                chosen.push(suite);
-            }
-        }
-        self.cipher_suites = chosen;
+        self.cipher_suites = pinned(suites, &Self::supported_cipher_suites(), "cipher suite")?;
         Ok(())
     }
 
@@ -121,19 +109,11 @@ impl SocketControl {
         groups: impl IntoIterator<Item = NamedGroup>,
     ) -> Result<(), Error> {
         self.check_unlocked()?;
-        let supported = Self::supported_key_exchange_groups();
-        let mut chosen = Vec::new();
-        for group in groups {
-            if !supported.contains(&group) {
-                return Err(Error::invalid(format!(
-                    "key-exchange group {group:?} is not implemented by the client's crypto provider"
-                )));
-            }
-            if !chosen.contains(&group) {
-                chosen.push(group);
-            }
-        }
-        self.key_exchange_groups = chosen;
+        self.key_exchange_groups = pinned(
+            groups,
+            &Self::supported_key_exchange_groups(),
+            "key-exchange group",
+        )?;
         Ok(())
     }
 
@@ -470,6 +450,26 @@ impl Default for SocketControl {
             trust_anchors: TrustAnchors::mozilla(),
         }
     }
+}
+
+/// `items` in order without duplicates, if every one is in `supported`.
+fn pinned<T: Copy + PartialEq + fmt::Debug>(
+    items: impl IntoIterator<Item = T>,
+    supported: &[T],
+    what: &str,
+) -> Result<Vec<T>, Error> {
+    let mut chosen = Vec::new();
+    for item in items {
+        if !supported.contains(&item) {
+            return Err(Error::invalid(format!(
+                "{what} {item:?} is not implemented by the client's crypto provider"
+            )));
+        }
+        if !chosen.contains(&item) {
+            chosen.push(item);
+        }
+    }
+    Ok(chosen)
 }
 
 /// The EHLO name when none is set.

@@ -223,44 +223,39 @@ fn parse_ehlo(s: &str) -> Result<String, String> {
 }
 
 fn parse_suite(s: &str) -> Result<CipherSuite, String> {
-    let supported = SocketControl::supported_cipher_suites();
-    supported
-        .iter()
-        .find(|suite| {
-            suite
-                .as_str()
-                .is_some_and(|name| name.eq_ignore_ascii_case(s.trim()))
-        })
-        .copied()
-        .ok_or_else(|| {
-            let names: Vec<&str> = supported
-                .iter()
-                .filter_map(|suite| suite.as_str())
-                .collect();
-            format!(
-                "unknown or unsupported cipher suite; one of: {}",
-                names.join(", ")
-            )
-        })
+    by_name(
+        s,
+        SocketControl::supported_cipher_suites(),
+        CipherSuite::as_str,
+        "cipher suite",
+    )
 }
 
 fn parse_group(s: &str) -> Result<NamedGroup, String> {
-    let supported = SocketControl::supported_key_exchange_groups();
+    by_name(
+        s,
+        SocketControl::supported_key_exchange_groups(),
+        NamedGroup::as_str,
+        "key-exchange group",
+    )
+}
+
+/// The item of `supported` whose IANA name is `s` (case-insensitive), or an error listing them.
+fn by_name<T: Copy>(
+    s: &str,
+    supported: Vec<T>,
+    name: fn(&T) -> Option<&'static str>,
+    what: &str,
+) -> Result<T, String> {
+    let wanted = s.trim();
     supported
         .iter()
-        .find(|group| {
-            group
-                .as_str()
-                .is_some_and(|name| name.eq_ignore_ascii_case(s.trim()))
-        })
+        .find(|item| name(item).is_some_and(|n| n.eq_ignore_ascii_case(wanted)))
         .copied()
         .ok_or_else(|| {
-            let names: Vec<&str> = supported
-                .iter()
-                .filter_map(|group| group.as_str())
-                .collect();
+            let names: Vec<&str> = supported.iter().filter_map(name).collect();
             format!(
-                "unknown or unsupported key-exchange group; one of: {}",
+                "unknown or unsupported {what}; one of: {}",
                 names.join(", ")
             )
         })

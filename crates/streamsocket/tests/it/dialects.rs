@@ -27,7 +27,16 @@ fn mock(dialect: Dialect, behaviour: Behaviour) -> MockConfig {
 
 /// A plaintext connection to the mock server, ready for `upgrade_with`.
 async fn plain_socket(server: &RunningServer) -> StreamSocket {
+    plain_socket_with(server, |_| {}).await
+}
+
+/// As [`plain_socket`], with `adjust` applied to the options first.
+async fn plain_socket_with(
+    server: &RunningServer,
+    adjust: impl FnOnce(&mut streamsocket::SocketControl),
+) -> StreamSocket {
     let mut socket = socket_for(&server.config().identity);
+    adjust(socket.control_mut());
     socket
         .connect(
             "127.0.0.1",
@@ -388,19 +397,10 @@ async fn a_cancelled_upgrade_leaves_a_failed_socket_not_a_plaintext_one() {
 #[tokio::test]
 async fn the_smtp_client_greets_with_its_ehlo_name_before_and_after_tls() {
     let server = testing::spawn(mock(Dialect::Smtp, Behaviour::Honest)).await;
-    let mut socket = socket_for(&server.config().identity);
-    socket
-        .control_mut()
-        .set_ehlo_name("client.example.org")
-        .unwrap();
-    socket
-        .connect(
-            "127.0.0.1",
-            &server.addr().port().to_string(),
-            ProtectionLevel::PlainSocket,
-        )
-        .await
-        .unwrap();
+    let mut socket = plain_socket_with(&server, |control| {
+        control.set_ehlo_name("client.example.org").unwrap();
+    })
+    .await;
     socket
         .upgrade_with(Dialect::Smtp, ProtectionLevel::Tls13, "127.0.0.1")
         .await
