@@ -125,9 +125,10 @@ impl StreamSocket {
     /// `PlainSocket`, performs the TLS handshake at once.
     ///
     /// The level is checked against the policy table (with the control's minimum level) before
-    /// anything is resolved or sent. Every resolved address is tried in turn, all within the
-    /// connect timeout (each attempt gets an equal share of the time left, so one address that
-    /// never answers does not starve the others). The certificate is validated for `host`, which is also sent as SNI.
+    /// anything is resolved or sent. The resolved addresses are tried as Happy Eyeballs does
+    /// (RFC 8305): address families alternate, a new attempt starts every 250 ms while earlier
+    /// ones go on (or at once when one fails), the first connection wins, and all of it fits in
+    /// the connect timeout. The certificate is validated for `host`, which is also sent as SNI.
     pub async fn connect(
         &mut self,
         host: &str,
@@ -385,11 +386,8 @@ impl StreamSocket {
         self.control.handshake_timeout()
     }
 
-    /// Resolves and connects, trying every address in turn, within the connect timeout.
-    ///
-    /// Each attempt gets an equal share of the time left, so that an address that never
-    /// answers does not use up the budget of the addresses after it. Returns the stream and
-    /// the address it is connected to.
+    /// Resolves and connects within the connect timeout, racing the addresses (see
+    /// [`race`](Self::race)). Returns the stream and the address it is connected to.
     async fn open(
         &self,
         local: Option<SocketAddr>,
@@ -415,26 +413,12 @@ impl StreamSocket {
                 source: None,
             });
         }
-        let count = addrs.len();
-        let mut last = None;
-        for (index, addr) in addrs.into_iter().enumerate() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            let left = u32::try_from(count - index).unwrap_or(u32::MAX);
-            let budget = (deadline - now) / left;
-            let err = match tokio::time::timeout(budget, self.try_connect(local, addr)).await {
-                Ok(Ok(stream)) => return Ok((stream, addr)),
-                Ok(Err(err)) => err,
-                Err(_elapsed) => io::Error::from(io::ErrorKind::TimedOut),
+        let (addr, err) =
+            match tokio::time::timeout_at(deadline, self.race(local, interleave(addrs))).await {
+                Ok(Ok(connected)) => return Ok(connected),
+                Ok(Err(failed)) => failed,
+                Err(_elapsed) => return Err(timed_out()),
             };
-            tracing::debug!(%addr, %err, "connect attempt failed");
-            last = Some((addr, err));
-        }
-        let Some((addr, err)) = last else {
-            return Err(timed_out());
-        };
         let source = Arc::new(err);
         Err(match source.kind() {
             io::ErrorKind::ConnectionRefused => Error::ConnectionRefused {
@@ -449,6 +433,52 @@ impl StreamSocket {
                 source,
             },
         })
+    }
+
+    /// Happy Eyeballs' connection attempts (RFC 8305 section 5) over `addrs`, in their order:
+    /// the next attempt starts [`ATTEMPT_DELAY`] after the last one began, or at once when an
+    /// attempt fails; attempts already started go on; the first connection wins and the
+    /// others are dropped (closed). When every attempt has failed, the last failure.
+    async fn race(
+        &self,
+        local: Option<SocketAddr>,
+        addrs: Vec<SocketAddr>,
+    ) -> Result<(TcpStream, SocketAddr), (SocketAddr, io::Error)> {
+        let mut waiting = addrs.into_iter();
+        let mut next = waiting.next();
+        if let (Some(addr), 0) = (next, waiting.len()) {
+            // One address: nothing to race.
+            return match self.try_connect(local, addr).await {
+                Ok(stream) => Ok((stream, addr)),
+                Err(err) => Err((addr, err)),
+            };
+        }
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut last = None;
+        loop {
+            if let Some(addr) = next.take() {
+                running.push(async move { (addr, self.try_connect(local, addr).await) });
+            }
+            if running.is_empty() {
+                // Only after a failure: the list is never empty.
+                return Err(last.unwrap_or_else(|| {
+                    let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+                    (nowhere, io::Error::other("no address to connect to"))
+                }));
+            }
+            let more = waiting.len() > 0;
+            tokio::select! {
+                Some((addr, result)) = futures_util::StreamExt::next(&mut running) => match result {
+                    Ok(stream) => return Ok((stream, addr)),
+                    Err(err) => {
+                        tracing::debug!(%addr, %err, "connect attempt failed");
+                        last = Some((addr, err));
+                        next = waiting.next();
+                    }
+                },
+                () = tokio::time::sleep(ATTEMPT_DELAY), if more => next = waiting.next(),
+            }
+        }
     }
 
     async fn try_connect(
@@ -705,6 +735,27 @@ fn versions_for(
     }
 }
 
+/// RFC 8305's Connection Attempt Delay: how long an attempt has alone before the next begins.
+const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The addresses with their families alternating, starting with the first address's family,
+/// each family in the resolver's order (RFC 8305 section 4).
+fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let first_v6 = addrs.first().is_some_and(SocketAddr::is_ipv6);
+    let (first, second): (Vec<_>, Vec<_>) = addrs
+        .into_iter()
+        .partition(|addr| addr.is_ipv6() == first_v6);
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let mut first = first.into_iter();
+    let mut second = second.into_iter();
+    loop {
+        match (first.next(), second.next()) {
+            (None, None) => return out,
+            (a, b) => out.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
 /// The addresses of `host`: itself if it is an IP literal, else what the resolver says.
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
     if let Some(ip) = service::parse_ip(host) {
@@ -856,6 +907,86 @@ impl AsyncWrite for Counting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_families_alternate_from_the_first_one() {
+        let v4 = |n: u8| SocketAddr::from(([127, 0, 0, n], 1));
+        let v6 = |n: u16| SocketAddr::from((std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, n), 1));
+        assert_eq!(
+            interleave(vec![v6(1), v6(2), v6(3), v4(1), v4(2)]),
+            [v6(1), v4(1), v6(2), v4(2), v6(3)]
+        );
+        assert_eq!(interleave(vec![v4(1), v6(1), v4(2)]), [v4(1), v6(1), v4(2)]);
+        assert_eq!(interleave(vec![v4(1), v4(2)]), [v4(1), v4(2)]);
+        assert!(interleave(Vec::new()).is_empty());
+    }
+
+    /// A loopback address where connection attempts hang: a listener that never accepts, with
+    /// its accept queue full, so the kernel drops further SYNs. Keep the result alive.
+    fn blackhole() -> (
+        SocketAddr,
+        tokio::net::TcpListener,
+        Vec<std::net::TcpStream>,
+    ) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        while let Ok(stream) =
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+        {
+            fillers.push(stream);
+            assert!(fillers.len() < 64, "the accept queue never filled");
+        }
+        (addr, listener, fillers)
+    }
+
+    /// A loopback address that refuses connections (a port nobody listens on any more).
+    fn refusing() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    }
+
+    async fn race(addrs: Vec<SocketAddr>) -> Result<SocketAddr, (SocketAddr, io::ErrorKind)> {
+        let socket = StreamSocket::new();
+        let raced =
+            tokio::time::timeout(std::time::Duration::from_secs(20), socket.race(None, addrs))
+                .await
+                .expect("the race ends by itself");
+        raced
+            .map(|(_, addr)| addr)
+            .map_err(|(addr, err)| (addr, err.kind()))
+    }
+
+    #[tokio::test]
+    async fn an_address_that_never_answers_does_not_hold_up_the_next() {
+        let (hole, _listener, _fillers) = blackhole();
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good = server.local_addr().unwrap();
+        let started = Instant::now();
+        assert_eq!(race(vec![hole, good]).await, Ok(good));
+        assert!(
+            started.elapsed() >= ATTEMPT_DELAY,
+            "the second attempt waited for the attempt delay"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_address_hands_over_at_once_and_the_last_failure_is_reported() {
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good = server.local_addr().unwrap();
+        let refused = refusing();
+        assert_eq!(race(vec![refused, good]).await, Ok(good));
+
+        let (first, second) = (refusing(), refusing());
+        assert_eq!(
+            race(vec![first, second]).await,
+            Err((second, io::ErrorKind::ConnectionRefused))
+        );
+    }
 
     #[test]
     fn the_hop_limit_is_set_before_connecting_for_either_family() {
