@@ -142,6 +142,8 @@ impl StreamSocket {
 
     /// As [`connect`](Self::connect), from a given local address (WinRT's `EndpointPair` form):
     /// the socket binds `local` first, and only remote addresses of the same family are tried.
+    /// With a fixed local port the attempts cannot overlap: the next address is tried only
+    /// when one fails.
     pub async fn connect_endpoints(
         &mut self,
         local: SocketAddr,
@@ -439,6 +441,9 @@ impl StreamSocket {
     /// the next attempt starts [`ATTEMPT_DELAY`] after the last one began, or at once when an
     /// attempt fails; attempts already started go on; the first connection wins and the
     /// others are dropped (closed). When every attempt has failed, the last failure.
+    ///
+    /// With a fixed local port (`connect_endpoints`), two attempts cannot both bind it, so
+    /// attempts do not overlap: the next starts only when one fails.
     async fn race(
         &self,
         local: Option<SocketAddr>,
@@ -453,6 +458,7 @@ impl StreamSocket {
                 Err(err) => Err((addr, err)),
             };
         }
+        let overlap = local.is_none_or(|local| local.port() == 0);
         let mut running = futures_util::stream::FuturesUnordered::new();
         let mut last = None;
         loop {
@@ -466,7 +472,7 @@ impl StreamSocket {
                     (nowhere, io::Error::other("no address to connect to"))
                 }));
             }
-            let more = waiting.len() > 0;
+            let more = overlap && waiting.len() > 0;
             tokio::select! {
                 Some((addr, result)) = futures_util::StreamExt::next(&mut running) => match result {
                     Ok(stream) => return Ok((stream, addr)),
@@ -986,6 +992,14 @@ mod tests {
             race(vec![first, second]).await,
             Err((second, io::ErrorKind::ConnectionRefused))
         );
+
+        // From a fixed local port the attempts take turns, so each can bind it.
+        let local = refusing();
+        let socket = StreamSocket::new();
+        let raced = socket.race(Some(local), vec![refusing(), good]).await;
+        let (stream, addr) = raced.map_err(|(_, err)| err).unwrap();
+        assert_eq!(addr, good);
+        assert_eq!(stream.local_addr().unwrap(), local);
     }
 
     #[test]
