@@ -959,54 +959,7 @@ fn run(options: Options) -> anyhow::Result<()> {
         }
     }
     drop(openssl);
-    for (model, m, tcp) in [
-        (
-            "model_handshake_per_s",
-            "m_handshake_per_s",
-            "tcp_connect_per_s",
-        ),
-        (
-            "model_resumed_per_s",
-            "m_resumed_per_s",
-            "tcp_connect_per_s",
-        ),
-    ] {
-        let derived = match (results.samples.get(m), results.samples.get(tcp)) {
-            (Some(m), Some(tcp)) if m.len() == tcp.len() => Ok(additive(m, tcp)),
-            (Some(_), Some(_)) => Err("a round is missing one of its two parts".to_owned()),
-            _ => Err(format!("needs {m} and {tcp}")),
-        };
-        match derived {
-            Ok(samples) => {
-                results.samples.insert(model, samples);
-            }
-            Err(reason) => {
-                results.missing.insert(model, reason);
-            }
-        }
-    }
-    // P direct, plus what the dialect's plaintext round trips cost on bare sockets.
-    let starttls = [
-        "p_handshake_per_s",
-        "tcp_starttls_like_per_s",
-        "tcp_connect_per_s",
-    ]
-    .map(|key| results.samples.get(key).cloned().unwrap_or_default());
-    let [p, like, tcp] = &starttls;
-    if !p.is_empty() && p.len() == like.len() && p.len() == tcp.len() {
-        let model = p
-            .iter()
-            .zip(like)
-            .zip(tcp)
-            .map(|((p, like), tcp)| 1.0 / (1.0 / p + 1.0 / like - 1.0 / tcp))
-            .collect();
-        results.samples.insert("model_starttls_per_s", model);
-    } else {
-        results.missing.insert(
-            "model_starttls_per_s",
-            "needs P, the starttls-like and the plain TCP units in every round".to_owned(),
-        );
-    }
+    derive_models(&mut results);
 
     eprintln!("allocations per MiB");
     let rt = loopback::current_thread();
@@ -1685,6 +1638,59 @@ fn ratio_samples(
     }
 }
 
+/// The per-round models computed from measured figures: the loopback ceilings (in-memory
+/// work plus a bare TCP unit) and P direct plus the SMTP exchange's round trips.
+fn derive_models(results: &mut Results) {
+    for (model, m, tcp) in [
+        (
+            "model_handshake_per_s",
+            "m_handshake_per_s",
+            "tcp_connect_per_s",
+        ),
+        (
+            "model_resumed_per_s",
+            "m_resumed_per_s",
+            "tcp_connect_per_s",
+        ),
+    ] {
+        let derived = match (results.samples.get(m), results.samples.get(tcp)) {
+            (Some(m), Some(tcp)) if m.len() == tcp.len() => Ok(additive(m, tcp)),
+            (Some(_), Some(_)) => Err("a round is missing one of its two parts".to_owned()),
+            _ => Err(format!("needs {m} and {tcp}")),
+        };
+        match derived {
+            Ok(samples) => {
+                results.samples.insert(model, samples);
+            }
+            Err(reason) => {
+                results.missing.insert(model, reason);
+            }
+        }
+    }
+    // P direct, plus what the dialect's plaintext round trips cost on bare sockets.
+    let starttls = [
+        "p_handshake_per_s",
+        "tcp_starttls_like_per_s",
+        "tcp_connect_per_s",
+    ]
+    .map(|key| results.samples.get(key).cloned().unwrap_or_default());
+    let [p, like, tcp] = &starttls;
+    if !p.is_empty() && p.len() == like.len() && p.len() == tcp.len() {
+        let model = p
+            .iter()
+            .zip(like)
+            .zip(tcp)
+            .map(|((p, like), tcp)| 1.0 / (1.0 / p + 1.0 / like - 1.0 / tcp))
+            .collect();
+        results.samples.insert("model_starttls_per_s", model);
+    } else {
+        results.missing.insert(
+            "model_starttls_per_s",
+            "needs P, the starttls-like and the plain TCP units in every round".to_owned(),
+        );
+    }
+}
+
 /// 1/(1/a + 1/b) per round: the rate of doing both pieces of work one after the other.
 fn additive(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter()
@@ -1868,6 +1874,28 @@ mod tests {
         // A slice without CPU time makes the whole sample wall-only.
         sum.add(slice(10.0, 50, None));
         assert_eq!(sum.sample().cpu, None);
+    }
+
+    #[test]
+    fn models_are_derived_per_round_or_said_missing() {
+        let mut results = Results::default();
+        for (key, samples) in [
+            ("m_handshake_per_s", vec![1000.0, 2000.0]),
+            ("tcp_connect_per_s", vec![1000.0, 2000.0]),
+            ("p_handshake_per_s", vec![500.0, 500.0]),
+            ("tcp_starttls_like_per_s", vec![500.0, 1000.0]),
+        ] {
+            results.samples.insert(key, samples);
+        }
+        derive_models(&mut results);
+        assert_eq!(results.samples["model_handshake_per_s"], [500.0, 1000.0]);
+        // 1 / (1/500 + 1/500 - 1/1000) = 1000/3; 1 / (1/500 + 1/1000 - 1/2000) = 400.
+        let starttls = &results.samples["model_starttls_per_s"];
+        assert!((starttls[0] - 1000.0 / 3.0).abs() < 1e-9 && (starttls[1] - 400.0).abs() < 1e-9);
+        assert!(
+            results.missing.contains_key("model_resumed_per_s"),
+            "no M resumed"
+        );
     }
 
     #[test]
