@@ -1,8 +1,9 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|imap|pop3`, `curl --ssl-reqd` (smtp, imap, pop3) and
-//!   `gnutls-cli --starttls-proto=smtp|imap|pop3` against the `mockserver` binary: they must
-//!   succeed on the valid scenario and fail on expired, wrong-host and untrusted-root.
+//! - `openssl s_client -starttls smtp|imap|pop3`, `curl --ssl-reqd` (smtp, imap, pop3),
+//!   `gnutls-cli --starttls-proto=smtp|imap|pop3` and Python's standard library (`smtplib`,
+//!   `imaplib`, `poplib`, whole sessions) against the `mockserver` binary: they must succeed on
+//!   the valid scenario and fail on expired, wrong-host and untrusted-root.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
 //!   mutual TLS).
 //!
@@ -21,10 +22,11 @@ use anyhow::{Context, bail};
 use crate::util::{cargo, have, project_root, run as sh};
 
 /// Programs this task drives, with the Debian package that provides each.
-const PEERS: [(&str, &str); 3] = [
+const PEERS: [(&str, &str); 4] = [
     ("openssl", "openssl"),
     ("curl", "curl"),
     ("gnutls-cli", "gnutls-bin"),
+    ("python3", "python3"),
 ];
 
 /// Scenarios every peer meets, and whether a correct peer accepts them.
@@ -69,6 +71,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                     "openssl" => openssl_client(&server, dialect),
                     "curl" => curl(&server, dialect, &work),
                     "gnutls-cli" => gnutls(&server, dialect),
+                    "python3" => python(&server, dialect),
                     _ => continue,
                 };
                 record(&mut results, name, accept, outcome);
@@ -309,6 +312,61 @@ fn gnutls(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> 
             .args(["--port", &server.port.to_string(), "localhost"]),
         quit,
     )
+}
+
+/// A whole session with Python's standard library: STARTTLS with certificate and host name
+/// checks (`ssl.create_default_context`), the capabilities again inside TLS, a log-in or a
+/// mail, and a clean end. Exit status 0 only if all of it worked.
+const PYTHON_SESSION: &str = r#"
+import imaplib, poplib, smtplib, ssl, sys
+dialect, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=ca)
+def refused(kind, value, trace):
+    if kind is ssl.SSLCertVerificationError:
+        print("CERTIFICATE REFUSED:", value)
+        sys.exit(3)
+    sys.__excepthook__(kind, value, trace)
+sys.excepthook = refused
+if dialect == "smtp":
+    s = smtplib.SMTP("localhost", port, local_hostname="client.example.org", timeout=10)
+    s.starttls(context=context)
+    s.ehlo()
+    assert not s.has_extn("starttls"), "STARTTLS offered again inside TLS"
+    s.sendmail("a@example.org", ["b@example.org"], "Subject: interop\r\n\r\nhello\r\n")
+    s.quit()
+elif dialect == "imap":
+    m = imaplib.IMAP4("localhost", port, timeout=10)
+    m.starttls(ssl_context=context)
+    assert "STARTTLS" not in m.capabilities, m.capabilities
+    m.login("user", "pass")
+    m.select("INBOX")
+    m.logout()
+else:
+    p = poplib.POP3("localhost", port, timeout=10)
+    p.stls(context=context)
+    p.user("user")
+    p.pass_("pass")
+    p.stat()
+    p.quit()
+print(dialect, "session complete")
+"#;
+
+fn python(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> {
+    let (accepted, output) = run_peer(
+        Command::new("python3")
+            .args(["-c", PYTHON_SESSION, dialect, &server.port.to_string()])
+            .arg(&server.ca),
+        b"",
+    )?;
+    // A refusal counts only when it is the certificate check that refused: a script or
+    // protocol error must not pass for a correct refusal.
+    if !accepted && !output.contains("CERTIFICATE REFUSED") {
+        bail!(
+            "python3 failed for another reason than the certificate:{}",
+            last_lines(&output)
+        );
+    }
+    Ok((accepted, output))
 }
 
 /// The project's client CLI against `openssl s_server` with certificates from testpki.
