@@ -56,9 +56,16 @@ impl CertError {
         }
     }
 
-    /// Errors that no ignore list can excuse (DESIGN.md: revoked and bad signatures are fatal).
+    /// Errors that no ignore list can excuse: revoked and bad signatures (DESIGN.md), and a
+    /// broken basic constraint, which no sound relaxation of the chain check can accept (the
+    /// README's certificate-errors section: a chain is accepted only when WebPKI verifies it with
+    /// exactly the ignored checks relaxed, and only validity, trust, usage, name and revocation
+    /// status can be relaxed).
     pub fn is_fatal(self) -> bool {
-        matches!(self, Self::Revoked | Self::InvalidSignature)
+        matches!(
+            self,
+            Self::Revoked | Self::InvalidSignature | Self::BasicConstraintsError
+        )
     }
 }
 

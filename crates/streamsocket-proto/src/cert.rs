@@ -46,6 +46,10 @@ use std::str::FromStr;
 use rustls::CertificateError;
 use serde::{Deserialize, Serialize};
 
+mod chain;
+
+pub use chain::{ChainVerifier, ChainVerifierError, Verdict};
+
 /// The outcome of validating a certificate chain: the Windows Runtime
 /// `Windows.Security.Cryptography.Certificates.ChainValidationResult`, same names and values.
 ///
@@ -133,13 +137,29 @@ impl ChainValidationResult {
         Self::ALL.get(usize::from(value)).copied()
     }
 
-    /// How serious the result is: `Success` is `None`; `Revoked` and `InvalidSignature` are
-    /// `Fatal` (WinRT never lets a caller ignore them); everything else is `Ignorable`.
+    /// How serious the result is: `Success` is `None`; a class is `Ignorable` exactly when it
+    /// has a sound relaxation in [`ChainVerifier`] (`Untrusted`, `Expired`, `IncompleteChain`,
+    /// `WrongUsage`, `InvalidName`, `RevocationInformationMissing`, `RevocationFailure`);
+    /// everything else is `Fatal`: `Revoked` and `InvalidSignature` (WinRT never lets a caller
+    /// ignore them either), and the broken chains (`BasicConstraintsError`,
+    /// `UnknownCriticalExtension`, `InvalidCertificateAuthorityPolicy`, `OtherErrors`), which no
+    /// relaxation of WebPKI can accept without accepting forgeries.
     pub fn severity(self) -> SocketSslErrorSeverity {
         match self {
             Self::Success => SocketSslErrorSeverity::None,
-            Self::Revoked | Self::InvalidSignature => SocketSslErrorSeverity::Fatal,
-            _ => SocketSslErrorSeverity::Ignorable,
+            Self::Untrusted
+            | Self::Expired
+            | Self::IncompleteChain
+            | Self::WrongUsage
+            | Self::InvalidName
+            | Self::RevocationInformationMissing
+            | Self::RevocationFailure => SocketSslErrorSeverity::Ignorable,
+            Self::Revoked
+            | Self::InvalidSignature
+            | Self::InvalidCertificateAuthorityPolicy
+            | Self::BasicConstraintsError
+            | Self::UnknownCriticalExtension
+            | Self::OtherErrors => SocketSslErrorSeverity::Fatal,
         }
     }
 }

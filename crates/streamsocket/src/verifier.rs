@@ -1,20 +1,19 @@
-//! The server certificate verifier: rustls's WebPKI verifier, plus a diagnosis that finds
-//! every problem (not only the first) and lets the caller ignore chosen classes.
+//! The server certificate verifier installed in rustls: layer 1's [`ChainVerifier`] decides and
+//! reports; this file only shares its report with the socket.
 //!
-//! The verifier never skips the handshake signature checks: `verify_tls12_signature` and
-//! `verify_tls13_signature` go to the WebPKI verifier unchanged, so ignoring a certificate
-//! problem never lets a peer without the certificate's private key through.
+//! A chain is accepted only when WebPKI verifies every signature up to a trust anchor with
+//! exactly the ignored checks relaxed (see `streamsocket_proto::cert::ChainVerifier`). The
+//! handshake signatures (`verify_tls12_signature`, `verify_tls13_signature`) are always checked
+//! against the leaf's key, so ignoring a certificate problem never lets a peer without the
+//! certificate's private key through.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
-use rustls::client::WebPkiServerVerifier;
+use proto::cert::{ChainValidationResult, ChainVerifier};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use webpki::{CertRevocationList, EndEntityCert, RevocationCheckDepth, UnknownStatusPolicy};
 
 use crate::Error;
 use crate::info::CertificateSummary;
@@ -54,11 +53,8 @@ impl SharedReport {
 /// The verifier installed in every `ClientConfig` this crate builds.
 #[derive(Debug)]
 pub(crate) struct ReportingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
-    roots: Arc<RootCertStore>,
-    crls: Vec<CertRevocationList<'static>>,
+    chains: ChainVerifier,
     algorithms: WebPkiSupportedAlgorithms,
-    ignorable: Vec<ChainValidationResult>,
 }
 
 impl ReportingVerifier {
@@ -68,91 +64,12 @@ impl ReportingVerifier {
         crls: &[CertificateRevocationListDer<'static>],
         ignorable: &[ChainValidationResult],
     ) -> Result<Self, Error> {
-        let roots = Arc::new(roots);
-        let inner =
-            WebPkiServerVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(provider))
-                .with_crls(crls.iter().cloned())
-                .build()
-                .map_err(|err| {
-                    Error::invalid(format!("cannot build the certificate verifier: {err}"))
-                })?;
-        let crls = crls
-            .iter()
-            .map(|der| {
-                webpki::OwnedCertRevocationList::from_der(der.as_ref())
-                    .map(CertRevocationList::from)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| Error::invalid(format!("a CRL does not parse: {err}")))?;
-        Ok(Self {
-            inner,
-            roots,
-            crls,
-            algorithms: provider.signature_verification_algorithms,
-            ignorable: ignorable
-                .iter()
-                .copied()
-                .filter(|class| class.severity() == SocketSslErrorSeverity::Ignorable)
-                .collect(),
-        })
-    }
-
-    /// Every problem with the chain, found by independent checks after the WebPKI verifier
-    /// failed with `first`: the name, the leaf's validity period, and the chain itself at a time
-    /// inside the leaf's validity period (so that an expired leaf does not hide an untrusted or
-    /// revoked chain).
-    fn diagnose(
-        &self,
-        first: &rustls::Error,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        now: UnixTime,
-    ) -> Vec<ChainValidationResult> {
-        let mut errors = vec![match first {
-            rustls::Error::InvalidCertificate(err) => proto::cert::classify(err),
-            _ => ChainValidationResult::OtherErrors,
-        }];
-        let Ok(leaf) = EndEntityCert::try_from(end_entity) else {
-            return finish(errors, end_entity, intermediates);
-        };
-        if let Err(err) = leaf.verify_is_valid_for_subject_name(server_name) {
-            errors.push(proto::cert::classify_webpki(&err));
-        }
-        let mut chain_time = now;
-        if let Ok((_, cert)) = x509_parser::parse_x509_certificate(end_entity.as_ref()) {
-            let validity = cert.validity();
-            let not_before = validity.not_before.timestamp();
-            let not_after = validity.not_after.timestamp();
-            let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-            if now_secs < not_before || now_secs > not_after {
-                errors.push(ChainValidationResult::Expired);
-            }
-            let inside = now_secs.clamp(not_before, not_after.max(not_before)).max(0);
-            chain_time =
-                UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(inside).unwrap_or(0)));
-        }
-        let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
-        let revocation = webpki::RevocationOptionsBuilder::new(&crl_refs)
-            .ok()
-            .map(|builder| {
-                builder
-                    .with_depth(RevocationCheckDepth::Chain)
-                    .with_status_policy(UnknownStatusPolicy::Deny)
-                    .build()
-            });
-        if let Err(err) = leaf.verify_for_usage(
-            self.algorithms.all,
-            &self.roots.roots,
-            intermediates,
-            chain_time,
-            webpki::KeyUsage::server_auth(),
-            revocation,
-            None,
-        ) {
-            errors.push(proto::cert::classify_webpki(&err));
-        }
-        finish(errors, end_entity, intermediates)
+        let algorithms = provider.signature_verification_algorithms;
+        let chains =
+            ChainVerifier::new(roots.roots, crls, algorithms.all, ignorable).map_err(|err| {
+                Error::invalid(format!("cannot build the certificate verifier: {err}"))
+            })?;
+        Ok(Self { chains, algorithms })
     }
 }
 
@@ -162,43 +79,29 @@ impl ServerCertVerifier for ReportingVerifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let chain = std::iter::once(end_entity)
             .chain(intermediates)
             .map(CertificateSummary::from_der)
             .collect();
-        let outcome = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
-        let (errors, not_ignored, result) = match outcome {
-            Ok(verified) => (Vec::new(), Vec::new(), Ok(verified)),
-            Err(err) => {
-                let errors = self.diagnose(&err, end_entity, intermediates, server_name, now);
-                let not_ignored: Vec<ChainValidationResult> = errors
-                    .iter()
-                    .copied()
-                    .filter(|class| !self.ignorable.contains(class))
-                    .collect();
-                let result = if not_ignored.is_empty() {
-                    Ok(ServerCertVerified::assertion())
-                } else {
-                    Err(err)
-                };
-                (errors, not_ignored, result)
-            }
+        let verdict = self
+            .chains
+            .verify(end_entity, intermediates, server_name, now);
+        let result = if verdict.accepted() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(certificate_error(
+                &verdict.blocking,
+            )))
         };
         // Outside a handshake scope (never the case here) there is nobody to tell.
         let _ = REPORT.try_with(|report| {
             *report.lock() = Report {
                 chain,
-                errors,
-                not_ignored,
+                errors: verdict.errors,
+                not_ignored: verdict.blocking,
             }
         });
         result
@@ -210,7 +113,7 @@ impl ServerCertVerifier for ReportingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -219,34 +122,49 @@ impl ServerCertVerifier for ReportingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
-/// Sorts and deduplicates, and tells an incomplete chain from an untrusted one: when the
-/// presented chain ends in a certificate that is not self-issued, the issuer is missing rather
-/// than distrusted.
-fn finish(
-    mut errors: Vec<ChainValidationResult>,
-    end_entity: &CertificateDer<'_>,
-    intermediates: &[CertificateDer<'_>],
-) -> Vec<ChainValidationResult> {
-    let top = intermediates.last().unwrap_or(end_entity);
-    let top_self_issued = x509_parser::parse_x509_certificate(top.as_ref())
-        .map(|(_, cert)| cert.subject().as_raw() == cert.issuer().as_raw())
-        .unwrap_or(true);
-    if !top_self_issued {
-        for class in &mut errors {
-            if *class == ChainValidationResult::Untrusted {
-                *class = ChainValidationResult::IncompleteChain;
-            }
-        }
+/// The rustls error for a refused chain, so that rustls sends the alert that fits it (a fatal
+/// class first, then the lowest WinRT value).
+fn certificate_error(blocking: &[ChainValidationResult]) -> CertificateError {
+    use ChainValidationResult as R;
+    let first = blocking
+        .iter()
+        .find(|class| class.severity() == proto::cert::SocketSslErrorSeverity::Fatal)
+        .or_else(|| blocking.first());
+    match first {
+        Some(R::Untrusted | R::IncompleteChain) => CertificateError::UnknownIssuer,
+        Some(R::Revoked) => CertificateError::Revoked,
+        Some(R::Expired) => CertificateError::Expired,
+        Some(R::InvalidSignature) => CertificateError::BadSignature,
+        Some(R::WrongUsage) => CertificateError::InvalidPurpose,
+        Some(R::InvalidName) => CertificateError::NotValidForName,
+        Some(R::UnknownCriticalExtension) => CertificateError::UnhandledCriticalExtension,
+        Some(R::RevocationInformationMissing) => CertificateError::UnknownRevocationStatus,
+        Some(R::RevocationFailure) => CertificateError::ExpiredRevocationList,
+        _ => CertificateError::Other(OtherError(Arc::new(Refused(blocking.to_vec())))),
     }
-    errors.sort_by_key(|class| class.value());
-    errors.dedup();
-    errors
 }
+
+/// The error rustls is given for a refused chain (the socket reports the classes from the shared
+/// report, not from this error).
+#[derive(Debug)]
+struct Refused(Vec<ChainValidationResult>);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("certificate refused:")?;
+        for class in &self.0 {
+            write!(f, " {class}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}

@@ -15,6 +15,8 @@ use rustls_pki_types::{
 use crate::clock::{self, Validity};
 use crate::{Error, ExpectedError, KeyKind, Scenario, VALID_NAMES};
 
+pub(crate) mod attack;
+
 /// The only SAN of the [`Scenario::WrongHost`] leaf.
 pub const WRONG_HOST: &str = "wrong.example.test";
 
@@ -122,8 +124,9 @@ impl Pki {
                 reason_code: Some(RevocationReason::KeyCompromise),
                 invalidity_date: None,
             }],
+            clock::crl(),
         )?;
-        let root_crl = crl(&root, Serial::ROOT_CRL, Vec::new())?;
+        let root_crl = crl(&root, Serial::ROOT_CRL, Vec::new(), clock::crl())?;
         Ok(Self {
             key_kind,
             root,
@@ -562,8 +565,8 @@ fn crl(
     authority: &Authority,
     number: (u8, u8),
     revoked_certs: Vec<RevokedCertParams>,
+    validity: Validity,
 ) -> Result<CertificateRevocationListDer<'static>, Error> {
-    let validity = clock::crl();
     let params = CertificateRevocationListParams {
         this_update: validity.not_before,
         next_update: validity.not_after,

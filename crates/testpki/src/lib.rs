@@ -64,6 +64,7 @@ mod pinned;
 mod scenario;
 
 pub use error::Error;
+pub use issue::attack::{Attack, AttackIdentity};
 pub use issue::{ClientIdentity, Pki, ServerIdentity, WRONG_HOST};
 pub use pem::{ClientPemFiles, PemFiles};
 pub use scenario::{ExpectedError, KeyKind, Scenario};

@@ -4,9 +4,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
-use crate::{ClientIdentity, Error, ServerIdentity};
+use crate::{AttackIdentity, ClientIdentity, Error, ServerIdentity};
 
 /// Where [`ServerIdentity::write_pem`] put its files.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -34,26 +34,43 @@ impl ServerIdentity {
     /// Writes `chain.pem`, `key.pem`, `ca.pem` and (if there are CRLs) `crl.pem` into `dir`,
     /// replacing files of those names.
     pub fn write_pem(&self, dir: &Path) -> Result<PemFiles, Error> {
-        let chain = dir.join("chain.pem");
-        write(&chain, &encode_all("CERTIFICATE", &self.chain))?;
-        let key = dir.join("key.pem");
-        write(&key, &encode_key(&self.key)?)?;
-        let ca = dir.join("ca.pem");
-        write(&ca, &encode_all("CERTIFICATE", &self.trust_anchors))?;
-        let crl = if self.crls.is_empty() {
-            None
-        } else {
-            let path = dir.join("crl.pem");
-            write(&path, &encode_all("X509 CRL", &self.crls))?;
-            Some(path)
-        };
-        Ok(PemFiles {
-            chain,
-            key,
-            ca,
-            crl,
-        })
+        write_server(dir, &self.chain, &self.key, &self.trust_anchors, &self.crls)
     }
+}
+
+impl AttackIdentity {
+    /// Writes the same files as [`ServerIdentity::write_pem`].
+    pub fn write_pem(&self, dir: &Path) -> Result<PemFiles, Error> {
+        write_server(dir, &self.chain, &self.key, &self.trust_anchors, &self.crls)
+    }
+}
+
+fn write_server(
+    dir: &Path,
+    chain: &[CertificateDer<'_>],
+    key: &PrivateKeyDer<'_>,
+    trust_anchors: &[CertificateDer<'_>],
+    crls: &[CertificateRevocationListDer<'_>],
+) -> Result<PemFiles, Error> {
+    let chain_path = dir.join("chain.pem");
+    write(&chain_path, &encode_all("CERTIFICATE", chain))?;
+    let key_path = dir.join("key.pem");
+    write(&key_path, &encode_key(key)?)?;
+    let ca = dir.join("ca.pem");
+    write(&ca, &encode_all("CERTIFICATE", trust_anchors))?;
+    let crl = if crls.is_empty() {
+        None
+    } else {
+        let path = dir.join("crl.pem");
+        write(&path, &encode_all("X509 CRL", crls))?;
+        Some(path)
+    };
+    Ok(PemFiles {
+        chain: chain_path,
+        key: key_path,
+        ca,
+        crl,
+    })
 }
 
 impl ClientIdentity {

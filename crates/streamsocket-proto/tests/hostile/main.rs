@@ -11,6 +11,7 @@
 #[path = "../../../../fuzz/src/harness.rs"]
 mod harness;
 
+mod chains;
 mod corpus;
 mod garbage;
 mod injection;

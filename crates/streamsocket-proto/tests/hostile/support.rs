@@ -296,3 +296,20 @@ pub(crate) fn client_hello() -> Vec<u8> {
     assert_eq!(hello.first(), Some(&0x16), "a handshake record");
     hello
 }
+
+/// A fixed-seed xorshift generator, for choices that must be the same on every run.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// A number below `bound` (which must not be 0).
+    pub(crate) fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+}
