@@ -236,8 +236,14 @@ impl SocketControl {
         &self.ignorable_server_certificate_errors
     }
 
-    /// Sets the ignorable classes. Fatal classes (`Revoked`, `InvalidSignature`) and `Trusted`
-    /// cannot be listed: the call fails with an invalid-argument error.
+    /// Sets the ignorable classes: `Untrusted`, `Expired`, `IncompleteChain`, `WrongUsage`,
+    /// `InvalidName`, `RevocationInformationMissing` and `RevocationFailure`, the classes with a
+    /// sound relaxation. Fatal classes (`Revoked`, `InvalidSignature`, `BasicConstraintsError`,
+    /// `UnknownCriticalExtension`, `InvalidCertificateAuthorityPolicy`, `OtherErrors`) and
+    /// `Success` cannot be listed: the call fails with an invalid-argument error.
+    ///
+    /// A chain is then accepted only when WebPKI verifies every signature up to a trust anchor
+    /// with exactly the listed checks relaxed; ignoring one class never excuses another.
     pub fn set_ignorable_server_certificate_errors(
         &mut self,
         errors: impl IntoIterator<Item = ChainValidationResult>,
@@ -739,6 +745,11 @@ mod tests {
         for fatal in [
             ChainValidationResult::Revoked,
             ChainValidationResult::InvalidSignature,
+            ChainValidationResult::BasicConstraintsError,
+            ChainValidationResult::UnknownCriticalExtension,
+            ChainValidationResult::InvalidCertificateAuthorityPolicy,
+            ChainValidationResult::OtherErrors,
+            ChainValidationResult::Success,
         ] {
             let err = control
                 .set_ignorable_server_certificate_errors([fatal])

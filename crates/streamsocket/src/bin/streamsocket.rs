@@ -112,8 +112,10 @@ struct ConnectArgs {
     #[arg(long, value_name = "FILE")]
     crl: Vec<PathBuf>,
     /// Certificate errors to tolerate (still reported), as ChainValidationResult names,
-    /// case-insensitive and comma-separated: expired,invalidname,untrusted,... Revoked and
-    /// InvalidSignature can never be ignored.
+    /// case-insensitive and comma-separated: untrusted, expired, incompletechain, wrongusage,
+    /// invalidname, revocationinformationmissing, revocationfailure. The others (revoked,
+    /// invalidsignature, basicconstraintserror, unknowncriticalextension, ...) can never be
+    /// ignored. A chain is accepted only if it verifies with exactly these checks relaxed.
     #[arg(long, value_name = "ERR,...", value_delimiter = ',', value_parser = parse_ignorable)]
     ignore: Vec<ChainValidationResult>,
     /// The minimum protection level of the handshake (WinRT MinProtectionLevel).
@@ -751,7 +753,14 @@ mod tests {
             parse_ignorable("EXPIRED"),
             Ok(ChainValidationResult::Expired)
         );
-        for bad in ["revoked", "InvalidSignature", "success", "nonsense"] {
+        for bad in [
+            "revoked",
+            "InvalidSignature",
+            "basicconstraintserror",
+            "UnknownCriticalExtension",
+            "success",
+            "nonsense",
+        ] {
             assert!(parse_ignorable(bad).is_err(), "{bad:?}");
         }
     }

@@ -13,10 +13,11 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use streamsocket::ChainValidationResult as C;
 use streamsocket::{
     ClientIdentity, Error, ErrorKind, ProtectionLevel, SocketControl, StreamSocket, TrustAnchors,
 };
-use testpki::{KeyKind, Pki, Scenario};
+use testpki::{Attack, KeyKind, Pki, Scenario};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::run_blocking;
@@ -113,6 +114,26 @@ impl SServer {
                 .write_pem(&dir)
                 .expect("client PEM files are written");
         }
+        Some(Self::launch(pem, version, mutual))
+    }
+
+    /// Starts s_server (TLS 1.3) serving the attack chain `attack` of the ECDSA PKI, with its CRLs
+    /// in `crl.pem`. `None` when the tests are skipped.
+    fn start_attack(attack: Attack) -> Option<Self> {
+        if !openssl_wanted() {
+            return None;
+        }
+        let pem = tempfile::tempdir().expect("a temporary directory");
+        Pki::shared(KeyKind::EcdsaP256)
+            .attack(attack)
+            .expect("testpki issues the attack chain")
+            .write_pem(pem.path())
+            .expect("attack PEM files are written");
+        Some(Self::launch(pem, Version::Tls13, false))
+    }
+
+    /// Runs s_server on the files in `pem` (`chain.pem`, `key.pem`, and `ca.pem` for `mutual`).
+    fn launch(pem: tempfile::TempDir, version: Version, mutual: bool) -> Self {
         // The port is picked free and handed over; if another process takes it in between,
         // s_server exits and the next attempt picks another.
         for _attempt in 0..3 {
@@ -142,12 +163,12 @@ impl SServer {
                 .expect("openssl s_server starts");
             if wait_ready(&mut child, port) {
                 let stdin = child.stdin.take().expect("piped stdin");
-                return Some(Self {
+                return Self {
                     child,
                     stdin,
                     port,
                     pem,
-                });
+                };
             }
         }
         panic!("openssl s_server did not start on a free port in 3 attempts");
@@ -436,4 +457,94 @@ fn the_cli_fails_when_s_server_rejects_a_missing_client_certificate_after_tls13(
     let run = run_blocking(&without);
     assert_eq!(run.status.code(), Some(1), "{run:#?}");
     assert_eq!(run.json()["error"], "HandshakeFailed");
+}
+
+/// Issue 19's reproductions against a real `openssl s_server`: each attack chain, served as the
+/// issue served it, is refused with the class that matters reported, whether the client ignores
+/// nothing, the class that once let it through, or every ignorable class; the stale CRL alone is
+/// accepted once `RevocationFailure` is ignored.
+#[tokio::test]
+async fn s_server_attack_chains_are_refused_whatever_is_ignored() {
+    let cases: [(Attack, C, Option<C>); 11] = [
+        (
+            Attack::ForgedWrongUsage,
+            C::InvalidSignature,
+            Some(C::WrongUsage),
+        ),
+        (Attack::ForgedCaLeaf, C::InvalidSignature, None),
+        (Attack::ForgedExpired, C::InvalidSignature, Some(C::Expired)),
+        (Attack::RevokedWrongUsage, C::Revoked, Some(C::WrongUsage)),
+        (
+            Attack::RevokedIntermediateCrlOnly,
+            C::Revoked,
+            Some(C::RevocationInformationMissing),
+        ),
+        (Attack::AttackerRootExpired, C::Untrusted, Some(C::Expired)),
+        (
+            Attack::AttackerRootNotYetValid,
+            C::Untrusted,
+            Some(C::Expired),
+        ),
+        (
+            Attack::SelfSignedCa,
+            C::BasicConstraintsError,
+            Some(C::Untrusted),
+        ),
+        (
+            Attack::AttackerIntermediateNotCa,
+            C::BasicConstraintsError,
+            Some(C::Untrusted),
+        ),
+        (
+            Attack::CriticalExtensionAppended,
+            C::Untrusted,
+            Some(C::Expired),
+        ),
+        (Attack::StaleCrl, C::RevocationFailure, None),
+    ];
+    let every_ignorable: Vec<C> = C::ALL
+        .into_iter()
+        .filter(|class| class.severity() == streamsocket::SocketSslErrorSeverity::Ignorable)
+        .collect();
+    for (attack, reported, once_excused_by) in cases {
+        let Some(server) = SServer::start_attack(attack) else {
+            return;
+        };
+        let mut lists = vec![Vec::new()];
+        lists.extend(once_excused_by.map(|class| vec![class]));
+        if attack != Attack::AttackerRootExpired && attack != Attack::AttackerRootNotYetValid {
+            // Ignoring both Untrusted and Expired may accept an untrusted root outside its
+            // validity; every other chain has a problem no ignore-list excuses.
+            lists.push(every_ignorable.clone());
+        }
+        for ignored in lists {
+            let mut control = server.control();
+            let crl = server.pem.path().join("crl.pem");
+            if crl.exists() {
+                let pem = std::fs::read(&crl).expect("crl.pem");
+                control.set_crls_pem(&pem).expect("the attack's CRLs parse");
+            }
+            control
+                .set_ignorable_server_certificate_errors(ignored.iter().copied())
+                .expect("ignorable classes only");
+            let mut socket = StreamSocket::with_control(control);
+            let result = tokio::time::timeout(
+                IO_LIMIT,
+                socket.connect("localhost", &server.port(), ProtectionLevel::Tls13),
+            )
+            .await
+            .expect("the connect ends");
+            let errors = &socket.information().server_certificate_errors;
+            let accepted = attack == Attack::StaleCrl && ignored.contains(&C::RevocationFailure);
+            assert_eq!(
+                result.is_ok(),
+                accepted,
+                "{attack} ignoring {ignored:?}: {result:?}, reported {errors:?}"
+            );
+            assert!(
+                errors.contains(&reported),
+                "{attack} ignoring {ignored:?}: {reported} missing from {errors:?}"
+            );
+        }
+    }
 }
