@@ -49,6 +49,8 @@ enum Defect {
     Revoked(Depth),
     /// The CRLs handed to the verifier.
     Crls(Crls),
+    /// Only the leaf is sent: its issuer is missing.
+    IntermediateNotSent,
     /// The leaf issuer's CRL has passed its nextUpdate.
     StaleCrl,
 }
@@ -77,7 +79,7 @@ enum Crls {
     None,
 }
 
-const DEFECTS: [Defect; 22] = [
+const DEFECTS: [Defect; 23] = [
     Defect::AttackerRoot {
         sent: false,
         window: Window::Valid,
@@ -112,6 +114,7 @@ const DEFECTS: [Defect; 22] = [
     Defect::Crls(Crls::LeafIssuerOnly),
     Defect::Crls(Crls::IntermediateIssuerOnly),
     Defect::StaleCrl,
+    Defect::IntermediateNotSent,
 ];
 
 /// Two defects that describe the same certificate field differently cannot both be planted.
@@ -119,7 +122,8 @@ fn compatible(defects: &[Defect]) -> bool {
     let mut kinds = BTreeSet::new();
     defects.iter().all(|defect| {
         let kind = match defect {
-            Defect::AttackerRoot { .. } => 0,
+            // An attacker's root sent after a missing intermediate is no chain at all.
+            Defect::AttackerRoot { .. } | Defect::IntermediateNotSent => 0,
             Defect::LeafWindow(_) => 1,
             Defect::Crls(_) => 2,
             Defect::IntermediateNotCa | Defect::PathLength => 3,
@@ -158,6 +162,35 @@ impl Plan {
         chosen.unwrap_or(if wants { Crls::All } else { Crls::None })
     }
 
+    /// The leaf sent alone: its issuer is missing, so nothing about the certificates above it
+    /// can be seen; the leaf's own defects and its issuer's CRL still count.
+    fn expected_leaf_alone(&self) -> BTreeSet<R> {
+        let mut classes = BTreeSet::from([R::IncompleteChain]);
+        for defect in &self.defects {
+            let class = match defect {
+                Defect::LeafWindow(_) => R::Expired,
+                Defect::WrongName => R::InvalidName,
+                Defect::WrongEku => R::WrongUsage,
+                Defect::LeafIsCa => R::BasicConstraintsError,
+                Defect::CriticalExtension(Depth::Leaf) => R::UnknownCriticalExtension,
+                _ => continue,
+            };
+            classes.insert(class);
+        }
+        let crls = self.crls();
+        if matches!(crls, Crls::All | Crls::LeafIssuerOnly) {
+            if self.has(Defect::Revoked(Depth::Leaf)) {
+                classes.insert(R::Revoked);
+            }
+            if self.has(Defect::StaleCrl) {
+                classes.insert(R::RevocationFailure);
+            }
+        } else if crls == Crls::IntermediateIssuerOnly {
+            classes.insert(R::RevocationInformationMissing);
+        }
+        classes
+    }
+
     /// Whether one time lies inside the validity window of every certificate on the path (the
     /// leaf, the intermediates and a sent attacker root): without one, ignoring `Expired` cannot
     /// make the chain acceptable.
@@ -170,11 +203,18 @@ impl Plan {
                 _ => {}
             }
         }
+        if self.has(Defect::IntermediateNotSent) {
+            // The leaf is the whole path.
+            return true;
+        }
         !(windows.contains(&Window::Expired) && windows.contains(&Window::NotYetValid))
     }
 
     /// The classes a correct verifier reports, from the plan alone.
     fn expected(&self) -> BTreeSet<R> {
+        if self.has(Defect::IntermediateNotSent) {
+            return self.expected_leaf_alone();
+        }
         let mut classes = BTreeSet::new();
         match self.attacker() {
             Some((false, _)) => {
@@ -477,6 +517,14 @@ fn build(plan: &Plan, keys: &Keys) -> Built {
     }
 
     let mut intermediates = Vec::new();
+    if plan.has(Defect::IntermediateNotSent) {
+        return Built {
+            end_entity,
+            intermediates,
+            root,
+            crls,
+        };
+    }
     if let Some((_, der)) = &lower {
         intermediates.push(der.clone());
     }
