@@ -37,6 +37,8 @@ enum Defect {
     IntermediateWindow(Window),
     WrongName,
     WrongEku,
+    /// The intermediate's extended key usage is clientAuth only.
+    IntermediateWrongEku,
     LeafIsCa,
     IntermediateNotCa,
     /// A second intermediate below one whose path length is 0.
@@ -79,7 +81,7 @@ enum Crls {
     None,
 }
 
-const DEFECTS: [Defect; 23] = [
+const DEFECTS: [Defect; 24] = [
     Defect::AttackerRoot {
         sent: false,
         window: Window::Valid,
@@ -101,6 +103,7 @@ const DEFECTS: [Defect; 23] = [
     Defect::IntermediateWindow(Window::Expired),
     Defect::WrongName,
     Defect::WrongEku,
+    Defect::IntermediateWrongEku,
     Defect::LeafIsCa,
     Defect::IntermediateNotCa,
     Defect::PathLength,
@@ -232,7 +235,7 @@ impl Plan {
             let class = match defect {
                 Defect::LeafWindow(_) | Defect::IntermediateWindow(_) => R::Expired,
                 Defect::WrongName => R::InvalidName,
-                Defect::WrongEku => R::WrongUsage,
+                Defect::WrongEku | Defect::IntermediateWrongEku => R::WrongUsage,
                 Defect::LeafIsCa | Defect::IntermediateNotCa | Defect::PathLength => {
                     R::BasicConstraintsError
                 }
@@ -377,15 +380,17 @@ fn build(plan: &Plan, keys: &Keys) -> Built {
         None => (&trusted, &keys.root),
     };
 
+    // Path length 0, as issuing CAs often have: a leaf may follow, another CA may not.
     let mut inter = ca("Intermediate", 10);
+    inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    if plan.has(Defect::IntermediateWrongEku) {
+        inter.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    }
     if plan.has(Defect::IntermediateWindow(Window::Expired)) {
         window(&mut inter, Window::Expired);
     }
     if plan.has(Defect::IntermediateNotCa) {
         inter.is_ca = IsCa::ExplicitNoCa;
-    }
-    if plan.has(Defect::PathLength) {
-        inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     }
     if plan.has(Defect::NameConstraint) {
         inter.name_constraints = Some(NameConstraints {
@@ -602,8 +607,9 @@ fn check(plan: &Plan, keys: &Keys, rng: &mut Rng) -> usize {
             plan.defects
         );
         if verdict.accepted() {
-            assert!(
-                reported.iter().all(|class| ignored.contains(class)),
+            // Exactly what was planted: nothing ignored is reported without cause.
+            assert_eq!(
+                reported, expected,
                 "{:?}: accepted while reporting {reported:?} with {ignored:?} ignored",
                 plan.defects
             );
