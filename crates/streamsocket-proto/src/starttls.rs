@@ -43,10 +43,12 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 mod client;
+mod ehlo;
 mod line;
 mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientFailure, ClientMachine};
+pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
 pub use server::{
     CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_TLS_PREFIX, ServerBehaviour,

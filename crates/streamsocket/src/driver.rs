@@ -25,7 +25,7 @@ pub(crate) async fn upgrade_with(
     socket.set_dialect(dialect);
     let limit = socket.handshake_timeout();
     let config = ClientConfig {
-        ehlo_name: socket.control().ehlo_name().to_owned(),
+        ehlo_name: socket.control().ehlo_name().clone(),
         ..ClientConfig::default()
     };
     let mut machine = ClientMachine::new(dialect, config);

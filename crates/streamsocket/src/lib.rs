@@ -108,7 +108,7 @@ mod verifier;
 pub use proto;
 pub use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
 pub use proto::level::{ProtectionLevel, TlsVersion};
-pub use proto::starttls::Dialect;
+pub use proto::starttls::{Dialect, EhloName};
 /// The IANA names of cipher suites and key-exchange groups, for
 /// [`SocketControl::set_cipher_suites`] and [`SocketControl::set_key_exchange_groups`].
 pub use rustls::{CipherSuite, NamedGroup};

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
 use crate::codec::DEFAULT_MAX_FRAME_LEN;
@@ -9,8 +10,9 @@ use crate::codec::DEFAULT_MAX_FRAME_LEN;
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct ClientConfig {
-    /// The name the SMTP client sends with EHLO (default `localhost`).
-    pub ehlo_name: String,
+    /// The name the SMTP client sends with EHLO (default `localhost`): a type that holds only a
+    /// domain or an address literal, so no command can be injected through it.
+    pub ehlo_name: EhloName,
     /// The longest reply line accepted, terminator included (default 2048). RFC 5321 requires
     /// at least 512 octets for replies; smaller limits are for tests.
     pub max_line_len: usize,
@@ -24,7 +26,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            ehlo_name: "localhost".to_owned(),
+            ehlo_name: EhloName::default(),
             max_line_len: DEFAULT_MAX_LINE_LEN,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             quit_on_failure: true,

@@ -23,9 +23,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 use streamsocket::proto::level::{Decision, decide};
 use streamsocket::{
-    ChainValidationResult, CipherSuite, ClientIdentity, Dialect, Error, ErrorKind, NamedGroup,
-    ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity, StreamSocket,
-    StringCodec, TrustAnchors, write_string,
+    ChainValidationResult, CipherSuite, ClientIdentity, Dialect, EhloName, Error, ErrorKind,
+    NamedGroup, ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity,
+    StreamSocket, StringCodec, TrustAnchors, write_string,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout, timeout_at};
@@ -140,8 +140,8 @@ struct ConnectArgs {
     groups: Vec<NamedGroup>,
     /// The name given in SMTP's EHLO (`--starttls smtp`): a domain or an address literal such
     /// as [192.0.2.1]; the default is localhost.
-    #[arg(long, value_name = "NAME", value_parser = parse_ehlo)]
-    ehlo: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    ehlo: Option<EhloName>,
     /// Do not send the server name (SNI) in the handshake.
     #[arg(long)]
     no_sni: bool,
@@ -215,13 +215,6 @@ fn parse_ignorable(s: &str) -> Result<ChainValidationResult, String> {
         SocketSslErrorSeverity::Fatal => Err(format!("{class} is fatal and cannot be ignored")),
         SocketSslErrorSeverity::None => Err(format!("{class} is not an error")),
     }
-}
-
-fn parse_ehlo(s: &str) -> Result<String, String> {
-    SocketControl::default()
-        .set_ehlo_name(s)
-        .map(|()| s.to_owned())
-        .map_err(|err| err.to_string())
 }
 
 fn parse_suite(s: &str) -> Result<CipherSuite, String> {
@@ -440,7 +433,7 @@ fn control(args: &ConnectArgs) -> Result<SocketControl, Failure> {
     lib(control.set_cipher_suites(args.cipher_suites.iter().copied()))?;
     lib(control.set_key_exchange_groups(args.groups.iter().copied()))?;
     if let Some(name) = &args.ehlo {
-        lib(control.set_ehlo_name(name.as_str()))?;
+        lib(control.set_ehlo_name(name.clone()))?;
     }
     lib(control.set_send_sni(!args.no_sni))?;
     if let Some(timeout) = args.connect_timeout {

@@ -398,7 +398,9 @@ async fn a_cancelled_upgrade_leaves_a_failed_socket_not_a_plaintext_one() {
 async fn the_smtp_client_greets_with_its_ehlo_name_before_and_after_tls() {
     let server = testing::spawn(mock(Dialect::Smtp, Behaviour::Honest)).await;
     let mut socket = plain_socket_with(&server, |control| {
-        control.set_ehlo_name("client.example.org").unwrap();
+        control
+            .set_ehlo_name("client.example.org".parse().unwrap())
+            .unwrap();
     })
     .await;
     socket

@@ -46,7 +46,7 @@ fn smtp_multi_line_greeting_is_read_to_its_last_line() {
 #[test]
 fn smtp_ehlo_name_comes_from_the_config() {
     let config = ClientConfig {
-        ehlo_name: "client.example".to_owned(),
+        ehlo_name: "client.example".parse().expect("a domain"),
         ..ClientConfig::default()
     };
     let mut client = ClientMachine::new(Dialect::Smtp, config);
