@@ -687,6 +687,25 @@ impl AsyncWrite for StreamSocket {
         self.get_mut().poll_io(cx, |io, cx| io.poll_write(cx, buf))
     }
 
+    /// Hands all the slices to the connection at once: tokio-rustls puts them in one TLS record
+    /// where they fit, and a plaintext socket in one `writev`.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_io(cx, |io, cx| io.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.stream {
+            Stream::Plain(io) => io.is_write_vectored(),
+            Stream::Tls(tls) => tls.is_write_vectored(),
+            Stream::Gone | Stream::Unconnected => false,
+        }
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().poll_io(cx, |io, cx| io.poll_flush(cx))
     }

@@ -38,6 +38,34 @@ async fn data_round_trips_through_tls_and_is_counted() {
 }
 
 #[tokio::test]
+async fn vectored_writes_reach_the_server_whole_and_are_counted() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await
+        .unwrap();
+    assert!(
+        tokio::io::AsyncWrite::is_write_vectored(&socket),
+        "TLS takes vectored writes"
+    );
+    let before = socket.information().bytes_sent_after_upgrade;
+    // One frame in two slices: its header, then its payload.
+    let payload = b"vectored";
+    let header = (payload.len() as u32).to_be_bytes();
+    let slices = [
+        std::io::IoSlice::new(&header),
+        std::io::IoSlice::new(payload),
+    ];
+    // Both slices are taken by one call (a non-vectored fallback takes only the first).
+    let written = socket.write_vectored(&slices).await.unwrap();
+    assert_eq!(written, header.len() + payload.len());
+    socket.flush().await.unwrap();
+    assert_eq!(read_string(&mut socket).await.unwrap(), "vectored");
+    assert!(socket.information().bytes_sent_after_upgrade > before + 12);
+}
+
+#[tokio::test]
 async fn dropping_without_shutdown_is_a_truncation_for_the_server() {
     let server = TestServer::start(Options::default()).await;
     let mut socket = socket_for(&server.identity);
