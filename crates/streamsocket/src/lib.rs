@@ -86,6 +86,7 @@
 //! # Layout
 //!
 //! - `socket`: [`StreamSocket`], the connection and its states.
+//! - `close`: [`StreamSocket::close`], a graceful close that hears the peer's last alert.
 //! - `control`: [`SocketControl`], [`TrustAnchors`], [`ClientIdentity`], [`SessionStore`].
 //! - `info`: [`SocketInformation`], [`CertificateSummary`], [`HandshakeKind`].
 //! - `verifier`: the certificate verifier that reports every error and ignores chosen ones.
@@ -95,6 +96,7 @@
 
 #![warn(missing_docs)]
 
+mod close;
 mod control;
 mod driver;
 mod error;

@@ -28,7 +28,7 @@ use streamsocket::{
     StreamSocket, StringCodec, TrustAnchors, write_string,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, timeout_at};
 use tokio_util::codec::Decoder;
 
 /// The most bytes kept of what arrives after `--send`; reading stops there.
@@ -492,7 +492,7 @@ async fn run(
         report.received = Some(received);
     }
     if !closed {
-        close(socket, args.read_timeout).await?;
+        socket.close(args.read_timeout).await?;
     }
     Ok(())
 }
@@ -588,47 +588,6 @@ fn read_end(err: &Error) -> ReadEnd {
         ErrorKind::Truncated => ReadEnd::Truncated,
         ErrorKind::ConnectionResetByPeer => ReadEnd::Reset,
         _ => ReadEnd::Error(err.full_message()),
-    }
-}
-
-/// Closes the connection: on TLS, sends close_notify and waits (bounded) for the server to
-/// close, so that a fatal alert it sends after the handshake (a TLS 1.3 server rejecting the
-/// client certificate) is seen and reported. Plaintext is shut down at once.
-async fn close(socket: &mut StreamSocket, wait: Duration) -> Result<(), Error> {
-    let encrypted = socket.information().is_encrypted();
-    let deadline = Instant::now() + wait;
-    match timeout_at(deadline, socket.shutdown()).await {
-        Ok(Err(err)) => {
-            if let Some(tls @ Error::Tls { .. }) = Error::from_io(&err) {
-                return Err(tls.clone());
-            }
-            return Ok(());
-        }
-        Err(_elapsed) => return Ok(()),
-        Ok(Ok(())) => {}
-    }
-    if !encrypted {
-        return Ok(());
-    }
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            socket.read(&mut buf),
-        )
-        .await
-        {
-            // Late data after our close is discarded; only the end matters.
-            Ok(Ok(read)) if read > 0 => {}
-            Ok(Err(err)) => {
-                if let Some(tls @ Error::Tls { .. }) = Error::from_io(&err) {
-                    return Err(tls.clone());
-                }
-                // Truncation or a reset after our close_notify is an ordinary end.
-                return Ok(());
-            }
-            Ok(Ok(_)) | Err(_) => return Ok(()),
-        }
     }
 }
 

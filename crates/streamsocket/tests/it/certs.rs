@@ -344,6 +344,40 @@ async fn a_tls13_server_rejecting_the_client_certificate_fails_the_first_read() 
 }
 
 #[tokio::test]
+async fn close_hears_a_tls13_server_rejecting_the_client_certificate() {
+    // The same server, but the client sends nothing and only closes: `close` waits for the
+    // server's verdict, which a bare shutdown would never see.
+    let options = Options {
+        client_auth: true,
+        connections: 2,
+        ..Options::default()
+    };
+    let server = TestServer::start(options).await;
+    let pki = testpki::Pki::shared(testpki::KeyKind::EcdsaP256);
+    let untrusted = pki.client(false).unwrap();
+    let trusted = pki.client(true).unwrap();
+    for (identity, rejected) in [(untrusted, true), (trusted, false)] {
+        let mut socket = socket_for(&server.identity);
+        let identity = streamsocket::ClientIdentity::new(identity.chain, identity.key).unwrap();
+        socket
+            .control_mut()
+            .set_client_identity(Some(identity))
+            .unwrap();
+        socket
+            .connect("localhost", &server.port(), ProtectionLevel::Tls13)
+            .await
+            .unwrap();
+        let result = socket.close(std::time::Duration::from_secs(10)).await;
+        if rejected {
+            let err = result.expect_err("the server's alert is returned");
+            assert_eq!(err.kind(), ErrorKind::HandshakeFailed, "{err}");
+        } else {
+            result.expect("a trusted client closes cleanly");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_windows_sample_pattern_inspect_decide_retry() {
     // As the WinRT sample: the failed socket's information says what was wrong and whether it
     // can be ignored; the caller decides, and retries on a new socket with those classes.
