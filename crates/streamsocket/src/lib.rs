@@ -122,5 +122,5 @@ pub use crate::control::{
 pub use crate::error::{Error, ErrorKind};
 pub use crate::framing::{StringCodec, read_string, write_string};
 pub use crate::info::{CertificateSummary, HandshakeKind, SocketInformation};
-pub use crate::service::{SERVICES, port_for, validation_name};
+pub use crate::service::{SERVICES, Service, port_for, validation_name};
 pub use crate::socket::StreamSocket;

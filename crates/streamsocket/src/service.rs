@@ -26,6 +26,55 @@ pub const SERVICES: &[(&str, u16)] = &[
     ("xmpp-client", 5222),
 ];
 
+/// The remote service of a connect: a port number, or a name that [`port_for`] reads (a decimal
+/// port or a well-known service name). `connect` takes anything that converts into it, so a
+/// caller passes `587`, `"submission"` or a `&String` alike.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Service<'a> {
+    /// A service name or a decimal port, as text.
+    Name(&'a str),
+    /// A port number (0 is refused when connecting).
+    Port(u16),
+}
+
+impl Service<'_> {
+    /// The TCP port, or `None` for port 0 and for names [`port_for`] does not know.
+    pub fn port(self) -> Option<u16> {
+        match self {
+            Self::Name(name) => port_for(name),
+            Self::Port(0) => None,
+            Self::Port(port) => Some(port),
+        }
+    }
+}
+
+impl std::fmt::Display for Service<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Name(name) => write!(f, "{name:?}"),
+            Self::Port(port) => write!(f, "{port}"),
+        }
+    }
+}
+
+impl From<u16> for Service<'_> {
+    fn from(port: u16) -> Self {
+        Self::Port(port)
+    }
+}
+
+impl<'a> From<&'a str> for Service<'a> {
+    fn from(name: &'a str) -> Self {
+        Self::Name(name)
+    }
+}
+
+impl<'a> From<&'a String> for Service<'a> {
+    fn from(name: &'a String) -> Self {
+        Self::Name(name)
+    }
+}
+
 /// The TCP port a service names: a decimal port number (1 to 65535) or a name from
 /// [`SERVICES`], compared case-insensitively.
 pub fn port_for(service: &str) -> Option<u16> {

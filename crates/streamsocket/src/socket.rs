@@ -19,6 +19,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::control::SocketControl;
 use crate::info::{CertificateSummary, HandshakeKind, SocketInformation};
+use crate::service::Service;
 use crate::verifier::{REPORT, SharedReport};
 use crate::{Error, service, tls};
 
@@ -120,9 +121,9 @@ impl StreamSocket {
         self.failure.as_ref()
     }
 
-    /// Connects to `host` (a DNS name or an IP literal) on `service` (a port number or a
-    /// well-known service name such as `https` or `imaps`) and, unless `level` is
-    /// `PlainSocket`, performs the TLS handshake at once.
+    /// Connects to `host` (a DNS name or an IP literal) on `service` (a port number such as
+    /// `993`, or a decimal port or well-known service name as text, such as `"imaps"`) and,
+    /// unless `level` is `PlainSocket`, performs the TLS handshake at once.
     ///
     /// The level is checked against the policy table (with the control's minimum level) before
     /// anything is resolved or sent. The resolved addresses are tried as Happy Eyeballs does
@@ -132,11 +133,11 @@ impl StreamSocket {
     pub async fn connect(
         &mut self,
         host: &str,
-        service: &str,
+        service: impl Into<Service<'_>>,
         level: ProtectionLevel,
     ) -> Result<(), Error> {
         self.begin_connect()?;
-        let result = self.connect_inner(None, host, service, level).await;
+        let result = self.connect_inner(None, host, service.into(), level).await;
         self.settle(result)
     }
 
@@ -148,12 +149,12 @@ impl StreamSocket {
         &mut self,
         local: SocketAddr,
         remote_host: &str,
-        remote_service: &str,
+        remote_service: impl Into<Service<'_>>,
         level: ProtectionLevel,
     ) -> Result<(), Error> {
         self.begin_connect()?;
         let result = self
-            .connect_inner(Some(local), remote_host, remote_service, level)
+            .connect_inner(Some(local), remote_host, remote_service.into(), level)
             .await;
         self.settle(result)
     }
@@ -291,7 +292,7 @@ impl StreamSocket {
         &mut self,
         local: Option<SocketAddr>,
         host: &str,
-        service: &str,
+        service: Service<'_>,
         level: ProtectionLevel,
     ) -> Result<(), Error> {
         self.info.requested_protection_level = Some(level);
@@ -306,9 +307,9 @@ impl StreamSocket {
             Decision::Tls(set) => Some(set),
             _ => None,
         };
-        let port = service::port_for(service).ok_or_else(|| {
+        let port = service.port().ok_or_else(|| {
             Error::invalid(format!(
-                "service {service:?} is neither a port number (1-65535) nor a known service name"
+                "service {service} is neither a port number (1-65535) nor a known service name"
             ))
         })?;
         // Everything the handshake needs is checked before anything is resolved or sent.

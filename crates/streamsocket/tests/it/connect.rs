@@ -243,6 +243,28 @@ async fn unknown_service_names_are_invalid_arguments() {
 }
 
 #[tokio::test]
+async fn a_port_number_is_a_service_and_port_zero_is_an_invalid_argument() {
+    let server = TestServer::start(Options::default()).await;
+    let mut socket = socket_for(&server.identity);
+    socket
+        .connect("localhost", server.addr.port(), ProtectionLevel::Tls13)
+        .await
+        .unwrap();
+    assert_eq!(socket.information().remote_address, Some(server.addr));
+
+    let mut socket = StreamSocket::new();
+    let err = socket
+        .connect("localhost", 0, ProtectionLevel::Ssl)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(
+        socket.information().remote_address.is_none(),
+        "nothing was connected"
+    );
+}
+
+#[tokio::test]
 async fn a_host_that_does_not_resolve_is_host_not_found() {
     let mut socket = StreamSocket::new();
     let err = socket
