@@ -64,16 +64,29 @@ fn check(root: &Path) -> Vec<String> {
     problems
 }
 
-/// Every `Scenario` variant of testpki must appear in `fixtures/scenarios.json`.
+/// Where testpki declares `Scenario`.
+const SCENARIO_SOURCE: &str = "crates/testpki/src/scenario.rs";
+
+/// Every `Scenario` variant of testpki must appear in `fixtures/scenarios.json`. A source or an
+/// enum that cannot be found is a problem too, so that the rule cannot pass by checking nothing.
 fn check_scenario_catalogue(root: &Path) -> Vec<String> {
-    let source = root.join("crates/testpki/src/lib.rs");
-    let Ok(text) = fs::read_to_string(&source) else {
-        return Vec::new();
-    };
-    let Some(variants) = enum_variants(&text, "pub enum Scenario") else {
-        return Vec::new();
+    let Ok(text) = fs::read_to_string(root.join(SCENARIO_SOURCE)) else {
+        return vec![format!("cannot read {SCENARIO_SOURCE}")];
     };
     let catalogue = fs::read_to_string(root.join("fixtures/scenarios.json")).unwrap_or_default();
+    missing_scenarios(&text, &catalogue)
+}
+
+/// The problems of `catalogue` against the `Scenario` enum declared in `source`.
+fn missing_scenarios(source: &str, catalogue: &str) -> Vec<String> {
+    let Some(variants) = enum_variants(source, "pub enum Scenario") else {
+        return vec![format!("no `pub enum Scenario` in {SCENARIO_SOURCE}")];
+    };
+    if variants.is_empty() {
+        return vec![format!(
+            "`pub enum Scenario` in {SCENARIO_SOURCE} has no variants"
+        )];
+    }
     variants
         .into_iter()
         .filter(|v| !catalogue.contains(&format!("\"{}\"", kebab(v))))
@@ -156,6 +169,20 @@ mod tests {
     fn kebab_case_matches_serde() {
         assert_eq!(kebab("MissingIntermediate"), "missing-intermediate");
         assert_eq!(kebab("Valid"), "valid");
+    }
+
+    #[test]
+    fn the_scenario_rule_reads_the_real_enum_and_flags_a_missing_entry() {
+        // Guards the rule itself: pointed at the wrong file, it used to check nothing.
+        let source = fs::read_to_string(project_root().join(SCENARIO_SOURCE)).unwrap();
+        let catalogue = fs::read_to_string(project_root().join("fixtures/scenarios.json")).unwrap();
+        assert_eq!(missing_scenarios(&source, &catalogue), Vec::<String>::new());
+        let without_valid = catalogue.replace("\"valid\"", "\"removed\"");
+        assert_eq!(
+            missing_scenarios(&source, &without_valid),
+            vec!["scenario Valid is missing from fixtures/scenarios.json".to_owned()]
+        );
+        assert_eq!(missing_scenarios("", &catalogue).len(), 1);
     }
 
     #[test]

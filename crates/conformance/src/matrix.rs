@@ -184,6 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn every_scenario_has_a_defaults_case_and_an_ignore_errors_case() {
+        let cases = default_matrix();
+        for scenario in Scenario::ALL {
+            for control in [Control::Defaults, Control::IgnoreScenarioErrors] {
+                assert!(
+                    cases
+                        .iter()
+                        .any(|c| c.scenario == scenario && c.control == control),
+                    "{scenario} {control:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn filter_matches_every_part() {
         let cases = filter(default_matrix(), "Tls12/smtp&tls13/honest");
         assert!(!cases.is_empty());

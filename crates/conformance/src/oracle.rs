@@ -37,11 +37,26 @@ pub enum CertError {
     BasicConstraintsError,
     /// A certificate is revoked.
     Revoked,
+    /// The revocation status cannot be established (a CRL past its nextUpdate).
+    RevocationFailure,
     /// The chain ends in a root the client does not trust.
     Untrusted,
 }
 
 impl CertError {
+    /// Every class, in declaration order (the order `cert_errors` lists are sorted in).
+    pub const ALL: [Self; 9] = [
+        Self::Expired,
+        Self::IncompleteChain,
+        Self::InvalidSignature,
+        Self::WrongUsage,
+        Self::InvalidName,
+        Self::BasicConstraintsError,
+        Self::Revoked,
+        Self::RevocationFailure,
+        Self::Untrusted,
+    ];
+
     /// The Windows Runtime name.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +67,7 @@ impl CertError {
             Self::InvalidName => "InvalidName",
             Self::BasicConstraintsError => "BasicConstraintsError",
             Self::Revoked => "Revoked",
+            Self::RevocationFailure => "RevocationFailure",
             Self::Untrusted => "Untrusted",
         }
     }
@@ -60,7 +76,9 @@ impl CertError {
     /// broken basic constraint, which no sound relaxation of the chain check can accept (the
     /// README's certificate-errors section: a chain is accepted only when WebPKI verifies it with
     /// exactly the ignored checks relaxed, and only validity, trust, usage, name and revocation
-    /// status can be relaxed).
+    /// status can be relaxed). A revocation status that cannot be established
+    /// (`RevocationFailure`) is ignorable: the stale CRL is then used anyway, so a revoked
+    /// certificate is still refused.
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
@@ -182,22 +200,35 @@ fn accepted(server: ServerTls) -> &'static [Version] {
 }
 
 /// The certificate errors a correct client reports for a scenario (connecting to `localhost`
-/// with the project's root as its only trust anchor and the scenario's CRL).
+/// with the project's root as its only trust anchor and the scenario's CRLs), sorted.
 pub fn scenario_errors(scenario: Scenario) -> Vec<CertError> {
-    match scenario {
+    let mut errors = match scenario {
         Scenario::Valid => vec![],
         // WinRT has one class for "not within its validity period", both directions.
         Scenario::Expired | Scenario::NotYetValid => vec![CertError::Expired],
         Scenario::WrongHost => vec![CertError::InvalidName],
         // The top of the presented chain is self-issued and not trusted.
         Scenario::SelfSigned | Scenario::UntrustedRoot => vec![CertError::Untrusted],
+        // Two independent problems, both reported: the presented root is self-issued and not
+        // trusted, and it is outside its validity period. Every certificate's window contains
+        // 2020 (the leaf's starts then, the expired root's ends in 2021), so with both ignored
+        // there is a time at which the whole chain is valid and it is accepted.
+        Scenario::AttackerRootExpired => vec![CertError::Expired, CertError::Untrusted],
         // The top of the presented chain (the leaf) is not self-issued: the chain is cut.
         Scenario::MissingIntermediate => vec![CertError::IncompleteChain],
         Scenario::WrongEku => vec![CertError::WrongUsage],
-        Scenario::IntermediateNotCa => vec![CertError::BasicConstraintsError],
+        // A CA used as a CA without CA:true, and a CA:true certificate used as the end entity
+        // (RFC 5280 path length counts only the intermediates above the end entity, so the
+        // intermediate's pathLen 0 is no second problem).
+        Scenario::IntermediateNotCa | Scenario::CaLeaf => vec![CertError::BasicConstraintsError],
         Scenario::Revoked => vec![CertError::Revoked],
-        Scenario::BadSignature => vec![CertError::InvalidSignature],
-    }
+        // A corrupted signature, and a well-formed one by a key that is not the issuer's.
+        Scenario::BadSignature | Scenario::ForgedSignature => vec![CertError::InvalidSignature],
+        // Both CRLs are past their nextUpdate: the status is unknown, not "revoked".
+        Scenario::StaleCrl => vec![CertError::RevocationFailure],
+    };
+    errors.sort();
+    errors
 }
 
 /// What a requested level (with an optional minimum) lets the client do, per the contract.

@@ -173,6 +173,14 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
     let information = serde_json::to_value(&info).ok();
     let cert_errors = cert_errors(&info.server_certificate_errors);
     let mut violations = Vec::new();
+    // A class outside the oracle's vocabulary would drop out of `cert_errors` unseen.
+    for class in &info.server_certificate_errors {
+        if !CertError::ALL.iter().any(|c| c.name() == class.name()) {
+            violations.push(format!(
+                "the client reported {class}, a class the oracle has no name for"
+            ));
+        }
+    }
     if let Some(echo) = echo.filter(|e| e != "ping") {
         violations.push(format!("the server echoed {echo:?} for \"ping\""));
     }
@@ -408,18 +416,7 @@ fn cert_errors(errors: &[ChainValidationResult]) -> Vec<CertError> {
         .iter()
         .filter_map(|e| {
             let name = e.to_string();
-            [
-                CertError::Expired,
-                CertError::IncompleteChain,
-                CertError::InvalidSignature,
-                CertError::WrongUsage,
-                CertError::InvalidName,
-                CertError::BasicConstraintsError,
-                CertError::Revoked,
-                CertError::Untrusted,
-            ]
-            .into_iter()
-            .find(|c| c.name() == name)
+            CertError::ALL.into_iter().find(|c| c.name() == name)
         })
         .collect();
     out.sort();

@@ -33,7 +33,8 @@ pub struct Entry {
     /// What a correct client (offering TLS 1.2 and 1.3, trusting `ca_file`, given `crl_file`,
     /// asking for `localhost`) must do.
     pub expect: Expect,
-    /// Why it must fail; `None` when it must succeed.
+    /// Why it must fail (for a broken chain, its primary class, what a client that stops at the
+    /// first problem reports: [`Scenario::expected_error`]); `None` when it must succeed.
     pub error_class: Option<ErrorClass>,
 }
 
@@ -50,7 +51,8 @@ pub enum Expect {
 /// Why a correct client must fail.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 pub enum ErrorClass {
-    /// The certificate chain is wrong in this way.
+    /// The certificate chain is wrong in this way (its primary class, when it is wrong in more
+    /// than one).
     Certificate(ExpectedError),
     /// The server broke off or answered the ClientHello with something that is not TLS.
     HandshakeFailed,
@@ -87,7 +89,7 @@ pub struct ServedEntry {
     pub port: u16,
     /// PEM file of what a client must trust.
     pub ca_file: Option<String>,
-    /// PEM file of the CRLs a client must be given (revocation scenario).
+    /// PEM file of the CRLs a client must be given (revocation scenarios: revoked, stale CRL).
     pub crl_file: Option<String>,
 }
 

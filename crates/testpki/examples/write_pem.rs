@@ -1,7 +1,7 @@
 //! Writes every scenario's PEM files for command-line peers.
 //!
 //! `cargo run -p testpki --example write_pem -- DIR [KEY_KIND]` creates `DIR/KEY_KIND/SCENARIO/`
-//! with `chain.pem`, `key.pem`, `ca.pem` and (for `revoked`) `crl.pem`, plus
+//! with `chain.pem`, `key.pem`, `ca.pem` and (for `revoked` and `stale-crl`) `crl.pem`, plus
 //! `DIR/KEY_KIND/client-trusted/` and `client-untrusted/` with `client-chain.pem` and
 //! `client-key.pem`. Without KEY_KIND, all three key kinds are written. Certificates come from
 //! `Pki::shared`, so they are the ones tests use.

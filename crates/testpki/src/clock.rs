@@ -8,7 +8,7 @@
 //! 2019 ---- 2020 -- 2021 ---- 2025-06-01 (reference) ---- 2080 ---------- 2099-12-31 -- 2100
 //! [ca ...................................................................................]
 //!           [valid leaf .................................................................]
-//! [expired ........]
+//! [expired ........]   (also the expired untrusted root, and the stale CRLs)
 //!                                                          [not yet valid ..............]
 //! ```
 
@@ -76,7 +76,8 @@ pub fn valid() -> Validity {
     Validity::from_secs(Y2020, Y2099_DEC_31)
 }
 
-/// The expired leaf: 2019-01-01 to 2021-01-01.
+/// The expired leaf, the expired untrusted root and the stale CRLs (nextUpdate passed):
+/// 2019-01-01 to 2021-01-01.
 pub fn expired() -> Validity {
     Validity::from_secs(Y2019, Y2021)
 }

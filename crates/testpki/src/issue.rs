@@ -246,6 +246,62 @@ impl Pki {
                 }
                 chain
             }
+            Scenario::ForgedSignature => {
+                // A forger's issuer: the intermediate's name and key identifier (so every
+                // verifier picks the real intermediate as the issuer, openssl's AKI matching
+                // included), with the untrusted intermediate's key (of the same type, so only the
+                // signature is wrong).
+                let mut forger_params = self.intermediate.params.clone();
+                forger_params.key_identifier_method = KeyIdMethod::PreSpecified(
+                    self.intermediate
+                        .params
+                        .key_identifier(&self.intermediate.key),
+                );
+                let forger = Issuer::from_params(&forger_params, &self.rogue_intermediate.key);
+                let leaf = params(&valid_names, clock::valid(), server_auth)?
+                    .signed_by(leaf_key, &forger)?;
+                vec![leaf.into(), self.intermediate.der.clone()]
+            }
+            Scenario::AttackerRootExpired => {
+                let leaf = params(&valid_names, clock::valid(), server_auth)?
+                    .signed_by(leaf_key, &self.rogue_intermediate.issuer())?;
+                // The untrusted root again, same name and key (so it still signs the untrusted
+                // intermediate), with the expired window and a serial of its own.
+                let expired = clock::expired();
+                let mut root = self.rogue_root.params.clone();
+                root.serial_number = Some(self::serial(Serial::ROGUE_ROOT_EXPIRED));
+                root.not_before = expired.not_before;
+                root.not_after = expired.not_after;
+                vec![
+                    leaf.into(),
+                    self.rogue_intermediate.der.clone(),
+                    root.self_signed(&self.rogue_root.key)?.into(),
+                ]
+            }
+            Scenario::CaLeaf => {
+                let mut leaf = params(&valid_names, clock::valid(), server_auth)?;
+                leaf.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                signed_by_intermediate(leaf)?
+            }
+            Scenario::StaleCrl => {
+                // Both CRLs, so nothing but their age is wrong: the leaf is not listed and the
+                // intermediate's status is known.
+                crls = vec![
+                    crl(
+                        &self.intermediate,
+                        Serial::STALE_INTERMEDIATE_CRL,
+                        Vec::new(),
+                        clock::expired(),
+                    )?,
+                    crl(
+                        &self.root,
+                        Serial::STALE_ROOT_CRL,
+                        Vec::new(),
+                        clock::expired(),
+                    )?,
+                ];
+                signed_by_intermediate(params(&valid_names, clock::valid(), server_auth)?)?
+            }
         };
         Ok(ServerIdentity {
             scenario,
@@ -255,6 +311,7 @@ impl Pki {
             trust_anchors: trusted,
             crls,
             expected_error: scenario.expected_error(),
+            expected_errors: scenario.expected_errors(),
         })
     }
 
@@ -307,19 +364,26 @@ pub struct ServerIdentity {
     pub key_kind: KeyKind,
     /// What the server sends, leaf first: leaf and intermediate, except for
     /// [`Scenario::MissingIntermediate`] and [`Scenario::SelfSigned`] (the leaf only) and
-    /// [`Scenario::UntrustedRoot`] (leaf, intermediate and the untrusted root).
+    /// [`Scenario::UntrustedRoot`] and [`Scenario::AttackerRootExpired`] (leaf, intermediate
+    /// and the untrusted root).
     pub chain: Vec<CertificateDer<'static>>,
     /// The leaf's private key (PKCS#8).
     pub key: PrivateKeyDer<'static>,
-    /// What a client must trust: always the project root (for [`Scenario::UntrustedRoot`] and
-    /// [`Scenario::SelfSigned`] it did not sign this chain).
+    /// What a client must trust: always the project root (for [`Scenario::UntrustedRoot`],
+    /// [`Scenario::AttackerRootExpired`] and [`Scenario::SelfSigned`] it did not sign this
+    /// chain).
     pub trust_anchors: Vec<CertificateDer<'static>>,
     /// CRLs a client must be given: for [`Scenario::Revoked`], the intermediate's CRL listing the
-    /// leaf and the root's empty CRL (so the intermediate's status is known too); otherwise
-    /// empty.
+    /// leaf and the root's empty CRL (so the intermediate's status is known too); for
+    /// [`Scenario::StaleCrl`], an intermediate's CRL that does not list the leaf and the root's
+    /// empty CRL, both past their nextUpdate; otherwise empty.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
-    /// What a correct client must report; `None` means the handshake must succeed.
+    /// The primary class a correct client must report ([`Scenario::expected_error`]); `None`
+    /// means the handshake must succeed.
     pub expected_error: Option<ExpectedError>,
+    /// Every class a correct client must report ([`Scenario::expected_errors`]), the primary
+    /// one first.
+    pub expected_errors: &'static [ExpectedError],
 }
 
 impl Clone for ServerIdentity {
@@ -332,6 +396,7 @@ impl Clone for ServerIdentity {
             trust_anchors: self.trust_anchors.clone(),
             crls: self.crls.clone(),
             expected_error: self.expected_error,
+            expected_errors: self.expected_errors,
         }
     }
 }
@@ -481,10 +546,14 @@ impl Serial {
     const INTERMEDIATE_NOT_CA: (u8, u8) = (0x01, 0x03);
     const ROGUE_ROOT: (u8, u8) = (0x01, 0x04);
     const ROGUE_INTERMEDIATE: (u8, u8) = (0x01, 0x05);
+    /// The untrusted root re-issued with the expired window ([`Scenario::AttackerRootExpired`]).
+    const ROGUE_ROOT_EXPIRED: (u8, u8) = (0x01, 0x06);
     const CLIENT: (u8, u8) = (0x30, 0x01);
     const CLIENT_UNTRUSTED: (u8, u8) = (0x30, 0x02);
     const ROOT_CRL: (u8, u8) = (0x40, 0x01);
     const INTERMEDIATE_CRL: (u8, u8) = (0x40, 0x02);
+    const STALE_ROOT_CRL: (u8, u8) = (0x40, 0x03);
+    const STALE_INTERMEDIATE_CRL: (u8, u8) = (0x40, 0x04);
 
     fn server(scenario: Scenario) -> (u8, u8) {
         (0x20, scenario.index())

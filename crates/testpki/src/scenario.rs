@@ -96,11 +96,24 @@ pub enum Scenario {
     Revoked,
     /// The leaf's signature bytes are corrupted (the certificate still parses).
     BadSignature,
+    /// A forged leaf: valid names and serverAuth, issuer name and authority key identifier of the
+    /// real intermediate, but signed by an unrelated key; sent with the real intermediate.
+    ForgedSignature,
+    /// As `UntrustedRoot`, but the untrusted root is re-issued (same name and key) with the
+    /// validity of the expired leaf (2019-01-01 to 2021-01-01): two problems at once, both
+    /// ignorable.
+    AttackerRootExpired,
+    /// The leaf has `CA:TRUE` (an unconstrained CA used as an end entity), signed by the real
+    /// intermediate.
+    CaLeaf,
+    /// The valid chain, with the intermediate's CRL (not listing the leaf) and the root's CRL
+    /// given to the client, both past their nextUpdate (2021-01-01).
+    StaleCrl,
 }
 
 impl Scenario {
     /// Every scenario, in declaration order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 15] = [
         Self::Valid,
         Self::Expired,
         Self::NotYetValid,
@@ -112,6 +125,10 @@ impl Scenario {
         Self::IntermediateNotCa,
         Self::Revoked,
         Self::BadSignature,
+        Self::ForgedSignature,
+        Self::AttackerRootExpired,
+        Self::CaLeaf,
+        Self::StaleCrl,
     ];
 
     /// The canonical kebab-case name, as printed by `Display` and serde.
@@ -128,22 +145,41 @@ impl Scenario {
             Self::IntermediateNotCa => "intermediate-not-ca",
             Self::Revoked => "revoked",
             Self::BadSignature => "bad-signature",
+            Self::ForgedSignature => "forged-signature",
+            Self::AttackerRootExpired => "attacker-root-expired",
+            Self::CaLeaf => "ca-leaf",
+            Self::StaleCrl => "stale-crl",
         }
     }
 
-    /// What a correct client must report for this scenario (`None`: the handshake succeeds).
+    /// The primary class a correct client must report for this scenario (`None`: the handshake
+    /// succeeds): what a verifier that stops at the first problem reports, the first of
+    /// [`Scenario::expected_errors`].
     pub fn expected_error(self) -> Option<ExpectedError> {
+        self.expected_errors().first().copied()
+    }
+
+    /// Every class a correct client that reports all problems must report for this scenario,
+    /// the primary one first; empty exactly for [`Scenario::Valid`].
+    ///
+    /// Only [`Scenario::AttackerRootExpired`] has two: a certificate of the chain is expired
+    /// (primary: WebPKI checks each certificate's validity while building the path, so rustls
+    /// reports the expired root before it gives up looking for a trust anchor) and the chain
+    /// ends in a root the client does not trust.
+    pub fn expected_errors(self) -> &'static [ExpectedError] {
         match self {
-            Self::Valid => None,
-            Self::Expired => Some(ExpectedError::Expired),
-            Self::NotYetValid => Some(ExpectedError::NotYetValid),
-            Self::WrongHost => Some(ExpectedError::InvalidName),
-            Self::SelfSigned | Self::UntrustedRoot => Some(ExpectedError::Untrusted),
-            Self::MissingIntermediate => Some(ExpectedError::IncompleteChain),
-            Self::WrongEku => Some(ExpectedError::WrongUsage),
-            Self::IntermediateNotCa => Some(ExpectedError::BasicConstraints),
-            Self::Revoked => Some(ExpectedError::Revoked),
-            Self::BadSignature => Some(ExpectedError::InvalidSignature),
+            Self::Valid => &[],
+            Self::Expired => &[ExpectedError::Expired],
+            Self::NotYetValid => &[ExpectedError::NotYetValid],
+            Self::WrongHost => &[ExpectedError::InvalidName],
+            Self::SelfSigned | Self::UntrustedRoot => &[ExpectedError::Untrusted],
+            Self::MissingIntermediate => &[ExpectedError::IncompleteChain],
+            Self::WrongEku => &[ExpectedError::WrongUsage],
+            Self::IntermediateNotCa | Self::CaLeaf => &[ExpectedError::BasicConstraints],
+            Self::Revoked => &[ExpectedError::Revoked],
+            Self::BadSignature | Self::ForgedSignature => &[ExpectedError::InvalidSignature],
+            Self::AttackerRootExpired => &[ExpectedError::Expired, ExpectedError::Untrusted],
+            Self::StaleCrl => &[ExpectedError::RevocationFailure],
         }
     }
 
@@ -161,6 +197,10 @@ impl Scenario {
             Self::IntermediateNotCa => 8,
             Self::Revoked => 9,
             Self::BadSignature => 10,
+            Self::ForgedSignature => 11,
+            Self::AttackerRootExpired => 12,
+            Self::CaLeaf => 13,
+            Self::StaleCrl => 14,
         }
     }
 }
@@ -184,7 +224,8 @@ impl FromStr for Scenario {
                 value: s.to_owned(),
                 expected: "valid, expired, not-yet-valid, wrong-host, self-signed, \
                            untrusted-root, missing-intermediate, wrong-eku, intermediate-not-ca, \
-                           revoked, bad-signature",
+                           revoked, bad-signature, forged-signature, attacker-root-expired, \
+                           ca-leaf, stale-crl",
             })
     }
 }
@@ -208,17 +249,21 @@ pub enum ExpectedError {
     IncompleteChain,
     /// The leaf's extended key usage does not allow server authentication.
     WrongUsage,
-    /// A certificate that is not a CA signed the leaf.
+    /// A basic constraint is broken: a certificate that is not a CA signed the leaf, or the leaf
+    /// is a CA.
     BasicConstraints,
     /// The leaf is listed in a CRL the client was given.
     Revoked,
+    /// A CRL the client was given is past its nextUpdate, so the revocation status of the chain
+    /// cannot be established.
+    RevocationFailure,
     /// A signature in the chain does not verify.
     InvalidSignature,
 }
 
 impl ExpectedError {
     /// Every expected error, in declaration order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Expired,
         Self::NotYetValid,
         Self::InvalidName,
@@ -227,6 +272,7 @@ impl ExpectedError {
         Self::WrongUsage,
         Self::BasicConstraints,
         Self::Revoked,
+        Self::RevocationFailure,
         Self::InvalidSignature,
     ];
 
@@ -241,6 +287,7 @@ impl ExpectedError {
             Self::WrongUsage => "wrong-usage",
             Self::BasicConstraints => "basic-constraints",
             Self::Revoked => "revoked",
+            Self::RevocationFailure => "revocation-failure",
             Self::InvalidSignature => "invalid-signature",
         }
     }
@@ -264,7 +311,8 @@ impl FromStr for ExpectedError {
                 what: "expected error",
                 value: s.to_owned(),
                 expected: "expired, not-yet-valid, invalid-name, untrusted, incomplete-chain, \
-                           wrong-usage, basic-constraints, revoked, invalid-signature",
+                           wrong-usage, basic-constraints, revoked, revocation-failure, \
+                           invalid-signature",
             })
     }
 }
@@ -355,6 +403,34 @@ mod tests {
                 scenario.expected_error().is_none(),
                 scenario == Scenario::Valid
             );
+            assert_eq!(
+                scenario.expected_errors().is_empty(),
+                scenario == Scenario::Valid
+            );
         }
+    }
+
+    #[test]
+    fn the_primary_expected_error_is_the_first_of_all_expected_errors() {
+        for scenario in Scenario::ALL {
+            let all = scenario.expected_errors();
+            assert_eq!(
+                scenario.expected_error(),
+                all.first().copied(),
+                "{scenario}"
+            );
+            let mut distinct = all.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                all.len(),
+                "{scenario}: a class listed twice"
+            );
+        }
+        assert_eq!(
+            Scenario::AttackerRootExpired.expected_errors(),
+            [ExpectedError::Expired, ExpectedError::Untrusted]
+        );
     }
 }

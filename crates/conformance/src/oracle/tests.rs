@@ -142,6 +142,68 @@ fn certificate_errors_are_fatal_unless_ignorable_and_ignored() {
 }
 
 #[test]
+fn an_expired_untrusted_root_is_secured_only_with_both_errors_ignored() {
+    let mut c = case(L::Ssl, Mode::Connect, ServerTls::Both);
+    c.scenario = Scenario::AttackerRootExpired;
+    let both = vec![CertError::Expired, CertError::Untrusted];
+    assert_eq!(
+        expect(&c).any_of,
+        vec![Outcome::Failed {
+            failure: Failure::CertificateRejected,
+            cert_errors: both.clone()
+        }]
+    );
+    c.control = Control::IgnoreScenarioErrors;
+    assert_eq!(
+        expect(&c).any_of,
+        vec![Outcome::Secured {
+            version: Version::Tls13,
+            cert_errors: both
+        }]
+    );
+}
+
+#[test]
+fn a_stale_crl_is_ignorable_but_a_forged_signature_or_a_ca_leaf_is_not() {
+    let mut c = case(L::Tls12, Mode::Connect, ServerTls::Both);
+    c.control = Control::IgnoreScenarioErrors;
+    c.scenario = Scenario::StaleCrl;
+    assert_eq!(
+        expect(&c).any_of,
+        vec![Outcome::Secured {
+            version: Version::Tls12,
+            cert_errors: vec![CertError::RevocationFailure]
+        }]
+    );
+    for (scenario, error) in [
+        (Scenario::ForgedSignature, CertError::InvalidSignature),
+        (Scenario::CaLeaf, CertError::BasicConstraintsError),
+    ] {
+        c.scenario = scenario;
+        assert_eq!(
+            expect(&c).any_of,
+            vec![Outcome::Failed {
+                failure: Failure::CertificateRejected,
+                cert_errors: vec![error]
+            }],
+            "{scenario}"
+        );
+    }
+}
+
+#[test]
+fn scenario_errors_are_sorted_and_empty_only_for_the_valid_chain() {
+    for scenario in Scenario::ALL {
+        let errors = scenario_errors(scenario);
+        let mut sorted = errors.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(errors, sorted, "{scenario}");
+        assert_eq!(errors.is_empty(), scenario == Scenario::Valid, "{scenario}");
+    }
+}
+
+#[test]
 fn stripping_and_injection_fail_the_upgrade() {
     let mut c = case(L::Ssl, Mode::Smtp, ServerTls::Both);
     c.behaviour = Behaviour::StartTlsNotAdvertised;

@@ -51,7 +51,7 @@ struct ServeArgs {
     dialect: Dialect,
     /// Certificate scenario: valid, expired, not-yet-valid, wrong-host, self-signed,
     /// untrusted-root, missing-intermediate, wrong-eku, intermediate-not-ca, revoked,
-    /// bad-signature.
+    /// bad-signature, forged-signature, attacker-root-expired, ca-leaf, stale-crl.
     #[arg(long)]
     scenario: Scenario,
     /// Key type of the certificates: ecdsa-p256, ed25519, rsa2048.
@@ -73,8 +73,8 @@ struct ServeArgs {
     /// (process them after the handshake: CVE-2011-0411, for testing injection testers).
     #[arg(long, default_value = "discard", value_parser = parse_injection)]
     injection: InjectionPolicy,
-    /// Write the PEM of what a client must trust to this file (and, for the revoked scenario,
-    /// the CRLs a client must be given to `FILE.crl`).
+    /// Write the PEM of what a client must trust to this file (and, for the revoked and
+    /// stale-crl scenarios, the CRLs a client must be given to `FILE.crl`).
     #[arg(long = "ca-out")]
     ca_out: Option<PathBuf>,
     /// Offer this ALPN protocol (repeat for several, in preference order).

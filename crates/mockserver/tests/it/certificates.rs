@@ -12,7 +12,8 @@ use testpki::{ExpectedError, KeyKind, Scenario};
 use crate::dialect::upgrade;
 use crate::support::{connect, provider, tls};
 
-/// A client that trusts the scenario's anchors and knows its CRLs.
+/// A client that trusts the scenario's anchors and knows its CRLs, and refuses a CRL past its
+/// nextUpdate (rustls's default policy would use it silently).
 pub(crate) fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for ca in &identity.trust_anchors {
@@ -20,6 +21,7 @@ pub(crate) fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::Cl
     }
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .with_crls(identity.crls.clone())
+        .enforce_revocation_expiration()
         .build()
         .unwrap();
     rustls::ClientConfig::builder_with_provider(provider())
@@ -30,8 +32,9 @@ pub(crate) fn verifying_client(identity: &testpki::ServerIdentity) -> rustls::Cl
         .with_no_client_auth()
 }
 
-/// The classes a rustls client may report for a scenario (before any refinement by the
-/// project's client, which tells an incomplete chain from an untrusted one).
+/// The classes a rustls client may report for a scenario's primary class (rustls stops at the
+/// first problem; before any refinement by the project's client, which tells an incomplete chain
+/// from an untrusted one).
 pub(crate) fn acceptable(expected: ExpectedError) -> &'static [ChainValidationResult] {
     use ChainValidationResult as C;
     match expected {
@@ -45,6 +48,7 @@ pub(crate) fn acceptable(expected: ExpectedError) -> &'static [ChainValidationRe
             C::Untrusted,
         ],
         ExpectedError::Revoked => &[C::Revoked],
+        ExpectedError::RevocationFailure => &[C::RevocationFailure],
         ExpectedError::InvalidSignature => &[C::InvalidSignature],
     }
 }

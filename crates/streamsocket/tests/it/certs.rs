@@ -1,5 +1,5 @@
-//! Server certificate validation: every scenario's error, all errors at once, ignorable classes
-//! one at a time, and fatal classes that cannot be ignored.
+//! Server certificate validation: every scenario's errors, all errors at once, a scenario's
+//! ignorable classes all ignored or one left out, and fatal classes that cannot be ignored.
 
 use streamsocket::{
     ChainValidationResult as C, ErrorKind, ProtectionLevel, SocketSslErrorSeverity, StreamSocket,
@@ -19,8 +19,31 @@ fn class_of(expected: ExpectedError) -> C {
         ExpectedError::WrongUsage => C::WrongUsage,
         ExpectedError::BasicConstraints => C::BasicConstraintsError,
         ExpectedError::Revoked => C::Revoked,
+        ExpectedError::RevocationFailure => C::RevocationFailure,
         ExpectedError::InvalidSignature => C::InvalidSignature,
     }
+}
+
+/// Every class a correct client reports for `scenario`, as it reports them: sorted by WinRT
+/// value.
+fn classes_of(scenario: Scenario) -> Vec<C> {
+    let mut classes: Vec<C> = scenario
+        .expected_errors()
+        .iter()
+        .copied()
+        .map(class_of)
+        .collect();
+    classes.sort();
+    classes
+}
+
+/// The most serious severity among `classes`, as `SocketInformation` reports it.
+fn severity_of(classes: &[C]) -> SocketSslErrorSeverity {
+    classes
+        .iter()
+        .map(|class| class.severity())
+        .max()
+        .unwrap_or_default()
 }
 
 fn kind_of(class: C) -> ErrorKind {
@@ -55,12 +78,13 @@ async fn connect_scenario(
 }
 
 #[tokio::test]
-async fn every_broken_scenario_fails_with_its_class_in_both_versions() {
+async fn every_broken_scenario_fails_with_its_classes_in_both_versions() {
     for level in [ProtectionLevel::Tls12, ProtectionLevel::Tls13] {
         for scenario in Scenario::ALL {
             let (result, socket) = connect_scenario(scenario, level, &[]).await;
             let info = socket.information();
-            let Some(expected) = scenario.expected_error() else {
+            let classes = classes_of(scenario);
+            let Some(first) = classes.first().copied() else {
                 result.unwrap_or_else(|err| panic!("{scenario:?}: {err}"));
                 assert!(info.server_certificate_errors.is_empty());
                 assert_eq!(
@@ -69,19 +93,21 @@ async fn every_broken_scenario_fails_with_its_class_in_both_versions() {
                 );
                 continue;
             };
-            let class = class_of(expected);
             let err = result.expect_err("a broken chain fails");
-            assert_eq!(err.kind(), kind_of(class), "{scenario:?} at {level}: {err}");
+            // The kind follows the first class not ignored, in WinRT order.
+            assert_eq!(err.kind(), kind_of(first), "{scenario:?} at {level}: {err}");
             assert!(
                 err.status().is_some(),
                 "certificate errors carry a WinRT status"
             );
             assert_eq!(
-                info.server_certificate_errors,
-                vec![class],
+                info.server_certificate_errors, classes,
                 "{scenario:?} at {level}"
             );
-            assert_eq!(info.server_certificate_error_severity, class.severity());
+            assert_eq!(
+                info.server_certificate_error_severity,
+                severity_of(&classes)
+            );
             assert!(
                 !info.server_certificates.is_empty(),
                 "the chain is kept after a failure"
@@ -92,52 +118,86 @@ async fn every_broken_scenario_fails_with_its_class_in_both_versions() {
 }
 
 #[tokio::test]
-async fn each_ignorable_class_is_ignored_alone_and_still_reported() {
+async fn a_scenario_connects_only_with_all_its_classes_ignored_and_still_reports_them() {
     for scenario in Scenario::ALL {
-        let Some(expected) = scenario.expected_error() else {
-            continue;
-        };
-        let class = class_of(expected);
-        if class.severity() == SocketSslErrorSeverity::Fatal {
+        let classes = classes_of(scenario);
+        if classes.is_empty() || severity_of(&classes) == SocketSslErrorSeverity::Fatal {
             continue;
         }
-        let (result, socket) = connect_scenario(scenario, ProtectionLevel::Ssl, &[class]).await;
-        result.unwrap_or_else(|err| panic!("{scenario:?} with {class} ignored: {err}"));
+        let (result, socket) = connect_scenario(scenario, ProtectionLevel::Ssl, &classes).await;
+        result.unwrap_or_else(|err| panic!("{scenario:?} with {classes:?} ignored: {err}"));
         let info = socket.information();
-        assert_eq!(info.server_certificate_errors, vec![class], "{scenario:?}");
+        assert_eq!(info.server_certificate_errors, classes, "{scenario:?}");
         assert_eq!(
             info.server_certificate_error_severity,
             SocketSslErrorSeverity::Ignorable
         );
         assert_eq!(info.protection_level, ProtectionLevel::Tls13);
 
-        // Ignoring any other class does not excuse this one.
-        let other = if class == C::InvalidName {
-            C::Expired
-        } else {
-            C::InvalidName
-        };
-        let (result, _) = connect_scenario(scenario, ProtectionLevel::Ssl, &[other]).await;
-        let err = result.expect_err("only the listed class is ignored");
+        // Leaving any one class out fails on that class, even with an unrelated class ignored
+        // in its place: ignoring one class never excuses another.
+        for left_out in &classes {
+            let unrelated = [C::InvalidName, C::Expired, C::WrongUsage]
+                .into_iter()
+                .find(|c| !classes.contains(c))
+                .expect("no scenario has all three");
+            let mut ignored: Vec<C> = classes.iter().copied().filter(|c| c != left_out).collect();
+            ignored.push(unrelated);
+            let (result, socket) = connect_scenario(scenario, ProtectionLevel::Ssl, &ignored).await;
+            let err = result.expect_err("only the listed classes are ignored");
+            assert_eq!(
+                err.kind(),
+                kind_of(*left_out),
+                "{scenario:?} with {ignored:?} ignored: {err}"
+            );
+            assert_eq!(
+                socket.information().server_certificate_errors,
+                classes,
+                "{scenario:?} with {ignored:?} ignored"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_expired_untrusted_root_is_accepted_only_with_both_classes_ignored() {
+    // The one scenario with two problems: each alone is refused, both together connect.
+    let both = [C::Untrusted, C::Expired];
+    assert_eq!(classes_of(Scenario::AttackerRootExpired), both);
+    for (ignored, kind) in [
+        (&[][..], Some(ErrorKind::CertificateUntrustedRoot)),
+        (&[C::Untrusted][..], Some(ErrorKind::CertificateExpired)),
+        (&[C::Expired][..], Some(ErrorKind::CertificateUntrustedRoot)),
+        (&both[..], None),
+    ] {
+        let (result, socket) =
+            connect_scenario(Scenario::AttackerRootExpired, ProtectionLevel::Ssl, ignored).await;
         assert_eq!(
-            err.kind(),
-            kind_of(class),
-            "{scenario:?} with {other} ignored: {err}"
+            result.as_ref().err().map(streamsocket::Error::kind),
+            kind,
+            "{ignored:?} ignored: {result:?}"
         );
+        assert_eq!(socket.information().server_certificate_errors, both);
     }
 }
 
 #[tokio::test]
 async fn fatal_classes_cannot_be_ignored() {
     let mut socket = StreamSocket::new();
-    for class in [C::Revoked, C::InvalidSignature] {
+    let fatal: Vec<C> = C::ALL
+        .into_iter()
+        .filter(|class| class.severity() == SocketSslErrorSeverity::Fatal)
+        .collect();
+    assert!(fatal.contains(&C::BasicConstraintsError));
+    for class in fatal {
         let err = socket
             .control_mut()
             .set_ignorable_server_certificate_errors([class])
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{class}");
     }
-    // Ignoring every ignorable class still fails a revoked or badly signed chain.
+    // Ignoring every ignorable class still fails a revoked, badly signed, forged or broken
+    // chain.
     let all_ignorable: Vec<C> = C::ALL
         .into_iter()
         .filter(|class| class.severity() == SocketSslErrorSeverity::Ignorable)
@@ -145,12 +205,20 @@ async fn fatal_classes_cannot_be_ignored() {
     for (scenario, kind) in [
         (Scenario::Revoked, ErrorKind::CertificateRevoked),
         (Scenario::BadSignature, ErrorKind::CertificateIsInvalid),
+        (Scenario::ForgedSignature, ErrorKind::CertificateIsInvalid),
+        (Scenario::IntermediateNotCa, ErrorKind::CertificateIsInvalid),
+        (Scenario::CaLeaf, ErrorKind::CertificateIsInvalid),
     ] {
         let (result, socket) =
             connect_scenario(scenario, ProtectionLevel::Ssl, &all_ignorable).await;
         let err = result.expect_err("fatal errors are never ignored");
         assert_eq!(err.kind(), kind, "{scenario:?}: {err}");
         let info = socket.information();
+        assert_eq!(
+            info.server_certificate_errors,
+            classes_of(scenario),
+            "{scenario:?}"
+        );
         assert_eq!(
             info.server_certificate_error_severity,
             SocketSslErrorSeverity::Fatal

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::server::WebPkiClientVerifier;
 use rustls::time_provider::TimeProvider;
 use rustls::{
@@ -12,7 +11,7 @@ use rustls::{
 use rustls_pki_types::{ServerName, UnixTime};
 use testpki::{ClientIdentity, KeyKind, Pki, Scenario, ServerIdentity, TEST_HOST, clock};
 
-use crate::{classify, provider, roots};
+use crate::{classify, provider, roots, server_verifier};
 
 #[derive(Debug)]
 struct ReferenceTime;
@@ -59,11 +58,7 @@ fn client_config(
     version: &'static SupportedProtocolVersion,
     client: Option<&ClientIdentity>,
 ) -> Arc<ClientConfig> {
-    let verifier =
-        WebPkiServerVerifier::builder_with_provider(roots(&identity.trust_anchors), provider())
-            .with_crls(identity.crls.clone())
-            .build()
-            .unwrap();
+    let verifier = server_verifier(identity);
     let builder = ClientConfig::builder_with_details(provider(), Arc::new(ReferenceTime))
         .with_protocol_versions(&[version])
         .unwrap()

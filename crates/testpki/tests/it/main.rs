@@ -27,13 +27,19 @@ fn roots(anchors: &[CertificateDer<'static>]) -> Arc<RootCertStore> {
     Arc::new(roots)
 }
 
+/// The rustls verifier a correct client builds from `identity`: its trust anchors and CRLs, and
+/// CRLs past their nextUpdate refused (rustls's default policy would use them silently).
+fn server_verifier(identity: &ServerIdentity) -> Arc<WebPkiServerVerifier> {
+    WebPkiServerVerifier::builder_with_provider(roots(&identity.trust_anchors), provider())
+        .with_crls(identity.crls.clone())
+        .enforce_revocation_expiration()
+        .build()
+        .unwrap()
+}
+
 /// Verifies `identity` as a rustls client given its trust anchors and CRLs would, at `now`.
 fn verify_at(identity: &ServerIdentity, host: &str, now: UnixTime) -> Result<(), rustls::Error> {
-    let verifier =
-        WebPkiServerVerifier::builder_with_provider(roots(&identity.trust_anchors), provider())
-            .with_crls(identity.crls.clone())
-            .build()
-            .unwrap();
+    let verifier = server_verifier(identity);
     let (leaf, intermediates) = identity.chain.split_first().unwrap();
     let server_name = ServerName::try_from(host.to_owned()).unwrap();
     verifier
@@ -69,7 +75,8 @@ fn error_name(err: &rustls::Error) -> String {
 
 /// The class a client derives from the rustls error, by the rule of `streamsocket-proto`'s
 /// `cert` module: `UnknownIssuer` is `Untrusted` when the presented chain ends in a self-issued
-/// certificate, otherwise `IncompleteChain`.
+/// certificate, otherwise `IncompleteChain`. rustls stops at the first problem, so this is the
+/// scenario's primary class ([`testpki::Scenario::expected_error`]).
 fn classify(identity: &ServerIdentity, err: &rustls::Error) -> Option<ExpectedError> {
     let rustls::Error::InvalidCertificate(cert) = err else {
         return None;
@@ -96,6 +103,8 @@ fn classify(identity: &ServerIdentity, err: &rustls::Error) -> Option<ExpectedEr
             ExpectedError::WrongUsage
         }
         CertificateError::Revoked => ExpectedError::Revoked,
+        CertificateError::ExpiredRevocationList
+        | CertificateError::ExpiredRevocationListContext { .. } => ExpectedError::RevocationFailure,
         CertificateError::BadSignature => ExpectedError::InvalidSignature,
         CertificateError::Other(other) => match other.0.downcast_ref::<webpki::Error>()? {
             webpki::Error::EndEntityUsedAsCa | webpki::Error::CaUsedAsEndEntity => {

@@ -21,6 +21,13 @@ fn observed_rustls_error(scenario: Scenario) -> Option<&'static str> {
         Scenario::IntermediateNotCa => Some("InvalidCertificate(Other(webpki EndEntityUsedAsCa))"),
         Scenario::Revoked => Some("InvalidCertificate(Revoked)"),
         Scenario::BadSignature => Some("InvalidCertificate(BadSignature)"),
+        Scenario::ForgedSignature => Some("InvalidCertificate(BadSignature)"),
+        // The expired root is met while building the path, before the search for a trust
+        // anchor ends in `UnknownIssuer`.
+        Scenario::AttackerRootExpired => Some("InvalidCertificate(ExpiredContext)"),
+        Scenario::CaLeaf => Some("InvalidCertificate(Other(webpki CaUsedAsEndEntity))"),
+        // Only with `enforce_revocation_expiration`: by default rustls uses stale CRLs.
+        Scenario::StaleCrl => Some("InvalidCertificate(ExpiredRevocationListContext)"),
     }
 }
 
@@ -193,5 +200,108 @@ fn freshly_generated_pki_issues_the_same_scenarios() {
                 ),
             }
         }
+    }
+}
+
+#[test]
+fn forged_signature_leaf_names_the_real_intermediate_as_its_issuer() {
+    // Name and authority key identifier both point at the real intermediate, which the server
+    // sends too: only the signature gives the forgery away.
+    for key_kind in KeyKind::ALL {
+        let pki = Pki::shared(key_kind);
+        let identity = pki.server(Scenario::ForgedSignature).unwrap();
+        assert_eq!(identity.chain[1], pki.intermediate_der());
+        let (_, leaf) = x509_parser::parse_x509_certificate(&identity.chain[0]).unwrap();
+        let (_, intermediate) = x509_parser::parse_x509_certificate(&identity.chain[1]).unwrap();
+        assert_eq!(leaf.issuer().as_raw(), intermediate.subject().as_raw());
+        let aki = leaf
+            .iter_extensions()
+            .find_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    aki.key_identifier.as_ref().map(|id| id.0.to_vec())
+                }
+                _ => None,
+            });
+        let ski = intermediate
+            .iter_extensions()
+            .find_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => {
+                    Some(id.0.to_vec())
+                }
+                _ => None,
+            });
+        assert!(ski.is_some(), "{key_kind}");
+        assert_eq!(aki, ski, "{key_kind}");
+    }
+}
+
+#[test]
+fn attacker_root_expired_chain_is_sound_under_its_own_fresh_root() {
+    // Trusting the untrusted root as issued (same name and key, valid window), the presented
+    // expired copy is never needed: the chain is otherwise sound.
+    for key_kind in KeyKind::ALL {
+        let pki = Pki::shared(key_kind);
+        let mut identity = pki.server(Scenario::AttackerRootExpired).unwrap();
+        let (_, presented) = x509_parser::parse_x509_certificate(&identity.chain[2]).unwrap();
+        let untrusted = pki.untrusted_root_der();
+        let (_, fresh) = x509_parser::parse_x509_certificate(&untrusted).unwrap();
+        assert_eq!(presented.subject(), fresh.subject());
+        assert_eq!(presented.public_key().raw, fresh.public_key().raw);
+        assert_eq!(
+            presented.validity().not_after.timestamp(),
+            testpki::clock::expired().not_after.unix_timestamp()
+        );
+        identity.trust_anchors = vec![pki.untrusted_root_der()];
+        verify(&identity, TEST_HOST).unwrap_or_else(|err| panic!("{key_kind}: {err}"));
+    }
+}
+
+#[test]
+fn ca_leaf_is_an_unconstrained_ca_under_the_real_intermediate() {
+    let pki = Pki::shared(KeyKind::Ed25519);
+    let identity = pki.server(Scenario::CaLeaf).unwrap();
+    assert_eq!(identity.chain[1], pki.intermediate_der());
+    let (_, leaf) = x509_parser::parse_x509_certificate(&identity.chain[0]).unwrap();
+    let constraints = leaf.basic_constraints().unwrap().unwrap().value;
+    assert!(constraints.ca);
+    assert_eq!(constraints.path_len_constraint, None);
+}
+
+#[test]
+fn stale_crl_chain_passes_with_fresh_crls_or_a_lenient_policy() {
+    // The CRLs' age is the only fault: the leaf is not listed, so fresh CRLs accept the chain,
+    // and so does rustls's default policy, which uses a CRL past its nextUpdate.
+    for key_kind in KeyKind::ALL {
+        let pki = Pki::shared(key_kind);
+        let identity = pki.server(Scenario::StaleCrl).unwrap();
+        assert_eq!(identity.crls.len(), 2);
+        for crl in &identity.crls {
+            let (_, parsed) = x509_parser::parse_x509_crl(crl).unwrap();
+            assert_eq!(parsed.iter_revoked_certificates().count(), 0);
+            let next_update = parsed.next_update().unwrap().timestamp();
+            assert!(next_update < testpki::clock::REFERENCE_UNIX_SECS as i64);
+        }
+        let mut fresh = identity.clone();
+        fresh.crls = pki.server(Scenario::Revoked).unwrap().crls;
+        verify(&fresh, TEST_HOST).unwrap_or_else(|err| panic!("{key_kind}: {err}"));
+
+        let lenient = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            crate::roots(&identity.trust_anchors),
+            crate::provider(),
+        )
+        .with_crls(identity.crls.clone())
+        .build()
+        .unwrap();
+        let (leaf, intermediates) = identity.chain.split_first().unwrap();
+        let name = rustls_pki_types::ServerName::try_from(TEST_HOST).unwrap();
+        rustls::client::danger::ServerCertVerifier::verify_server_cert(
+            lenient.as_ref(),
+            leaf,
+            intermediates,
+            &name,
+            &[],
+            testpki::clock::reference_now(),
+        )
+        .unwrap_or_else(|err| panic!("{key_kind}: {err}"));
     }
 }
