@@ -191,6 +191,8 @@ impl Pki {
                 let mut params = self.rogue_root.params.clone();
                 params.not_before = validity.not_before;
                 params.not_after = validity.not_after;
+                // A serial of its own: one issuer never has two certificates with one serial.
+                params.serial_number = Some(serial((0x51, 0x03 + attack.index())));
                 let root = params.self_signed(&self.rogue_root.key)?.into();
                 untrusted_chain(root, &self.rogue_intermediate)?
             }
