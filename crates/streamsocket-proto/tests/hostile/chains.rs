@@ -1,4 +1,4 @@
-//! Generated certificate chains against `ChainVerifier` (issue 19): chains built from
+//! Generated certificate chains against `ChainVerifier`: chains built from
 //! independent planted defects, in every combination of up to three, each
 //! verified under the ignore-lists that matter.
 //!
@@ -666,8 +666,8 @@ fn generated_chains_are_accepted_exactly_when_every_planted_defect_is_ignored() 
     assert!(verified > 15_000, "{verified} verifications");
 }
 
-/// The issue's reproductions (testpki's attack chains): every problem of the chain, and the class
-/// whose ignoring alone once let the chain through.
+/// testpki's attack chains: every problem of the chain, and the class whose ignoring alone once
+/// let the chain through.
 fn reproduction(attack: testpki::Attack) -> (&'static [R], Option<R>) {
     use testpki::Attack as A;
     match attack {

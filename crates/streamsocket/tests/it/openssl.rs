@@ -459,10 +459,10 @@ fn the_cli_fails_when_s_server_rejects_a_missing_client_certificate_after_tls13(
     assert_eq!(run.json()["error"], "HandshakeFailed");
 }
 
-/// Issue 19's reproductions against a real `openssl s_server`: each attack chain, served as the
-/// issue served it, is refused with the class that matters reported, whether the client ignores
-/// nothing, the class that once let it through, or every ignorable class; the stale CRL alone is
-/// accepted once `RevocationFailure` is ignored.
+/// The attack chains of `testpki::Attack` against a real `openssl s_server`: each is refused with
+/// the class that matters reported, whether the client ignores nothing, the class that once let
+/// it through, or every ignorable class; the stale CRL alone is accepted once
+/// `RevocationFailure` is ignored.
 #[tokio::test]
 async fn s_server_attack_chains_are_refused_whatever_is_ignored() {
     let cases: [(Attack, C, Option<C>); 11] = [

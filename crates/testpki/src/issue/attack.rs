@@ -1,4 +1,4 @@
-//! Chains an attacker would serve to a client that ignores some certificate errors (issue 19):
+//! Chains an attacker would serve to a client that ignores some certificate errors:
 //! each was once accepted by an ignore-list that trusted an incomplete diagnosis. Every one
 //! must be refused by a correct client whatever ignorable class it ignores, except where the
 //! variant says otherwise.
