@@ -28,6 +28,7 @@
 //!
 //! The module is pure: time comes in as a parameter, and nothing here touches a socket.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -235,8 +236,15 @@ impl ChainVerifier {
         } else {
             None
         };
-        let mut anchors = self.roots.clone();
-        anchors.extend(promoted.clone());
+        // The configured anchors are borrowed; only a promotion copies them.
+        let anchors: std::borrow::Cow<'_, [TrustAnchor<'_>]> = match &promoted {
+            None => std::borrow::Cow::Borrowed(&self.roots),
+            Some(anchor) => {
+                let mut all = self.roots.clone();
+                all.push(anchor.clone());
+                std::borrow::Cow::Owned(all)
+            }
+        };
         let times = if relax.has(Relax::VALIDITY) {
             chain.candidate_times()
         } else {
@@ -381,7 +389,7 @@ impl ChainVerifier {
         time: UnixTime,
         below: Option<usize>,
     ) -> Result<(), webpki::Error> {
-        let Some(top) = chain.parsed.last().and_then(Option::as_ref) else {
+        let Some(top) = chain.parsed().last().and_then(Option::as_ref) else {
             return Err(webpki::Error::BadDer);
         };
         // The promoted certificate is judged at the same time as the rest of the path.
@@ -604,12 +612,13 @@ impl fmt::Debug for ChainVerifier {
     }
 }
 
-/// The presented chain, parsed once per verification.
+/// The presented chain; its certificates are parsed on first need (never for a chain WebPKI
+/// accepts as it is, so that the common case costs what WebPKI costs).
 struct Chain<'c, 'a> {
     ee: &'c EndEntityCert<'a>,
     end_entity: &'c CertificateDer<'a>,
     intermediates: &'c [CertificateDer<'a>],
-    parsed: Vec<Option<X509Certificate<'c>>>,
+    parsed: OnceCell<Vec<Option<X509Certificate<'c>>>>,
     server_name: &'c ServerName<'c>,
     now: UnixTime,
 }
@@ -622,22 +631,28 @@ impl<'c, 'a> Chain<'c, 'a> {
         server_name: &'c ServerName<'c>,
         now: UnixTime,
     ) -> Self {
-        let parsed = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|der| {
-                x509_parser::parse_x509_certificate(der.as_ref())
-                    .ok()
-                    .map(|(_, c)| c)
-            })
-            .collect();
         Self {
             ee,
             end_entity,
             intermediates,
-            parsed,
+            parsed: OnceCell::new(),
             server_name,
             now,
         }
+    }
+
+    /// Every presented certificate, leaf first, as x509-parser reads it (`None`: unparseable).
+    fn parsed(&self) -> &[Option<X509Certificate<'c>>] {
+        self.parsed.get_or_init(|| {
+            std::iter::once(self.end_entity)
+                .chain(self.intermediates)
+                .map(|der| {
+                    x509_parser::parse_x509_certificate(der.as_ref())
+                        .ok()
+                        .map(|(_, c)| c)
+                })
+                .collect()
+        })
     }
 
     /// The presented chain's last certificate.
@@ -647,7 +662,7 @@ impl<'c, 'a> Chain<'c, 'a> {
 
     /// What a missing anchor is called for this chain.
     fn anchor_class(&self) -> ChainValidationResult {
-        anchor_class_of(self.parsed.last().and_then(Option::as_ref))
+        anchor_class_of(self.parsed().last().and_then(Option::as_ref))
     }
 
     fn classify(&self, err: &webpki::Error) -> ChainValidationResult {
@@ -663,7 +678,7 @@ impl<'c, 'a> Chain<'c, 'a> {
     fn candidate_times(&self) -> Vec<UnixTime> {
         let mut times = Vec::new();
         let windows: Vec<(i64, i64)> = self
-            .parsed
+            .parsed()
             .iter()
             .take(MAX_CHAIN)
             .map_while(|cert| {
