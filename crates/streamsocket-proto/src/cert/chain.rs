@@ -962,6 +962,60 @@ mod tests {
         assert_eq!(split_tlv(&[0x30]), None);
     }
 
+    /// A CA with DNS name constraints and a leaf with `names`, both as x509-parser reads them.
+    fn constrained(permitted: &[&str], excluded: &[&str], names: &[&str]) -> bool {
+        use rcgen::{CertificateParams, GeneralSubtree, IsCa, KeyPair, NameConstraints, SanType};
+        let key = KeyPair::generate().expect("a key");
+        let mut ca = CertificateParams::default();
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let subtrees = |bases: &[&str]| {
+            bases
+                .iter()
+                .map(|base| GeneralSubtree::DnsName((*base).to_owned()))
+                .collect()
+        };
+        ca.name_constraints = Some(NameConstraints {
+            permitted_subtrees: subtrees(permitted),
+            excluded_subtrees: subtrees(excluded),
+        });
+        let ca_der = ca.self_signed(&key).expect("ca").der().clone();
+        let mut leaf = CertificateParams::default();
+        leaf.subject_alt_names = names
+            .iter()
+            .map(|name| SanType::DnsName((*name).try_into().expect("a DNS name")))
+            .collect();
+        let leaf_der = leaf.self_signed(&key).expect("leaf").der().clone();
+        let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).expect("ca parses");
+        let (_, leaf) = x509_parser::parse_x509_certificate(&leaf_der).expect("leaf parses");
+        violates_name_constraints(&ca, Some(&leaf))
+    }
+
+    #[test]
+    fn name_constraints_permit_subdomains_and_exclude_what_they_list() {
+        assert!(!constrained(&["example.test"], &[], &["example.test"]));
+        assert!(!constrained(&["example.test"], &[], &["a.example.test"]));
+        assert!(!constrained(&[".example.test"], &[], &["a.example.test"]));
+        assert!(constrained(&["example.test"], &[], &["badexample.test"]));
+        assert!(constrained(
+            &["example.test"],
+            &[],
+            &["a.example.test", "other.test"]
+        ));
+        assert!(constrained(&[], &["bad.test"], &["x.bad.test"]));
+        assert!(!constrained(&[], &["bad.test"], &["bad.test.example"]));
+        assert!(!constrained(&[], &[], &["anything.test"]));
+        assert!(constrained(
+            &["example.test"],
+            &["no.example.test"],
+            &["no.example.test"]
+        ));
+        assert!(!constrained(
+            &["example.test"],
+            &["no.example.test"],
+            &["yes.example.test"]
+        ));
+    }
+
     #[test]
     fn each_relaxation_names_one_ignorable_class() {
         let anchor = ChainValidationResult::IncompleteChain;
