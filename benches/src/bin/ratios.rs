@@ -541,7 +541,7 @@ enum Denominator {
     },
 }
 
-/// A row of issue 6's table.
+/// A row of the ratio table (the project against rustls alone and against the wire).
 struct RatioSpec {
     key: &'static str,
     what: &'static str,
@@ -651,7 +651,7 @@ const RATIOS: &[RatioSpec] = &[
     },
 ];
 
-/// Ratios beyond issue 6's table that explain it: the same ratios in CPU time (less disturbed
+/// Ratios beyond the ratio table that explain it: the same ratios in CPU time (less disturbed
 /// by other load on a shared machine), and noise-free instruction and system-call counts.
 const SUPPLEMENTARY: &[RatioSpec] = &[
     RatioSpec {
@@ -1770,7 +1770,7 @@ fn markdown(summary: &SummaryFile) -> String {
         summary.meta["slices_per_handshake_sample"],
         summary.meta["quick"],
     ));
-    md.push_str("## Ratios (issue 6)\n\n");
+    md.push_str("## Ratios\n\n");
     ratio_table(&mut md, &summary.ratios);
     md.push_str(
         "\n## Supplementary ratios\n\nThe same ratios per CPU-second of the one thread that \

@@ -1,5 +1,5 @@
 //! Hostile peers against the real client and the real mock server over loopback (layer 2). One
-//! module per area of issue 7; the shared helpers are in the crate's library.
+//! module per hostile area; the shared helpers are in the crate's library.
 
 mod client_garbage;
 mod close;

@@ -1,4 +1,4 @@
-//! Garbage instead of a protocol, oversized lines and frames, truncation (issue 7, item 5).
+//! Garbage instead of a protocol, oversized lines and frames, truncation.
 //!
 //! Line-ending policy (the `LineReader`'s, documented there): LF ends a line and a CR right
 //! before it is dropped; a bare LF is accepted as a line end; a bare CR is an ordinary byte.

@@ -1,5 +1,5 @@
 //! Response injection against the client and command injection against the server, three
-//! variants each (issue 7, items 1 and 2).
+//! variants each.
 //!
 //! The variants: extra complete lines after the go-ahead in the same read; a partial line (no
 //! CRLF) after it; bytes arriving in a later read, after `StartTls` and before TLS.

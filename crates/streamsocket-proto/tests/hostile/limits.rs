@@ -1,4 +1,4 @@
-//! The error limit (issue 7, item 6): after the configured number of bad commands the server
+//! The error limit: after the configured number of bad commands the server
 //! closes the session; another session is unaffected.
 
 use streamsocket_proto::starttls::{CloseReason, ServerConfig, ServerEvent};

@@ -1,7 +1,7 @@
-//! Hostile input against the layer-1 machines (issue 7, items 1-6 and 14): garbage instead of a
-//! protocol, oversized lines and frames, truncation, the error limit, response and command
-//! injection, STARTTLS stripping, the state reset after TLS, and the replay of every fuzz seed
-//! and former fuzz crash under `fixtures/fuzz/`.
+//! Hostile input against layer 1: garbage instead of a protocol, oversized lines and frames,
+//! truncation, the error limit, response and command injection, STARTTLS stripping, the state
+//! reset after TLS, generated certificate chains with planted defects against the chain verifier,
+//! and the replay of every fuzz seed and former fuzz crash under `fixtures/fuzz/`.
 //!
 //! One binary: `cargo test -p streamsocket-proto --test hostile`. Everything runs in memory,
 //! deterministically (pseudo-random bytes come from a fixed-seed generator).

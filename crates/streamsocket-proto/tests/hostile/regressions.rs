@@ -1,4 +1,4 @@
-//! Bugs the fuzzers found (issue 7, item 14), each as a readable test; the crashing inputs
+//! Bugs the fuzzers found, each as a readable test; the crashing inputs
 //! themselves are replayed from `fixtures/fuzz/<target>/regress-*` by `corpus.rs`.
 
 use streamsocket_proto::starttls::{Dialect, LineReader, LineTooLong, ServerConfig};

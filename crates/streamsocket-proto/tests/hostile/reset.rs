@@ -1,4 +1,4 @@
-//! The state reset after TLS (issue 7, item 4): capabilities, the EHLO name and IMAP untagged
+//! The state reset after TLS: capabilities, the EHLO name and IMAP untagged
 //! data learnt in plaintext are gone on both sides, and a second STARTTLS inside TLS is refused.
 //!
 //! The validation host is a layer-2 matter: at this layer `ClientEvent::StartTls` carries no

@@ -1,4 +1,4 @@
-//! STARTTLS stripping (issue 7, item 3): not advertised, refused with each code the RFCs name,
+//! STARTTLS stripping: not advertised, refused with each code the RFCs name,
 //! answered with nonsense, IMAP PREAUTH. The client fails, and afterwards sends nothing but an
 //! optional QUIT or LOGOUT; it never sends STARTTLS when the capability is missing (the
 //! contract: `NotOffered` without trying).
