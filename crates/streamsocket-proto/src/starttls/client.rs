@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
-use crate::codec::DEFAULT_MAX_FRAME_LEN;
 
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -16,9 +15,6 @@ pub struct ClientConfig {
     /// The longest reply line accepted, terminator included (default 2048). RFC 5321 requires
     /// at least 512 octets for replies; smaller limits are for tests.
     pub max_line_len: usize,
-    /// The frame limit the caller's frame codec should use for the `Framed` dialect (default
-    /// 1 MiB); the machine itself never decodes frames.
-    pub max_frame_len: u32,
     /// Whether a failure before TLS sends QUIT (SMTP, POP3) or LOGOUT (IMAP) (default true).
     pub quit_on_failure: bool,
 }
@@ -28,7 +24,6 @@ impl Default for ClientConfig {
         Self {
             ehlo_name: EhloName::default(),
             max_line_len: DEFAULT_MAX_LINE_LEN,
-            max_frame_len: DEFAULT_MAX_FRAME_LEN,
             quit_on_failure: true,
         }
     }

@@ -90,7 +90,6 @@ fn default_configs_match_the_contract() {
     let client = ClientConfig::default();
     assert_eq!(client.ehlo_name, "localhost");
     assert_eq!(client.max_line_len, 2048);
-    assert_eq!(client.max_frame_len, 1 << 20);
     assert!(client.quit_on_failure);
     let server = ServerConfig::default();
     assert_eq!(server.hostname, "localhost");
