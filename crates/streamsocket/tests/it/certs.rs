@@ -332,6 +332,20 @@ async fn the_validation_name_is_the_callers_not_the_peers() {
     );
 }
 
+/// A socket trusting `server` that presents `client`'s certificate.
+fn socket_presenting(
+    server: &testpki::ServerIdentity,
+    client: testpki::ClientIdentity,
+) -> StreamSocket {
+    let mut socket = socket_for(server);
+    let identity = streamsocket::ClientIdentity::new(client.chain, client.key).unwrap();
+    socket
+        .control_mut()
+        .set_client_identity(Some(identity))
+        .unwrap();
+    socket
+}
+
 #[tokio::test]
 async fn mutual_tls_presents_the_client_certificate() {
     let options = Options {
@@ -343,13 +357,7 @@ async fn mutual_tls_presents_the_client_certificate() {
     let pki = testpki::Pki::shared(testpki::KeyKind::EcdsaP256);
     let client = pki.client(true).unwrap();
 
-    let mut with_cert = socket_for(&server.identity);
-    let identity =
-        streamsocket::ClientIdentity::new(client.chain.clone(), client.key.clone_key()).unwrap();
-    with_cert
-        .control_mut()
-        .set_client_identity(Some(identity))
-        .unwrap();
+    let mut with_cert = socket_presenting(&server.identity, client.clone());
     with_cert
         .connect("localhost", &server.port(), ProtectionLevel::Tls13)
         .await
@@ -383,12 +391,7 @@ async fn a_tls13_server_rejecting_the_client_certificate_fails_the_first_read() 
     let server = TestServer::start(options).await;
     let pki = testpki::Pki::shared(testpki::KeyKind::EcdsaP256);
     let untrusted = pki.client(false).unwrap();
-    let mut socket = socket_for(&server.identity);
-    let identity = streamsocket::ClientIdentity::new(untrusted.chain, untrusted.key).unwrap();
-    socket
-        .control_mut()
-        .set_client_identity(Some(identity))
-        .unwrap();
+    let mut socket = socket_presenting(&server.identity, untrusted);
     socket
         .connect("localhost", &server.port(), ProtectionLevel::Tls13)
         .await
@@ -425,12 +428,7 @@ async fn close_hears_a_tls13_server_rejecting_the_client_certificate() {
     let untrusted = pki.client(false).unwrap();
     let trusted = pki.client(true).unwrap();
     for (identity, rejected) in [(untrusted, true), (trusted, false)] {
-        let mut socket = socket_for(&server.identity);
-        let identity = streamsocket::ClientIdentity::new(identity.chain, identity.key).unwrap();
-        socket
-            .control_mut()
-            .set_client_identity(Some(identity))
-            .unwrap();
+        let mut socket = socket_presenting(&server.identity, identity);
         socket
             .connect("localhost", &server.port(), ProtectionLevel::Tls13)
             .await
