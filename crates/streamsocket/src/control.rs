@@ -198,7 +198,8 @@ impl SocketControl {
     }
 
     /// How long the TLS handshake may take (tokio-rustls has no timeout of its own). For
-    /// `upgrade_with`, the STARTTLS exchange counts too.
+    /// `upgrade_with` it is one budget from the first byte of the STARTTLS exchange to the end
+    /// of the capability list inside TLS.
     pub fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
     }

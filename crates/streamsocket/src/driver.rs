@@ -12,8 +12,8 @@ use crate::{Error, StreamSocket};
 const READ_CHUNK: usize = 4096;
 
 /// `StreamSocket::upgrade_with`: the dialect's STARTTLS exchange, the handshake, then the
-/// dialect's fresh capability list inside TLS. The STARTTLS exchange and the post-TLS exchange
-/// each run within the handshake timeout.
+/// dialect's fresh capability list inside TLS, all three within one handshake timeout counted
+/// from the first byte of the exchange (a server that stalls in each phase cannot stretch it).
 pub(crate) async fn upgrade_with(
     socket: &mut StreamSocket,
     dialect: Dialect,
@@ -31,21 +31,17 @@ pub(crate) async fn upgrade_with(
     let mut machine = ClientMachine::new(dialect, config);
 
     let mut io = socket.take_plain()?;
-    match timeout_at(
-        Instant::now() + limit,
-        before_tls(&mut machine, &mut io, dialect),
-    )
-    .await
-    {
+    let deadline = Instant::now() + limit;
+    match timeout_at(deadline, before_tls(&mut machine, &mut io, dialect)).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => return Err(err),
         Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout: limit }),
     }
-    socket.handshake(io, setup).await?;
+    socket.handshake(io, setup, Some(deadline)).await?;
 
     machine.handle_tls_established();
     match timeout_at(
-        Instant::now() + limit,
+        deadline,
         exchange(&mut machine, socket, dialect, Side::InsideTls),
     )
     .await

@@ -327,7 +327,7 @@ impl StreamSocket {
         match tls {
             Some(setup) => {
                 self.info.dialect = Some(Dialect::Implicit);
-                self.handshake(io, setup).await
+                self.handshake(io, setup, None).await
             }
             None => {
                 self.stream = Stream::Plain(io);
@@ -343,7 +343,7 @@ impl StreamSocket {
     ) -> Result<(), Error> {
         let setup = self.prepare_upgrade(level, validation_host)?;
         let io = self.take_plain()?;
-        self.handshake(io, setup).await
+        self.handshake(io, setup, None).await
     }
 
     /// Checks an upgrade's level, name and TLS options, before any byte is sent.
@@ -529,8 +529,14 @@ impl StreamSocket {
     }
 
     /// Runs the TLS handshake on `io` within the handshake timeout, and records what it
-    /// produced (or, on failure, what the certificate verifier found).
-    pub(crate) async fn handshake(&mut self, io: Counting, setup: TlsSetup) -> Result<(), Error> {
+    /// produced (or, on failure, what the certificate verifier found). `deadline` is the end of
+    /// a budget that started earlier (a STARTTLS exchange's); `None` starts the timeout now.
+    pub(crate) async fn handshake(
+        &mut self,
+        io: Counting,
+        setup: TlsSetup,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         let TlsSetup {
             config,
             versions,
@@ -549,9 +555,10 @@ impl StreamSocket {
         let connector = TlsConnector::from(config);
         let timeout = self.control.handshake_timeout();
         let start = Instant::now();
+        let deadline = deadline.unwrap_or(start + timeout);
         // Boxed: the handshake future holds the whole rustls connection inline, and each
         // wrapper (timeout, task-local scope, this async fn) would otherwise copy it again.
-        let handshake = tokio::time::timeout(timeout, Box::pin(connector.connect(name, io)));
+        let handshake = tokio::time::timeout_at(deadline, Box::pin(connector.connect(name, io)));
         let outcome = REPORT.scope(report.clone(), handshake).await;
         self.info.handshake_duration = Some(start.elapsed());
         self.sync_counts();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
 use testpki::{KeyKind, Pki, Scenario, ServerIdentity};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -25,6 +25,9 @@ pub(crate) enum Mode {
     Silent,
     /// TLS, then write these bytes and a close_notify, then wait for the client to finish.
     SendThenClose(Vec<u8>),
+    /// An SMTP server that takes this long before each reply to EHLO and STARTTLS, in
+    /// plaintext and inside TLS (the greeting comes at once).
+    SlowSmtp(std::time::Duration),
 }
 
 /// How the server is set up.
@@ -170,6 +173,19 @@ async fn serve(mut tcp: TcpStream, acceptor: &TlsAcceptor, mode: &Mode) -> Recor
             }
             record.plaintext = plain;
         }
+        Mode::SlowSmtp(delay) => {
+            let _ = tcp.write_all(b"220 slow.example ESMTP\r\n").await;
+            for reply in [
+                &b"250-slow.example\r\n250 STARTTLS\r\n"[..],
+                b"220 go ahead\r\n",
+            ] {
+                if read_line(&mut tcp, &mut record.plaintext).await.is_err() {
+                    return record;
+                }
+                tokio::time::sleep(*delay).await;
+                let _ = tcp.write_all(reply).await;
+            }
+        }
         _ => {}
     }
     let mut tls = match acceptor.accept(tcp).await {
@@ -189,6 +205,16 @@ async fn serve(mut tcp: TcpStream, acceptor: &TlsAcceptor, mode: &Mode) -> Recor
             let (mut tcp, _) = tls.into_inner();
             let _ = tcp.shutdown().await;
         }
+        Mode::SlowSmtp(delay) => {
+            let mut inside = Vec::new();
+            if read_line(&mut tls, &mut inside).await.is_ok() {
+                tokio::time::sleep(*delay).await;
+                let _ = tls.write_all(b"250 slow.example\r\n").await;
+                let _ = tls.flush().await;
+                let mut rest = Vec::new();
+                record.clean_close = tls.read_to_end(&mut rest).await.is_ok();
+            }
+        }
         Mode::SendThenClose(bytes) => {
             let _ = tls.write_all(bytes).await;
             let _ = tls.shutdown().await;
@@ -202,4 +228,16 @@ async fn serve(mut tcp: TcpStream, acceptor: &TlsAcceptor, mode: &Mode) -> Recor
         }
     }
     record
+}
+
+/// Reads one CRLF-terminated line into `into`, byte by byte (bounded at 1 KiB).
+async fn read_line(io: &mut (impl AsyncRead + Unpin), into: &mut Vec<u8>) -> std::io::Result<()> {
+    for _ in 0..1024 {
+        let byte = io.read_u8().await?;
+        into.push(byte);
+        if into.ends_with(b"\r\n") {
+            return Ok(());
+        }
+    }
+    Err(std::io::ErrorKind::InvalidData.into())
 }

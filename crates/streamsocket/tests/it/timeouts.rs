@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use streamsocket::{ErrorKind, ProtectionLevel};
+use streamsocket::{Dialect, ErrorKind, ProtectionLevel};
 
 use crate::server::{Mode, Options, TestServer};
 use crate::socket_for;
@@ -40,6 +40,40 @@ async fn a_silent_server_hits_the_handshake_timeout_on_a_paused_clock() {
         Some(&0x16),
         "a ClientHello was sent"
     );
+}
+
+#[tokio::test]
+async fn one_handshake_timeout_covers_the_whole_starttls_upgrade() {
+    // The server waits before each of its three replies (EHLO, STARTTLS, EHLO inside TLS):
+    // 400 ms each fits a 1 s timeout phase by phase but not all together; 100 ms each fits
+    // with room to spare. Real time: tokio's paused clock would jump over the loopback I/O.
+    for (delay, fits) in [(400, false), (100, true)] {
+        let options = Options {
+            mode: Mode::SlowSmtp(Duration::from_millis(delay)),
+            ..Options::default()
+        };
+        let server = TestServer::start(options).await;
+        let mut socket = socket_for(&server.identity);
+        socket
+            .control_mut()
+            .set_handshake_timeout(Duration::from_secs(1))
+            .unwrap();
+        socket
+            .connect("127.0.0.1", &server.port(), ProtectionLevel::PlainSocket)
+            .await
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let result = socket
+            .upgrade_with(Dialect::Smtp, ProtectionLevel::Tls13, "localhost")
+            .await;
+        if fits {
+            result.unwrap_or_else(|err| panic!("a {delay} ms server fits: {err}"));
+        } else {
+            let err = result.expect_err("the upgrade as a whole takes longer than the timeout");
+            assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{err}");
+            assert!(started.elapsed() >= Duration::from_secs(1));
+        }
+    }
 }
 
 #[tokio::test]
