@@ -193,7 +193,7 @@ impl ChainVerifier {
                     Ok(()) => {
                         for relax in Relax::EACH {
                             if self.attempt(&chain, Relax::ALL.without(relax)).is_err() {
-                                errors.extend(Relax::NONE.with(relax).classes(anchor_class));
+                                errors.push(relax.class(anchor_class));
                             }
                         }
                     }
