@@ -66,6 +66,18 @@ struct CrlMeta {
     serials: Vec<Vec<u8>>,
 }
 
+impl CrlMeta {
+    /// Whether the CRL lists this serial number as revoked.
+    fn lists(&self, serial: &[u8]) -> bool {
+        self.serials.iter().any(|listed| listed == serial)
+    }
+
+    /// Whether the CRL is past its nextUpdate (or has none) at `now`, in Unix seconds.
+    fn stale_at(&self, now: i64) -> bool {
+        self.next_update.is_none_or(|next| next <= now)
+    }
+}
+
 /// What verifying one chain found.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
 pub struct Verdict {
@@ -337,11 +349,7 @@ impl ChainVerifier {
         }
         let now = unix_secs(chain.now);
         for issuer in issuers {
-            let stale = self
-                .crl_meta
-                .iter()
-                .any(|crl| crl.issuer == issuer && crl.next_update.is_none_or(|next| next <= now));
-            if stale {
+            if self.crls_by(issuer).any(|crl| crl.stale_at(now)) {
                 return Err(webpki::Error::CrlExpired {
                     time: chain.now,
                     next_update: chain.now,
@@ -393,9 +401,7 @@ impl ChainVerifier {
             return Err(webpki::Error::BadDer);
         };
         // The promoted certificate is judged at the same time as the rest of the path.
-        let t = unix_secs(time);
-        let validity = top.validity();
-        if t < validity.not_before.timestamp() || t > validity.not_after.timestamp() {
+        if !valid_at(top, unix_secs(time)) {
             return Err(webpki::Error::CertExpired {
                 time,
                 not_after: time,
@@ -448,18 +454,10 @@ impl ChainVerifier {
         if !is_self_issued(top) && !self.crls.is_empty() {
             // Its issuer was not sent, so WebPKI cannot look up its revocation status.
             let issuer = der_contents(top.issuer().as_raw()).unwrap_or_default();
-            let authoritative: Vec<&CrlMeta> = self
-                .crl_meta
-                .iter()
-                .filter(|crl| crl.issuer == issuer)
-                .collect();
-            if authoritative
-                .iter()
-                .any(|crl| crl.serials.iter().any(|s| s == top.raw_serial()))
-            {
+            if self.crls_by(issuer).any(|crl| crl.lists(top.raw_serial())) {
                 return Err(webpki::Error::CertRevoked);
             }
-            if authoritative.is_empty() && !relax.has(Relax::UNKNOWN_REVOCATION) {
+            if self.crls_by(issuer).next().is_none() && !relax.has(Relax::UNKNOWN_REVOCATION) {
                 return Err(webpki::Error::UnknownRevocationStatus);
             }
         }
@@ -510,8 +508,7 @@ impl ChainVerifier {
                 found.push(R::OtherErrors);
                 continue;
             };
-            let validity = cert.validity();
-            if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
+            if !valid_at(cert, now) {
                 found.push(R::Expired);
             }
             if !eku_allows_server_auth(cert) {
@@ -557,24 +554,13 @@ impl ChainVerifier {
                 found.push(R::InvalidSignature);
             }
             if !self.crls.is_empty() && !is_self_issued(cert) {
-                let authoritative: Vec<&CrlMeta> = self
-                    .crl_meta
-                    .iter()
-                    .filter(|crl| crl.issuer == issuer)
-                    .collect();
-                if authoritative.is_empty() {
+                if self.crls_by(issuer).next().is_none() {
                     found.push(R::RevocationInformationMissing);
                 }
-                if authoritative
-                    .iter()
-                    .any(|crl| crl.serials.iter().any(|s| s == cert.raw_serial()))
-                {
+                if self.crls_by(issuer).any(|crl| crl.lists(cert.raw_serial())) {
                     found.push(R::Revoked);
                 }
-                if authoritative
-                    .iter()
-                    .any(|crl| crl.next_update.is_none_or(|next| next <= now))
-                {
+                if self.crls_by(issuer).any(|crl| crl.stale_at(now)) {
                     found.push(R::RevocationFailure);
                 }
             }
@@ -591,6 +577,11 @@ impl ChainVerifier {
             found.push(anchor_class_of(parsed.last().and_then(Option::as_ref)));
         }
         found
+    }
+
+    /// The CRLs issued by `issuer` (the DER contents of its Name).
+    fn crls_by<'s>(&'s self, issuer: &'s [u8]) -> impl Iterator<Item = &'s CrlMeta> {
+        self.crl_meta.iter().filter(move |crl| crl.issuer == issuer)
     }
 
     fn signed_by_key(&self, cert: &X509Certificate<'_>, key: &[u8]) -> bool {
@@ -681,15 +672,7 @@ impl<'c, 'a> Chain<'c, 'a> {
             .parsed()
             .iter()
             .take(MAX_CHAIN)
-            .map_while(|cert| {
-                cert.as_ref().map(|cert| {
-                    let validity = cert.validity();
-                    (
-                        validity.not_before.timestamp(),
-                        validity.not_after.timestamp(),
-                    )
-                })
-            })
+            .map_while(|cert| cert.as_ref().map(window))
             .collect();
         for k in (1..=windows.len()).rev() {
             let low = windows[..k].iter().map(|w| w.0).max().unwrap_or(0).max(0);
@@ -790,6 +773,21 @@ fn sorted(mut errors: Vec<ChainValidationResult>) -> Vec<ChainValidationResult> 
     errors.sort_by_key(|class| class.value());
     errors.dedup();
     errors
+}
+
+/// A certificate's validity window, in Unix seconds (notBefore, notAfter).
+fn window(cert: &X509Certificate<'_>) -> (i64, i64) {
+    let validity = cert.validity();
+    (
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    )
+}
+
+/// Whether `t` (Unix seconds) lies inside the certificate's validity window.
+fn valid_at(cert: &X509Certificate<'_>, t: i64) -> bool {
+    let (not_before, not_after) = window(cert);
+    (not_before..=not_after).contains(&t)
 }
 
 fn unix_secs(time: UnixTime) -> i64 {
