@@ -257,17 +257,19 @@ impl ChainVerifier {
                 std::borrow::Cow::Owned(all)
             }
         };
-        let times = if relax.has(Relax::VALIDITY) {
-            chain.candidate_times()
+        // Without the validity relaxation there is one time, the real one (no allocation: this
+        // is the path of every handshake).
+        let times: std::borrow::Cow<'_, [UnixTime]> = if relax.has(Relax::VALIDITY) {
+            std::borrow::Cow::Owned(chain.candidate_times())
         } else {
-            vec![chain.now]
+            std::borrow::Cow::Borrowed(std::slice::from_ref(&chain.now))
         };
         let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
         let mut last = webpki::Error::CertExpired {
             time: chain.now,
             not_after: chain.now,
         };
-        for time in times {
+        for &time in times.iter() {
             let revocation = webpki::RevocationOptionsBuilder::new(&crl_refs)
                 .ok()
                 .map(|builder| {
