@@ -15,6 +15,7 @@
 //!   policy table that maps a requested level to the TLS versions a client may offer.
 //! - [`codec`]: the seed's frame codec (4-byte big-endian length + UTF-8), bounded below
 //!   `0x16000000` so that a frame never starts like a TLS handshake.
+//! - [`alert`]: TLS alert descriptions under their IANA registry names.
 //! - [`cert`]: the certificate-error vocabulary (WinRT `ChainValidationResult`,
 //!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
 //! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Implicit`) as client and
@@ -30,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod cert;
 pub mod codec;
 pub mod level;
