@@ -358,11 +358,7 @@ pub fn frame_decoder(data: &[u8]) {
             FrameEnd::TlsStart => expected.push(ServerEvent::StartTls),
             FrameEnd::TooLong => expected.push(ServerEvent::Close(CloseReason::FrameTooLong)),
             FrameEnd::InvalidUtf8 => {
-                assert!(matches!(
-                    events.last(),
-                    Some(ServerEvent::Close(CloseReason::Protocol(_)))
-                ));
-                expected.push(events.last().cloned().unwrap_or(ServerEvent::StartTls));
+                expected.push(ServerEvent::Close(CloseReason::InvalidUtf8Frame));
             }
         }
         assert_eq!(events, expected, "server and codec disagree");
@@ -896,7 +892,9 @@ impl ServerObserver {
                             && awaiting
                             && fed > 0
                     }
-                    ServerEvent::Close(CloseReason::Protocol(_)) => !self.dialect.is_line_based(),
+                    ServerEvent::Close(CloseReason::TlsPrefixTooLong) => {
+                        !self.dialect.is_line_based()
+                    }
                     ServerEvent::Close(CloseReason::Eof) => chunk.is_none(),
                     _ => false,
                 };

@@ -263,7 +263,7 @@ async fn check_transcript(
     outcome: &Outcome,
 ) -> Vec<String> {
     let mut violations = Vec::new();
-    let stats = server.stats();
+    let stats = server.snapshot();
     if silent && case.mode == Mode::Connect {
         if stats.connections != 0 {
             violations.push("a refused level still opened a connection".to_owned());

@@ -33,7 +33,7 @@ pub struct MockConfig {
 ///
 /// Parses from and displays as kebab-case (`stall-after-go-ahead`, `legacy-only-tls10`); serde
 /// uses the same strings.
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum Behaviour {
     /// Closes the connection right after reading the ClientHello.
     CloseMidHandshake,
@@ -59,7 +59,7 @@ pub enum Behaviour {
 }
 
 /// The old protocol versions a [`Behaviour::LegacyOnly`] server pretends to speak.
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum LegacyVersion {
     /// SSL 3.0 (record version 3.0).
     Ssl3,

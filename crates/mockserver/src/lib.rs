@@ -19,7 +19,8 @@
 //! - [`config`]: [`MockConfig`], [`Behaviour`], [`TlsPolicy`], [`Limits`].
 //! - [`server`]: [`run`], [`run_with_stats`]: the accept loop, connection cap, shutdown.
 //! - `session`: one connection's driver (socket ⇄ machine ⇄ tokio-rustls).
-//! - [`stats`]: [`Stats`], [`StatsSnapshot`], [`Transcript`].
+//! - [`stats`]: [`Stats`], [`StatsSnapshot`], [`Transcript`], and the typed observations
+//!   ([`SessionEnd`], [`HandshakeFailure`], [`Limit`]) that are named only when serialised.
 //! - [`catalogue`]: every scenario x dialect x behaviour worth serving, with expectations.
 //! - [`testing`]: [`testing::spawn`] and friends for other crates' tests.
 //!
@@ -52,7 +53,9 @@ pub use config::{
 };
 pub use server::{run, run_with_stats};
 pub use session::injected_response;
-pub use stats::{CloseReason, Phase, Stats, StatsSnapshot, Transcript};
+pub use stats::{
+    HandshakeFailure, IoFailure, Limit, Phase, SessionEnd, Stats, StatsSnapshot, Transcript,
+};
 
 /// What can stop a mock server from serving.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::config::MockConfig;
 use crate::session::{self, Shared};
-use crate::stats::{CloseReason, Stats};
+use crate::stats::{SessionEnd, Stats};
 use crate::{Error, tls};
 
 /// Pause after a failed `accept` (for example too many open files), so the loop does not spin.
@@ -89,7 +89,7 @@ pub(crate) async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let mut transcript = shared.stats.connection_accepted();
+                let mut transcript = shared.stats.record_connection();
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     refuse(&shared, stream, &mut transcript);
                     continue;
@@ -133,8 +133,10 @@ fn refuse(
     stream: tokio::net::TcpStream,
     transcript: &mut crate::stats::TranscriptHandle,
 ) {
-    shared.stats.connection_refused();
-    shared.stats.closed(transcript, CloseReason::ConnectionCap);
+    shared.stats.record_refused_connection();
+    shared
+        .stats
+        .record_end(transcript, SessionEnd::ConnectionCap);
     if let Some(msg) = session::machine(&shared.config).shutdown_message() {
         // A fresh socket's send buffer is empty, so a short line goes out at once; a refused
         // peer gets no more effort than that.

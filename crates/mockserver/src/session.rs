@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use crate::config::{Behaviour, MockConfig};
 use crate::hostile::{self, FirstRecord};
 use crate::rewind::Rewind;
-use crate::stats::{CloseReason, Phase, Stats, TranscriptHandle};
+use crate::stats::{HandshakeFailure, IoFailure, Phase, SessionEnd, Stats, TranscriptHandle};
 
 /// Size of the read buffer; the only per-connection buffer besides the machine's own.
 const READ_BUF_LEN: usize = 8 * 1024;
@@ -95,7 +95,7 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
 ) {
-    shared.stats.session_started();
+    shared.stats.record_session_start();
     let mut session = Session {
         machine: machine(&shared.config),
         reported_discards: 0,
@@ -123,7 +123,7 @@ impl Session {
         &mut self,
         mut stream: TcpStream,
         transcript: &mut TranscriptHandle,
-    ) -> CloseReason {
+    ) -> SessionEnd {
         match self
             .converse(&mut stream, Phase::Plaintext, transcript)
             .await
@@ -131,7 +131,7 @@ impl Session {
             Ok(Pause::StartTls) => {}
             Err(reason) => return self.close(reason, stream, transcript).await,
         }
-        self.shared.stats.upgrade();
+        self.shared.stats.record_upgrade();
         let prefix = self.machine.take_tls_prefix();
         transcript.unrecord_plaintext_tail(prefix.len());
         self.report_discards();
@@ -142,10 +142,10 @@ impl Session {
             Behaviour::StallAfterGoAhead => {
                 let reason = tokio::select! {
                     () = tokio::time::sleep_until(deadline) => {
-                        self.shared.stats.handshake_failed("timeout");
-                        CloseReason::HandshakeTimeout
+                        self.shared.stats.record_handshake_failure(HandshakeFailure::Timeout);
+                        SessionEnd::HandshakeTimeout
                     }
-                    () = wait_shutdown(&mut self.shutdown) => CloseReason::Shutdown,
+                    () = wait_shutdown(&mut self.shutdown) => SessionEnd::Shutdown,
                 };
                 return self.close(reason, stream, transcript).await;
             }
@@ -169,7 +169,7 @@ impl Session {
             r = timeout_at(deadline, &mut accept) => r,
             () = wait_shutdown(&mut self.shutdown) => {
                 // Nothing is sent on shutdown mid-handshake: just close.
-                let reason = CloseReason::Shutdown;
+                let reason = SessionEnd::Shutdown;
                 self.finish(&reason, transcript);
                 return reason;
             }
@@ -177,15 +177,17 @@ impl Session {
         let mut tls = match accepted {
             Ok(Ok(tls)) => tls,
             Ok(Err((err, io))) => {
-                let kind = handshake_failure_kind(&err);
-                info!(%kind, "tls handshake failed");
-                self.shared.stats.handshake_failed(&kind);
-                let reason = CloseReason::HandshakeFailed(kind);
+                let why = HandshakeFailure::of(&err);
+                info!(%why, %err, "tls handshake failed");
+                self.shared.stats.record_handshake_failure(why);
+                let reason = SessionEnd::HandshakeFailed(why);
                 return self.close(reason, io.into_inner(), transcript).await;
             }
             Err(_elapsed) => {
-                self.shared.stats.handshake_failed("timeout");
-                let reason = CloseReason::HandshakeTimeout;
+                self.shared
+                    .stats
+                    .record_handshake_failure(HandshakeFailure::Timeout);
+                let reason = SessionEnd::HandshakeTimeout;
                 self.finish(&reason, transcript);
                 return reason;
             }
@@ -200,10 +202,10 @@ impl Session {
                 "tls established"
             );
         }
-        self.shared.stats.handshake_ok();
+        self.shared.stats.record_handshake();
         self.machine.handle_tls_established();
         let reason = match self.converse(&mut tls, Phase::Tls, transcript).await {
-            Ok(Pause::StartTls) => CloseReason::Machine("starttls-inside-tls".into()),
+            Ok(Pause::StartTls) => SessionEnd::StartTlsInsideTls,
             Err(reason) => reason,
         };
         self.close(reason, tls, transcript).await
@@ -215,21 +217,26 @@ impl Session {
         stream: &mut TcpStream,
         prefix: Vec<u8>,
         deadline: Instant,
-    ) -> CloseReason {
+    ) -> SessionEnd {
         let behaviour = self.shared.config.behaviour;
         let read = tokio::select! {
             r = timeout_at(deadline, hostile::read_first_record(stream, prefix)) => r,
-            () = wait_shutdown(&mut self.shutdown) => return CloseReason::Shutdown,
+            () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
         };
         match read {
             Ok(Ok(FirstRecord::ClientHello)) => {}
-            Ok(Ok(other)) => {
-                return CloseReason::HandshakeFailed(format!("{other:?}").to_lowercase());
+            Ok(Ok(FirstRecord::Eof)) => {
+                return SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::Eof));
             }
-            Ok(Err(e)) => return CloseReason::Io(e.to_string()),
+            Ok(Ok(FirstRecord::NotTls)) => {
+                return SessionEnd::HandshakeFailed(HandshakeFailure::NotTls);
+            }
+            Ok(Err(e)) => return SessionEnd::Io(IoFailure::from(&e)),
             Err(_) => {
-                self.shared.stats.handshake_failed("timeout");
-                return CloseReason::HandshakeTimeout;
+                self.shared
+                    .stats
+                    .record_handshake_failure(HandshakeFailure::Timeout);
+                return SessionEnd::HandshakeTimeout;
             }
         }
         let answer: &[u8] = match behaviour {
@@ -242,7 +249,7 @@ impl Session {
         {
             return e;
         }
-        CloseReason::Behaviour(behaviour.to_string())
+        SessionEnd::Behaviour(behaviour)
     }
 
     /// Talks through the machine until it gives the go-ahead or the session must close.
@@ -251,7 +258,7 @@ impl Session {
         io: &mut S,
         phase: Phase,
         transcript: &mut TranscriptHandle,
-    ) -> Result<Pause, CloseReason> {
+    ) -> Result<Pause, SessionEnd> {
         let limits = self.shared.config.limits;
         // Read into spare capacity (never zeroed); cleared before each read, so it never
         // grows beyond READ_BUF_LEN.
@@ -268,16 +275,16 @@ impl Session {
                         return Ok(Pause::StartTls);
                     }
                     ServerEvent::Frame(frame) => {
-                        self.shared.stats.frame();
+                        self.shared.stats.record_frame();
                         debug!(len = frame.len(), "frame received");
                     }
                     ServerEvent::Mail { from, to, data } => {
-                        self.shared.stats.mail();
+                        self.shared.stats.record_mail();
                         info!(%from, ?to, len = data.len(), "mail accepted");
                     }
                     ServerEvent::Close(reason) => {
                         self.flush_transmit(io).await?;
-                        return Err(CloseReason::Machine(machine_close_kind(&reason)));
+                        return Err(SessionEnd::Machine(reason));
                     }
                     #[allow(unreachable_patterns, reason = "the event enum may grow")]
                     other => debug!(?other, "event ignored"),
@@ -286,7 +293,7 @@ impl Session {
             // The machine's last events may have produced more output.
             self.flush_transmit(io).await?;
             if eof {
-                return Err(CloseReason::Machine("eof".into()));
+                return Err(SessionEnd::Machine(proto::starttls::CloseReason::Eof));
             }
             let deadline = request_deadline.map_or(idle_deadline, |r| r.min(idle_deadline));
             buf.clear();
@@ -294,15 +301,15 @@ impl Session {
                 r = timeout_at(deadline, io.read_buf(&mut buf)) => r,
                 () = wait_shutdown(&mut self.shutdown) => {
                     self.send_shutdown_message(io).await;
-                    return Err(CloseReason::Shutdown);
+                    return Err(SessionEnd::Shutdown);
                 }
             };
             match read {
                 Err(_elapsed) => {
                     self.send_shutdown_message(io).await;
                     return Err(match request_deadline {
-                        Some(r) if r <= idle_deadline => CloseReason::RequestTimeout,
-                        _ => CloseReason::IdleTimeout,
+                        Some(r) if r <= idle_deadline => SessionEnd::RequestTimeout,
+                        _ => SessionEnd::IdleTimeout,
                     });
                 }
                 Ok(Ok(0)) => {
@@ -313,7 +320,9 @@ impl Session {
                     let data = buf.get(..n).unwrap_or_default();
                     transcript.record(phase, data);
                     self.machine.handle_input(data);
-                    self.shared.stats.buffered(self.machine.buffered_len());
+                    self.shared
+                        .stats
+                        .record_buffered(self.machine.buffered_len());
                     let now = Instant::now();
                     idle_deadline = now + limits.idle_timeout;
                     request_deadline = match (self.machine.buffered_len(), request_deadline) {
@@ -325,9 +334,9 @@ impl Session {
                 Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     // tokio-rustls: the peer closed the TLS connection without close_notify.
                     self.machine.handle_eof();
-                    return Err(CloseReason::Truncated);
+                    return Err(SessionEnd::Truncated);
                 }
-                Ok(Err(e)) => return Err(CloseReason::Io(e.to_string())),
+                Ok(Err(e)) => return Err(SessionEnd::Io(IoFailure::from(&e))),
             }
         }
     }
@@ -335,7 +344,7 @@ impl Session {
     async fn flush_transmit(
         &mut self,
         io: &mut (impl AsyncWrite + Unpin),
-    ) -> Result<(), CloseReason> {
+    ) -> Result<(), SessionEnd> {
         let mut wrote = false;
         while let Some(out) = self.machine.poll_transmit() {
             self.write_no_flush(io, &out).await?;
@@ -351,7 +360,7 @@ impl Session {
         &self,
         io: &mut (impl AsyncWrite + Unpin),
         data: &[u8],
-    ) -> Result<(), CloseReason> {
+    ) -> Result<(), SessionEnd> {
         self.write_no_flush(io, data).await?;
         self.flush(io).await
     }
@@ -360,20 +369,20 @@ impl Session {
         &self,
         io: &mut (impl AsyncWrite + Unpin),
         data: &[u8],
-    ) -> Result<(), CloseReason> {
+    ) -> Result<(), SessionEnd> {
         // A peer that never reads must not hold the session forever.
         match timeout(self.shared.config.limits.idle_timeout, io.write_all(data)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CloseReason::Io(e.to_string())),
-            Err(_) => Err(CloseReason::IdleTimeout),
+            Ok(Err(e)) => Err(SessionEnd::Io(IoFailure::from(&e))),
+            Err(_) => Err(SessionEnd::IdleTimeout),
         }
     }
 
-    async fn flush(&self, io: &mut (impl AsyncWrite + Unpin)) -> Result<(), CloseReason> {
+    async fn flush(&self, io: &mut (impl AsyncWrite + Unpin)) -> Result<(), SessionEnd> {
         match timeout(self.shared.config.limits.idle_timeout, io.flush()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CloseReason::Io(e.to_string())),
-            Err(_) => Err(CloseReason::IdleTimeout),
+            Ok(Err(e)) => Err(SessionEnd::Io(IoFailure::from(&e))),
+            Err(_) => Err(SessionEnd::IdleTimeout),
         }
     }
 
@@ -391,18 +400,18 @@ impl Session {
         if total > self.reported_discards {
             self.shared
                 .stats
-                .injected_discarded(total - self.reported_discards);
+                .record_discarded_injection(total - self.reported_discards);
             self.reported_discards = total;
         }
     }
 
     /// Records why the session ends (before the peer can see the close).
-    fn finish(&mut self, reason: &CloseReason, transcript: &TranscriptHandle) {
+    fn finish(&mut self, reason: &SessionEnd, transcript: &TranscriptHandle) {
         self.report_discards();
         if self.permit.take().is_some() {
-            self.shared.stats.session_ended();
+            self.shared.stats.record_session_end();
         }
-        self.shared.stats.closed(transcript, reason.clone());
+        self.shared.stats.record_end(transcript, *reason);
     }
 
     /// Records the reason, then shuts the stream down (close_notify first inside TLS).
@@ -413,12 +422,12 @@ impl Session {
     /// system calls and a record's encryption per session for nothing.
     async fn close(
         &mut self,
-        reason: CloseReason,
+        reason: SessionEnd,
         mut io: impl AsyncWrite + Unpin,
         transcript: &TranscriptHandle,
-    ) -> CloseReason {
+    ) -> SessionEnd {
         self.finish(&reason, transcript);
-        if matches!(reason, CloseReason::Truncated | CloseReason::Io(_)) {
+        if matches!(reason, SessionEnd::Truncated | SessionEnd::Io(_)) {
             return reason;
         }
         let grace = self.shared.config.limits.shutdown_grace;
@@ -435,83 +444,4 @@ impl Session {
 pub(crate) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
     // An error means the sender is gone, which also means shutdown.
     let _ = rx.wait_for(|stop| *stop).await;
-}
-
-/// A stable kebab-case name for the machine's close reasons.
-fn machine_close_kind(reason: &proto::starttls::CloseReason) -> String {
-    use proto::starttls::CloseReason as R;
-    match reason {
-        R::Quit => "quit".into(),
-        R::TooManyErrors => "too-many-errors".into(),
-        R::LineTooLong => "line-too-long".into(),
-        R::FrameTooLong => "frame-too-long".into(),
-        R::InjectionRejected => "injection-rejected".into(),
-        R::Eof => "eof".into(),
-        R::Protocol(detail) => {
-            debug!(%detail, "protocol error");
-            "protocol".into()
-        }
-        #[allow(unreachable_patterns, reason = "the reason enum may grow")]
-        other => kebab(&format!("{other:?}")),
-    }
-}
-
-/// Names a failed handshake for the stats: `timeout`, `eof`, `io`, `alert-received:...`, ...
-fn handshake_failure_kind(err: &io::Error) -> String {
-    if let Some(tls) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    {
-        return match tls {
-            rustls::Error::AlertReceived(alert) => {
-                format!("alert-received:{}", kebab(&format!("{alert:?}")))
-            }
-            rustls::Error::InvalidCertificate(_) => "invalid-client-certificate".into(),
-            rustls::Error::NoCertificatesPresented => "no-client-certificate".into(),
-            rustls::Error::PeerIncompatible(why) => {
-                format!("peer-incompatible:{}", kebab(&format!("{why:?}")))
-            }
-            rustls::Error::PeerMisbehaved(why) => {
-                format!("peer-misbehaved:{}", kebab(&format!("{why:?}")))
-            }
-            other => kebab(&format!("{other:?}")),
-        };
-    }
-    match err.kind() {
-        io::ErrorKind::UnexpectedEof => "eof".into(),
-        io::ErrorKind::ConnectionReset => "reset".into(),
-        _ => "io".into(),
-    }
-}
-
-/// `NoCipherSuitesInCommon(..)` -> `no-cipher-suites-in-common`.
-fn kebab(debug: &str) -> String {
-    let name = debug.split(['(', ' ', '{']).next().unwrap_or(debug);
-    let mut out = String::with_capacity(name.len() + 8);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_names_become_kebab_case() {
-        assert_eq!(
-            kebab("NoCipherSuitesInCommon"),
-            "no-cipher-suites-in-common"
-        );
-        assert_eq!(kebab("BadCertificate"), "bad-certificate");
-        assert_eq!(kebab("General(\"x\")"), "general");
-    }
 }

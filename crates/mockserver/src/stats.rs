@@ -3,14 +3,17 @@
 //! Every counter is updated before the server writes the reply or closes the socket that makes
 //! it observable, so a test that has read the server's answer (or its EOF) sees the counter.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::{fmt, io};
 
+use proto::alert::Alert;
+use proto::starttls::CloseReason;
 use serde::Serialize;
 use tokio::sync::Notify;
+
+use crate::config::Behaviour;
 
 /// Most transcripts a server keeps (the oldest are dropped first).
 pub const MAX_TRANSCRIPTS: usize = 1024;
@@ -44,9 +47,9 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct Maps {
-    handshake_failures_by_kind: BTreeMap<String, u64>,
-    limit_hits: BTreeMap<String, u64>,
-    close_reasons: BTreeMap<String, u64>,
+    handshake_failures: BTreeMap<HandshakeFailure, u64>,
+    limit_hits: BTreeMap<Limit, u64>,
+    session_ends: BTreeMap<SessionEnd, u64>,
     transcripts: VecDeque<Arc<Mutex<Transcript>>>,
 }
 
@@ -63,14 +66,14 @@ pub struct StatsSnapshot {
     pub upgrades: u64,
     /// TLS handshakes completed.
     pub handshakes_ok: u64,
-    /// Failed handshakes by kind (`timeout`, `eof`, `alert-received:bad-certificate`, ...).
-    pub handshake_failures_by_kind: BTreeMap<String, u64>,
+    /// Failed handshakes by why.
+    pub handshake_failures: BTreeMap<HandshakeFailure, u64>,
     /// Bytes pipelined after STARTTLS and dropped (injection policy `Discard`).
     pub injected_bytes_discarded: u64,
-    /// Limit violations by limit (`line-len`, `idle-timeout`, `max-connections`, ...).
-    pub limit_hits: BTreeMap<String, u64>,
-    /// Ended sessions by close reason.
-    pub close_reasons: BTreeMap<String, u64>,
+    /// Limit violations by limit.
+    pub limit_hits: BTreeMap<Limit, u64>,
+    /// Ended sessions (and refused connections) by why they ended.
+    pub session_ends: BTreeMap<SessionEnd, u64>,
     /// Frames received (Framed and Implicit dialects).
     pub frames: u64,
     /// Messages accepted by SMTP `DATA`.
@@ -101,34 +104,227 @@ pub struct Transcript {
     /// Bytes received beyond [`MAX_TRANSCRIPT_BYTES`], counted but not kept.
     pub dropped_bytes: u64,
     /// `None` while the session runs.
-    pub close_reason: Option<CloseReason>,
+    pub end: Option<SessionEnd>,
 }
 
 /// Why a session ended.
-#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
-pub enum CloseReason {
+///
+/// Kept as values end to end; [`Display`](fmt::Display) and serde give each a stable
+/// kebab-case name (`quit`, `handshake-failed:alert-received:unknown_ca`, `idle-timeout`, ...).
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum SessionEnd {
     /// The behaviour closes here (close-mid-handshake, garbage, legacy alert).
-    Behaviour(String),
+    Behaviour(Behaviour),
     /// The connection cap was reached; the dialect's refusal was sent.
     ConnectionCap,
-    /// The TLS handshake failed; the kind as in `handshake_failures_by_kind`.
-    HandshakeFailed(String),
+    /// The TLS handshake failed.
+    HandshakeFailed(HandshakeFailure),
     /// The handshake (or the ClientHello) did not complete in time.
     HandshakeTimeout,
     /// No byte from the client for the idle timeout.
     IdleTimeout,
     /// Reading or writing failed.
-    Io(String),
+    Io(IoFailure),
     /// The dialect machine closed the session (QUIT, limits, injection rejected, EOF, ...).
-    Machine(String),
+    Machine(CloseReason),
     /// A request began but was not complete within the request timeout.
     RequestTimeout,
     /// The server shut down.
     Shutdown,
+    /// The client asked for STARTTLS again inside TLS.
+    StartTlsInsideTls,
     /// The client closed the TLS connection without `close_notify` (what it sent last may be
     /// truncated).
     Truncated,
 }
+
+/// Why a TLS handshake failed, as the server saw it.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum HandshakeFailure {
+    /// The client sent this fatal alert (`unknown_ca`, `bad_certificate`, ...): how a client
+    /// says that it refused the server's certificate.
+    AlertReceived(Alert),
+    /// The client's certificate did not verify against the client CA.
+    InvalidClientCertificate,
+    /// A client certificate was required and none was sent.
+    NoClientCertificate,
+    /// The client offers nothing the server accepts (versions, suites, groups, ...).
+    PeerIncompatible,
+    /// The client broke the TLS protocol.
+    PeerMisbehaved,
+    /// The first record after the go-ahead was not a TLS handshake record.
+    NotTls,
+    /// Any other TLS error (rustls's description goes to the log).
+    OtherTls,
+    /// The handshake did not complete within the handshake timeout.
+    Timeout,
+    /// The transport ended or failed during the handshake.
+    Io(IoFailure),
+}
+
+/// How the transport failed.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum IoFailure {
+    /// The peer closed the connection where more bytes were due.
+    Eof,
+    /// The peer reset the connection.
+    Reset,
+    /// Writing to a peer that has closed.
+    BrokenPipe,
+    /// Any other error of the operating system.
+    Other,
+}
+
+/// A limit of [`Limits`](crate::Limits) that a session or a connection hit.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum Limit {
+    /// A command line was longer than `line_len`.
+    LineLen,
+    /// A frame declared more than `frame_len` bytes.
+    FrameLen,
+    /// The client's errors reached `max_errors`.
+    MaxErrors,
+    /// The handshake took longer than `handshake_timeout`.
+    HandshakeTimeout,
+    /// No byte for `idle_timeout`.
+    IdleTimeout,
+    /// A request took longer than `request_timeout`.
+    RequestTimeout,
+    /// A connection beyond `max_connections` was refused.
+    MaxConnections,
+}
+
+impl SessionEnd {
+    /// The limit this close enforces, if any.
+    pub fn limit(self) -> Option<Limit> {
+        match self {
+            Self::HandshakeTimeout => Some(Limit::HandshakeTimeout),
+            Self::IdleTimeout => Some(Limit::IdleTimeout),
+            Self::RequestTimeout => Some(Limit::RequestTimeout),
+            Self::Machine(reason) => match reason {
+                CloseReason::LineTooLong => Some(Limit::LineLen),
+                CloseReason::FrameTooLong => Some(Limit::FrameLen),
+                CloseReason::TooManyErrors => Some(Limit::MaxErrors),
+                CloseReason::Quit
+                | CloseReason::InjectionRejected
+                | CloseReason::Eof
+                | CloseReason::TlsPrefixTooLong
+                | CloseReason::InvalidUtf8Frame => None,
+            },
+            Self::Behaviour(_)
+            | Self::ConnectionCap
+            | Self::HandshakeFailed(_)
+            | Self::Io(_)
+            | Self::Shutdown
+            | Self::StartTlsInsideTls
+            | Self::Truncated => None,
+        }
+    }
+}
+
+impl fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Behaviour(b) => write!(f, "behaviour:{b}"),
+            Self::ConnectionCap => f.write_str("connection-cap"),
+            Self::HandshakeFailed(why) => write!(f, "handshake-failed:{why}"),
+            Self::HandshakeTimeout => f.write_str("handshake-timeout"),
+            Self::IdleTimeout => f.write_str("idle-timeout"),
+            Self::Io(why) => write!(f, "io:{why}"),
+            Self::Machine(reason) => f.write_str(reason.name()),
+            Self::RequestTimeout => f.write_str("request-timeout"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::StartTlsInsideTls => f.write_str("starttls-inside-tls"),
+            Self::Truncated => f.write_str("truncated"),
+        }
+    }
+}
+
+impl fmt::Display for HandshakeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AlertReceived(alert) => write!(f, "alert-received:{alert}"),
+            Self::InvalidClientCertificate => f.write_str("invalid-client-certificate"),
+            Self::NoClientCertificate => f.write_str("no-client-certificate"),
+            Self::PeerIncompatible => f.write_str("peer-incompatible"),
+            Self::PeerMisbehaved => f.write_str("peer-misbehaved"),
+            Self::NotTls => f.write_str("not-tls"),
+            Self::OtherTls => f.write_str("other-tls"),
+            Self::Timeout => f.write_str("timeout"),
+            Self::Io(why) => why.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Eof => "eof",
+            Self::Reset => "reset",
+            Self::BrokenPipe => "broken-pipe",
+            Self::Other => "other",
+        })
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::LineLen => "line-len",
+            Self::FrameLen => "frame-len",
+            Self::MaxErrors => "max-errors",
+            Self::HandshakeTimeout => "handshake-timeout",
+            Self::IdleTimeout => "idle-timeout",
+            Self::RequestTimeout => "request-timeout",
+            Self::MaxConnections => "max-connections",
+        })
+    }
+}
+
+impl From<&io::Error> for IoFailure {
+    fn from(err: &io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::UnexpectedEof => Self::Eof,
+            io::ErrorKind::ConnectionReset => Self::Reset,
+            io::ErrorKind::BrokenPipe => Self::BrokenPipe,
+            // io::ErrorKind is not exhaustive; what is not told apart above is "other".
+            _ => Self::Other,
+        }
+    }
+}
+
+impl HandshakeFailure {
+    /// Classifies what tokio-rustls's acceptor returned.
+    pub(crate) fn of(err: &io::Error) -> Self {
+        let Some(tls) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        else {
+            return Self::Io(IoFailure::from(err));
+        };
+        match tls {
+            rustls::Error::AlertReceived(alert) => Self::AlertReceived(Alert::from(*alert)),
+            rustls::Error::InvalidCertificate(_) => Self::InvalidClientCertificate,
+            rustls::Error::NoCertificatesPresented => Self::NoClientCertificate,
+            rustls::Error::PeerIncompatible(_) => Self::PeerIncompatible,
+            rustls::Error::PeerMisbehaved(_) => Self::PeerMisbehaved,
+            // rustls::Error is not exhaustive; the rest are told apart only in the log.
+            _ => Self::OtherTls,
+        }
+    }
+}
+
+/// Serialises a value as its `Display` name.
+macro_rules! serialize_as_name {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_name!(SessionEnd, HandshakeFailure, IoFailure, Limit);
 
 impl Stats {
     /// Copies the counters.
@@ -141,10 +337,10 @@ impl Stats {
             refused_connections: i.refused_connections.load(Ordering::SeqCst),
             upgrades: i.upgrades.load(Ordering::SeqCst),
             handshakes_ok: i.handshakes_ok.load(Ordering::SeqCst),
-            handshake_failures_by_kind: maps.handshake_failures_by_kind.clone(),
+            handshake_failures: maps.handshake_failures.clone(),
             injected_bytes_discarded: i.injected_bytes_discarded.load(Ordering::SeqCst),
             limit_hits: maps.limit_hits.clone(),
-            close_reasons: maps.close_reasons.clone(),
+            session_ends: maps.session_ends.clone(),
             frames: i.frames.load(Ordering::SeqCst),
             mails: i.mails.load(Ordering::SeqCst),
             peak_buffered_bytes: i.peak_buffered_bytes.load(Ordering::SeqCst),
@@ -165,14 +361,14 @@ impl Stats {
         lock(&self.inner.maps)
     }
 
-    pub(crate) fn connection_accepted(&self) -> TranscriptHandle {
+    pub(crate) fn record_connection(&self) -> TranscriptHandle {
         self.inner.connections.fetch_add(1, Ordering::SeqCst);
         let id = self.inner.next_id.fetch_add(1, Ordering::SeqCst);
         let transcript = Arc::new(Mutex::new(Transcript {
             id,
             chunks: Vec::new(),
             dropped_bytes: 0,
-            close_reason: None,
+            end: None,
         }));
         let mut maps = self.maps();
         if maps.transcripts.len() >= MAX_TRANSCRIPTS {
@@ -185,77 +381,63 @@ impl Stats {
         }
     }
 
-    pub(crate) fn session_started(&self) {
+    pub(crate) fn record_session_start(&self) {
         self.inner.active.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn session_ended(&self) {
+    pub(crate) fn record_session_end(&self) {
         self.inner.active.fetch_sub(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn connection_refused(&self) {
+    pub(crate) fn record_refused_connection(&self) {
         self.inner
             .refused_connections
             .fetch_add(1, Ordering::SeqCst);
-        self.limit_hit("max-connections");
+        self.record_limit_hit(Limit::MaxConnections);
     }
 
-    pub(crate) fn upgrade(&self) {
+    pub(crate) fn record_upgrade(&self) {
         self.inner.upgrades.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn handshake_ok(&self) {
+    pub(crate) fn record_handshake(&self) {
         self.inner.handshakes_ok.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn handshake_failed(&self, kind: &str) {
-        *self
-            .maps()
-            .handshake_failures_by_kind
-            .entry(kind.to_owned())
-            .or_default() += 1;
+    pub(crate) fn record_handshake_failure(&self, why: HandshakeFailure) {
+        *self.maps().handshake_failures.entry(why).or_default() += 1;
     }
 
-    pub(crate) fn injected_discarded(&self, bytes: usize) {
+    pub(crate) fn record_discarded_injection(&self, bytes: usize) {
         self.inner
             .injected_bytes_discarded
             .fetch_add(bytes as u64, Ordering::SeqCst);
     }
 
-    pub(crate) fn limit_hit(&self, limit: &str) {
-        *self.maps().limit_hits.entry(limit.to_owned()).or_default() += 1;
+    pub(crate) fn record_limit_hit(&self, limit: Limit) {
+        *self.maps().limit_hits.entry(limit).or_default() += 1;
     }
 
-    pub(crate) fn frame(&self) {
+    pub(crate) fn record_frame(&self) {
         self.inner.frames.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn buffered(&self, bytes: usize) {
+    pub(crate) fn record_buffered(&self, bytes: usize) {
         self.inner
             .peak_buffered_bytes
             .fetch_max(bytes as u64, Ordering::SeqCst);
     }
 
-    pub(crate) fn mail(&self) {
+    pub(crate) fn record_mail(&self) {
         self.inner.mails.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn closed(&self, handle: &TranscriptHandle, reason: CloseReason) {
-        if let Some(limit) = reason.limit() {
-            self.limit_hit(limit);
+    pub(crate) fn record_end(&self, handle: &TranscriptHandle, end: SessionEnd) {
+        if let Some(limit) = end.limit() {
+            self.record_limit_hit(limit);
         }
-        {
-            // Counted without allocating the name once it has been seen.
-            let kind = reason.kind_name();
-            let mut maps = self.maps();
-            match maps.close_reasons.get_mut(kind.as_ref()) {
-                Some(count) => *count += 1,
-                None => {
-                    maps.close_reasons.insert(kind.into_owned(), 1);
-                }
-            }
-        }
-        lock(&handle.transcript).close_reason = Some(reason);
+        *self.maps().session_ends.entry(end).or_default() += 1;
+        lock(&handle.transcript).end = Some(end);
         self.inner.closed.fetch_add(1, Ordering::SeqCst);
         self.inner.closed_notify.notify_waiters();
     }
@@ -278,54 +460,6 @@ impl Stats {
                 return;
             }
             notified.await;
-        }
-    }
-}
-
-impl CloseReason {
-    /// The limit this close enforces, if any.
-    fn limit(&self) -> Option<&'static str> {
-        match self {
-            Self::HandshakeTimeout => Some("handshake-timeout"),
-            Self::IdleTimeout => Some("idle-timeout"),
-            Self::RequestTimeout => Some("request-timeout"),
-            Self::Machine(m) => match m.as_str() {
-                "line-too-long" => Some("line-len"),
-                "frame-too-long" => Some("frame-len"),
-                "too-many-errors" => Some("max-errors"),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// A short stable name, for the `close_reasons` counter.
-    pub fn kind(&self) -> String {
-        self.kind_name().into_owned()
-    }
-
-    fn kind_name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(match self {
-            Self::Behaviour(b) => return Cow::Owned(format!("behaviour:{b}")),
-            Self::ConnectionCap => "connection-cap",
-            Self::HandshakeFailed(_) => "handshake-failed",
-            Self::HandshakeTimeout => "handshake-timeout",
-            Self::IdleTimeout => "idle-timeout",
-            Self::Io(_) => "io",
-            Self::Machine(m) => m,
-            Self::RequestTimeout => "request-timeout",
-            Self::Shutdown => "shutdown",
-            Self::Truncated => "truncated",
-        })
-    }
-}
-
-impl fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::HandshakeFailed(k) => write!(f, "handshake failed: {k}"),
-            Self::Io(e) => write!(f, "io error: {e}"),
-            _ => f.write_str(&self.kind()),
         }
     }
 }
@@ -413,7 +547,7 @@ mod tests {
     #[test]
     fn transcripts_keep_phases_in_order_and_are_bounded() {
         let stats = Stats::default();
-        let mut handle = stats.connection_accepted();
+        let mut handle = stats.record_connection();
         handle.record(Phase::Plaintext, b"EHLO x\r\n");
         handle.record(Phase::Plaintext, b"STARTTLS\r\n");
         handle.record(Phase::Tls, b"EHLO y\r\n");
@@ -424,7 +558,7 @@ mod tests {
         assert_eq!(t.plaintext_after(b"EHLO x\r\n"), Some(10));
         assert_eq!(t.plaintext_after(b"QUIT"), None);
 
-        let mut big = stats.connection_accepted();
+        let mut big = stats.record_connection();
         big.record(Phase::Plaintext, &vec![b'a'; MAX_TRANSCRIPT_BYTES + 10]);
         assert_eq!(stats.transcripts()[1].dropped_bytes, 10);
         big.unrecord_plaintext_tail(15);
@@ -438,7 +572,7 @@ mod tests {
     #[test]
     fn the_client_hello_prefix_is_taken_out_of_the_plaintext() {
         let stats = Stats::default();
-        let mut handle = stats.connection_accepted();
+        let mut handle = stats.record_connection();
         handle.record(Phase::Plaintext, b"\x00\x00\x00\x01a");
         handle.record(Phase::Plaintext, b"\x16\x03\x01");
         handle.unrecord_plaintext_tail(3);
@@ -449,13 +583,89 @@ mod tests {
     }
 
     #[test]
-    fn closes_are_counted_by_reason_and_limit() {
+    fn ends_are_counted_by_why_and_limit() {
         let stats = Stats::default();
-        let handle = stats.connection_accepted();
-        stats.closed(&handle, CloseReason::Machine("line-too-long".into()));
+        let handle = stats.record_connection();
+        stats.record_end(&handle, SessionEnd::Machine(CloseReason::LineTooLong));
+        let other = stats.record_connection();
+        stats.record_end(&other, SessionEnd::Machine(CloseReason::Quit));
         let snap = stats.snapshot();
-        assert_eq!(snap.limit_hits.get("line-len"), Some(&1));
-        assert_eq!(snap.close_reasons.get("line-too-long"), Some(&1));
-        assert_eq!(stats.closed_count(), 1);
+        assert_eq!(snap.limit_hits, BTreeMap::from([(Limit::LineLen, 1)]));
+        assert_eq!(
+            snap.session_ends,
+            BTreeMap::from([
+                (SessionEnd::Machine(CloseReason::Quit), 1),
+                (SessionEnd::Machine(CloseReason::LineTooLong), 1),
+            ])
+        );
+        assert_eq!(stats.closed_count(), 2);
+        assert_eq!(
+            stats.transcripts()[0].end,
+            Some(SessionEnd::Machine(CloseReason::LineTooLong))
+        );
+    }
+
+    /// Every limit is named once, and the names are what the snapshot serialises.
+    #[test]
+    fn names_are_stable_and_serialised() {
+        let ends = [
+            (
+                SessionEnd::Machine(CloseReason::LineTooLong),
+                "line-too-long",
+            ),
+            (
+                SessionEnd::HandshakeFailed(HandshakeFailure::AlertReceived(Alert(48))),
+                "handshake-failed:alert-received:unknown_ca",
+            ),
+            (
+                SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::Eof)),
+                "handshake-failed:eof",
+            ),
+            (SessionEnd::Io(IoFailure::Reset), "io:reset"),
+            (
+                SessionEnd::Behaviour(Behaviour::CloseMidHandshake),
+                "behaviour:close-mid-handshake",
+            ),
+        ];
+        for (end, name) in ends {
+            assert_eq!(end.to_string(), name);
+            assert_eq!(serde_json::to_value(end).unwrap(), name);
+        }
+        let stats = Stats::default();
+        stats.record_handshake_failure(HandshakeFailure::Timeout);
+        stats.record_refused_connection();
+        let json = serde_json::to_value(stats.snapshot()).unwrap();
+        assert_eq!(json["handshake_failures"]["timeout"], 1);
+        assert_eq!(json["limit_hits"]["max-connections"], 1);
+    }
+
+    #[test]
+    fn io_errors_and_tls_errors_are_classified() {
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            HandshakeFailure::of(&eof),
+            HandshakeFailure::Io(IoFailure::Eof)
+        );
+        let alert = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::BadCertificate),
+        );
+        assert_eq!(
+            HandshakeFailure::of(&alert),
+            HandshakeFailure::AlertReceived(Alert(42))
+        );
+        let none = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::NoCertificatesPresented,
+        );
+        assert_eq!(
+            HandshakeFailure::of(&none),
+            HandshakeFailure::NoClientCertificate
+        );
+        let other = io::Error::other("boom");
+        assert_eq!(
+            HandshakeFailure::of(&other),
+            HandshakeFailure::Io(IoFailure::Other)
+        );
     }
 }

@@ -94,13 +94,13 @@ impl RunningServer {
         &self.config
     }
 
-    /// The live stats handle.
-    pub fn stats_handle(&self) -> &Stats {
+    /// The live counters and transcripts (cheap to clone, keeps counting).
+    pub fn stats(&self) -> &Stats {
         &self.stats
     }
 
-    /// The counters now.
-    pub fn stats(&self) -> StatsSnapshot {
+    /// A copy of the counters now.
+    pub fn snapshot(&self) -> StatsSnapshot {
         self.stats.snapshot()
     }
 

@@ -4,8 +4,9 @@
 //! pending data.
 
 use std::time::Duration;
+use streamsocket::proto::starttls::CloseReason;
 
-use mockserver::stats::CloseReason;
+use mockserver::SessionEnd;
 use mockserver::testing::{self, RunningServer};
 use mockserver::{Limits, MockConfig, ServerVersions};
 use streamsocket::{Dialect, ErrorKind, ProtectionLevel, StreamSocket, TlsVersion};
@@ -70,8 +71,8 @@ async fn an_end_without_close_notify_is_truncated_at_the_mock_server() {
         drop(peer);
         within(server.wait_closed(1)).await.unwrap();
         assert_eq!(
-            server.transcripts()[0].close_reason,
-            Some(CloseReason::Truncated),
+            server.transcripts()[0].end,
+            Some(SessionEnd::Truncated),
             "{dialect}"
         );
         server.shutdown().await;
@@ -138,8 +139,8 @@ async fn close_notify_then_fin_is_a_clean_end_on_both_sides() {
         within(socket.shutdown()).await.unwrap().unwrap();
         within(server.wait_closed(1)).await.unwrap();
         assert_eq!(
-            server.transcripts()[0].close_reason,
-            Some(CloseReason::Machine("eof".into())),
+            server.transcripts()[0].end,
+            Some(SessionEnd::Machine(CloseReason::Eof)),
             "{dialect}"
         );
         server.shutdown().await;
@@ -336,7 +337,7 @@ fn close_notify_during_the_handshake_ends_the_mock_server_session_without_spinni
                         peer.io_mut().shutdown().await.unwrap();
                     }
                     server.wait_closed(1).await;
-                    let reason = server.transcripts()[0].close_reason.clone();
+                    let reason = server.transcripts()[0].end;
                     drop(peer);
                     server.shutdown().await;
                     reason
@@ -344,7 +345,7 @@ fn close_notify_during_the_handshake_ends_the_mock_server_session_without_spinni
                 let reason = outcome
                     .unwrap_or_else(|| panic!("{dialect}, {versions}, fin {fin}: the server spun"));
                 eprintln!("mock server, {dialect}, {versions}, fin {fin}: {reason:?}");
-                let ended_by_alert = matches!(reason, Some(CloseReason::HandshakeFailed(_)));
+                let ended_by_alert = matches!(reason, Some(SessionEnd::HandshakeFailed(_)));
                 if fin {
                     assert!(
                         ended_by_alert,
@@ -352,7 +353,7 @@ fn close_notify_during_the_handshake_ends_the_mock_server_session_without_spinni
                     );
                 } else {
                     assert!(
-                        ended_by_alert || reason == Some(CloseReason::HandshakeTimeout),
+                        ended_by_alert || reason == Some(SessionEnd::HandshakeTimeout),
                         "{dialect}, {versions}, fin {fin}: {reason:?}"
                     );
                 }

@@ -10,8 +10,8 @@
 //!   go-ahead), under each injection policy.
 
 use mockserver::testing::{self, RunningServer};
-use mockserver::{CloseReason, MockConfig};
-use streamsocket::proto::starttls::InjectionPolicy;
+use mockserver::{MockConfig, SessionEnd};
+use streamsocket::proto::starttls::{CloseReason, InjectionPolicy};
 use streamsocket::{Dialect, ErrorKind, ProtectionLevel};
 
 use hostile_tests::{
@@ -233,11 +233,11 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
                 assert_eq!(peer.drain().await.unwrap(), b"", "{case}");
                 server.wait_closed(1).await;
                 assert_eq!(
-                    server.transcripts()[0].close_reason,
-                    Some(CloseReason::Machine("injection-rejected".into())),
+                    server.transcripts()[0].end,
+                    Some(SessionEnd::Machine(CloseReason::InjectionRejected)),
                     "{case}"
                 );
-                assert_eq!(server.stats().upgrades, 0, "{case}");
+                assert_eq!(server.snapshot().upgrades, 0, "{case}");
                 continue;
             }
             assert_eq!(reply.as_bytes(), go_ahead(dialect), "{case}");
@@ -255,7 +255,7 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
                 _ => {
                     assert!(!took_injection, "{case}: {first:?}");
                     assert_eq!(
-                        server.stats().injected_bytes_discarded,
+                        server.snapshot().injected_bytes_discarded,
                         command.len() as u64,
                         "{case}"
                     );
@@ -305,14 +305,11 @@ async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_neve
             server.wait_closed(1).await;
             let transcript = &server.transcripts()[0];
             assert!(
-                matches!(
-                    transcript.close_reason,
-                    Some(CloseReason::HandshakeFailed(_))
-                ),
+                matches!(transcript.end, Some(SessionEnd::HandshakeFailed(_))),
                 "{case}: {:?}",
-                transcript.close_reason
+                transcript.end
             );
-            assert_eq!(server.stats().handshakes_ok, 0, "{case}");
+            assert_eq!(server.snapshot().handshakes_ok, 0, "{case}");
             server.shutdown().await;
         }
     }

@@ -6,9 +6,10 @@
 //! the goodbye and the close (N-1 errors are tolerated). The framed dialects have no commands,
 //! hence no error count: a bad frame closes at once.
 
-use mockserver::stats::CloseReason;
+use mockserver::SessionEnd;
 use mockserver::testing;
 use mockserver::{Limits, MockConfig};
+use streamsocket::proto::starttls::CloseReason;
 use streamsocket::{Dialect, ErrorKind, ProtectionLevel};
 
 use hostile_tests::{
@@ -92,8 +93,8 @@ async fn the_error_limit_ends_one_session_and_no_other() {
         let closed = server
             .transcripts()
             .into_iter()
-            .filter_map(|t| t.close_reason)
-            .filter(|r| *r == CloseReason::Machine("too-many-errors".into()))
+            .filter_map(|t| t.end)
+            .filter(|r| *r == SessionEnd::Machine(CloseReason::TooManyErrors))
             .count();
         assert_eq!(closed, 1, "{dialect}");
         drop((waiting, inside));
@@ -166,7 +167,7 @@ async fn connection_n_plus_1_is_refused_with_the_dialects_goodbye_and_room_comes
             );
         }
         drop(socket);
-        let stats = server.stats();
+        let stats = server.snapshot();
         assert_eq!(stats.refused_connections, 2, "{dialect}");
         assert_eq!(stats.active, CAP as u64, "{dialect}");
 
@@ -176,7 +177,7 @@ async fn connection_n_plus_1_is_refused_with_the_dialects_goodbye_and_room_comes
         full_session(server.addr(), dialect, control_for(&identity))
             .await
             .unwrap();
-        assert_eq!(server.stats().refused_connections, 2, "{dialect}");
+        assert_eq!(server.snapshot().refused_connections, 2, "{dialect}");
         server.shutdown().await;
     }
 }

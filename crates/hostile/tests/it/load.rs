@@ -78,7 +78,7 @@ async fn fifty_stalled_clients_do_not_hold_up_an_honest_one() {
             .unwrap_or_else(|_| panic!("{dialect}: not done within {limit:?}"))
             .unwrap_or_else(|e| panic!("{dialect}: {e}"));
         // The stallers were still hanging all along.
-        assert_eq!(server.stats().active, STALLERS as u64, "{dialect}");
+        assert_eq!(server.snapshot().active, STALLERS as u64, "{dialect}");
         drop(stalled);
         server.shutdown().await;
     }
@@ -153,7 +153,7 @@ async fn five_hundred_simultaneous_starttls_sessions_complete_and_leave_nothing_
         within(server.wait_closed(PER_DIALECT as u64))
             .await
             .unwrap();
-        let stats = server.stats();
+        let stats = server.snapshot();
         assert_eq!(stats.handshakes_ok, PER_DIALECT as u64, "{dialect}");
         assert_eq!(stats.active, 0, "{dialect}");
         assert_eq!(stats.refused_connections, 0, "{dialect}");
@@ -221,7 +221,7 @@ async fn failed_upgrades_leave_nothing_behind() {
         }
         assert_eq!(failed, CLIENTS, "{dialect}, {behaviour}");
         within(server.wait_closed(CLIENTS as u64)).await.unwrap();
-        assert_eq!(server.stats().active, 0, "{dialect}, {behaviour}");
+        assert_eq!(server.snapshot().active, 0, "{dialect}, {behaviour}");
         let settled = within(async {
             while open_sockets_on(&ports) != sockets_before
                 || runtime.num_alive_tasks() != tasks_before

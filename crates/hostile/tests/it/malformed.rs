@@ -8,10 +8,11 @@
 //! and a CR before it is dropped, so a bare LF is accepted as a line end; a bare CR is data, so
 //! `NOOP\rQUIT\r\n` is one (unknown) command and can never smuggle a second one.
 
-use mockserver::stats::{CloseReason, Phase};
+use mockserver::stats::{Phase, SessionEnd};
 use mockserver::testing::{self, RunningServer};
 use mockserver::{Limits, MockConfig};
 use streamsocket::Dialect;
+use streamsocket::proto::starttls::CloseReason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use hostile_tests::{
@@ -56,7 +57,7 @@ async fn feed(
     dialect: Dialect,
     input: &[u8],
     goodbye: bool,
-) -> (Vec<u8>, CloseReason) {
+) -> (Vec<u8>, SessionEnd) {
     let mut peer = RawPeer::connect(server.addr()).await.unwrap();
     if dialect.is_line_based() {
         read_greeting(&mut peer, dialect).await.unwrap();
@@ -72,7 +73,7 @@ async fn feed(
     let _ = within(rd.read_to_end(&mut answer)).await.unwrap();
     within(server.wait_closed(1)).await.unwrap();
     writer.abort();
-    let reason = server.transcripts()[0].close_reason.clone().unwrap();
+    let reason = server.transcripts()[0].end.unwrap();
     (answer, reason)
 }
 
@@ -127,14 +128,11 @@ async fn garbage_instead_of_a_protocol_gets_a_defined_reply_or_a_close() {
             let (answer, reason) = feed(&server, dialect, &input, !mid_line).await;
             assert_well_formed(dialect, case, &answer);
             if mid_line && dialect.is_line_based() {
-                assert_eq!(reason, CloseReason::Machine("eof".into()), "{dialect}");
+                assert_eq!(reason, SessionEnd::Machine(CloseReason::Eof), "{dialect}");
             }
-            let stats = server.stats();
+            let stats = server.snapshot();
             assert!(
-                !matches!(
-                    reason,
-                    CloseReason::IdleTimeout | CloseReason::RequestTimeout
-                ),
+                !matches!(reason, SessionEnd::IdleTimeout | SessionEnd::RequestTimeout),
                 "{dialect}, {case}: {reason:?}"
             );
             if dialect.is_line_based() {
@@ -218,19 +216,23 @@ async fn ten_mib_without_a_line_end_is_cut_at_the_limit() {
     ] {
         let server = testing::spawn(mock(dialect)).await;
         let (answer, reason) = feed(&server, dialect, &flood, true).await;
-        let expected = match dialect {
-            Dialect::Framed => CloseReason::Machine("frame-too-long".into()),
-            Dialect::Implicit => CloseReason::HandshakeFailed(String::new()),
-            _ => CloseReason::Machine("line-too-long".into()),
-        };
-        match (&expected, &reason) {
-            (CloseReason::HandshakeFailed(_), CloseReason::HandshakeFailed(_)) => {}
-            _ => assert_eq!(reason, expected, "{dialect}"),
+        match dialect {
+            Dialect::Framed => {
+                assert_eq!(reason, SessionEnd::Machine(CloseReason::FrameTooLong));
+            }
+            Dialect::Implicit => {
+                assert!(matches!(reason, SessionEnd::HandshakeFailed(_)), "{reason}");
+            }
+            _ => assert_eq!(
+                reason,
+                SessionEnd::Machine(CloseReason::LineTooLong),
+                "{dialect}"
+            ),
         }
         if dialect != Dialect::Implicit {
             assert_well_formed(dialect, "flood", &answer);
         }
-        let stats = server.stats();
+        let stats = server.snapshot();
         assert!(
             stats.peak_buffered_bytes <= buffer_limit(dialect, &server.config().limits),
             "{dialect}: {} bytes held",
@@ -251,8 +253,8 @@ async fn a_frame_declaring_4_gib_is_refused_before_any_allocation() {
     let server = testing::spawn(mock(Dialect::Framed)).await;
     let (answer, reason) = feed(&server, Dialect::Framed, &[0xff, 0xff, 0xff, 0xff], false).await;
     assert_eq!(answer, b"");
-    assert_eq!(reason, CloseReason::Machine("frame-too-long".into()));
-    assert!(server.stats().peak_buffered_bytes <= 4);
+    assert_eq!(reason, SessionEnd::Machine(CloseReason::FrameTooLong));
+    assert!(server.snapshot().peak_buffered_bytes <= 4);
     server.shutdown().await;
 
     // Framed after the upgrade, and Implicit: inside TLS.
@@ -270,13 +272,13 @@ async fn a_frame_declaring_4_gib_is_refused_before_any_allocation() {
         assert_eq!(rest, b"", "{dialect}");
         within(server.wait_closed(1)).await.unwrap();
         assert_eq!(
-            server.transcripts()[0].close_reason,
-            Some(CloseReason::Machine("frame-too-long".into())),
+            server.transcripts()[0].end,
+            Some(SessionEnd::Machine(CloseReason::FrameTooLong)),
             "{dialect}"
         );
         // The header, plus (Framed) the ClientHello kept from the plaintext phase: at most one
         // TLS record.
-        let peak = server.stats().peak_buffered_bytes;
+        let peak = server.snapshot().peak_buffered_bytes;
         assert!(peak <= 4 + ONE_TLS_RECORD, "{dialect}: {peak}");
         server.shutdown().await;
     }
@@ -300,7 +302,7 @@ async fn zero_length_frames_are_frames_before_and_inside_tls() {
         .unwrap()
         .unwrap();
     assert_eq!(&echo[..], &[frame(b""), frame(b"after")].concat()[..]);
-    assert_eq!(server.stats().frames, 3);
+    assert_eq!(server.snapshot().frames, 3);
     server.shutdown().await;
 }
 
@@ -313,8 +315,8 @@ async fn an_eof_inside_a_length_or_a_payload_ends_the_session() {
         let server = testing::spawn(mock(Dialect::Framed)).await;
         let (answer, reason) = feed(&server, Dialect::Framed, input, false).await;
         assert_eq!(answer, b"", "{input:?}");
-        assert_eq!(reason, CloseReason::Machine("eof".into()), "{input:?}");
-        assert!(server.stats().peak_buffered_bytes <= 10, "{input:?}");
+        assert_eq!(reason, SessionEnd::Machine(CloseReason::Eof), "{input:?}");
+        assert!(server.snapshot().peak_buffered_bytes <= 10, "{input:?}");
         server.shutdown().await;
 
         // ... and inside TLS (Implicit), ended by close_notify or by a bare FIN.
@@ -331,12 +333,12 @@ async fn an_eof_inside_a_length_or_a_payload_ends_the_session() {
             }
             within(server.wait_closed(1)).await.unwrap();
             let expected = if clean {
-                CloseReason::Machine("eof".into())
+                SessionEnd::Machine(CloseReason::Eof)
             } else {
-                CloseReason::Truncated
+                SessionEnd::Truncated
             };
             assert_eq!(
-                server.transcripts()[0].close_reason,
+                server.transcripts()[0].end,
                 Some(expected),
                 "{input:?}, clean {clean}"
             );
@@ -393,7 +395,7 @@ async fn a_client_hello_written_one_byte_at_a_time_completes_the_handshake() {
                 .unwrap();
             assert_eq!(&echo[..], &frame(b"slow")[..], "{dialect}");
         }
-        assert_eq!(server.stats().handshakes_ok, 1, "{dialect}");
+        assert_eq!(server.snapshot().handshakes_ok, 1, "{dialect}");
         server.shutdown().await;
     }
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use mockserver::stats::CloseReason;
 use mockserver::testing::{self, RunningServer};
 use mockserver::{Behaviour, Limits, MockConfig};
+use mockserver::{HandshakeFailure, SessionEnd};
 use streamsocket::{Dialect, ErrorKind, ProtectionLevel, StreamSocket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -30,9 +30,9 @@ fn short(dialect: Dialect) -> MockConfig {
 }
 
 /// The close reason of the only session, once recorded.
-async fn closed_as(server: &RunningServer) -> CloseReason {
+async fn closed_as(server: &RunningServer) -> SessionEnd {
     within(server.wait_closed(1)).await.unwrap();
-    server.transcripts()[0].close_reason.clone().unwrap()
+    server.transcripts()[0].end.unwrap()
 }
 
 fn goodbye_prefix(dialect: Dialect) -> &'static str {
@@ -65,9 +65,9 @@ async fn a_client_that_sends_nothing_is_closed_at_its_timeout() {
         );
         let expected = if dialect == Dialect::Implicit {
             // TLS from the first byte: the handshake timeout applies.
-            CloseReason::HandshakeTimeout
+            SessionEnd::HandshakeTimeout
         } else {
-            CloseReason::IdleTimeout
+            SessionEnd::IdleTimeout
         };
         assert_eq!(closed_as(&server).await, expected, "{dialect}");
         server.shutdown().await;
@@ -105,11 +105,14 @@ async fn a_client_that_stalls_after_the_go_ahead_hits_the_handshake_timeout() {
         assert_eq!(peer.drain().await.unwrap(), b"", "{dialect}");
         assert_eq!(
             closed_as(&server).await,
-            CloseReason::HandshakeTimeout,
+            SessionEnd::HandshakeTimeout,
             "{dialect}"
         );
         assert_eq!(
-            server.stats().handshake_failures_by_kind.get("timeout"),
+            server
+                .snapshot()
+                .handshake_failures
+                .get(&HandshakeFailure::Timeout),
             Some(&1),
             "{dialect}"
         );
@@ -159,7 +162,7 @@ async fn a_request_trickled_one_byte_at_a_time_is_ended_by_the_request_deadline(
         );
         assert_eq!(
             closed_as(&server).await,
-            CloseReason::RequestTimeout,
+            SessionEnd::RequestTimeout,
             "{dialect}"
         );
         writer.abort();
@@ -176,7 +179,7 @@ async fn a_request_trickled_one_byte_at_a_time_is_ended_by_the_request_deadline(
     let mut answer = Vec::new();
     let _ = within(rd.read_to_end(&mut answer)).await.unwrap();
     assert_eq!(answer, b"");
-    assert_eq!(closed_as(&server).await, CloseReason::RequestTimeout);
+    assert_eq!(closed_as(&server).await, SessionEnd::RequestTimeout);
     writer.abort();
     server.shutdown().await;
 }
@@ -269,11 +272,11 @@ async fn a_client_that_never_reads_its_replies_is_closed_at_the_idle_timeout() {
         let writer = hostile_tests::spawn_flood(wr, command.repeat(2_000_000));
         assert_eq!(
             closed_as(&server).await,
-            CloseReason::IdleTimeout,
+            SessionEnd::IdleTimeout,
             "{dialect}"
         );
         assert!(
-            server.stats().peak_buffered_bytes <= server.config().limits.line_len as u64,
+            server.snapshot().peak_buffered_bytes <= server.config().limits.line_len as u64,
             "{dialect}"
         );
         writer.abort();
@@ -292,7 +295,7 @@ async fn a_client_that_never_reads_its_replies_is_closed_at_the_idle_timeout() {
         let writer = hostile_tests::spawn_flood(wr, frame(b"echo me").repeat(3_000_000));
         assert_eq!(
             closed_as(&server).await,
-            CloseReason::IdleTimeout,
+            SessionEnd::IdleTimeout,
             "{dialect}"
         );
         writer.abort();

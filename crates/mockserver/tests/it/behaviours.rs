@@ -1,6 +1,6 @@
 //! The STARTTLS behaviours in every line dialect, and the byte-level ones after a go-ahead.
 
-use mockserver::{Behaviour, CloseReason, LegacyVersion, MockConfig, Phase, testing};
+use mockserver::{Behaviour, LegacyVersion, MockConfig, Phase, SessionEnd, testing};
 use proto::starttls::Dialect;
 use testpki::{KeyKind, Scenario};
 use tokio::io::AsyncReadExt;
@@ -31,7 +31,7 @@ async fn starttls_not_advertised_is_neither_offered_nor_accepted() {
         );
         let answer = command(d, &mut tcp, starttls_command(d)).await;
         assert!(!is_ok(d, &answer), "{d}: {answer:?}");
-        assert_eq!(server.stats().upgrades, 0);
+        assert_eq!(server.snapshot().upgrades, 0);
     }
 }
 
@@ -63,7 +63,7 @@ async fn starttls_refused_is_offered_then_refused_and_nothing_follows_in_plainte
             "{d}"
         );
         assert_eq!(transcript.bytes(Phase::Tls), b"");
-        assert_eq!(server.stats().upgrades, 0);
+        assert_eq!(server.snapshot().upgrades, 0);
     }
 }
 
@@ -129,7 +129,7 @@ async fn preauth_greets_authenticated_and_refuses_starttls() {
 }
 
 /// Plaintext up to the go-ahead, then a real ClientHello; returns what came back before EOF.
-async fn after_go_ahead(d: Dialect, behaviour: Behaviour) -> (Vec<u8>, Option<CloseReason>) {
+async fn after_go_ahead(d: Dialect, behaviour: Behaviour) -> (Vec<u8>, Option<SessionEnd>) {
     let server = testing::spawn(config(d, behaviour)).await;
     let mut tcp = connect(server.addr()).await;
     greeting(d, &mut tcp).await;
@@ -138,7 +138,7 @@ async fn after_go_ahead(d: Dialect, behaviour: Behaviour) -> (Vec<u8>, Option<Cl
     send(&mut tcp, &client_hello(&server.config().identity)).await;
     let answer = read_to_eof(&mut tcp).await;
     server.wait_closed(1).await;
-    (answer, server.transcripts()[0].close_reason.clone())
+    (answer, server.transcripts()[0].end)
 }
 
 #[tokio::test]
@@ -152,7 +152,7 @@ async fn byte_level_behaviours_act_after_the_go_ahead_in_every_line_dialect() {
         assert_eq!(answer, b"", "{d}");
         assert_eq!(
             reason,
-            Some(CloseReason::Behaviour("close-mid-handshake".into()))
+            Some(SessionEnd::Behaviour(Behaviour::CloseMidHandshake))
         );
     }
 }
@@ -161,5 +161,5 @@ async fn byte_level_behaviours_act_after_the_go_ahead_in_every_line_dialect() {
 async fn stall_after_go_ahead_in_a_line_dialect_times_out() {
     let (answer, reason) = after_go_ahead(Dialect::Smtp, Behaviour::StallAfterGoAhead).await;
     assert_eq!(answer, b"");
-    assert_eq!(reason, Some(CloseReason::HandshakeTimeout));
+    assert_eq!(reason, Some(SessionEnd::HandshakeTimeout));
 }

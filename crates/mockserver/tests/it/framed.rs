@@ -32,7 +32,7 @@ async fn plaintext_frames_are_recorded_unanswered_then_tls_echoes() {
     let transcript = &server.transcripts()[0];
     assert_eq!(transcript.bytes(Phase::Plaintext), plain);
     assert_eq!(transcript.bytes(Phase::Tls), frame("inside"));
-    let stats = server.stats();
+    let stats = server.snapshot();
     assert_eq!(
         (stats.upgrades, stats.handshakes_ok, stats.frames),
         (1, 1, 3)

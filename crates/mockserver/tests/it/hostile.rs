@@ -1,6 +1,6 @@
 //! Behaviours that act on the TLS bytes: legacy-only, garbage, close, stall.
 
-use mockserver::{Behaviour, CloseReason, LegacyVersion, MockConfig, testing};
+use mockserver::{Behaviour, HandshakeFailure, LegacyVersion, MockConfig, SessionEnd, testing};
 use proto::starttls::Dialect;
 use testpki::{KeyKind, Scenario};
 
@@ -40,10 +40,8 @@ async fn legacy_only_answers_a_client_hello_with_a_protocol_version_alert() {
         server.wait_closed(2).await;
         let transcripts = server.transcripts();
         assert_eq!(
-            transcripts[0].close_reason,
-            Some(CloseReason::Behaviour(
-                Behaviour::LegacyOnly(version).to_string()
-            ))
+            transcripts[0].end,
+            Some(SessionEnd::Behaviour(Behaviour::LegacyOnly(version)))
         );
     }
 }
@@ -81,7 +79,7 @@ async fn close_mid_handshake_reads_the_client_hello_and_closes() {
         .is_err()
     );
     server.wait_closed(2).await;
-    assert_eq!(server.stats().handshakes_ok, 0);
+    assert_eq!(server.snapshot().handshakes_ok, 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -95,11 +93,14 @@ async fn stall_after_go_ahead_answers_nothing_until_the_handshake_timeout() {
     assert!(started.elapsed() >= server.config().limits.handshake_timeout);
     server.wait_closed(1).await;
     assert_eq!(
-        server.transcripts()[0].close_reason,
-        Some(CloseReason::HandshakeTimeout)
+        server.transcripts()[0].end,
+        Some(SessionEnd::HandshakeTimeout)
     );
     assert_eq!(
-        server.stats().handshake_failures_by_kind.get("timeout"),
+        server
+            .snapshot()
+            .handshake_failures
+            .get(&HandshakeFailure::Timeout),
         Some(&1)
     );
 }

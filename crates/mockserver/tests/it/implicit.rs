@@ -20,7 +20,7 @@ async fn implicit_tls_echoes_frames_with_every_key_kind() {
         within(stream.shutdown()).await.unwrap();
         server.wait_closed(1).await;
 
-        let stats = server.stats();
+        let stats = server.snapshot();
         assert_eq!(
             (stats.connections, stats.upgrades, stats.handshakes_ok),
             (1, 1, 1),
@@ -31,7 +31,7 @@ async fn implicit_tls_echoes_frames_with_every_key_kind() {
         assert_eq!(transcripts.len(), 1);
         assert_eq!(transcripts[0].bytes(Phase::Plaintext), b"", "{key}");
         assert_eq!(transcripts[0].bytes(Phase::Tls), frame("ping"), "{key}");
-        assert!(transcripts[0].close_reason.is_some());
+        assert!(transcripts[0].end.is_some());
         server.shutdown().await;
     }
 }

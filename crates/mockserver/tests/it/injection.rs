@@ -1,8 +1,8 @@
 //! Command injection (CVE-2011-0411 class): one write holding the STARTTLS command and a
 //! further command, under each policy, in each line dialect.
 
-use mockserver::{CloseReason, MockConfig, testing};
-use proto::starttls::{Dialect, InjectionPolicy};
+use mockserver::{MockConfig, SessionEnd, testing};
+use proto::starttls::{CloseReason, Dialect, InjectionPolicy};
 use testpki::{KeyKind, Scenario};
 
 use crate::dialect::{
@@ -55,7 +55,7 @@ async fn discard_drops_and_counts_the_injected_command() {
         assert!(!caps[0].starts_with(processed), "{d}: {caps:?}");
         assert!(is_ok(d, &caps), "{d}: {caps:?}");
         assert_eq!(
-            server.stats().injected_bytes_discarded,
+            server.snapshot().injected_bytes_discarded,
             cmd.len() as u64 + 2,
             "{d}"
         );
@@ -75,10 +75,10 @@ async fn reject_closes_without_upgrading() {
         assert!(answer.starts_with(rejection), "{d}: {answer:?}");
         server.wait_closed(1).await;
         assert_eq!(
-            server.transcripts()[0].close_reason,
-            Some(CloseReason::Machine("injection-rejected".into()))
+            server.transcripts()[0].end,
+            Some(SessionEnd::Machine(CloseReason::InjectionRejected))
         );
-        assert_eq!(server.stats().upgrades, 0);
+        assert_eq!(server.snapshot().upgrades, 0);
     }
 }
 
@@ -96,6 +96,6 @@ async fn vulnerable_processes_the_injected_command_inside_tls() {
         let (_, processed) = injected(d);
         let line = read_line(&mut stream).await;
         assert!(line.starts_with(processed), "{d}: {line:?}");
-        assert_eq!(server.stats().injected_bytes_discarded, 0);
+        assert_eq!(server.snapshot().injected_bytes_discarded, 0);
     }
 }

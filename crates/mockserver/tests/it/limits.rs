@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use mockserver::{CloseReason, MockConfig, testing};
-use proto::starttls::Dialect;
+use mockserver::{HandshakeFailure, Limit, MockConfig, SessionEnd, testing};
+use proto::starttls::{CloseReason, Dialect};
 use testpki::{KeyKind, Scenario};
 use tokio::io::AsyncWriteExt;
 
@@ -15,10 +15,10 @@ fn config(dialect: Dialect) -> MockConfig {
 }
 
 /// Waits for the one connection to end; returns its close reason and the limit hits.
-async fn ended(server: &testing::RunningServer) -> (Option<CloseReason>, Vec<String>) {
+async fn ended(server: &testing::RunningServer) -> (Option<SessionEnd>, Vec<Limit>) {
     server.wait_closed(1).await;
-    let reason = server.transcripts()[0].close_reason.clone();
-    (reason, server.stats().limit_hits.into_keys().collect())
+    let reason = server.transcripts()[0].end;
+    (reason, server.snapshot().limit_hits.into_keys().collect())
 }
 
 #[tokio::test]
@@ -40,10 +40,10 @@ async fn an_over_long_line_is_answered_and_closed() {
         let (reason, limits) = ended(&server).await;
         assert_eq!(
             reason,
-            Some(CloseReason::Machine("line-too-long".into())),
+            Some(SessionEnd::Machine(CloseReason::LineTooLong)),
             "{d}"
         );
-        assert_eq!(limits, ["line-len"], "{d}");
+        assert_eq!(limits, [Limit::LineLen], "{d}");
     }
 }
 
@@ -65,10 +65,10 @@ async fn a_flood_without_line_end_is_cut_at_the_limit() {
         let (reason, limits) = ended(&server).await;
         assert_eq!(
             reason,
-            Some(CloseReason::Machine("line-too-long".into())),
+            Some(SessionEnd::Machine(CloseReason::LineTooLong)),
             "{d}"
         );
-        assert_eq!(limits, ["line-len"], "{d}");
+        assert_eq!(limits, [Limit::LineLen], "{d}");
         assert!(
             server.transcripts()[0]
                 .bytes(mockserver::Phase::Plaintext)
@@ -87,8 +87,8 @@ async fn an_over_long_frame_is_refused_before_and_inside_tls() {
     send(&mut tcp, &(2u32 << 20).to_be_bytes()).await;
     assert_eq!(read_to_eof(&mut tcp).await, b"");
     let (reason, limits) = ended(&server).await;
-    assert_eq!(reason, Some(CloseReason::Machine("frame-too-long".into())));
-    assert_eq!(limits, ["frame-len"]);
+    assert_eq!(reason, Some(SessionEnd::Machine(CloseReason::FrameTooLong)));
+    assert_eq!(limits, [Limit::FrameLen]);
 
     // Implicit, inside TLS, with a lowered limit.
     let mut cfg = config(Dialect::Implicit);
@@ -102,7 +102,7 @@ async fn an_over_long_frame_is_refused_before_and_inside_tls() {
     .unwrap();
     send(&mut stream, &frame("seventeen bytes!!")).await;
     assert_eq!(read_to_eof(&mut stream).await, b"");
-    assert_eq!(ended(&server).await.1, ["frame-len"]);
+    assert_eq!(ended(&server).await.1, [Limit::FrameLen]);
 }
 
 #[tokio::test]
@@ -122,10 +122,10 @@ async fn too_many_errors_close_the_session() {
         let (reason, limits) = ended(&server).await;
         assert_eq!(
             reason,
-            Some(CloseReason::Machine("too-many-errors".into())),
+            Some(SessionEnd::Machine(CloseReason::TooManyErrors)),
             "{d}"
         );
-        assert_eq!(limits, ["max-errors"], "{d}");
+        assert_eq!(limits, [Limit::MaxErrors], "{d}");
     }
 }
 
@@ -146,8 +146,8 @@ async fn an_idle_plaintext_session_gets_the_goodbye_at_the_idle_timeout() {
         assert!(answer.starts_with(goodbye), "{d}: {answer:?}");
         assert!(started.elapsed() >= Duration::from_secs(5));
         let (reason, limits) = ended(&server).await;
-        assert_eq!(reason, Some(CloseReason::IdleTimeout), "{d}");
-        assert_eq!(limits, ["idle-timeout"], "{d}");
+        assert_eq!(reason, Some(SessionEnd::IdleTimeout), "{d}");
+        assert_eq!(limits, [Limit::IdleTimeout], "{d}");
     }
 }
 
@@ -171,7 +171,7 @@ async fn an_idle_session_inside_tls_gets_the_goodbye_and_close_notify() {
         "{:?}",
         String::from_utf8_lossy(&answer)
     );
-    assert_eq!(ended(&server).await.0, Some(CloseReason::IdleTimeout));
+    assert_eq!(ended(&server).await.0, Some(SessionEnd::IdleTimeout));
 }
 
 #[tokio::test(start_paused = true)]
@@ -196,8 +196,8 @@ async fn a_trickled_line_must_arrive_whole_within_the_request_timeout() {
     let answer = String::from_utf8(read_to_eof(&mut rd).await).unwrap();
     assert!(answer.starts_with("421 "), "{answer:?}");
     let (reason, limits) = ended(&server).await;
-    assert_eq!(reason, Some(CloseReason::RequestTimeout));
-    assert_eq!(limits, ["request-timeout"]);
+    assert_eq!(reason, Some(SessionEnd::RequestTimeout));
+    assert_eq!(limits, [Limit::RequestTimeout]);
     writer.abort();
 }
 
@@ -211,10 +211,13 @@ async fn a_client_that_never_starts_the_handshake_hits_the_handshake_timeout() {
     command(d, &mut tcp, "STLS").await;
     assert_eq!(read_to_eof(&mut tcp).await, b"");
     let (reason, limits) = ended(&server).await;
-    assert_eq!(reason, Some(CloseReason::HandshakeTimeout));
-    assert_eq!(limits, ["handshake-timeout"]);
+    assert_eq!(reason, Some(SessionEnd::HandshakeTimeout));
+    assert_eq!(limits, [Limit::HandshakeTimeout]);
     assert_eq!(
-        server.stats().handshake_failures_by_kind.get("timeout"),
+        server
+            .snapshot()
+            .handshake_failures
+            .get(&HandshakeFailure::Timeout),
         Some(&1)
     );
 }
@@ -244,9 +247,13 @@ async fn the_connection_cap_refuses_with_the_dialects_goodbye() {
             assert_eq!(answer, "");
         }
         server.wait_closed(1).await;
-        let stats = server.stats();
+        let stats = server.snapshot();
         assert_eq!(stats.refused_connections, 1, "{d}");
-        assert_eq!(stats.limit_hits.get("max-connections"), Some(&1), "{d}");
+        assert_eq!(
+            stats.limit_hits.get(&Limit::MaxConnections),
+            Some(&1),
+            "{d}"
+        );
 
         // Once the first session has ended, there is room again.
         drop(first);
@@ -262,6 +269,6 @@ async fn the_connection_cap_refuses_with_the_dialects_goodbye() {
             let hello = greeting(d, &mut third).await;
             assert!(!hello[0].starts_with(refusal), "{d}: {hello:?}");
         }
-        assert_eq!(server.stats().refused_connections, 1, "{d}");
+        assert_eq!(server.snapshot().refused_connections, 1, "{d}");
     }
 }

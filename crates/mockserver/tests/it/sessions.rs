@@ -1,8 +1,8 @@
 //! Every line dialect's honest session: greeting, capabilities, upgrade, the session starting
 //! over inside TLS, a refused second STARTTLS, commands, and the goodbye.
 
-use mockserver::{CloseReason, Phase, testing};
-use proto::starttls::Dialect;
+use mockserver::{Phase, SessionEnd, testing};
+use proto::starttls::{CloseReason, Dialect};
 use testpki::{KeyKind, Scenario};
 
 use crate::dialect::{
@@ -42,10 +42,7 @@ async fn imap_honest_session() {
         transcript.bytes(Phase::Plaintext),
         b"A1 CAPABILITY\r\nA2 STARTTLS\r\n"
     );
-    assert_eq!(
-        transcript.close_reason,
-        Some(CloseReason::Machine("quit".into()))
-    );
+    assert_eq!(transcript.end, Some(SessionEnd::Machine(CloseReason::Quit)));
 }
 
 #[tokio::test]
@@ -120,7 +117,7 @@ async fn every_line_dialect_upgrades_with_every_key_kind() {
             send(&mut stream, format!("{quit}\r\n").as_bytes()).await;
             read_to_eof(&mut stream).await;
             server.wait_closed(1).await;
-            let stats = server.stats();
+            let stats = server.snapshot();
             assert_eq!((stats.upgrades, stats.handshakes_ok), (1, 1), "{d} {key}");
         }
     }

@@ -1,8 +1,8 @@
 //! Graceful shutdown: every session gets the dialect's goodbye (inside TLS if upgraded, then
 //! close_notify) and `run` returns once they have ended.
 
-use mockserver::{Behaviour, CloseReason, testing};
-use proto::starttls::Dialect;
+use mockserver::{Behaviour, SessionEnd, testing};
+use proto::starttls::{CloseReason, Dialect};
 use testpki::{KeyKind, Scenario};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -25,15 +25,12 @@ async fn plaintext_sessions_get_the_goodbye() {
         let mut tcp = connect(addr).await;
         greeting(d, &mut tcp).await;
         command(d, &mut tcp, capability_command(d)).await;
-        let stats = server.stats_handle().clone();
+        let stats = server.stats().clone();
         let stopping = tokio::spawn(server.shutdown());
         let answer = String::from_utf8(read_to_eof(&mut tcp).await).unwrap();
         assert!(answer.starts_with(goodbye(d)), "{d}: {answer:?}");
         within(stopping).await.unwrap();
-        assert_eq!(
-            stats.transcripts()[0].close_reason,
-            Some(CloseReason::Shutdown)
-        );
+        assert_eq!(stats.transcripts()[0].end, Some(SessionEnd::Shutdown));
         // The listener is gone.
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
@@ -88,18 +85,14 @@ async fn shutdown_ends_sessions_in_every_phase() {
     assert!(go[0].starts_with("220 "), "{go:?}");
     let mut idle = connect(server.addr()).await;
     greeting(Dialect::Smtp, &mut idle).await;
-    let stats = server.stats_handle().clone();
+    let stats = server.stats().clone();
     within(server.shutdown()).await;
     assert_eq!(read_to_eof(&mut stalled).await, b"");
     assert!(read_to_eof(&mut idle).await.starts_with(b"421 "));
-    let reasons: Vec<_> = stats
-        .transcripts()
-        .into_iter()
-        .map(|t| t.close_reason)
-        .collect();
+    let reasons: Vec<_> = stats.transcripts().into_iter().map(|t| t.end).collect();
     assert_eq!(
         reasons,
-        [Some(CloseReason::Shutdown), Some(CloseReason::Shutdown)]
+        [Some(SessionEnd::Shutdown), Some(SessionEnd::Shutdown)]
     );
     assert_eq!(stats.snapshot().active, 0);
 }
@@ -132,14 +125,14 @@ async fn close_notify_is_answered_but_a_truncation_is_not() {
         let mut rest = Vec::new();
         let read = within(stream.read_to_end(&mut rest)).await;
         within(server.wait_closed(1)).await;
-        let reason = server.transcripts()[0].close_reason.clone();
+        let reason = server.transcripts()[0].end;
         if truncate {
             let err = read.unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
-            assert_eq!(reason, Some(CloseReason::Truncated));
+            assert_eq!(reason, Some(SessionEnd::Truncated));
         } else {
             read.unwrap();
-            assert_eq!(reason, Some(CloseReason::Machine("eof".into())));
+            assert_eq!(reason, Some(SessionEnd::Machine(CloseReason::Eof)));
         }
         assert_eq!(rest, b"", "truncate: {truncate}");
         server.shutdown().await;

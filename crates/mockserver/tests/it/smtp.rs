@@ -1,7 +1,7 @@
 //! SMTP (RFC 3207): the honest session, upgrade and post-TLS commands.
 
-use mockserver::{Phase, testing};
-use proto::starttls::Dialect;
+use mockserver::{Phase, SessionEnd, testing};
+use proto::starttls::{CloseReason, Dialect};
 use testpki::{KeyKind, Scenario};
 
 use crate::support::{client_config, connect, read_to_eof, send, smtp_reply, tls};
@@ -56,7 +56,7 @@ async fn honest_session_upgrades_resets_and_accepts_mail_inside_tls() {
     assert_eq!(read_to_eof(&mut stream).await, b"");
     server.wait_closed(1).await;
 
-    let stats = server.stats();
+    let stats = server.snapshot();
     assert_eq!(
         (stats.upgrades, stats.handshakes_ok, stats.mails),
         (1, 1, 1)
@@ -71,8 +71,5 @@ async fn honest_session_upgrades_resets_and_accepts_mail_inside_tls() {
             .bytes(Phase::Tls)
             .starts_with(b"EHLO client.test\r\nSTARTTLS\r\nNOOP")
     );
-    assert_eq!(
-        transcript.close_reason,
-        Some(mockserver::CloseReason::Machine("quit".into()))
-    );
+    assert_eq!(transcript.end, Some(SessionEnd::Machine(CloseReason::Quit)));
 }

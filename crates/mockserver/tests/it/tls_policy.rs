@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mockserver::{ClientAuth, MockConfig, ServerVersions, testing};
+use mockserver::{ClientAuth, HandshakeFailure, MockConfig, ServerVersions, testing};
 use proto::starttls::Dialect;
 use rustls::{CipherSuite, HandshakeKind, NamedGroup, ProtocolVersion};
 use testpki::{KeyKind, Pki, Scenario};
@@ -35,10 +35,10 @@ async fn tls12_only_server_negotiates_tls12_and_refuses_a_tls13_only_client() {
     assert!(tls(connect(server.addr()).await, only13).await.is_err());
     drop(stream);
     server.wait_closed(2).await;
-    let stats = server.stats();
+    let stats = server.snapshot();
     assert_eq!(stats.handshakes_ok, 1);
     assert_eq!(
-        stats.handshake_failures_by_kind.values().sum::<u64>(),
+        stats.handshake_failures.values().sum::<u64>(),
         1,
         "{stats:?}"
     );
@@ -161,18 +161,18 @@ async fn required_client_auth_accepts_only_a_trusted_certificate() {
     );
 
     server.wait_closed(3).await;
-    let stats = server.stats();
+    let stats = server.snapshot();
     assert_eq!(stats.handshakes_ok, 1);
     assert_eq!(
         stats
-            .handshake_failures_by_kind
-            .get("no-client-certificate"),
+            .handshake_failures
+            .get(&HandshakeFailure::NoClientCertificate),
         Some(&1)
     );
     assert_eq!(
         stats
-            .handshake_failures_by_kind
-            .get("invalid-client-certificate"),
+            .handshake_failures
+            .get(&HandshakeFailure::InvalidClientCertificate),
         Some(&1)
     );
 }

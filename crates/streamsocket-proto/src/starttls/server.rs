@@ -109,7 +109,7 @@ pub enum ServerEvent {
 }
 
 /// Why the server closes the connection.
-#[derive(Clone, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum CloseReason {
     /// The client said QUIT or LOGOUT.
     Quit,
@@ -123,8 +123,27 @@ pub enum CloseReason {
     InjectionRejected,
     /// The client closed the connection.
     Eof,
-    /// Anything else.
-    Protocol(String),
+    /// More than [`MAX_TLS_PREFIX`] bytes came after the go-ahead before the handshake began
+    /// (Framed and Implicit keep them as the start of the ClientHello).
+    TlsPrefixTooLong,
+    /// A Framed frame was not valid UTF-8.
+    InvalidUtf8Frame,
+}
+
+impl CloseReason {
+    /// A stable kebab-case name (`quit`, `line-too-long`, ...), for logs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quit => "quit",
+            Self::TooManyErrors => "too-many-errors",
+            Self::LineTooLong => "line-too-long",
+            Self::FrameTooLong => "frame-too-long",
+            Self::InjectionRejected => "injection-rejected",
+            Self::Eof => "eof",
+            Self::TlsPrefixTooLong => "tls-prefix-too-long",
+            Self::InvalidUtf8Frame => "invalid-utf8-frame",
+        }
+    }
 }
 
 /// The server side of a dialect, sans-IO.
@@ -431,7 +450,7 @@ impl ServerMachine {
         if !self.dialect.is_line_based() {
             // Framed and Implicit: these bytes are the ClientHello.
             if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
-                self.close(CloseReason::Protocol("tls prefix too long".to_owned()));
+                self.close(CloseReason::TlsPrefixTooLong);
             } else {
                 self.tls_prefix.extend_from_slice(data);
             }
@@ -506,7 +525,7 @@ impl ServerMachine {
                 }
                 self.events.push_back(ServerEvent::Frame(text));
             }
-            Err(_) => self.close(CloseReason::Protocol("frame is not valid utf-8".to_owned())),
+            Err(_) => self.close(CloseReason::InvalidUtf8Frame),
         }
     }
 

@@ -273,11 +273,9 @@ fn a_tls_prefix_beyond_its_limit_closes_the_framed_server() {
     for dialect in [Dialect::Framed, Dialect::Implicit] {
         let mut server = Server::new(dialect, ServerConfig::default());
         server.feed_chunked(&hello, 16 * 1024);
-        assert!(
-            matches!(
-                server.events.last(),
-                Some(ServerEvent::Close(CloseReason::Protocol(_)))
-            ),
+        assert_eq!(
+            server.events.last(),
+            Some(&ServerEvent::Close(CloseReason::TlsPrefixTooLong)),
             "{dialect}: {:?}",
             server.events
         );

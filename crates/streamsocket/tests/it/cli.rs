@@ -263,7 +263,7 @@ async fn every_starttls_dialect_upgrades() {
             );
         }
         server.wait_closed(1).await;
-        assert_eq!(server.stats().handshakes_ok, 1, "{name}");
+        assert_eq!(server.snapshot().handshakes_ok, 1, "{name}");
     }
 }
 
@@ -486,7 +486,7 @@ async fn min_level_removes_versions_below_it() {
     assert_eq!(json["protection_level"], "PlainSocket");
 
     // A minimum above the requested level leaves nothing to offer: refused before connecting.
-    let before = server.stats().connections;
+    let before = server.snapshot().connections;
     let invalid = cli(connect_args(
         &server,
         &[
@@ -501,7 +501,11 @@ async fn min_level_removes_versions_below_it() {
     ))
     .await;
     assert_failure(&invalid, "InvalidArgument");
-    assert_eq!(server.stats().connections, before, "no connection was made");
+    assert_eq!(
+        server.snapshot().connections,
+        before,
+        "no connection was made"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,7 +536,7 @@ async fn unsupported_levels_fail_before_any_connection() {
         .await;
         assert_failure(&run, "InvalidArgument");
     }
-    assert_eq!(server.stats().connections, 0, "nothing was connected");
+    assert_eq!(server.snapshot().connections, 0, "nothing was connected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -567,7 +571,7 @@ async fn refused_or_missing_starttls_fails_with_its_name() {
             assert_eq!(json["protection_level"], "PlainSocket");
             assert!(json.get("received").is_none(), "nothing was sent: {json:#}");
             server.wait_closed(1).await;
-            assert_eq!(server.stats().handshakes_ok, 0);
+            assert_eq!(server.snapshot().handshakes_ok, 0);
         }
     }
 }
@@ -646,7 +650,7 @@ async fn an_unreadable_ca_file_is_an_invalid_argument() {
         json["message"].as_str().unwrap().contains("--ca"),
         "{json:#}"
     );
-    assert_eq!(server.stats().connections, 0);
+    assert_eq!(server.snapshot().connections, 0);
 }
 
 #[test]
