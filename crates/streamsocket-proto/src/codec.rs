@@ -72,6 +72,19 @@ impl FrameCodec {
         })
     }
 
+    /// How many more bytes the frame at the start of `buf` needs before [`decode`] returns it
+    /// (0: it is complete), so that a reader never takes bytes beyond its frame. Fails as soon
+    /// as the header declares a length above the maximum.
+    ///
+    /// [`decode`]: Self::decode
+    pub fn missing(&self, buf: &[u8]) -> Result<usize, FrameError> {
+        let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
+            return Ok(HEADER_LEN - buf.len());
+        };
+        let len = self.check_len(u32::from_be_bytes(*header))?;
+        Ok((HEADER_LEN + len).saturating_sub(buf.len()))
+    }
+
     /// Decodes the frame at the start of `buf`.
     ///
     /// Returns `Ok(None)` while the frame is incomplete, `Ok(Some((consumed, payload)))` once it

@@ -140,6 +140,24 @@ mod properties {
             prop_assert_eq!(codec.decode(&wire).unwrap(), Some((wire.len(), payload)));
         }
 
+        /// Fed one prefix at a time, `missing` asks for the header first, then counts down to
+        /// exactly the frame's end, where `decode` returns it; it never asks for a byte of what
+        /// follows.
+        #[test]
+        fn missing_counts_down_to_the_frame_end(payload in ".{0,64}", tail in proptest::collection::vec(any::<u8>(), 0..8)) {
+            let codec = FrameCodec::default();
+            let mut wire = Vec::new();
+            codec.encode(&payload, &mut wire).unwrap();
+            let frame_len = wire.len();
+            wire.extend_from_slice(&tail);
+            for cut in 0..=frame_len {
+                let expected = if cut < HEADER_LEN { HEADER_LEN - cut } else { frame_len - cut };
+                prop_assert_eq!(codec.missing(&wire[..cut]).unwrap(), expected);
+                prop_assert_eq!(codec.decode(&wire[..cut]).unwrap().is_some(), cut == frame_len);
+            }
+            prop_assert_eq!(codec.missing(&wire).unwrap(), 0);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = FrameCodec::new(16).unwrap().decode(&bytes);
@@ -153,6 +171,7 @@ mod properties {
             let declared = max.saturating_add(excess);
             let header = declared.to_be_bytes();
             prop_assert!(matches!(codec.decode(&header), Err(FrameError::TooLong { .. })), "declared {}", declared);
+            prop_assert!(matches!(codec.missing(&header), Err(FrameError::TooLong { .. })), "declared {}", declared);
         }
     }
 }

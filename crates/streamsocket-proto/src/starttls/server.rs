@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
-use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, HEADER_LEN};
+use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, FrameCodec, FrameError};
 
 /// The largest SMTP message body kept in memory; longer messages are refused with 552.
 pub const MAX_MAIL_LEN: usize = 1 << 20;
@@ -151,9 +151,10 @@ impl CloseReason {
 pub struct ServerMachine {
     dialect: Dialect,
     config: ServerConfig,
-    max_frame_len: u32,
+    codec: FrameCodec,
     reader: LineReader,
-    frames: FrameState,
+    /// The bytes of the frame being read (Framed, Implicit after TLS), never beyond its end.
+    frame: Vec<u8>,
     phase: Phase,
     /// TLS has been established (stays true once closed).
     tls: bool,
@@ -172,13 +173,6 @@ enum Phase {
     AwaitingTls,
     Tls,
     Closed,
-}
-
-/// The frame being read: its header, then its payload.
-#[derive(Debug, Default)]
-struct FrameState {
-    buf: Vec<u8>,
-    payload_len: Option<usize>,
 }
 
 /// Everything that is forgotten when TLS starts.
@@ -205,13 +199,15 @@ impl ServerMachine {
     /// A machine for `dialect`; queues the greeting (none for `Framed`, `Implicit`: the latter
     /// emits [`ServerEvent::StartTls`] at once).
     pub fn new(dialect: Dialect, config: ServerConfig) -> Self {
-        let max_frame_len = config.max_frame_len.min(FRAME_LEN_CEILING - 1);
+        // Below the ceiling, so the codec always accepts it.
+        let codec =
+            FrameCodec::new(config.max_frame_len.min(FRAME_LEN_CEILING - 1)).unwrap_or_default();
         let mut machine = Self {
             dialect,
             reader: LineReader::new(config.max_line_len),
-            max_frame_len,
+            codec,
             config,
-            frames: FrameState::default(),
+            frame: Vec::new(),
             phase: Phase::Plain,
             tls: false,
             session: Session::default(),
@@ -310,7 +306,7 @@ impl ServerMachine {
         self.tls = true;
         self.session = Session::default();
         self.reader.clear();
-        self.frames = FrameState::default();
+        self.frame.clear();
         self.tls_prefix.clear();
         let replay = std::mem::take(&mut self.replay);
         if !replay.is_empty() {
@@ -334,7 +330,7 @@ impl ServerMachine {
     /// message being received), for memory-bound assertions.
     pub fn buffered_len(&self) -> usize {
         self.reader.buffered_len()
-            + self.frames.buf.len()
+            + self.frame.len()
             + self.tls_prefix.len()
             + self.replay.len()
             + self
@@ -372,7 +368,7 @@ impl ServerMachine {
     fn close(&mut self, reason: CloseReason) {
         self.phase = Phase::Closed;
         self.reader.clear();
-        self.frames = FrameState::default();
+        self.frame.clear();
         self.replay.clear();
         self.tls_prefix.clear();
         self.session.data = None;
@@ -471,62 +467,46 @@ impl ServerMachine {
 
     // ---- Framed and Implicit ----
 
-    /// Consumes bytes of frames from `input`; returns how many were consumed.
+    /// Consumes bytes of frames from `input`, never beyond the end of the current frame;
+    /// returns how many were consumed. The codec decides the frame's length and validity.
     fn feed_frames(&mut self, input: &[u8]) -> usize {
-        let at_boundary = self.frames.buf.is_empty() && self.frames.payload_len.is_none();
-        if at_boundary && self.phase == Phase::Plain && input.first() == Some(&TLS_HANDSHAKE) {
+        if self.frame.is_empty()
+            && self.phase == Phase::Plain
+            && input.first() == Some(&TLS_HANDSHAKE)
+        {
             // A ClientHello, not a frame: every legitimate frame starts below 0x16.
             self.start_tls_now();
             return 0;
         }
-        match self.frames.payload_len {
-            None => {
-                let want = HEADER_LEN - self.frames.buf.len();
-                let take = want.min(input.len());
-                self.frames
-                    .buf
-                    .extend_from_slice(input.get(..take).unwrap_or_default());
-                if let Some(header) = self.frames.buf.first_chunk::<HEADER_LEN>() {
-                    let declared = u32::from_be_bytes(*header);
-                    if declared > self.max_frame_len {
-                        self.close(CloseReason::FrameTooLong);
-                        return input.len();
-                    }
-                    self.frames.buf.clear();
-                    self.frames.payload_len = Some(declared as usize);
-                    if declared == 0 {
-                        self.complete_frame();
-                    }
+        let take = match self.codec.missing(&self.frame) {
+            Ok(missing) => missing.min(input.len()),
+            Err(e) => return self.frame_error(&e, input.len()),
+        };
+        self.frame
+            .extend_from_slice(input.get(..take).unwrap_or_default());
+        match self.codec.decode(&self.frame) {
+            Ok(None) => take,
+            Ok(Some((_, text))) => {
+                self.frame.clear();
+                if self.phase == Phase::Tls
+                    && let Err(e) = self.codec.encode(&text, &mut self.outbox)
+                {
+                    return self.frame_error(&e, input.len());
                 }
+                self.events.push_back(ServerEvent::Frame(text));
                 take
             }
-            Some(len) => {
-                let want = len - self.frames.buf.len();
-                let take = want.min(input.len());
-                self.frames
-                    .buf
-                    .extend_from_slice(input.get(..take).unwrap_or_default());
-                if self.frames.buf.len() == len {
-                    self.complete_frame();
-                }
-                take
-            }
+            Err(e) => self.frame_error(&e, input.len()),
         }
     }
 
-    fn complete_frame(&mut self) {
-        let frame = std::mem::take(&mut self.frames);
-        match String::from_utf8(frame.buf) {
-            Ok(text) => {
-                if self.phase == Phase::Tls {
-                    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-                    self.outbox.extend_from_slice(&len.to_be_bytes());
-                    self.outbox.extend_from_slice(text.as_bytes());
-                }
-                self.events.push_back(ServerEvent::Frame(text));
-            }
-            Err(_) => self.close(CloseReason::InvalidUtf8Frame),
-        }
+    /// Closes on a frame the codec refused; everything in `input` counts as consumed.
+    fn frame_error(&mut self, error: &FrameError, input_len: usize) -> usize {
+        self.close(match error {
+            FrameError::InvalidUtf8 => CloseReason::InvalidUtf8Frame,
+            FrameError::TooLong { .. } | FrameError::LimitTooHigh(_) => CloseReason::FrameTooLong,
+        });
+        input_len
     }
 
     // ---- line dialects ----
