@@ -40,11 +40,9 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// Why the conversation loop stopped without closing.
-enum Pause {
-    /// The machine gave the go-ahead: start TLS.
-    StartTls,
-}
+/// The conversation loop's only way to stop without closing: the machine gave the go-ahead,
+/// start TLS.
+struct GoAhead;
 
 /// Builds the machine for a session from the server's configuration.
 pub(crate) fn machine(config: &MockConfig) -> ServerMachine {
@@ -128,7 +126,7 @@ impl Session {
             .converse(&mut stream, Phase::Plaintext, transcript)
             .await
         {
-            Ok(Pause::StartTls) => {}
+            Ok(GoAhead) => {}
             Err(reason) => return self.close(reason, stream, transcript).await,
         }
         self.shared.stats.record_upgrade();
@@ -205,7 +203,7 @@ impl Session {
         self.shared.stats.record_handshake();
         self.machine.handle_tls_established();
         let reason = match self.converse(&mut tls, Phase::Tls, transcript).await {
-            Ok(Pause::StartTls) => SessionEnd::StartTlsInsideTls,
+            Ok(GoAhead) => SessionEnd::StartTlsInsideTls,
             Err(reason) => reason,
         };
         self.close(reason, tls, transcript).await
@@ -258,7 +256,7 @@ impl Session {
         io: &mut S,
         phase: Phase,
         transcript: &mut TranscriptHandle,
-    ) -> Result<Pause, SessionEnd> {
+    ) -> Result<GoAhead, SessionEnd> {
         let limits = self.shared.config.limits;
         // Read into spare capacity (never zeroed); cleared before each read, so it never
         // grows beyond READ_BUF_LEN.
@@ -272,7 +270,7 @@ impl Session {
                 match event {
                     ServerEvent::StartTls => {
                         self.flush_transmit(io).await?;
-                        return Ok(Pause::StartTls);
+                        return Ok(GoAhead);
                     }
                     ServerEvent::Frame(frame) => {
                         self.shared.stats.record_frame();
