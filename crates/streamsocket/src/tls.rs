@@ -75,10 +75,11 @@ const CONFIGS_KEPT: usize = 8;
 /// A cell for [`TlsParts`] and the configurations built on them, shared by clones of a control
 /// until a verification option changes.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct TlsPartsCell(Arc<Mutex<Cell>>);
+pub(crate) struct TlsPartsCell(Arc<Mutex<CachedTls>>);
 
+/// The parts once built, and the configurations built on them (newest last).
 #[derive(Debug, Default)]
-struct Cell {
+struct CachedTls {
     parts: Option<TlsParts>,
     configs: Vec<(ConfigKey, Arc<ClientConfig>)>,
 }
@@ -130,14 +131,14 @@ fn resumption_key(control: &SocketControl) -> Option<usize> {
 }
 
 impl TlsPartsCell {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cell> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedTls> {
         // A poisoned lock only means a panic elsewhere while holding it; the cell stays usable.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get_or_build(control: &SocketControl, cell: &mut Cell) -> Result<TlsParts, Error> {
+    fn get_or_build(control: &SocketControl, cell: &mut CachedTls) -> Result<TlsParts, Error> {
         if let Some(parts) = cell.parts.as_ref() {
             return Ok(parts.clone());
         }
