@@ -474,8 +474,9 @@ impl Transcript {
             .collect()
     }
 
-    /// Whether any byte arrived in plaintext after the first occurrence of `marker` in the
-    /// plaintext bytes (for example "nothing followed the refused STARTTLS").
+    /// How many plaintext bytes arrived after the first occurrence of `marker` in the
+    /// plaintext bytes (`Some(0)`: nothing followed the refused STARTTLS), or `None` when
+    /// `marker` never arrived.
     pub fn plaintext_after(&self, marker: &[u8]) -> Option<usize> {
         let plain = self.bytes(Phase::Plaintext);
         let at = plain
