@@ -372,6 +372,11 @@ pub fn tls_acceptor(identity: &ServerIdentity) -> TlsAcceptor {
 ///
 /// If rustls refuses testpki's trust anchors (a bug in testpki).
 pub fn tls_connector(identity: &ServerIdentity) -> TlsConnector {
+    TlsConnector::from(raw_client_config(identity))
+}
+
+/// A plain rustls client configuration that trusts `identity`'s anchors.
+fn raw_client_config(identity: &ServerIdentity) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for anchor in &identity.trust_anchors {
         roots.add(anchor.clone()).expect("testpki roots parse");
@@ -381,7 +386,7 @@ pub fn tls_connector(identity: &ServerIdentity) -> TlsConnector {
         .expect("the provider supports the default versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
+    Arc::new(config)
 }
 
 /// The name raw TLS clients validate.
@@ -399,16 +404,7 @@ pub fn localhost() -> ServerName<'static> {
 ///
 /// If rustls cannot build a client for `identity` (a bug in testpki).
 pub fn client_hello(identity: &ServerIdentity) -> Vec<u8> {
-    let mut roots = rustls::RootCertStore::empty();
-    for anchor in &identity.trust_anchors {
-        roots.add(anchor.clone()).expect("testpki roots parse");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .expect("the provider supports the default versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), localhost())
+    let mut conn = rustls::ClientConnection::new(raw_client_config(identity), localhost())
         .expect("a client for localhost");
     let mut out = Vec::new();
     while conn.wants_write() {

@@ -304,3 +304,9 @@ pub fn run_in_memory_with(
 
 #[cfg(test)]
 mod tests;
+
+/// The bytes waiting in `outbox`, if there are any, leaving it empty: what both machines'
+/// `poll_transmit` return.
+fn take_pending(outbox: &mut Vec<u8>) -> Option<Vec<u8>> {
+    (!outbox.is_empty()).then(|| std::mem::take(outbox))
+}

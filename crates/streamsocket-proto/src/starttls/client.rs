@@ -214,11 +214,7 @@ impl ClientMachine {
 
     /// Bytes to write now: plaintext before TLS, to be encrypted after.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.outbox.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.outbox))
-        }
+        super::take_pending(&mut self.outbox)
     }
 
     /// The next event, if any.
