@@ -9,6 +9,18 @@ fn case(level: L, mode: Mode, server: ServerTls) -> Case {
     Case::core(level, mode, server)
 }
 
+/// The expectation is an `InvalidArgument` failure with nothing sent.
+fn assert_refused_as_invalid_before_sending(e: &Expected) {
+    assert!(e.silent);
+    assert!(matches!(
+        e.any_of[0],
+        Outcome::Failed {
+            failure: Failure::InvalidArgument,
+            ..
+        }
+    ));
+}
+
 fn secured(version: Version) -> Outcome {
     Outcome::Secured {
         version,
@@ -61,14 +73,7 @@ fn legacy_and_bluetooth_levels_fail_silently() {
         Mode::Connect,
         ServerTls::Both,
     ));
-    assert!(e.silent);
-    assert!(matches!(
-        e.any_of[0],
-        Outcome::Failed {
-            failure: Failure::InvalidArgument,
-            ..
-        }
-    ));
+    assert_refused_as_invalid_before_sending(&e);
 }
 
 #[test]
@@ -83,14 +88,7 @@ fn plain_socket_is_plaintext_in_connect_and_invalid_in_upgrade() {
         vec![Outcome::Plaintext]
     );
     let e = expect(&case(L::PlainSocket, Mode::Framed, ServerTls::Both));
-    assert!(e.silent);
-    assert!(matches!(
-        e.any_of[0],
-        Outcome::Failed {
-            failure: Failure::InvalidArgument,
-            ..
-        }
-    ));
+    assert_refused_as_invalid_before_sending(&e);
 }
 
 #[test]
