@@ -1,11 +1,11 @@
 //! Checks that need no socket: the core's policy table against the oracle's, for every level
-//! and minimum.
+//! and minimum, and the dialect machines against each other.
 
-use proto::level::{Decision, decide};
+use proto::level::{Operation, Permit, Refusal, RefusalReason, decide};
 use proto::{ProtectionLevel, TlsVersion};
 use serde::Serialize;
 
-use crate::oracle::{Failure, LevelVerdict, Version, level_verdict};
+use crate::oracle::{Failure, LevelVerdict, Version, level_verdict, minimum_verdict};
 
 /// One in-memory check: what the oracle expects, what the core did.
 #[derive(Clone, Debug, Serialize)]
@@ -20,7 +20,8 @@ pub struct Check {
     pub pass: bool,
 }
 
-/// Every level with every minimum (none, and each level), in connect and in upgrade form.
+/// Every level with every minimum (none, and each level), in connect and in upgrade form, and
+/// every level set as the minimum.
 pub fn policy_table() -> Vec<Check> {
     let minimums = std::iter::once(None).chain(ProtectionLevel::ALL.map(Some));
     let mut checks = Vec::new();
@@ -28,7 +29,12 @@ pub fn policy_table() -> Vec<Check> {
         for level in ProtectionLevel::ALL {
             for upgrade in [false, true] {
                 let expected = level_verdict(level, minimum, upgrade);
-                let observed = observe(decide(level, minimum), upgrade);
+                let operation = if upgrade {
+                    Operation::Upgrade { level, minimum }
+                } else {
+                    Operation::Connect { level, minimum }
+                };
+                let observed = observe(decide(operation));
                 checks.push(Check {
                     name: format!(
                         "policy {level} min={} {}",
@@ -36,22 +42,36 @@ pub fn policy_table() -> Vec<Check> {
                         if upgrade { "upgrade" } else { "connect" }
                     ),
                     expected: format!("{expected:?}"),
-                    observed: format!("{observed:?}"),
-                    pass: expected == observed,
+                    observed: observed.as_ref().map_or_else(
+                        || "a kept minimum".to_owned(),
+                        |verdict| format!("{verdict:?}"),
+                    ),
+                    pass: Some(expected) == observed,
                 });
             }
         }
     }
+    for minimum in ProtectionLevel::ALL {
+        let expected = minimum_verdict(minimum);
+        let observed = decide(Operation::SetMinimum { minimum })
+            .map(|_permit| ())
+            .map_err(failure);
+        checks.push(Check {
+            name: format!("policy set-minimum {minimum}"),
+            expected: format!("{expected:?}"),
+            observed: format!("{observed:?}"),
+            pass: expected == observed,
+        });
+    }
     checks
 }
 
-/// The core's decision in the oracle's vocabulary. Upgrading with `PlainSocket` is the
-/// client's rule (an invalid argument), applied here as the client applies it.
-fn observe(decision: Decision, upgrade: bool) -> LevelVerdict {
-    match decision {
-        Decision::Plaintext if upgrade => LevelVerdict::Refuse(Failure::InvalidArgument),
-        Decision::Plaintext => LevelVerdict::Plaintext,
-        Decision::Tls(set) => LevelVerdict::Offer(
+/// The core's answer to a connect or an upgrade in the oracle's vocabulary; `None` for an
+/// answer that a connect or an upgrade must never get (keeping a minimum).
+fn observe(answer: Result<Permit, Refusal>) -> Option<LevelVerdict> {
+    Some(match answer {
+        Ok(Permit::Plaintext) => LevelVerdict::Plaintext,
+        Ok(Permit::Tls(set)) => LevelVerdict::Offer(
             set.versions()
                 .into_iter()
                 .map(|v| match v {
@@ -60,8 +80,16 @@ fn observe(decision: Decision, upgrade: bool) -> LevelVerdict {
                 })
                 .collect(),
         ),
-        Decision::Unsupported(_) => LevelVerdict::Refuse(Failure::UnsupportedLevel),
-        Decision::Invalid(_) => LevelVerdict::Refuse(Failure::InvalidArgument),
+        Ok(Permit::SetMinimum) => return None,
+        Err(refusal) => LevelVerdict::Refuse(failure(refusal)),
+    })
+}
+
+/// A refusal of the core in the oracle's vocabulary.
+fn failure(refusal: Refusal) -> Failure {
+    match refusal.reason() {
+        RefusalReason::Unsupported(_) => Failure::UnsupportedLevel,
+        RefusalReason::Invalid(_) => Failure::InvalidArgument,
     }
 }
 
@@ -257,3 +285,6 @@ fn check_dialect(
         pass: observed == Some(expect) && consistent,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -242,7 +242,8 @@ pub enum LevelVerdict {
     Refuse(Failure),
 }
 
-/// The protection-level table of the README, written out again from the contract.
+/// The protection-level table of the README, written out again from the contract: what a
+/// connect (or, with `upgrade`, an upgrade) with `level` may do under the socket's `minimum`.
 pub fn level_verdict(
     level: ProtectionLevel,
     minimum: Option<ProtectionLevel>,
@@ -257,6 +258,11 @@ pub fn level_verdict(
         L::Ssl3AllowWeakEncryption | L::Tls10 | L::Tls11 => {
             return LevelVerdict::Refuse(Failure::UnsupportedLevel);
         }
+        // Upgrading to "no protection" is the caller's mistake. A plaintext connect is the
+        // first half of a STARTTLS connection: the minimum governs the upgrade that follows,
+        // not the plaintext connect itself (README, "Protection levels").
+        L::PlainSocket if upgrade => return LevelVerdict::Refuse(Failure::InvalidArgument),
+        L::PlainSocket => return LevelVerdict::Plaintext,
         _ => {}
     }
     if matches!(
@@ -274,26 +280,6 @@ pub fn level_verdict(
         Some(L::Tls12 | L::Ssl | L::SslAllowNullEncryption) => Some(Version::Tls12),
         _ => None,
     };
-    let demands_tls_floor = matches!(
-        minimum,
-        Some(
-            L::Ssl
-                | L::SslAllowNullEncryption
-                | L::Ssl3AllowWeakEncryption
-                | L::Tls10
-                | L::Tls11
-                | L::Tls12
-                | L::Tls13
-        )
-    );
-    if level == L::PlainSocket {
-        // Upgrading to "no protection" is the caller's mistake; a TLS minimum with a plain
-        // request leaves nothing to connect with.
-        if upgrade || demands_tls_floor {
-            return LevelVerdict::Refuse(Failure::InvalidArgument);
-        }
-        return LevelVerdict::Plaintext;
-    }
     let mut versions = offered(level).to_vec();
     if floor == Some(Version::Tls13) {
         versions.retain(|v| *v == Version::Tls13);
@@ -304,15 +290,22 @@ pub fn level_verdict(
     LevelVerdict::Offer(versions)
 }
 
+/// Whether `minimum` may be set as the socket's minimum level, per the README: a Bluetooth
+/// level cannot be a minimum (an invalid argument); every other level can.
+pub fn minimum_verdict(minimum: ProtectionLevel) -> Result<(), Failure> {
+    use ProtectionLevel as L;
+    match minimum {
+        L::BluetoothEncryptionAllowNullAuthentication
+        | L::BluetoothEncryptionWithAuthentication => Err(Failure::InvalidArgument),
+        _ => Ok(()),
+    }
+}
+
 /// The oracle.
 pub fn expect(case: &Case) -> Expected {
     // 1. The level, before any byte. In upgrade modes the plaintext connect has happened; the
     //    upgrade call itself must send nothing.
-    // A plaintext connect is the first half of a STARTTLS connection: the minimum governs the
-    // upgrade that follows, not the plaintext connect itself (README, "Protection levels").
-    let minimum = (case.control == Control::MinimumTls13
-        && case.level != ProtectionLevel::PlainSocket)
-        .then_some(ProtectionLevel::Tls13);
+    let minimum = (case.control == Control::MinimumTls13).then_some(ProtectionLevel::Tls13);
     let versions = match level_verdict(case.level, minimum, case.mode.is_upgrade()) {
         LevelVerdict::Plaintext => return Expected::one(Outcome::Plaintext),
         LevelVerdict::Refuse(failure) => return Expected::silent_fail(failure),

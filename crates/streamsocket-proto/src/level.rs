@@ -1,20 +1,34 @@
 //! Protection levels (the Windows Runtime `SocketProtectionLevel`) and the policy table that
-//! turns a requested level into what the client may offer.
+//! says what a client may do with them.
 //!
 //! # The policy table
 //!
-//! | requested level | decision |
-//! |---|---|
-//! | `PlainSocket` | no TLS |
-//! | `Ssl`, `SslAllowNullEncryption`, `Unspecified` | TLS 1.3 and TLS 1.2, secure suites only |
-//! | `Tls12` | TLS 1.2 only |
-//! | `Tls13` | TLS 1.3 only |
-//! | `Ssl3AllowWeakEncryption` | unsupported: SSL 3.0 is prohibited (RFC 7568) |
-//! | `Tls10`, `Tls11` | unsupported: deprecated (RFC 8996) and absent from rustls |
-//! | `BluetoothEncryption*` | invalid: not applicable to TCP |
+//! [`decide`] answers every [`Operation`] a client does with a level: connecting, upgrading a
+//! plaintext connection (a raw upgrade or a STARTTLS dialect), and setting the socket's minimum
+//! level. Its answer is a [`Permit`] (plaintext, or TLS offering a [`VersionSet`]) or a
+//! [`Refusal`], given before any byte is sent.
 //!
-//! A minimum level (WinRT `MinProtectionLevel`) removes versions below it; a minimum above the
-//! requested level leaves nothing and is an invalid argument.
+//! | requested level | connect | upgrade |
+//! |---|---|---|
+//! | `PlainSocket` | plaintext, whatever the minimum | invalid: an upgrade needs a TLS level |
+//! | `Ssl`, `SslAllowNullEncryption`, `Unspecified` | TLS 1.3 and TLS 1.2, secure suites only | as connect |
+//! | `Tls12` | TLS 1.2 only | as connect |
+//! | `Tls13` | TLS 1.3 only | as connect |
+//! | `Ssl3AllowWeakEncryption` | unsupported: SSL 3.0 is prohibited (RFC 7568) | as connect |
+//! | `Tls10`, `Tls11` | unsupported: deprecated (RFC 8996) and absent from rustls | as connect |
+//! | `BluetoothEncryption*` | invalid: not applicable to TCP | as connect |
+//!
+//! A minimum level (WinRT `MinProtectionLevel`) governs TLS handshakes: it removes the versions
+//! below it from a TLS connect and from an upgrade, and a minimum above the requested level
+//! leaves nothing to offer and is invalid. Only `Tls13` (TLS 1.3) and `Ssl`,
+//! `SslAllowNullEncryption` and `Tls12` (TLS 1.2) set a floor; `PlainSocket`, `Unspecified` and
+//! the legacy levels are below everything this project offers and remove nothing. A plaintext
+//! connect is the first half of a STARTTLS connection: the minimum governs the upgrade that
+//! follows, not the plaintext connect itself. A Bluetooth level cannot be a minimum: setting
+//! one is refused, and so is every handshake under one.
+//!
+//! A refused level is reported before a refused minimum, so the caller learns the real reason
+//! first.
 //!
 //! # Where this deliberately differs from Windows
 //!
@@ -120,6 +134,15 @@ impl ProtectionLevel {
     /// end up in plaintext.
     pub fn demands_tls(self) -> bool {
         self != Self::PlainSocket
+    }
+
+    /// Whether this is one of the Bluetooth levels, which do not apply to TCP.
+    fn is_bluetooth(self) -> bool {
+        matches!(
+            self,
+            Self::BluetoothEncryptionAllowNullAuthentication
+                | Self::BluetoothEncryptionWithAuthentication
+        )
     }
 
     /// The ordering used for minimum levels: the lowest protocol version the level allows.
@@ -296,14 +319,66 @@ impl fmt::Display for UnsupportedReason {
     }
 }
 
-/// What a client may do for a requested level: the outcome of [`decide`].
-#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
-pub enum Decision {
-    /// Stay in plaintext.
+/// Something a client does with a protection level: the question [`decide`] answers.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub enum Operation {
+    /// Connect with `level`: TLS at once, or plaintext for `PlainSocket`.
+    Connect {
+        /// The requested level.
+        level: ProtectionLevel,
+        /// The socket's minimum level, if one is set.
+        minimum: Option<ProtectionLevel>,
+    },
+    /// Start TLS with `level` on a plaintext connection: the seed's raw upgrade or a STARTTLS
+    /// dialect.
+    Upgrade {
+        /// The requested level.
+        level: ProtectionLevel,
+        /// The socket's minimum level, if one is set.
+        minimum: Option<ProtectionLevel>,
+    },
+    /// Make `minimum` the socket's minimum level.
+    SetMinimum {
+        /// The minimum level to set.
+        minimum: ProtectionLevel,
+    },
+}
+
+/// What an [`Operation`] may do: the answer of [`decide`] when it does not refuse.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub enum Permit {
+    /// Go on in plaintext: the answer to a `PlainSocket` connect, and to nothing else.
     Plaintext,
-    /// Negotiate TLS offering exactly these versions.
+    /// Negotiate TLS offering exactly these versions: the answer to a connect or an upgrade
+    /// with a TLS level.
     Tls(VersionSet),
-    /// A level this project refuses to offer; fail before any byte is sent.
+    /// Keep the minimum level: the answer to [`Operation::SetMinimum`].
+    SetMinimum,
+}
+
+/// Why [`decide`] refuses an operation, and which operation: nothing may be sent for it.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub struct Refusal {
+    operation: Operation,
+    reason: RefusalReason,
+}
+
+impl Refusal {
+    /// The operation refused.
+    pub fn operation(self) -> Operation {
+        self.operation
+    }
+
+    /// Why it is refused.
+    pub fn reason(self) -> RefusalReason {
+        self.reason
+    }
+}
+
+/// Why an operation is refused: a level this project will not offer, or the caller's mistake.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize)]
+pub enum RefusalReason {
+    /// A level this project refuses to offer.
     Unsupported(UnsupportedReason),
     /// A level or combination that makes no sense on TCP; the caller's mistake.
     Invalid(InvalidReason),
@@ -318,6 +393,8 @@ pub enum InvalidReason {
     MinimumAboveRequested,
     /// The minimum level is itself unusable as a minimum (Bluetooth).
     BadMinimum,
+    /// `PlainSocket` was requested for an upgrade, which starts TLS.
+    PlainSocketUpgrade,
 }
 
 impl fmt::Display for InvalidReason {
@@ -328,64 +405,80 @@ impl fmt::Display for InvalidReason {
                 "the minimum protection level is above the requested level"
             }
             Self::BadMinimum => "a Bluetooth level cannot be a minimum protection level",
+            Self::PlainSocketUpgrade => "an upgrade starts TLS, so it needs a TLS level",
         })
     }
 }
 
-/// The policy table: what a client that requests `requested`, with an optional minimum level,
-/// may offer. The module documentation shows the table.
+/// The policy table: what `operation` may do, or why it is refused. The module documentation
+/// shows the table.
 ///
-/// The minimum applies only where it can raise a floor: `PlainSocket` and `Unspecified` as a
-/// minimum change nothing; a legacy minimum (SSL 3.0, TLS 1.0, 1.1) is below everything this
-/// project offers and changes nothing either. `PlainSocket` requested with a TLS minimum is
-/// invalid (a minimum above the request).
-pub fn decide(requested: ProtectionLevel, minimum: Option<ProtectionLevel>) -> Decision {
+/// # Example
+///
+/// ```
+/// use streamsocket_proto::level::{decide, Operation, Permit, ProtectionLevel, VersionSet};
+///
+/// // A TLS 1.3 minimum leaves the plaintext half of a STARTTLS connection alone...
+/// let minimum = Some(ProtectionLevel::Tls13);
+/// let connect = Operation::Connect { level: ProtectionLevel::PlainSocket, minimum };
+/// assert_eq!(decide(connect), Ok(Permit::Plaintext));
+/// // ...and governs the upgrade that follows.
+/// let upgrade = Operation::Upgrade { level: ProtectionLevel::Ssl, minimum };
+/// assert_eq!(decide(upgrade), Ok(Permit::Tls(VersionSet::TLS13_ONLY)));
+/// ```
+pub fn decide(operation: Operation) -> Result<Permit, Refusal> {
     use ProtectionLevel as L;
-    let base = match requested {
-        L::PlainSocket => Decision::Plaintext,
-        L::Ssl | L::SslAllowNullEncryption | L::Unspecified => Decision::Tls(VersionSet::BOTH),
-        L::Tls12 => Decision::Tls(VersionSet::TLS12_ONLY),
-        L::Tls13 => Decision::Tls(VersionSet::TLS13_ONLY),
-        L::Ssl3AllowWeakEncryption => Decision::Unsupported(UnsupportedReason::Ssl3Prohibited),
-        L::Tls10 | L::Tls11 => Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+    let refuse = |reason| Err(Refusal { operation, reason });
+    let (level, minimum, upgrade) = match operation {
+        Operation::Connect { level, minimum } => (level, minimum, false),
+        Operation::Upgrade { level, minimum } => (level, minimum, true),
+        Operation::SetMinimum { minimum } => {
+            return if minimum.is_bluetooth() {
+                refuse(RefusalReason::Invalid(InvalidReason::BadMinimum))
+            } else {
+                Ok(Permit::SetMinimum)
+            };
+        }
+    };
+    let offered = match level {
+        L::Ssl | L::SslAllowNullEncryption | L::Unspecified => VersionSet::BOTH,
+        L::Tls12 => VersionSet::TLS12_ONLY,
+        L::Tls13 => VersionSet::TLS13_ONLY,
+        L::PlainSocket if upgrade => {
+            return refuse(RefusalReason::Invalid(InvalidReason::PlainSocketUpgrade));
+        }
+        // The minimum governs the upgrade that follows, not the plaintext connect itself.
+        L::PlainSocket => return Ok(Permit::Plaintext),
+        L::Ssl3AllowWeakEncryption => {
+            return refuse(RefusalReason::Unsupported(
+                UnsupportedReason::Ssl3Prohibited,
+            ));
+        }
+        L::Tls10 | L::Tls11 => {
+            return refuse(RefusalReason::Unsupported(
+                UnsupportedReason::LegacyTlsDeprecated,
+            ));
+        }
         L::BluetoothEncryptionAllowNullAuthentication
         | L::BluetoothEncryptionWithAuthentication => {
-            return Decision::Invalid(InvalidReason::BluetoothOnTcp);
+            return refuse(RefusalReason::Invalid(InvalidReason::BluetoothOnTcp));
         }
     };
     let Some(minimum) = minimum else {
-        return base;
+        return Ok(Permit::Tls(offered));
     };
-    // An unsupported request stays unsupported whatever the minimum: the caller learns the
-    // real reason first.
-    if let Decision::Unsupported(_) = base {
-        return base;
+    if minimum.is_bluetooth() {
+        return refuse(RefusalReason::Invalid(InvalidReason::BadMinimum));
     }
-    let min_floor = match minimum {
-        L::BluetoothEncryptionAllowNullAuthentication
-        | L::BluetoothEncryptionWithAuthentication => {
-            return Decision::Invalid(InvalidReason::BadMinimum);
-        }
-        // `Unspecified` as a minimum sets no floor.
-        other => match other.floor() {
-            Some(floor) => floor,
-            None => return base,
-        },
+    let Some(floor) = minimum.floor() else {
+        return Ok(Permit::Tls(offered));
     };
-    match base {
-        Decision::Plaintext if min_floor > Floor::Plain => {
-            Decision::Invalid(InvalidReason::MinimumAboveRequested)
-        }
-        Decision::Tls(set) => {
-            let tls12 = set.tls12 && min_floor <= Floor::Tls12;
-            let tls13 = set.tls13 && min_floor <= Floor::Tls13;
-            if tls12 || tls13 {
-                Decision::Tls(VersionSet { tls12, tls13 })
-            } else {
-                Decision::Invalid(InvalidReason::MinimumAboveRequested)
-            }
-        }
-        other => other,
+    let tls12 = offered.tls12 && floor <= Floor::Tls12;
+    let tls13 = offered.tls13 && floor <= Floor::Tls13;
+    if tls12 || tls13 {
+        Ok(Permit::Tls(VersionSet { tls12, tls13 }))
+    } else {
+        refuse(RefusalReason::Invalid(InvalidReason::MinimumAboveRequested))
     }
 }
 

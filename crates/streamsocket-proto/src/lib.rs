@@ -12,7 +12,8 @@
 //! any async runtime; the `streamsocket` client and the `mockserver` drive it. It holds:
 //!
 //! - [`level`]: the protection levels of the Windows Runtime `SocketProtectionLevel` and the
-//!   policy table that maps a requested level to the TLS versions a client may offer.
+//!   policy table that says what a connect, an upgrade and setting a minimum level may do: stay
+//!   in plaintext, offer some TLS versions, or be refused before any byte is sent.
 //! - [`codec`]: the seed's frame codec (4-byte big-endian length + UTF-8), bounded below
 //!   `0x16000000` so that a frame never starts like a TLS handshake.
 //! - [`alert`]: TLS alert descriptions under their IANA registry names.
@@ -23,10 +24,11 @@
 //!   a client machine against a server machine without I/O.
 //!
 //! ```
-//! use streamsocket_proto::level::{decide, Decision, ProtectionLevel, VersionSet};
+//! use streamsocket_proto::level::{decide, Operation, Permit, ProtectionLevel, VersionSet};
 //!
-//! assert_eq!(decide(ProtectionLevel::Tls13, None), Decision::Tls(VersionSet::TLS13_ONLY));
-//! assert!(matches!(decide(ProtectionLevel::Tls10, None), Decision::Unsupported(_)));
+//! let connect = |level| Operation::Connect { level, minimum: None };
+//! assert_eq!(decide(connect(ProtectionLevel::Tls13)), Ok(Permit::Tls(VersionSet::TLS13_ONLY)));
+//! assert!(decide(connect(ProtectionLevel::Tls10)).is_err());
 //! ```
 
 #![warn(missing_docs)]
@@ -37,4 +39,4 @@ pub mod codec;
 pub mod level;
 pub mod starttls;
 
-pub use level::{Decision, ProtectionLevel, TlsVersion, VersionSet};
+pub use level::{ProtectionLevel, TlsVersion, VersionSet};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proto::cert::ChainValidationResult;
-use proto::level::{Decision, InvalidReason, ProtectionLevel, decide};
+use proto::level::{Operation, ProtectionLevel, decide};
 use proto::starttls::EhloName;
 use rustls::client::{ClientSessionMemoryCache, ClientSessionStore};
 use rustls::crypto::aws_lc_rs;
@@ -289,21 +289,15 @@ impl SocketControl {
         self.min_protection_level
     }
 
-    /// Sets the minimum protection level. Bluetooth levels are refused at once.
+    /// Sets the minimum protection level, or clears it with `None`. The level policy refuses
+    /// the Bluetooth levels at once.
     pub fn set_min_protection_level(
         &mut self,
         level: Option<ProtectionLevel>,
     ) -> Result<(), Error> {
         self.check_unlocked()?;
-        if let Some(level) = level
-            && let Decision::Invalid(reason @ InvalidReason::BadMinimum) =
-                decide(ProtectionLevel::Ssl, Some(level))
-        {
-            return Err(Error::InvalidProtectionLevel {
-                level: ProtectionLevel::Ssl,
-                minimum: Some(level),
-                reason,
-            });
+        if let Some(minimum) = level {
+            decide(Operation::SetMinimum { minimum })?;
         }
         self.min_protection_level = level;
         Ok(())

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use proto::cert::ChainValidationResult;
 use proto::codec::FrameError;
-use proto::level::{InvalidReason, ProtectionLevel, UnsupportedReason};
+use proto::level::{
+    InvalidReason, Operation, ProtectionLevel, Refusal, RefusalReason, UnsupportedReason,
+};
 use proto::starttls::Dialect;
 use serde::Serialize;
 
@@ -141,12 +143,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// The requested protection level (with the socket's minimum) is invalid on TCP.
+    /// The requested protection level (with the socket's minimum), or a minimum level being
+    /// set, is invalid on TCP.
     #[error("invalid protection level {level}: {reason}")]
     InvalidProtectionLevel {
-        /// The requested level.
+        /// The requested level, or the minimum level being set.
         level: ProtectionLevel,
-        /// The socket's minimum level, if one was set.
+        /// The socket's minimum level if one was set, or the minimum level being set.
         minimum: Option<ProtectionLevel>,
         /// Why the combination is invalid.
         reason: InvalidReason,
@@ -305,7 +308,9 @@ impl Error {
             Self::ConnectTimedOut { .. } | Self::HandshakeTimedOut { .. } => {
                 io::ErrorKind::TimedOut
             }
-            Self::InvalidArgument { .. } => io::ErrorKind::InvalidInput,
+            Self::InvalidArgument { .. } | Self::InvalidProtectionLevel { .. } => {
+                io::ErrorKind::InvalidInput
+            }
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, self.clone())
@@ -337,6 +342,30 @@ impl Error {
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Self::InvalidArgument {
             reason: reason.into(),
+        }
+    }
+}
+
+/// The level policy's refusal as the client reports it: the one place where a [`Refusal`] of
+/// [`decide`](proto::level::decide) becomes an error, for a connect, an upgrade, setting the
+/// minimum level and the command-line tool alike.
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        let (level, minimum) = match refusal.operation() {
+            Operation::Connect { level, minimum } | Operation::Upgrade { level, minimum } => {
+                (level, minimum)
+            }
+            Operation::SetMinimum { minimum } => (minimum, Some(minimum)),
+        };
+        match refusal.reason() {
+            RefusalReason::Unsupported(reason) => {
+                Self::UnsupportedProtectionLevel { level, reason }
+            }
+            RefusalReason::Invalid(reason) => Self::InvalidProtectionLevel {
+                level,
+                minimum,
+                reason,
+            },
         }
     }
 }
@@ -536,6 +565,68 @@ mod tests {
         assert_eq!(io_err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(matches!(Error::from_io(&io_err), Some(Error::Truncated)));
         assert!(matches!(Error::from_io_error(io_err), Error::Truncated));
+    }
+
+    #[test]
+    fn every_refusal_of_the_level_policy_becomes_its_level_error() {
+        use ProtectionLevel as L;
+        use proto::level::decide;
+
+        let refused = |operation| Error::from(decide(operation).unwrap_err());
+
+        let err = refused(Operation::Connect {
+            level: L::Tls10,
+            minimum: Some(L::Tls13),
+        });
+        assert!(
+            matches!(
+                err,
+                Error::UnsupportedProtectionLevel {
+                    level: L::Tls10,
+                    reason: UnsupportedReason::LegacyTlsDeprecated,
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::UnsupportedProtectionLevel);
+
+        let err = refused(Operation::Upgrade {
+            level: L::PlainSocket,
+            minimum: Some(L::Tls13),
+        });
+        assert!(
+            matches!(
+                err,
+                Error::InvalidProtectionLevel {
+                    level: L::PlainSocket,
+                    minimum: Some(L::Tls13),
+                    reason: InvalidReason::PlainSocketUpgrade,
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(err.to_io().kind(), io::ErrorKind::InvalidInput);
+
+        // Setting a minimum has no requested level: the error names the minimum.
+        let bluetooth = L::BluetoothEncryptionWithAuthentication;
+        let err = refused(Operation::SetMinimum { minimum: bluetooth });
+        assert!(
+            matches!(
+                err,
+                Error::InvalidProtectionLevel {
+                    level,
+                    minimum: Some(minimum),
+                    reason: InvalidReason::BadMinimum,
+                } if level == bluetooth && minimum == bluetooth
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid protection level BluetoothEncryptionWithAuthentication: a Bluetooth level \
+             cannot be a minimum protection level"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
-use proto::level::{Decision, ProtectionLevel, TlsVersion, VersionSet, decide};
+use proto::level::{Operation, Permit, ProtectionLevel, TlsVersion, VersionSet, decide};
 use proto::starttls::Dialect;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -297,15 +297,18 @@ impl StreamSocket {
     ) -> Result<(), Error> {
         self.info.requested_protection_level = Some(level);
         self.info.remote_host_name = Some(host.to_owned());
-        // The minimum level governs TLS handshakes; a plaintext connect is the first half of a
-        // STARTTLS connection, and the upgrade obeys the minimum.
-        let minimum = match level {
-            ProtectionLevel::PlainSocket => None,
-            _ => self.control.min_protection_level(),
-        };
-        let versions = match versions_for(level, minimum)? {
-            Decision::Tls(set) => Some(set),
-            _ => None,
+        let minimum = self.control.min_protection_level();
+        let versions = match decide(Operation::Connect { level, minimum })? {
+            // The minimum does not govern a plaintext connect; the upgrade that follows obeys it.
+            Permit::Plaintext => None,
+            Permit::Tls(versions) => Some(versions),
+            // The table never answers a connect so (layer 1 tests every row); failing here
+            // keeps even a wrong table from connecting in plaintext.
+            Permit::SetMinimum => {
+                return Err(Error::invalid(
+                    "the level policy answered a connect with a kept minimum",
+                ));
+            }
         };
         let port = service.port().ok_or_else(|| {
             Error::invalid(format!(
@@ -353,10 +356,13 @@ impl StreamSocket {
         validation_host: &str,
     ) -> Result<TlsSetup, Error> {
         self.info.requested_protection_level = Some(level);
-        match versions_for(level, self.control.min_protection_level())? {
-            Decision::Tls(set) => TlsSetup::new(&self.control, set, validation_host),
-            _ => Err(Error::invalid(
-                "upgrade_to_ssl needs a TLS level; PlainSocket is not an upgrade",
+        let minimum = self.control.min_protection_level();
+        match decide(Operation::Upgrade { level, minimum })? {
+            Permit::Tls(versions) => TlsSetup::new(&self.control, versions, validation_host),
+            // The table answers an upgrade with TLS or a refusal (layer 1 tests every row);
+            // failing here keeps even a wrong table from sending anything.
+            Permit::Plaintext | Permit::SetMinimum => Err(Error::invalid(
+                "the level policy answered an upgrade without TLS versions",
             )),
         }
     }
@@ -749,22 +755,6 @@ impl TlsSetup {
             config: tls::client_config(control, versions)?,
             versions,
         })
-    }
-}
-
-/// What the level policy allows, or the error for a level it refuses.
-fn versions_for(
-    level: ProtectionLevel,
-    minimum: Option<ProtectionLevel>,
-) -> Result<Decision, Error> {
-    match decide(level, minimum) {
-        Decision::Unsupported(reason) => Err(Error::UnsupportedProtectionLevel { level, reason }),
-        Decision::Invalid(reason) => Err(Error::InvalidProtectionLevel {
-            level,
-            minimum,
-            reason,
-        }),
-        decision => Ok(decision),
     }
 }
 

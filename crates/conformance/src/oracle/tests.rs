@@ -92,6 +92,41 @@ fn plain_socket_is_plaintext_in_connect_and_invalid_in_upgrade() {
 }
 
 #[test]
+fn the_minimum_governs_the_upgrade_not_the_plaintext_connect() {
+    for minimum in std::iter::once(None).chain(L::ALL.map(Some)) {
+        assert_eq!(
+            level_verdict(L::PlainSocket, minimum, false),
+            LevelVerdict::Plaintext,
+            "{minimum:?}"
+        );
+        assert_eq!(
+            level_verdict(L::PlainSocket, minimum, true),
+            LevelVerdict::Refuse(Failure::InvalidArgument),
+            "{minimum:?}"
+        );
+    }
+    assert_eq!(
+        level_verdict(L::Ssl, Some(L::Tls13), true),
+        LevelVerdict::Offer(vec![Version::Tls13])
+    );
+    let mut c = case(L::PlainSocket, Mode::Connect, ServerTls::Both);
+    c.control = Control::MinimumTls13;
+    assert_eq!(expect(&c).any_of, vec![Outcome::Plaintext]);
+}
+
+#[test]
+fn only_bluetooth_levels_cannot_be_a_minimum() {
+    for minimum in L::ALL {
+        let bluetooth = matches!(
+            minimum,
+            L::BluetoothEncryptionAllowNullAuthentication
+                | L::BluetoothEncryptionWithAuthentication
+        );
+        assert_eq!(minimum_verdict(minimum).is_err(), bluetooth, "{minimum}");
+    }
+}
+
+#[test]
 fn a_tls_level_never_ends_in_plaintext() {
     for level in L::ALL {
         if level == L::PlainSocket {

@@ -63,113 +63,321 @@ fn serde_uses_the_winrt_name() {
     assert_eq!(back, L::Tls13);
 }
 
-/// One row of the policy table: requested level, minimum, expected decision.
-fn check(requested: L, minimum: Option<L>, expected: Decision) {
+fn connect(level: L, minimum: Option<L>) -> Operation {
+    Operation::Connect { level, minimum }
+}
+
+fn upgrade(level: L, minimum: Option<L>) -> Operation {
+    Operation::Upgrade { level, minimum }
+}
+
+/// No minimum, and each level as the minimum.
+fn minimums() -> impl Iterator<Item = Option<L>> {
+    std::iter::once(None).chain(L::ALL.map(Some))
+}
+
+/// Every question the table answers: each level connected and upgraded under every minimum,
+/// and each level set as the minimum.
+fn every_operation() -> Vec<Operation> {
+    let mut operations = Vec::new();
+    for level in L::ALL {
+        for minimum in minimums() {
+            operations.push(connect(level, minimum));
+            operations.push(upgrade(level, minimum));
+        }
+        operations.push(Operation::SetMinimum { minimum: level });
+    }
+    operations
+}
+
+/// One row of the policy table: the operation and the answer it must get.
+fn check(operation: Operation, expected: Result<Permit, RefusalReason>) {
     assert_eq!(
-        decide(requested, minimum),
+        decide(operation).map_err(Refusal::reason),
         expected,
-        "{requested} with minimum {minimum:?}"
+        "{operation:?}"
     );
+}
+
+fn tls(versions: VersionSet) -> Result<Permit, RefusalReason> {
+    Ok(Permit::Tls(versions))
+}
+
+fn invalid(reason: InvalidReason) -> Result<Permit, RefusalReason> {
+    Err(RefusalReason::Invalid(reason))
+}
+
+fn unsupported(reason: UnsupportedReason) -> Result<Permit, RefusalReason> {
+    Err(RefusalReason::Unsupported(reason))
+}
+
+/// The README's protection-level table, written out again as data without looking at
+/// `decide`: the versions each level offers (newest first) or why it offers none, and the
+/// lowest version each minimum keeps.
+mod oracle {
+    use super::*;
+    use TlsVersion::{Tls12, Tls13};
+
+    enum Row {
+        Plain,
+        Offers(&'static [TlsVersion]),
+        Refused(RefusalReason),
+    }
+
+    fn row(level: L) -> Row {
+        match level {
+            L::PlainSocket => Row::Plain,
+            L::Ssl | L::SslAllowNullEncryption | L::Unspecified => Row::Offers(&[Tls13, Tls12]),
+            L::Tls12 => Row::Offers(&[Tls12]),
+            L::Tls13 => Row::Offers(&[Tls13]),
+            L::Ssl3AllowWeakEncryption => Row::Refused(RefusalReason::Unsupported(
+                UnsupportedReason::Ssl3Prohibited,
+            )),
+            L::Tls10 | L::Tls11 => Row::Refused(RefusalReason::Unsupported(
+                UnsupportedReason::LegacyTlsDeprecated,
+            )),
+            L::BluetoothEncryptionAllowNullAuthentication
+            | L::BluetoothEncryptionWithAuthentication => {
+                Row::Refused(RefusalReason::Invalid(InvalidReason::BluetoothOnTcp))
+            }
+        }
+    }
+
+    /// The lowest version a minimum keeps: `Ok(None)` when it keeps everything offered.
+    fn lowest_kept(minimum: L) -> Result<Option<TlsVersion>, RefusalReason> {
+        match minimum {
+            L::Tls13 => Ok(Some(Tls13)),
+            L::Tls12 | L::Ssl | L::SslAllowNullEncryption => Ok(Some(Tls12)),
+            L::PlainSocket | L::Unspecified | L::Ssl3AllowWeakEncryption | L::Tls10 | L::Tls11 => {
+                Ok(None)
+            }
+            L::BluetoothEncryptionAllowNullAuthentication
+            | L::BluetoothEncryptionWithAuthentication => {
+                Err(RefusalReason::Invalid(InvalidReason::BadMinimum))
+            }
+        }
+    }
+
+    fn set(versions: &[TlsVersion]) -> Option<VersionSet> {
+        match versions {
+            [Tls13, Tls12] => Some(VersionSet::BOTH),
+            [Tls12] => Some(VersionSet::TLS12_ONLY),
+            [Tls13] => Some(VersionSet::TLS13_ONLY),
+            _ => None,
+        }
+    }
+
+    pub(super) fn answer(operation: Operation) -> Result<Permit, RefusalReason> {
+        let (level, minimum, upgrade) = match operation {
+            Operation::SetMinimum { minimum } => {
+                return lowest_kept(minimum).map(|_| Permit::SetMinimum);
+            }
+            Operation::Connect { level, minimum } => (level, minimum, false),
+            Operation::Upgrade { level, minimum } => (level, minimum, true),
+        };
+        let offered = match row(level) {
+            Row::Refused(reason) => return Err(reason),
+            Row::Plain if upgrade => {
+                return Err(RefusalReason::Invalid(InvalidReason::PlainSocketUpgrade));
+            }
+            // README: the minimum governs the upgrade that follows, not the plaintext connect.
+            Row::Plain => return Ok(Permit::Plaintext),
+            Row::Offers(versions) => versions,
+        };
+        let lowest = match minimum {
+            Some(minimum) => lowest_kept(minimum)?,
+            None => None,
+        };
+        let kept: Vec<TlsVersion> = offered
+            .iter()
+            .copied()
+            .filter(|v| lowest.is_none_or(|lowest| *v >= lowest))
+            .collect();
+        set(&kept)
+            .map(Permit::Tls)
+            .ok_or(RefusalReason::Invalid(InvalidReason::MinimumAboveRequested))
+    }
+}
+
+#[test]
+fn every_operation_follows_the_table_written_out_again() {
+    let operations = every_operation();
+    assert_eq!(operations.len(), 11 * 12 * 2 + 11);
+    for operation in operations {
+        check(operation, oracle::answer(operation));
+    }
+}
+
+#[test]
+fn every_refusal_names_the_operation_it_answers() {
+    for operation in every_operation() {
+        if let Err(refusal) = decide(operation) {
+            assert_eq!(refusal.operation(), operation);
+        }
+    }
 }
 
 #[test]
 fn every_level_without_a_minimum_follows_the_table() {
-    use Decision::*;
-    check(L::PlainSocket, None, Plaintext);
-    check(L::Ssl, None, Tls(VersionSet::BOTH));
-    check(L::SslAllowNullEncryption, None, Tls(VersionSet::BOTH));
+    for operation in [connect, upgrade] {
+        check(operation(L::Ssl, None), tls(VersionSet::BOTH));
+        check(
+            operation(L::SslAllowNullEncryption, None),
+            tls(VersionSet::BOTH),
+        );
+        check(
+            operation(L::BluetoothEncryptionAllowNullAuthentication, None),
+            invalid(InvalidReason::BluetoothOnTcp),
+        );
+        check(
+            operation(L::BluetoothEncryptionWithAuthentication, None),
+            invalid(InvalidReason::BluetoothOnTcp),
+        );
+        check(
+            operation(L::Ssl3AllowWeakEncryption, None),
+            unsupported(UnsupportedReason::Ssl3Prohibited),
+        );
+        check(
+            operation(L::Tls10, None),
+            unsupported(UnsupportedReason::LegacyTlsDeprecated),
+        );
+        check(
+            operation(L::Tls11, None),
+            unsupported(UnsupportedReason::LegacyTlsDeprecated),
+        );
+        check(operation(L::Tls12, None), tls(VersionSet::TLS12_ONLY));
+        check(operation(L::Unspecified, None), tls(VersionSet::BOTH));
+        check(operation(L::Tls13, None), tls(VersionSet::TLS13_ONLY));
+    }
+    check(connect(L::PlainSocket, None), Ok(Permit::Plaintext));
     check(
-        L::BluetoothEncryptionAllowNullAuthentication,
-        None,
-        Invalid(InvalidReason::BluetoothOnTcp),
+        upgrade(L::PlainSocket, None),
+        invalid(InvalidReason::PlainSocketUpgrade),
     );
-    check(
-        L::BluetoothEncryptionWithAuthentication,
-        None,
-        Invalid(InvalidReason::BluetoothOnTcp),
-    );
-    check(
-        L::Ssl3AllowWeakEncryption,
-        None,
-        Unsupported(UnsupportedReason::Ssl3Prohibited),
-    );
-    check(
-        L::Tls10,
-        None,
-        Unsupported(UnsupportedReason::LegacyTlsDeprecated),
-    );
-    check(
-        L::Tls11,
-        None,
-        Unsupported(UnsupportedReason::LegacyTlsDeprecated),
-    );
-    check(L::Tls12, None, Tls(VersionSet::TLS12_ONLY));
-    check(L::Unspecified, None, Tls(VersionSet::BOTH));
-    check(L::Tls13, None, Tls(VersionSet::TLS13_ONLY));
 }
 
 #[test]
 fn a_minimum_raises_the_floor() {
-    use Decision::*;
-    check(L::Ssl, Some(L::Tls13), Tls(VersionSet::TLS13_ONLY));
-    check(L::Unspecified, Some(L::Tls13), Tls(VersionSet::TLS13_ONLY));
-    check(L::Unspecified, Some(L::Tls12), Tls(VersionSet::BOTH));
-    check(L::Tls13, Some(L::Tls12), Tls(VersionSet::TLS13_ONLY));
-    check(L::Ssl, Some(L::Tls10), Tls(VersionSet::BOTH));
-    check(L::Ssl, Some(L::PlainSocket), Tls(VersionSet::BOTH));
-    check(L::Ssl, Some(L::Unspecified), Tls(VersionSet::BOTH));
-}
-
-#[test]
-fn a_minimum_above_the_request_is_invalid() {
-    use Decision::*;
-    check(
-        L::Tls12,
-        Some(L::Tls13),
-        Invalid(InvalidReason::MinimumAboveRequested),
-    );
-    check(
-        L::PlainSocket,
-        Some(L::Ssl),
-        Invalid(InvalidReason::MinimumAboveRequested),
-    );
-    check(
-        L::PlainSocket,
-        Some(L::Tls12),
-        Invalid(InvalidReason::MinimumAboveRequested),
-    );
-    check(L::PlainSocket, Some(L::PlainSocket), Plaintext);
-    check(
-        L::Ssl,
-        Some(L::BluetoothEncryptionWithAuthentication),
-        Invalid(InvalidReason::BadMinimum),
-    );
-}
-
-#[test]
-fn unsupported_requests_stay_unsupported_whatever_the_minimum() {
-    for minimum in [
-        None,
-        Some(L::Tls13),
-        Some(L::PlainSocket),
-        Some(L::BluetoothEncryptionWithAuthentication),
-    ] {
+    for operation in [connect, upgrade] {
         check(
-            L::Tls10,
-            minimum,
-            Decision::Unsupported(UnsupportedReason::LegacyTlsDeprecated),
+            operation(L::Ssl, Some(L::Tls13)),
+            tls(VersionSet::TLS13_ONLY),
+        );
+        check(
+            operation(L::Unspecified, Some(L::Tls13)),
+            tls(VersionSet::TLS13_ONLY),
+        );
+        check(
+            operation(L::Unspecified, Some(L::Tls12)),
+            tls(VersionSet::BOTH),
+        );
+        check(
+            operation(L::Tls13, Some(L::Tls12)),
+            tls(VersionSet::TLS13_ONLY),
+        );
+        check(operation(L::Ssl, Some(L::Tls10)), tls(VersionSet::BOTH));
+        check(
+            operation(L::Ssl, Some(L::PlainSocket)),
+            tls(VersionSet::BOTH),
+        );
+        check(
+            operation(L::Ssl, Some(L::Unspecified)),
+            tls(VersionSet::BOTH),
         );
     }
 }
 
 #[test]
-fn only_plain_socket_allows_plaintext() {
+fn a_minimum_above_the_request_is_invalid() {
+    for operation in [connect, upgrade] {
+        check(
+            operation(L::Tls12, Some(L::Tls13)),
+            invalid(InvalidReason::MinimumAboveRequested),
+        );
+        check(
+            operation(L::Ssl, Some(L::BluetoothEncryptionWithAuthentication)),
+            invalid(InvalidReason::BadMinimum),
+        );
+    }
+}
+
+#[test]
+fn the_minimum_governs_the_upgrade_not_the_plaintext_connect() {
+    for minimum in minimums() {
+        check(connect(L::PlainSocket, minimum), Ok(Permit::Plaintext));
+        check(
+            upgrade(L::PlainSocket, minimum),
+            invalid(InvalidReason::PlainSocketUpgrade),
+        );
+    }
+    check(upgrade(L::Ssl, Some(L::Tls13)), tls(VersionSet::TLS13_ONLY));
+    check(
+        upgrade(L::Tls12, Some(L::Tls13)),
+        invalid(InvalidReason::MinimumAboveRequested),
+    );
+}
+
+#[test]
+fn unsupported_requests_stay_unsupported_whatever_the_minimum() {
+    for operation in [connect, upgrade] {
+        for minimum in minimums() {
+            check(
+                operation(L::Tls10, minimum),
+                unsupported(UnsupportedReason::LegacyTlsDeprecated),
+            );
+        }
+    }
+}
+
+#[test]
+fn setting_a_minimum_refuses_only_the_bluetooth_levels() {
+    for minimum in L::ALL {
+        let expected = match minimum {
+            L::BluetoothEncryptionAllowNullAuthentication
+            | L::BluetoothEncryptionWithAuthentication => invalid(InvalidReason::BadMinimum),
+            _ => Ok(Permit::SetMinimum),
+        };
+        check(Operation::SetMinimum { minimum }, expected);
+    }
+}
+
+#[test]
+fn only_a_plain_socket_connect_allows_plaintext() {
     for level in L::ALL {
         assert_eq!(level.demands_tls(), level != L::PlainSocket);
-        for minimum in L::ALL.map(Some).into_iter().chain([None]) {
-            if decide(level, minimum) == Decision::Plaintext {
-                assert_eq!(level, L::PlainSocket);
+    }
+    for operation in every_operation() {
+        if decide(operation) == Ok(Permit::Plaintext) {
+            assert!(
+                matches!(
+                    operation,
+                    Operation::Connect {
+                        level: L::PlainSocket,
+                        ..
+                    }
+                ),
+                "{operation:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn connects_and_upgrades_get_no_permit_but_their_own() {
+    // The socket relies on this: a connect is answered with plaintext or TLS, an upgrade with
+    // TLS, and only setting a minimum is answered with `SetMinimum`.
+    for operation in every_operation() {
+        let Ok(permit) = decide(operation) else {
+            continue;
+        };
+        let tls = matches!(permit, Permit::Tls(_));
+        match operation {
+            Operation::Connect { level, .. } => {
+                assert_eq!(tls, level.demands_tls(), "{operation:?}");
+                assert_ne!(permit, Permit::SetMinimum, "{operation:?}");
             }
+            Operation::Upgrade { .. } => assert!(tls, "{operation:?}"),
+            Operation::SetMinimum { .. } => assert_eq!(permit, Permit::SetMinimum),
         }
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
-use streamsocket::proto::level::{Decision, decide};
+use streamsocket::proto::level::{Operation, decide};
 use streamsocket::{
     ChainValidationResult, CipherSuite, ClientIdentity, Dialect, EhloName, Error, ErrorKind,
     NamedGroup, ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity,
@@ -497,24 +497,17 @@ async fn run(
     Ok(())
 }
 
-/// The level and minimum checked against the policy table, before any connection.
+/// The level and minimum checked against the policy table before any connection, for the
+/// operation that secures this run: the upgrade with `--starttls` (whose plaintext connect the
+/// minimum does not govern), the connect otherwise.
 fn check_level(args: &ConnectArgs) -> Result<(), Error> {
-    match decide(args.level, args.min_level) {
-        Decision::Unsupported(reason) => Err(Error::UnsupportedProtectionLevel {
-            level: args.level,
-            reason,
-        }),
-        Decision::Invalid(reason) => Err(Error::InvalidProtectionLevel {
-            level: args.level,
-            minimum: args.min_level,
-            reason,
-        }),
-        Decision::Plaintext if args.starttls.is_some() => Err(Error::InvalidArgument {
-            reason: "--starttls upgrades to TLS, so --level must be a TLS level, not PlainSocket"
-                .to_owned(),
-        }),
-        Decision::Plaintext | Decision::Tls(_) => Ok(()),
-    }
+    let (level, minimum) = (args.level, args.min_level);
+    let operation = match args.starttls {
+        Some(_) => Operation::Upgrade { level, minimum },
+        None => Operation::Connect { level, minimum },
+    };
+    decide(operation)?;
+    Ok(())
 }
 
 /// Writes `text` in `format`, then reads until the peer closes, the deadline passes or the

@@ -509,6 +509,67 @@ async fn min_level_removes_versions_below_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_level_governs_the_upgrade_not_the_plaintext_connect() {
+    let mut config = mock(Dialect::Smtp, Scenario::Valid);
+    config.tls.versions = ServerVersions::Tls12Only;
+    let server = testing::spawn(config).await;
+    let pem = Pem::for_server(&server);
+    let ca = pem.ca();
+
+    // A plaintext connect is the first half of a STARTTLS connection: the minimum lets it be.
+    let plain = cli(connect_args(
+        &server,
+        &["--level", "PlainSocket", "--min-level", "Tls13", "--json"],
+    ))
+    .await;
+    assert_success(&plain);
+    assert_eq!(plain.json()["protection_level"], "PlainSocket");
+
+    // The upgrade that follows obeys it: TLS 1.3 only, which this server does not speak.
+    let upgrade = cli(connect_args(
+        &server,
+        &[
+            "--level",
+            "Ssl",
+            "--min-level",
+            "Tls13",
+            "--starttls",
+            "smtp",
+            "--ca",
+            &ca,
+            "--json",
+        ],
+    ))
+    .await;
+    assert_failure(&upgrade, "ProtocolVersionMismatch");
+
+    // Upgrading to PlainSocket is refused whatever the minimum, before anything is connected.
+    let before = server.stats().connections;
+    let invalid = cli(connect_args(
+        &server,
+        &[
+            "--level",
+            "PlainSocket",
+            "--min-level",
+            "Tls13",
+            "--starttls",
+            "smtp",
+            "--json",
+        ],
+    ))
+    .await;
+    let json = assert_failure(&invalid, "InvalidArgument");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a TLS level"),
+        "{json:#}"
+    );
+    assert_eq!(server.stats().connections, before, "no connection was made");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsupported_levels_fail_before_any_connection() {
     let server = testing::spawn(mock(Dialect::Smtp, Scenario::Valid)).await;
     let pem = Pem::for_server(&server);
