@@ -544,7 +544,7 @@ async fn min_level_governs_the_upgrade_not_the_plaintext_connect() {
     assert_failure(&upgrade, "ProtocolVersionMismatch");
 
     // Upgrading to PlainSocket is refused whatever the minimum, before anything is connected.
-    let before = server.stats().connections;
+    let before = server.snapshot().connections;
     let invalid = cli(connect_args(
         &server,
         &[
@@ -566,7 +566,7 @@ async fn min_level_governs_the_upgrade_not_the_plaintext_connect() {
             .contains("needs a TLS level"),
         "{json:#}"
     );
-    assert_eq!(server.stats().connections, before, "no connection was made");
+    assert_eq!(server.snapshot().connections, before, "no connection was made");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
