@@ -9,6 +9,7 @@ use std::time::Duration;
 use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
 use proto::level::{ProtectionLevel, TlsVersion};
 use proto::starttls::Dialect;
+use rustls::{CipherSuite, NamedGroup};
 use rustls_pki_types::CertificateDer;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -36,12 +37,14 @@ pub struct SocketInformation {
     /// The negotiated TLS version.
     #[serde(serialize_with = "serialize_version")]
     pub protocol_version: Option<TlsVersion>,
-    /// The negotiated cipher suite, by its IANA name.
-    pub cipher_suite: Option<String>,
-    /// The negotiated key-exchange group, by its IANA name.
-    pub key_exchange_group: Option<String>,
-    /// The negotiated ALPN protocol.
-    pub alpn_protocol: Option<String>,
+    /// The negotiated cipher suite (serialised by its IANA name).
+    #[serde(serialize_with = "serialize_suite")]
+    pub cipher_suite: Option<CipherSuite>,
+    /// The negotiated key-exchange group (serialised by its IANA name).
+    #[serde(serialize_with = "serialize_group")]
+    pub key_exchange_group: Option<NamedGroup>,
+    /// The negotiated ALPN protocol, its bytes as sent.
+    pub alpn_protocol: Option<AlpnProtocol>,
     /// The server name sent in the SNI extension, if one was sent.
     pub server_name_indication: Option<String>,
     /// Whether the handshake was full, needed a HelloRetryRequest, or resumed a session.
@@ -125,8 +128,8 @@ impl fmt::Display for SocketInformation {
             ("protection level", self.protection_level.to_string()),
             ("dialect", opt(&self.dialect)),
             ("protocol version", opt(&self.protocol_version)),
-            ("cipher suite", opt(&self.cipher_suite)),
-            ("key exchange group", opt(&self.key_exchange_group)),
+            ("cipher suite", opt(&self.cipher_suite.map(suite_name))),
+            ("key exchange group", opt(&self.key_exchange_group.map(group_name))),
             ("ALPN protocol", opt(&self.alpn_protocol)),
             ("SNI sent", opt(&self.server_name_indication)),
             ("handshake kind", opt(&self.handshake_kind)),
@@ -440,6 +443,67 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// An ALPN protocol identifier (RFC 7301): opaque bytes, usually printable ASCII (`h2`).
+///
+/// `Display` and serde write it as text without loss: printable ASCII as itself, a backslash
+/// and every other byte as `\xNN`.
+#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+pub struct AlpnProtocol(Vec<u8>);
+
+impl AlpnProtocol {
+    /// The identifier with these bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The bytes as negotiated.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for AlpnProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &byte in &self.0 {
+            if (byte.is_ascii_graphic() && byte != b'\\') || byte == b' ' {
+                write!(f, "{}", char::from(byte))?;
+            } else {
+                write!(f, "\\x{byte:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for AlpnProtocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A cipher suite's IANA name, or its registry code (`0x1234`) when rustls does not name it.
+pub(crate) fn suite_name(suite: CipherSuite) -> String {
+    suite
+        .as_str()
+        .map_or_else(|| format!("{:#06x}", u16::from(suite)), str::to_owned)
+}
+
+/// A key-exchange group's IANA name, or its registry code (`0x1234`) when rustls does not
+/// name it.
+pub(crate) fn group_name(group: NamedGroup) -> String {
+    group
+        .as_str()
+        .map_or_else(|| format!("{:#06x}", u16::from(group)), str::to_owned)
+}
+
+fn serialize_suite<S: Serializer>(suite: &Option<CipherSuite>, s: S) -> Result<S::Ok, S::Error> {
+    suite.map(suite_name).serialize(s)
+}
+
+fn serialize_group<S: Serializer>(group: &Option<NamedGroup>, s: S) -> Result<S::Ok, S::Error> {
+    group.map(group_name).serialize(s)
+}
+
 fn serialize_version<S: Serializer>(version: &Option<TlsVersion>, s: S) -> Result<S::Ok, S::Error> {
     match version {
         Some(version) => s.collect_str(version),
@@ -529,5 +593,29 @@ mod tests {
         let json = serde_json::to_value(&info).unwrap();
         assert_eq!(json["server_certificate_error_severity"], "None");
         assert_eq!(json["handshake_duration_ms"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn alpn_protocols_print_without_loss() {
+        assert_eq!(AlpnProtocol::new(*b"h2").to_string(), "h2");
+        assert_eq!(AlpnProtocol::new(*b"http/1.1").to_string(), "http/1.1");
+        let odd = AlpnProtocol::new(vec![0xff, b'\\', b'a', 0x00]);
+        assert_eq!(odd.to_string(), "\\xff\\x5ca\\x00");
+        assert_eq!(serde_json::to_value(&odd).unwrap(), "\\xff\\x5ca\\x00");
+        assert_eq!(odd.as_bytes(), [0xff, b'\\', b'a', 0x00]);
+    }
+
+    #[test]
+    fn suites_and_groups_serialise_by_their_iana_names() {
+        let info = SocketInformation {
+            cipher_suite: Some(CipherSuite::TLS13_AES_128_GCM_SHA256),
+            key_exchange_group: Some(NamedGroup::X25519),
+            ..SocketInformation::default()
+        };
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["cipher_suite"], "TLS13_AES_128_GCM_SHA256");
+        assert_eq!(json["key_exchange_group"], "X25519");
+        assert_eq!(suite_name(CipherSuite::from(0x1234)), "0x1234");
+        assert_eq!(group_name(NamedGroup::from(0x00ab)), "0x00ab");
     }
 }

@@ -121,6 +121,6 @@ pub use crate::control::{
 };
 pub use crate::error::{Error, ErrorKind};
 pub use crate::framing::{StringCodec, read_string, write_string};
-pub use crate::info::{CertificateSummary, HandshakeKind, SocketInformation};
+pub use crate::info::{AlpnProtocol, CertificateSummary, HandshakeKind, SocketInformation};
 pub use crate::service::{SERVICES, Service, port_for, validation_name};
 pub use crate::socket::StreamSocket;

@@ -18,7 +18,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::control::SocketControl;
-use crate::info::{CertificateSummary, HandshakeKind, SocketInformation};
+use crate::info::{AlpnProtocol, CertificateSummary, HandshakeKind, SocketInformation};
 use crate::service::Service;
 use crate::verifier::{REPORT, SharedReport};
 use crate::{Error, service, tls};
@@ -584,15 +584,11 @@ impl StreamSocket {
         self.info.protocol_version = version;
         self.info.protection_level =
             version.map_or(ProtectionLevel::PlainSocket, ProtectionLevel::from_version);
-        self.info.cipher_suite = conn
-            .negotiated_cipher_suite()
-            .map(|suite| name_of(suite.suite().as_str(), suite.suite()));
+        self.info.cipher_suite = conn.negotiated_cipher_suite().map(|suite| suite.suite());
         self.info.key_exchange_group = conn
             .negotiated_key_exchange_group()
-            .map(|group| name_of(group.name().as_str(), group.name()));
-        self.info.alpn_protocol = conn
-            .alpn_protocol()
-            .map(|alpn| String::from_utf8_lossy(alpn).into_owned());
+            .map(|group| group.name());
+        self.info.alpn_protocol = conn.alpn_protocol().map(AlpnProtocol::new);
         self.info.handshake_kind = conn.handshake_kind().map(HandshakeKind::from_rustls);
         if self.info.server_certificates.is_empty() {
             // A resumed session skips the verifier; rustls still knows the chain.
@@ -791,10 +787,6 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
             source: Some(Arc::new(err)),
         })?;
     Ok(addrs.collect())
-}
-
-fn name_of(name: Option<&'static str>, fallback: impl std::fmt::Debug) -> String {
-    name.map_or_else(|| format!("{fallback:?}"), str::to_owned)
 }
 
 /// Sorts a failed handshake into the error kinds.
