@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use mockserver::{MockConfig, ServerVersions, Stats, TlsPolicy};
+use mockserver::{MockConfig, Stats, TlsPolicy, VersionSet};
 use streamsocket::{
     ChainValidationResult, Dialect, HandshakeKind, ProtectionLevel, SocketControl, StreamSocket,
     TrustAnchors,
@@ -45,8 +45,8 @@ pub fn mock_config_for(
     let mut config = mockserver::testing::config(dialect, scenario, setup.key);
     config.tls = TlsPolicy {
         versions: match setup.version {
-            Version::Tls12 => ServerVersions::Tls12Only,
-            Version::Tls13 => ServerVersions::Tls13Only,
+            Version::Tls12 => VersionSet::TLS12_ONLY,
+            Version::Tls13 => VersionSet::TLS13_ONLY,
         },
         cipher_suites: setup.cipher_suite_codes(),
         kx_groups: setup.group_codes(),

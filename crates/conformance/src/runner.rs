@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mockserver::testing::{RunningServer, spawn};
-use mockserver::{
-    Behaviour as MockBehaviour, ClientAuth, LegacyVersion, MockConfig, ServerVersions,
-};
+use mockserver::{Behaviour as MockBehaviour, ClientAuth, LegacyVersion, MockConfig, VersionSet};
 use proto::ProtectionLevel;
 use proto::cert::ChainValidationResult;
 use proto::starttls::Dialect;
@@ -462,9 +460,9 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
         Behaviour::CloseMidHandshake => MockBehaviour::CloseMidHandshake,
     };
     match case.server {
-        ServerTls::Both => config.tls.versions = ServerVersions::Both,
-        ServerTls::Tls12Only => config.tls.versions = ServerVersions::Tls12Only,
-        ServerTls::Tls13Only => config.tls.versions = ServerVersions::Tls13Only,
+        ServerTls::Both => config.tls.versions = VersionSet::BOTH,
+        ServerTls::Tls12Only => config.tls.versions = VersionSet::TLS12_ONLY,
+        ServerTls::Tls13Only => config.tls.versions = VersionSet::TLS13_ONLY,
         ServerTls::LegacyTls11 => {
             config.behaviour = MockBehaviour::LegacyOnly(LegacyVersion::Tls11)
         }

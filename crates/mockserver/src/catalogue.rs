@@ -9,11 +9,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use proto::level::VersionSet;
 use proto::starttls::Dialect;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use testpki::{ExpectedError, KeyKind, Pki, Scenario};
 
-use crate::config::{Behaviour, Limits, MockConfig, ServerVersions, TlsPolicy};
+use crate::config::{Behaviour, Limits, MockConfig, TlsPolicy};
 
 /// One server of the catalogue.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -106,7 +107,7 @@ pub fn entries() -> Vec<Entry> {
                 scenario,
                 Behaviour::Honest,
                 key,
-                ServerVersions::Both,
+                VersionSet::BOTH,
             ));
         }
         for other in [KeyKind::Ed25519, KeyKind::Rsa2048] {
@@ -115,10 +116,10 @@ pub fn entries() -> Vec<Entry> {
                 Scenario::Valid,
                 Behaviour::Honest,
                 other,
-                ServerVersions::Both,
+                VersionSet::BOTH,
             ));
         }
-        for versions in [ServerVersions::Tls12Only, ServerVersions::Tls13Only] {
+        for versions in [VersionSet::TLS12_ONLY, VersionSet::TLS13_ONLY] {
             out.push(Entry::new(
                 dialect,
                 Scenario::Valid,
@@ -134,7 +135,7 @@ pub fn entries() -> Vec<Entry> {
                     Scenario::Valid,
                     behaviour,
                     key,
-                    ServerVersions::Both,
+                    VersionSet::BOTH,
                 ));
             }
         }
@@ -166,13 +167,13 @@ impl Entry {
         scenario: Scenario,
         behaviour: Behaviour,
         key_type: KeyKind,
-        versions: ServerVersions,
+        versions: VersionSet,
     ) -> Self {
         let mut name = format!("{dialect}-{scenario}-{behaviour}-{key_type}");
-        match versions {
-            ServerVersions::Both => {}
-            ServerVersions::Tls12Only => name.push_str("-tls12"),
-            ServerVersions::Tls13Only => name.push_str("-tls13"),
+        if versions == VersionSet::TLS12_ONLY {
+            name.push_str("-tls12");
+        } else if versions == VersionSet::TLS13_ONLY {
+            name.push_str("-tls13");
         }
         let error_class = match behaviour {
             Behaviour::Honest | Behaviour::TlsRequired => {
@@ -212,7 +213,9 @@ impl Entry {
     pub fn config(&self) -> Result<MockConfig, testpki::Error> {
         let pki = Pki::shared(self.key_type);
         let identity = pki.server(self.scenario)?;
-        let versions = self.tls.parse().unwrap_or_default();
+        // `tls` is written by `new` from a VersionSet; a hand-edited manifest that names no
+        // versions serves both, as a server with no version setting does.
+        let versions = self.tls.parse().unwrap_or(VersionSet::BOTH);
         Ok(MockConfig {
             dialect: self.dialect,
             behaviour: self.behaviour,

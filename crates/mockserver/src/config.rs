@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use proto::level::VersionSet;
 use proto::starttls::{Dialect, InjectionPolicy};
 use rustls::{CipherSuite, NamedGroup};
 use rustls_pki_types::CertificateDer;
@@ -73,7 +74,7 @@ pub enum LegacyVersion {
 #[derive(Clone, Debug)]
 pub struct TlsPolicy {
     /// Which protocol versions are enabled.
-    pub versions: ServerVersions,
+    pub versions: VersionSet,
     /// Cipher suites to enable (a subset of the provider's); `None` for the provider's default.
     pub cipher_suites: Option<Vec<CipherSuite>>,
     /// Key-exchange groups to enable; `None` for the provider's default.
@@ -91,7 +92,7 @@ pub struct TlsPolicy {
 impl Default for TlsPolicy {
     fn default() -> Self {
         Self {
-            versions: ServerVersions::Both,
+            versions: VersionSet::BOTH,
             cipher_suites: None,
             kx_groups: None,
             alpn: Vec::new(),
@@ -100,18 +101,6 @@ impl Default for TlsPolicy {
             resumption: true,
         }
     }
-}
-
-/// The TLS versions a server enables.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
-pub enum ServerVersions {
-    /// TLS 1.2 and TLS 1.3.
-    #[default]
-    Both,
-    /// TLS 1.2 only.
-    Tls12Only,
-    /// TLS 1.3 only.
-    Tls13Only,
 }
 
 /// Client authentication with certificates (mutual TLS).
@@ -250,43 +239,6 @@ impl LegacyVersion {
     }
 }
 
-impl FromStr for ServerVersions {
-    type Err = ParseError;
-
-    /// Parses a comma-separated list of `1.2` and `1.3`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseError {
-            what: "tls versions",
-            value: s.to_owned(),
-            expected: "1.2, 1.3 or 1.2,1.3".to_owned(),
-        };
-        let (mut v12, mut v13) = (false, false);
-        for part in s.split(',').map(str::trim) {
-            match part {
-                "1.2" => v12 = true,
-                "1.3" => v13 = true,
-                _ => return Err(err()),
-            }
-        }
-        match (v12, v13) {
-            (true, true) => Ok(Self::Both),
-            (true, false) => Ok(Self::Tls12Only),
-            (false, true) => Ok(Self::Tls13Only),
-            (false, false) => Err(err()),
-        }
-    }
-}
-
-impl fmt::Display for ServerVersions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Both => "1.2,1.3",
-            Self::Tls12Only => "1.2",
-            Self::Tls13Only => "1.3",
-        })
-    }
-}
-
 impl FromStr for ClientAuth {
     type Err = ParseError;
 
@@ -335,14 +287,5 @@ mod tests {
             assert_eq!(serde_json::from_str::<Behaviour>(&json).unwrap(), b);
         }
         assert!("bogus".parse::<Behaviour>().is_err());
-    }
-
-    #[test]
-    fn tls_version_lists_parse() {
-        assert_eq!("1.2,1.3".parse(), Ok(ServerVersions::Both));
-        assert_eq!("1.3".parse(), Ok(ServerVersions::Tls13Only));
-        assert_eq!("1.2".parse(), Ok(ServerVersions::Tls12Only));
-        assert!("1.1".parse::<ServerVersions>().is_err());
-        assert!("".parse::<ServerVersions>().is_err());
     }
 }

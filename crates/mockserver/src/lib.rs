@@ -48,9 +48,8 @@ pub mod stats;
 pub mod testing;
 mod tls;
 
-pub use config::{
-    Behaviour, ClientAuth, LegacyVersion, Limits, MockConfig, ParseError, ServerVersions, TlsPolicy,
-};
+pub use config::{Behaviour, ClientAuth, LegacyVersion, Limits, MockConfig, ParseError, TlsPolicy};
+pub use proto::level::VersionSet;
 pub use server::{run, run_with_stats};
 pub use session::injected_response;
 pub use stats::{

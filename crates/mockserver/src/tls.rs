@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls::{RootCertStore, ServerConfig};
 
 use crate::Error;
-use crate::config::{ClientAuth, ServerVersions, TlsPolicy};
+use crate::config::{ClientAuth, TlsPolicy};
 
 /// Builds the server's TLS configuration (aws-lc-rs provider, filtered by the policy).
 pub(crate) fn server_config(
@@ -34,13 +34,9 @@ pub(crate) fn server_config(
         }
     }
     let provider = Arc::new(provider);
-    let versions: &[&'static SupportedProtocolVersion] = match policy.versions {
-        ServerVersions::Both => &[&rustls::version::TLS13, &rustls::version::TLS12],
-        ServerVersions::Tls12Only => &[&rustls::version::TLS12],
-        ServerVersions::Tls13Only => &[&rustls::version::TLS13],
-    };
+    let versions = policy.versions.to_rustls();
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
+        .with_protocol_versions(&versions)
         .map_err(Error::Tls)?;
     let builder = match policy.client_auth {
         ClientAuth::None => builder.with_no_client_auth(),

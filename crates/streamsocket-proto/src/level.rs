@@ -299,6 +299,44 @@ impl VersionSet {
     }
 }
 
+/// Written as the versions' numbers, oldest first: `1.2`, `1.3`, `1.2,1.3`.
+impl fmt::Display for VersionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match (self.tls12, self.tls13) {
+            (true, true) => "1.2,1.3",
+            (true, false) => "1.2",
+            // Never empty: the constructors are the three constants.
+            (false, _) => "1.3",
+        })
+    }
+}
+
+impl FromStr for VersionSet {
+    type Err = ParseVersionSetError;
+
+    /// Parses a comma-separated list of `1.2` and `1.3` (spaces around items allowed).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (mut tls12, mut tls13) = (false, false);
+        for part in s.split(',').map(str::trim) {
+            match part {
+                "1.2" => tls12 = true,
+                "1.3" => tls13 = true,
+                _ => return Err(ParseVersionSetError(s.to_owned())),
+            }
+        }
+        if tls12 || tls13 {
+            Ok(Self { tls12, tls13 })
+        } else {
+            Err(ParseVersionSetError(s.to_owned()))
+        }
+    }
+}
+
+/// A string that is not a list of TLS versions.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("unknown tls versions {0:?} (expected 1.2, 1.3 or 1.2,1.3)")]
+pub struct ParseVersionSetError(String);
+
 /// Why a level is refused before any byte is sent.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, PartialEq, Serialize)]
 pub enum UnsupportedReason {

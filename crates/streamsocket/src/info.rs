@@ -129,7 +129,10 @@ impl fmt::Display for SocketInformation {
             ("dialect", opt(&self.dialect)),
             ("protocol version", opt(&self.protocol_version)),
             ("cipher suite", opt(&self.cipher_suite.map(suite_name))),
-            ("key exchange group", opt(&self.key_exchange_group.map(group_name))),
+            (
+                "key exchange group",
+                opt(&self.key_exchange_group.map(group_name)),
+            ),
             ("ALPN protocol", opt(&self.alpn_protocol)),
             ("SNI sent", opt(&self.server_name_indication)),
             ("handshake kind", opt(&self.handshake_kind)),

@@ -8,7 +8,7 @@ use streamsocket::proto::starttls::CloseReason;
 
 use mockserver::SessionEnd;
 use mockserver::testing::{self, RunningServer};
-use mockserver::{Limits, MockConfig, ServerVersions};
+use mockserver::{Limits, MockConfig, VersionSet};
 use streamsocket::{Dialect, ErrorKind, ProtectionLevel, StreamSocket, TlsVersion};
 use streamsocket::{read_string, write_string};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -308,7 +308,7 @@ fn close_notify_during_the_handshake_ends_the_mock_server_session_without_spinni
         Dialect::Imap,
         Dialect::Pop3,
     ] {
-        for versions in [ServerVersions::Both, ServerVersions::Tls12Only] {
+        for versions in [VersionSet::BOTH, VersionSet::TLS12_ONLY] {
             for fin in [true, false] {
                 let outcome = run_isolated(move || async move {
                     let identity = valid_identity();

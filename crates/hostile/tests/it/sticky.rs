@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mockserver::stats::Phase;
 use mockserver::testing::{self, RunningServer};
-use mockserver::{Behaviour, MockConfig, ServerVersions};
+use mockserver::{Behaviour, MockConfig, VersionSet};
 use streamsocket::{Dialect, Error, ErrorKind, ProtectionLevel, StreamSocket, read_string};
 use testpki::{KeyKind, Scenario};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -152,7 +152,7 @@ async fn every_upgrade_failure_is_sticky_and_nothing_reaches_the_server() {
             Dialect::Pop3,
             MockConfig {
                 tls: mockserver::TlsPolicy {
-                    versions: ServerVersions::Tls12Only,
+                    versions: VersionSet::TLS12_ONLY,
                     ..mockserver::TlsPolicy::default()
                 },
                 ..mock(Dialect::Pop3)
@@ -180,7 +180,7 @@ async fn every_upgrade_failure_is_sticky_and_nothing_reaches_the_server() {
             Dialect::Smtp,
             MockConfig {
                 tls: mockserver::TlsPolicy {
-                    versions: ServerVersions::Tls13Only,
+                    versions: VersionSet::TLS13_ONLY,
                     client_auth: mockserver::ClientAuth::Required,
                     ..mock(Dialect::Smtp).tls
                 },
@@ -287,7 +287,7 @@ async fn a_fatal_alert_after_the_handshake_is_sticky() {
     // server's Finished), then the server's alert fails the first read.
     let server = testing::spawn(MockConfig {
         tls: mockserver::TlsPolicy {
-            versions: ServerVersions::Tls13Only,
+            versions: VersionSet::TLS13_ONLY,
             client_auth: mockserver::ClientAuth::Required,
             ..mock(Dialect::Framed).tls
         },

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mockserver::catalogue::{self, Manifest, ServedEntry};
-use mockserver::{Behaviour, ClientAuth, Limits, MockConfig, ServerVersions, Stats, TlsPolicy};
+use mockserver::{Behaviour, ClientAuth, Limits, MockConfig, Stats, TlsPolicy, VersionSet};
 use proto::starttls::{Dialect, InjectionPolicy};
 use testpki::{KeyKind, Pki, Scenario};
 use tokio::net::TcpListener;
@@ -59,7 +59,7 @@ struct ServeArgs {
     key_type: KeyKind,
     /// TLS versions to enable: 1.2, 1.3 or 1.2,1.3.
     #[arg(long, default_value = "1.2,1.3")]
-    tls: ServerVersions,
+    tls: VersionSet,
     /// Behaviour: honest, starttls-not-advertised, starttls-refused, tls-required,
     /// response-injection, preauth (IMAP), stall-after-go-ahead,
     /// garbage-instead-of-server-hello, close-mid-handshake, legacy-only-ssl3,

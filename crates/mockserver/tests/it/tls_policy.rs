@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mockserver::{ClientAuth, HandshakeFailure, MockConfig, ServerVersions, testing};
+use mockserver::{ClientAuth, HandshakeFailure, MockConfig, VersionSet, testing};
 use proto::starttls::Dialect;
 use rustls::{CipherSuite, HandshakeKind, NamedGroup, ProtocolVersion};
 use testpki::{KeyKind, Pki, Scenario};
@@ -19,7 +19,7 @@ fn implicit() -> MockConfig {
 #[tokio::test]
 async fn tls12_only_server_negotiates_tls12_and_refuses_a_tls13_only_client() {
     let mut config = implicit();
-    config.tls.versions = ServerVersions::Tls12Only;
+    config.tls.versions = VersionSet::TLS12_ONLY;
     let server = testing::spawn(config).await;
     let identity = &server.config().identity;
 
@@ -47,7 +47,7 @@ async fn tls12_only_server_negotiates_tls12_and_refuses_a_tls13_only_client() {
 #[tokio::test]
 async fn tls13_only_server_refuses_a_tls12_only_client() {
     let mut config = implicit();
-    config.tls.versions = ServerVersions::Tls13Only;
+    config.tls.versions = VersionSet::TLS13_ONLY;
     let server = testing::spawn(config).await;
     let identity = &server.config().identity;
     let only12 = client_config_versions(identity, &[&rustls::version::TLS12]);
@@ -194,10 +194,7 @@ async fn optional_client_auth_accepts_a_client_without_certificate() {
     );
 }
 
-async fn second_handshake_kind(
-    resumption: bool,
-    versions: ServerVersions,
-) -> Option<HandshakeKind> {
+async fn second_handshake_kind(resumption: bool, versions: VersionSet) -> Option<HandshakeKind> {
     let mut config = implicit();
     config.tls.resumption = resumption;
     config.tls.versions = versions;
@@ -220,7 +217,7 @@ async fn second_handshake_kind(
 
 #[tokio::test]
 async fn resumption_can_be_switched_on_and_off() {
-    for versions in [ServerVersions::Tls12Only, ServerVersions::Tls13Only] {
+    for versions in [VersionSet::TLS12_ONLY, VersionSet::TLS13_ONLY] {
         assert_eq!(
             second_handshake_kind(true, versions).await,
             Some(HandshakeKind::Resumed)

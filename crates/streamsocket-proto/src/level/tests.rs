@@ -392,3 +392,20 @@ fn version_sets_list_newest_first() {
     assert!(VersionSet::TLS13_ONLY.contains(TlsVersion::Tls13));
     assert!(!VersionSet::TLS13_ONLY.contains(TlsVersion::Tls12));
 }
+
+#[test]
+fn version_sets_parse_and_print_as_version_lists() {
+    for set in [
+        VersionSet::BOTH,
+        VersionSet::TLS12_ONLY,
+        VersionSet::TLS13_ONLY,
+    ] {
+        assert_eq!(set.to_string().parse::<VersionSet>(), Ok(set));
+    }
+    assert_eq!("1.3, 1.2".parse(), Ok(VersionSet::BOTH));
+    assert_eq!("1.2".parse(), Ok(VersionSet::TLS12_ONLY));
+    assert_eq!(VersionSet::TLS13_ONLY.to_string(), "1.3");
+    for bad in ["", "1.1", "1.2,", "tls1.3", "1.2;1.3"] {
+        assert!(bad.parse::<VersionSet>().is_err(), "{bad:?}");
+    }
+}

@@ -2,13 +2,14 @@
 //! its JSON and table reports, every STARTTLS dialect, `--send`, the certificate and level
 //! options, failures with their error names and exit statuses, and clap's refusals.
 
+use mockserver::VersionSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mockserver::config::{Behaviour, ClientAuth, MockConfig, ServerVersions};
+use mockserver::config::{Behaviour, ClientAuth, MockConfig};
 use mockserver::stats::Phase;
 use mockserver::testing::{self, RunningServer};
 use serde_json::Value;
@@ -449,7 +450,7 @@ async fn without_ca_the_test_root_is_untrusted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn min_level_removes_versions_below_it() {
     let mut config = mock(Dialect::Implicit, Scenario::Valid);
-    config.tls.versions = ServerVersions::Tls12Only;
+    config.tls.versions = VersionSet::TLS12_ONLY;
     let server = testing::spawn(config).await;
     let pem = Pem::for_server(&server);
 
@@ -511,7 +512,7 @@ async fn min_level_removes_versions_below_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn min_level_governs_the_upgrade_not_the_plaintext_connect() {
     let mut config = mock(Dialect::Smtp, Scenario::Valid);
-    config.tls.versions = ServerVersions::Tls12Only;
+    config.tls.versions = VersionSet::TLS12_ONLY;
     let server = testing::spawn(config).await;
     let pem = Pem::for_server(&server);
     let ca = pem.ca();
@@ -566,7 +567,11 @@ async fn min_level_governs_the_upgrade_not_the_plaintext_connect() {
             .contains("needs a TLS level"),
         "{json:#}"
     );
-    assert_eq!(server.snapshot().connections, before, "no connection was made");
+    assert_eq!(
+        server.snapshot().connections,
+        before,
+        "no connection was made"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,7 +666,7 @@ async fn a_closed_port_is_connection_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_needs_the_client_certificate() {
-    for versions in [ServerVersions::Tls12Only, ServerVersions::Tls13Only] {
+    for versions in [VersionSet::TLS12_ONLY, VersionSet::TLS13_ONLY] {
         let mut config = mock(Dialect::Implicit, Scenario::Valid);
         config.tls.client_auth = ClientAuth::Required;
         config.tls.versions = versions;

@@ -1,9 +1,10 @@
 //! `upgrade_with`: every dialect's STARTTLS against the mock server, and every way a server can
 //! refuse, strip or poison the upgrade.
 
+use mockserver::VersionSet;
 use std::time::Duration;
 
-use mockserver::config::{Behaviour, LegacyVersion, MockConfig, ServerVersions};
+use mockserver::config::{Behaviour, LegacyVersion, MockConfig};
 use mockserver::stats::Phase;
 use mockserver::testing::{self, RunningServer};
 use streamsocket::{
@@ -341,7 +342,7 @@ async fn hostile_tls_servers_fail_the_handshake_with_their_kind() {
 #[tokio::test]
 async fn a_tls12_only_mock_server_against_a_tls13_upgrade() {
     let mut config = mock(Dialect::Imap, Behaviour::Honest);
-    config.tls.versions = ServerVersions::Tls12Only;
+    config.tls.versions = VersionSet::TLS12_ONLY;
     let server = testing::spawn(config).await;
     let mut socket = plain_socket(&server).await;
     let err = socket
