@@ -1,14 +1,12 @@
-//! The oracle of the `service_name` target: the client crate's service-name parsing
-//! (`streamsocket::port_for`). It lives apart from `harness.rs` because it needs the client
-//! crate, which the layer-1 replay test cannot depend on.
-//!
-//! `host_name` fuzzes the other half of an endpoint: the client's validation name
-//! (`streamsocket::validation_name`), what certificates are checked against and SNI carries.
+//! The oracles of the `service_name` and `host_name` targets: layer 1's host and service parsing
+//! (`streamsocket_proto::service`), the two halves of an endpoint: the port a service names
+//! (`port_for`) and the validation name of a host (`validation_name`), what certificates are
+//! checked against and SNI carries.
 
 use std::net::IpAddr;
 
 use rustls_pki_types::ServerName;
-use streamsocket::{ErrorKind, SERVICES, port_for, validation_name};
+use streamsocket_proto::service::{SERVICES, port_for, validation_name};
 
 /// `service_name`: the input, as lossy UTF-8, is a service. Oracles: no panic; a port is never
 /// 0; all-digit services (after trimming) are exactly the ports 1..=65535; any other service is
@@ -33,19 +31,26 @@ pub fn service_name(data: &[u8]) {
     }
 }
 
-/// `host_name`: the input, as lossy UTF-8, is a host. Oracles: no panic; a refusal is always an
-/// invalid argument; an accepted IP address is exactly what the text (brackets removed) parses
-/// to; an accepted DNS name is the input itself (less a final dot), ASCII without spaces, control characters or
-/// brackets, at most 253 octets, and it is accepted again (idempotent).
+/// `host_name`: the input, as lossy UTF-8, is a host. Oracles: no panic; a refusal names the
+/// host as given and is never one of an IP literal; an accepted IP address is exactly what the
+/// text (brackets removed) parses to; an accepted DNS name is the input itself (less a final
+/// dot), ASCII without spaces, control characters or brackets, at most 253 octets, and it is
+/// accepted again (idempotent).
 pub fn host_name(data: &[u8]) {
     let host = String::from_utf8_lossy(data);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(&host);
     match validation_name(&host) {
-        Err(err) => assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{host:?}"),
+        Err(err) => {
+            assert_eq!(err.host(), &*host, "a refusal names the host as given");
+            assert!(
+                bare.parse::<IpAddr>().is_err(),
+                "{host:?} is an IP literal and was refused"
+            );
+        }
         Ok(ServerName::IpAddress(ip)) => {
-            let bare = host
-                .strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .unwrap_or(&host);
             let parsed: IpAddr = bare.parse().expect("an accepted IP address parses");
             assert_eq!(IpAddr::from(ip), parsed, "{host:?}");
         }

@@ -19,6 +19,8 @@
 //! - [`alert`]: TLS alert descriptions under their IANA registry names.
 //! - [`cert`]: the certificate-error vocabulary (WinRT `ChainValidationResult`,
 //!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
+//! - [`service`]: host and service names: the port a service names and the name a certificate is
+//!   validated for, without resolving anything.
 //! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Implicit`) as client and
 //!   server state machines, a bounded line reader, and [`starttls::run_in_memory`], which drives
 //!   a client machine against a server machine without I/O.
@@ -37,6 +39,7 @@ pub mod alert;
 pub mod cert;
 pub mod codec;
 pub mod level;
+pub mod service;
 pub mod starttls;
 
 pub use level::{ProtectionLevel, TlsVersion, VersionSet};

@@ -110,6 +110,7 @@ mod verifier;
 pub use proto;
 pub use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
 pub use proto::level::{ProtectionLevel, TlsVersion};
+pub use proto::service::Service;
 pub use proto::starttls::{Dialect, EhloName};
 /// The IANA names of cipher suites and key-exchange groups, for
 /// [`SocketControl::set_cipher_suites`] and [`SocketControl::set_key_exchange_groups`].
@@ -122,5 +123,4 @@ pub use crate::control::{
 pub use crate::error::{Error, ErrorKind};
 pub use crate::framing::{StringCodec, read_string, write_string};
 pub use crate::info::{AlpnProtocol, CertificateSummary, HandshakeKind, SocketInformation};
-pub use crate::service::{SERVICES, Service, port_for, validation_name};
 pub use crate::socket::StreamSocket;
