@@ -6,9 +6,10 @@
 //! One binary: `cargo test -p streamsocket-proto --test hostile`. Everything runs in memory,
 //! deterministically (pseudo-random bytes come from a fixed-seed generator).
 
-// The fuzz oracles are shared with the cargo-fuzz crate, where they are `pub`.
+// The fuzz oracles are shared with the cargo-fuzz crate, where they are `pub`. Their root is a
+// `mod.rs`, so that its modules are found in `fuzz/src/harness/` from here too.
 #[allow(unreachable_pub, dead_code)]
-#[path = "../../../../fuzz/src/harness.rs"]
+#[path = "../../../../fuzz/src/harness/mod.rs"]
 mod harness;
 
 mod chains;

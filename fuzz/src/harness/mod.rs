@@ -1,0 +1,45 @@
+//! The fuzz oracles: one function per fuzz target, each taking the fuzzer's bytes and panicking
+//! when a property of `streamsocket-proto` is violated.
+//!
+//! These files are shared: the cargo-fuzz crate (`fuzz/`) exports them to its targets, and the
+//! hostile integration test of `streamsocket-proto` includes this `mod.rs` with `#[path]` (a
+//! `mod.rs`, so that both crates find its modules in `harness/`) to replay every seed and every
+//! former crash under `fixtures/fuzz/<target>/` on the stable toolchain. They only use
+//! `streamsocket_proto`, std, and rustls and webpki for the chain verifier's algorithms and
+//! trust anchors.
+//!
+//! One module per family of targets: `chain` (the chain verifier), `line` (the line reader),
+//! `frame` (the frame codec, with the `Framed` server beside it), `client` and `server` (the
+//! dialect machines); `script` is the input layout the machine targets share.
+
+mod chain;
+mod client;
+mod frame;
+mod line;
+mod script;
+mod server;
+
+pub use self::chain::chain_verifier;
+pub use self::client::{imap_client, pop3_client, smtp_client};
+pub use self::frame::frame_decoder;
+pub use self::line::line_reader;
+pub use self::script::Script;
+pub use self::server::{framed_server, imap_server, pop3_server, smtp_server};
+
+/// A fuzz oracle: panics when the input reveals a violated property.
+pub type Oracle = fn(&[u8]);
+
+/// Every fuzz target: its name (the file `fuzz/fuzz_targets/<name>.rs` and the seed directory
+/// `fixtures/fuzz/<name>/`) and its oracle.
+pub const TARGETS: &[(&str, Oracle)] = &[
+    ("chain_verifier", chain_verifier),
+    ("frame_decoder", frame_decoder),
+    ("framed_server", framed_server),
+    ("imap_client", imap_client),
+    ("imap_server", imap_server),
+    ("line_reader", line_reader),
+    ("pop3_client", pop3_client),
+    ("pop3_server", pop3_server),
+    ("smtp_client", smtp_client),
+    ("smtp_server", smtp_server),
+];
