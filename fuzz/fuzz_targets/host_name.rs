@@ -1,5 +1,5 @@
-//! Fuzz target `host_name`: the oracle is `streamsocket_fuzz::service::host_name`.
+//! Fuzz target `host_name`: the oracle is `streamsocket_fuzz::harness::host_name`.
 
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| streamsocket_fuzz::service::host_name(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| streamsocket_fuzz::harness::host_name(data));

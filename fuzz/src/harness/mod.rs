@@ -10,7 +10,8 @@
 //!
 //! One module per family of targets: `chain` (the chain verifier), `line` (the line reader),
 //! `frame` (the frame codec, with the `Framed` server beside it), `client` and `server` (the
-//! dialect machines); `script` is the input layout the machine targets share.
+//! dialect machines), `service` (host and service parsing); `script` is the input layout the
+//! machine targets share.
 
 mod chain;
 mod client;
@@ -18,6 +19,7 @@ mod frame;
 mod line;
 mod script;
 mod server;
+mod service;
 
 pub use self::chain::chain_verifier;
 pub use self::client::{imap_client, pop3_client, smtp_client};
@@ -25,6 +27,7 @@ pub use self::frame::frame_decoder;
 pub use self::line::line_reader;
 pub use self::script::Script;
 pub use self::server::{framed_server, imap_server, pop3_server, smtp_server};
+pub use self::service::{host_name, service_name};
 
 /// A fuzz oracle: panics when the input reveals a violated property.
 pub type Oracle = fn(&[u8]);
@@ -35,11 +38,13 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("chain_verifier", chain_verifier),
     ("frame_decoder", frame_decoder),
     ("framed_server", framed_server),
+    ("host_name", host_name),
     ("imap_client", imap_client),
     ("imap_server", imap_server),
     ("line_reader", line_reader),
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
+    ("service_name", service_name),
     ("smtp_client", smtp_client),
     ("smtp_server", smtp_server),
 ];

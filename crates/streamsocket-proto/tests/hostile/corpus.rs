@@ -22,15 +22,10 @@ fn sorted_names(dir: &Path, suffix: &str) -> Vec<String> {
     names
 }
 
-/// Targets whose oracle needs the client crate (`fuzz/src/service.rs`): their seeds are
-/// replayed by the fuzzer only, since this crate cannot depend on the client.
-const CLIENT_CRATE_TARGETS: &[&str] = &["host_name", "service_name"];
-
 #[test]
 fn every_fuzz_target_has_an_oracle_and_seeds() {
     let targets = sorted_names(&root().join("fuzz/fuzz_targets"), ".rs");
     let mut oracles: Vec<&str> = harness::TARGETS.iter().map(|(name, _)| *name).collect();
-    oracles.extend(CLIENT_CRATE_TARGETS);
     oracles.sort_unstable();
     assert_eq!(targets, oracles);
     let seeds: Vec<String> = sorted_names(&root().join("fixtures/fuzz"), "")

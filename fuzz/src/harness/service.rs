@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use rustls_pki_types::ServerName;
+use rustls::pki_types::ServerName;
 use streamsocket_proto::service::{SERVICES, port_for, validation_name};
 
 /// `service_name`: the input, as lossy UTF-8, is a service. Oracles: no panic; a port is never
