@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Plus plain TCP over the same loopback sockets (the wire's upper bound). The criterion
-//! benches under `benches/` and the ratio harness (`src/bin/ratios.rs`, run by
+//! benches under `benches/` and the ratio harness (`src/bin/ratios/`, run by
 //! `cargo xtask bench`) only compose these; `BENCHMARKING.md` in the shared notes explains why
 //! everything runs interleaved on a current-thread runtime.
 
