@@ -113,21 +113,21 @@ enum DialectExpect {
 /// command injection under each server policy.
 pub fn dialects() -> Vec<Check> {
     use proto::starttls::{
-        ClientConfig, Dialect, InMemoryOptions, InjectionPolicy, ServerBehaviour, ServerConfig,
+        ClientSettings, Dialect, InMemoryOptions, InjectionPolicy, ServerBehaviour, ServerSettings,
         run_in_memory_with,
     };
 
-    let server = |behaviour: ServerBehaviour, policy: InjectionPolicy| ServerConfig {
+    let server = |behaviour: ServerBehaviour, policy: InjectionPolicy| ServerSettings {
         behaviour,
         injection_policy: policy,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut checks = Vec::new();
     for dialect in [Dialect::Framed, Dialect::Implicit] {
         let outcome = run_in_memory_with(
             dialect,
-            ClientConfig::default(),
-            ServerConfig::default(),
+            ClientSettings::default(),
+            ServerSettings::default(),
             &InMemoryOptions::default(),
         );
         checks.push(check_dialect(
@@ -171,7 +171,7 @@ pub fn dialects() -> Vec<Check> {
         for (name, behaviour, expect) in cases {
             let outcome = run_in_memory_with(
                 dialect,
-                ClientConfig::default(),
+                ClientSettings::default(),
                 server(behaviour, InjectionPolicy::Discard),
                 &InMemoryOptions::default(),
             );
@@ -182,7 +182,7 @@ pub fn dialects() -> Vec<Check> {
         // same write. What the server says inside TLS is compared with the honest session.
         let honest = run_in_memory_with(
             dialect,
-            ClientConfig::default(),
+            ClientSettings::default(),
             server(ServerBehaviour::Honest, InjectionPolicy::Discard),
             &InMemoryOptions::default(),
         );
@@ -200,7 +200,7 @@ pub fn dialects() -> Vec<Check> {
         ] {
             let outcome = run_in_memory_with(
                 dialect,
-                ClientConfig::default(),
+                ClientSettings::default(),
                 server(ServerBehaviour::Honest, policy),
                 &options,
             );

@@ -46,7 +46,7 @@ struct GoAhead;
 
 /// Builds the machine for a session from the server's configuration.
 pub(crate) fn machine(config: &MockConfig) -> ServerMachine {
-    let machine_config = proto::starttls::ServerConfig {
+    let machine_config = proto::starttls::ServerSettings {
         hostname: config.hostname.clone(),
         behaviour: machine_behaviour(config.behaviour, config.dialect),
         injection_policy: config.injection_policy,

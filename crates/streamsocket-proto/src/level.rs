@@ -290,7 +290,7 @@ impl VersionSet {
         out
     }
 
-    /// The same versions in rustls's terms, for `ClientConfig::builder_with_protocol_versions`.
+    /// The same versions in rustls's terms, for rustls's `ClientConfig::builder_with_protocol_versions`.
     pub fn to_rustls(self) -> Vec<&'static rustls::SupportedProtocolVersion> {
         self.versions()
             .into_iter()

@@ -30,9 +30,9 @@
 //! `StartTls` first (the later bytes then fail the client, or meet the server's policy).
 //!
 //! ```
-//! use streamsocket_proto::starttls::{run_in_memory, ClientConfig, Dialect, ServerConfig};
+//! use streamsocket_proto::starttls::{run_in_memory, ClientSettings, Dialect, ServerSettings};
 //!
-//! let outcome = run_in_memory(Dialect::Smtp, ClientConfig::default(), ServerConfig::default());
+//! let outcome = run_in_memory(Dialect::Smtp, ClientSettings::default(), ServerSettings::default());
 //! assert!(outcome.tls_established);
 //! assert!(outcome.is_ready());
 //! ```
@@ -47,12 +47,12 @@ mod ehlo;
 mod line;
 mod server;
 
-pub use client::{ClientConfig, ClientEvent, ClientFailure, ClientMachine};
+pub use client::{ClientEvent, ClientFailure, ClientMachine, ClientSettings};
 pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
 pub use server::{
     CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_TLS_PREFIX, ServerBehaviour,
-    ServerConfig, ServerEvent, ServerMachine,
+    ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The default line limit, terminator included; accepts RFC 5321's 512 (command) and 1000
@@ -199,8 +199,8 @@ impl InMemoryOutcome {
 /// a closing server's close reaches the client as end of file.
 pub fn run_in_memory(
     dialect: Dialect,
-    client: ClientConfig,
-    server: ServerConfig,
+    client: ClientSettings,
+    server: ServerSettings,
 ) -> InMemoryOutcome {
     run_in_memory_with(dialect, client, server, &InMemoryOptions::default())
 }
@@ -208,8 +208,8 @@ pub fn run_in_memory(
 /// [`run_in_memory`] with extra [`InMemoryOptions`] (command injection after STARTTLS).
 pub fn run_in_memory_with(
     dialect: Dialect,
-    client: ClientConfig,
-    server: ServerConfig,
+    client: ClientSettings,
+    server: ServerSettings,
     options: &InMemoryOptions,
 ) -> InMemoryOutcome {
     let mut client = ClientMachine::new(dialect, client);

@@ -2,7 +2,7 @@
 //! tokio-rustls. Every protocol decision is the machine's; this module only does I/O.
 
 use proto::level::ProtectionLevel;
-use proto::starttls::{ClientConfig, ClientEvent, ClientFailure, ClientMachine, Dialect};
+use proto::starttls::{ClientEvent, ClientFailure, ClientMachine, ClientSettings, Dialect};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
@@ -24,9 +24,9 @@ pub(crate) async fn upgrade_with(
     let setup = socket.prepare_upgrade(level, validation_host)?;
     socket.set_dialect(dialect);
     let limit = socket.handshake_timeout();
-    let config = ClientConfig {
+    let config = ClientSettings {
         ehlo_name: socket.control().ehlo_name().clone(),
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut machine = ClientMachine::new(dialect, config);
 

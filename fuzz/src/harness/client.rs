@@ -2,7 +2,7 @@
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
-    ClientConfig, ClientEvent, ClientFailure, ClientMachine, DEFAULT_MAX_LINE_LEN, Dialect,
+    ClientEvent, ClientFailure, ClientMachine, ClientSettings, DEFAULT_MAX_LINE_LEN, Dialect,
 };
 
 use super::script::{Script, chunk_lens};
@@ -227,10 +227,10 @@ fn run_client(
     chunks: &[&[u8]],
     drive_tls: bool,
 ) -> Vec<ClientEvent> {
-    let config = ClientConfig {
+    let config = ClientSettings {
         max_line_len: flags.max_line_len,
         quit_on_failure: !flags.no_quit,
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut machine = ClientMachine::new(dialect, config);
     let mut observer = ClientObserver {
@@ -282,10 +282,10 @@ fn reference_client(
     flags: ClientFlags,
     protected: &[&[u8]],
 ) -> Option<Vec<ClientEvent>> {
-    let config = ClientConfig {
+    let config = ClientSettings {
         max_line_len: flags.max_line_len,
         quit_on_failure: !flags.no_quit,
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut machine = ClientMachine::new(dialect, config);
     let honest: &[u8] = match dialect {

@@ -2,7 +2,7 @@
 
 use streamsocket_proto::codec::{FRAME_LEN_CEILING, FrameCodec, FrameError, HEADER_LEN};
 use streamsocket_proto::starttls::{
-    CloseReason, Dialect, MAX_TLS_PREFIX, ServerConfig, ServerEvent, ServerMachine,
+    CloseReason, Dialect, MAX_TLS_PREFIX, ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The frame limits the `frame_decoder` target picks from (byte 0 modulo 6).
@@ -73,9 +73,9 @@ pub fn frame_decoder(data: &[u8]) {
             Err(other) => panic!("decode failed with {other:?}"),
         }
     };
-    let config = ServerConfig {
+    let config = ServerSettings {
         max_frame_len: max,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let whole: Vec<&[u8]> = vec![stream];
     let bytewise: Vec<&[u8]> = stream.chunks(1).collect();

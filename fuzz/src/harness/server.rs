@@ -5,7 +5,7 @@
 use streamsocket_proto::codec::{FRAME_LEN_CEILING, FrameCodec, HEADER_LEN};
 use streamsocket_proto::starttls::{
     CloseReason, Dialect, InjectionPolicy, MAX_MAIL_LEN, MAX_TLS_PREFIX, ServerBehaviour,
-    ServerConfig, ServerEvent, ServerMachine,
+    ServerEvent, ServerMachine, ServerSettings,
 };
 
 use super::script::{Script, chunk_lens};
@@ -80,11 +80,11 @@ impl ServerFlags {
     }
 
     /// The server configuration these flags describe.
-    pub fn config(&self) -> ServerConfig {
-        let mut config = ServerConfig {
+    pub fn config(&self) -> ServerSettings {
+        let mut config = ServerSettings {
             behaviour: self.behaviour.clone(),
             injection_policy: self.policy,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         if self.small {
             config.max_line_len = 64;
@@ -167,7 +167,7 @@ struct ServerRun {
 /// What the server observer knows.
 struct ServerObserver {
     dialect: Dialect,
-    config: ServerConfig,
+    config: ServerSettings,
     go_ahead: bool,
     tls: bool,
     closed: bool,
@@ -430,7 +430,7 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
 /// behaviour refuses the honest upgrade.
 fn reference_server(
     dialect: Dialect,
-    config: &ServerConfig,
+    config: &ServerSettings,
     protected: &[&[u8]],
     eof: bool,
 ) -> Option<ServerRun> {

@@ -8,7 +8,7 @@ use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
 
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct ClientConfig {
+pub struct ClientSettings {
     /// The name the SMTP client sends with EHLO (default `localhost`): a type that holds only a
     /// domain or an address literal, so no command can be injected through it.
     pub ehlo_name: EhloName,
@@ -19,7 +19,7 @@ pub struct ClientConfig {
     pub quit_on_failure: bool,
 }
 
-impl Default for ClientConfig {
+impl Default for ClientSettings {
     fn default() -> Self {
         Self {
             ehlo_name: EhloName::default(),
@@ -94,9 +94,9 @@ pub enum ClientFailure {
 /// decrypted bytes until [`ClientEvent::Ready`].
 ///
 /// ```
-/// use streamsocket_proto::starttls::{ClientConfig, ClientEvent, ClientMachine, Dialect};
+/// use streamsocket_proto::starttls::{ClientSettings, ClientEvent, ClientMachine, Dialect};
 ///
-/// let mut client = ClientMachine::new(Dialect::Smtp, ClientConfig::default());
+/// let mut client = ClientMachine::new(Dialect::Smtp, ClientSettings::default());
 /// client.handle_input(b"220 mx.example ESMTP\r\n");
 /// assert_eq!(client.poll_transmit().as_deref(), Some(&b"EHLO localhost\r\n"[..]));
 /// client.handle_input(b"250-mx.example\r\n250 STARTTLS\r\n");
@@ -112,7 +112,7 @@ pub enum ClientFailure {
 #[derive(Debug)]
 pub struct ClientMachine {
     dialect: Dialect,
-    config: ClientConfig,
+    config: ClientSettings,
     reader: LineReader,
     phase: Phase,
     /// Lines of a multi-line reply or list being collected.
@@ -143,7 +143,7 @@ const IMAP_POST_TLS_TAG: &str = "A3";
 
 impl ClientMachine {
     /// A machine for `dialect`. `Framed` and `Implicit` emit [`ClientEvent::StartTls`] at once.
-    pub fn new(dialect: Dialect, config: ClientConfig) -> Self {
+    pub fn new(dialect: Dialect, config: ClientSettings) -> Self {
         let mut machine = Self {
             dialect,
             reader: LineReader::new(config.max_line_len),

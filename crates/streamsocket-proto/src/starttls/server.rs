@@ -58,7 +58,7 @@ pub enum ServerBehaviour {
 
 /// Settings of a [`ServerMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct ServerConfig {
+pub struct ServerSettings {
     /// The name the server greets with (default `localhost`).
     pub hostname: String,
     /// How the server treats STARTTLS (default honest).
@@ -77,7 +77,7 @@ pub struct ServerConfig {
     pub max_errors: u32,
 }
 
-impl Default for ServerConfig {
+impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             hostname: "localhost".to_owned(),
@@ -154,7 +154,7 @@ impl CloseReason {
 #[derive(Debug)]
 pub struct ServerMachine {
     dialect: Dialect,
-    config: ServerConfig,
+    config: ServerSettings,
     codec: FrameCodec,
     reader: LineReader,
     /// The bytes of the frame being read (Framed, Implicit after TLS), never beyond its end.
@@ -202,7 +202,7 @@ struct MailData {
 impl ServerMachine {
     /// A machine for `dialect`; queues the greeting (none for `Framed`, `Implicit`: the latter
     /// emits [`ServerEvent::StartTls`] at once).
-    pub fn new(dialect: Dialect, config: ServerConfig) -> Self {
+    pub fn new(dialect: Dialect, config: ServerSettings) -> Self {
         // Below the ceiling, so the codec always accepts it.
         let codec =
             FrameCodec::new(config.max_frame_len.min(FRAME_LEN_CEILING - 1)).unwrap_or_default();

@@ -41,15 +41,15 @@ fn server_text(server: &mut ServerMachine) -> String {
 fn server_with(dialect: Dialect, behaviour: ServerBehaviour) -> ServerMachine {
     ServerMachine::new(
         dialect,
-        ServerConfig {
+        ServerSettings {
             behaviour,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         },
     )
 }
 
 fn client(dialect: Dialect) -> ClientMachine {
-    ClientMachine::new(dialect, ClientConfig::default())
+    ClientMachine::new(dialect, ClientSettings::default())
 }
 
 fn failed(failure: ClientFailure) -> ClientEvent {
@@ -87,11 +87,11 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
 
 #[test]
 fn default_configs_match_the_contract() {
-    let client = ClientConfig::default();
+    let client = ClientSettings::default();
     assert_eq!(client.ehlo_name, "localhost");
     assert_eq!(client.max_line_len, 2048);
     assert!(client.quit_on_failure);
-    let server = ServerConfig::default();
+    let server = ServerSettings::default();
     assert_eq!(server.hostname, "localhost");
     assert_eq!(server.behaviour, ServerBehaviour::Honest);
     assert_eq!(server.injection_policy, InjectionPolicy::Discard);

@@ -6,7 +6,7 @@
 use streamsocket_proto::codec::HEADER_LEN;
 use streamsocket_proto::starttls::{
     ClientEvent, ClientFailure, CloseReason, DEFAULT_MAX_LINE_LEN, Dialect, MAX_TLS_PREFIX,
-    ServerConfig, ServerEvent,
+    ServerEvent, ServerSettings,
 };
 
 use crate::support::{
@@ -56,7 +56,7 @@ fn servers_answer_garbage_with_errors_or_a_close_and_stay_bounded() {
                 }
                 cases += 1;
                 let what = format!("{dialect} {name} in chunks of {chunk}");
-                let mut server = Server::greeted(dialect, ServerConfig::default());
+                let mut server = Server::greeted(dialect, ServerSettings::default());
                 server.feed_chunked(&bytes, chunk);
                 let started_tls = server.events.contains(&ServerEvent::StartTls);
                 assert!(
@@ -137,7 +137,7 @@ fn clients_fail_on_garbage_and_send_nothing_but_a_goodbye() {
 
 #[test]
 fn lf_ends_a_line_and_a_bare_cr_is_data() {
-    let mut server = Server::greeted(Dialect::Smtp, ServerConfig::default());
+    let mut server = Server::greeted(Dialect::Smtp, ServerSettings::default());
     server.feed(b"NOOP\nNOOP\r\n");
     assert_eq!(server.take_lines(), ["250 2.0.0 OK", "250 2.0.0 OK"]);
     server.feed(b"NOOP\rNOOP\r\n");
@@ -151,7 +151,7 @@ fn lf_ends_a_line_and_a_bare_cr_is_data() {
 fn an_oversized_line_closes_the_session_without_buffering_it() {
     for dialect in LINE_DIALECTS {
         for chunk in [64 * 1024, 10 * MIB] {
-            let mut server = Server::greeted(dialect, ServerConfig::default());
+            let mut server = Server::greeted(dialect, ServerSettings::default());
             server.feed_chunked(&vec![b'A'; 10 * MIB], chunk);
             assert_eq!(
                 server.take_events(),
@@ -170,9 +170,9 @@ fn an_oversized_line_closes_the_session_without_buffering_it() {
 #[test]
 fn a_line_of_exactly_the_limit_is_accepted_and_one_more_byte_is_not() {
     for dialect in LINE_DIALECTS {
-        let config = ServerConfig {
+        let config = ServerSettings {
             max_line_len: 16,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         // 14 bytes + CRLF = 16.
         let mut server = Server::greeted(dialect, config.clone());
@@ -190,13 +190,13 @@ fn a_line_of_exactly_the_limit_is_accepted_and_one_more_byte_is_not() {
 
 #[test]
 fn a_frame_declaring_4_gib_is_refused_on_its_header() {
-    let mut server = Server::new(Dialect::Framed, ServerConfig::default());
+    let mut server = Server::new(Dialect::Framed, ServerSettings::default());
     for byte in [0x00, 0xff, 0xff] {
         server.feed(&[byte]);
         assert!(server.events.is_empty());
     }
     assert_eq!(server.machine.buffered_len(), 3);
-    let mut server = Server::new(Dialect::Framed, ServerConfig::default());
+    let mut server = Server::new(Dialect::Framed, ServerSettings::default());
     server.feed_chunked(&[0x15, 0xff, 0xff, 0xff, b'x', b'y'], 1);
     assert_eq!(
         server.take_events(),
@@ -204,7 +204,7 @@ fn a_frame_declaring_4_gib_is_refused_on_its_header() {
     );
     assert!(server.max_buffered <= HEADER_LEN);
     // 0xffffffff starts like a TLS record? No: 0xff is not 0x16, so it is a frame header.
-    let mut server = Server::new(Dialect::Framed, ServerConfig::default());
+    let mut server = Server::new(Dialect::Framed, ServerSettings::default());
     server.feed(&[0xff, 0xff, 0xff, 0xff]);
     assert_eq!(
         server.take_events(),
@@ -214,7 +214,7 @@ fn a_frame_declaring_4_gib_is_refused_on_its_header() {
 
 #[test]
 fn a_zero_length_frame_is_a_frame_and_echoed_only_inside_tls() {
-    let mut server = Server::new(Dialect::Framed, ServerConfig::default());
+    let mut server = Server::new(Dialect::Framed, ServerSettings::default());
     server.feed(&[0, 0, 0, 0]);
     assert_eq!(server.take_events(), [ServerEvent::Frame(String::new())]);
     assert_eq!(server.take_replies(), "", "no echo before tls");
@@ -230,7 +230,7 @@ fn a_zero_length_frame_is_a_frame_and_echoed_only_inside_tls() {
 #[test]
 fn eof_inside_a_length_or_a_payload_closes_without_a_frame() {
     for partial in [&[0u8, 0][..], &[0, 0, 0, 5, b'h', b'e'][..], &[0, 0, 0][..]] {
-        let mut server = Server::new(Dialect::Framed, ServerConfig::default());
+        let mut server = Server::new(Dialect::Framed, ServerSettings::default());
         server.feed(partial).eof();
         assert_eq!(
             server.take_events(),
@@ -245,7 +245,7 @@ fn eof_inside_a_length_or_a_payload_closes_without_a_frame() {
 fn a_client_hello_one_byte_at_a_time_is_handed_to_tls_whole() {
     let hello = client_hello();
     for dialect in [Dialect::Framed, Dialect::Implicit] {
-        let mut server = Server::new(dialect, ServerConfig::default());
+        let mut server = Server::new(dialect, ServerSettings::default());
         server.feed_chunked(&hello, 1);
         assert_eq!(server.take_events(), [ServerEvent::StartTls], "{dialect}");
         assert_eq!(server.take_replies(), "", "{dialect}");
@@ -254,7 +254,7 @@ fn a_client_hello_one_byte_at_a_time_is_handed_to_tls_whole() {
         assert_eq!(server.machine.buffered_len(), 0);
     }
     for dialect in LINE_DIALECTS {
-        let mut server = Server::greeted(dialect, ServerConfig::default());
+        let mut server = Server::greeted(dialect, ServerSettings::default());
         server.feed_chunked(&hello, 1);
         assert!(server.max_buffered < DEFAULT_MAX_LINE_LEN, "{dialect}");
         assert!(!server.events.contains(&ServerEvent::StartTls), "{dialect}");
@@ -271,7 +271,7 @@ fn a_tls_prefix_beyond_its_limit_closes_the_framed_server() {
     let mut hello = vec![0x16, 0x03, 0x01, 0xff, 0xff];
     hello.extend(pseudo_random(MAX_TLS_PREFIX, 3));
     for dialect in [Dialect::Framed, Dialect::Implicit] {
-        let mut server = Server::new(dialect, ServerConfig::default());
+        let mut server = Server::new(dialect, ServerSettings::default());
         server.feed_chunked(&hello, 16 * 1024);
         assert_eq!(
             server.events.last(),
@@ -287,7 +287,7 @@ fn a_tls_prefix_beyond_its_limit_closes_the_framed_server() {
 fn random_bytes_end_a_line_session_with_too_many_errors_or_a_long_line() {
     for dialect in LINE_DIALECTS {
         for seed in 1..=4 {
-            let mut server = Server::greeted(dialect, ServerConfig::default());
+            let mut server = Server::greeted(dialect, ServerSettings::default());
             server.feed_chunked(&pseudo_random(MIB, seed), 1500);
             assert!(
                 matches!(

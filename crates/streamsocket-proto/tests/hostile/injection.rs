@@ -6,7 +6,7 @@
 
 use streamsocket_proto::starttls::{
     ClientEvent, ClientFailure, CloseReason, Dialect, InjectionPolicy, MAX_TLS_PREFIX,
-    ServerBehaviour, ServerConfig, ServerEvent, run_in_memory,
+    ServerBehaviour, ServerEvent, ServerSettings, run_in_memory,
 };
 
 use crate::support::{
@@ -126,9 +126,9 @@ fn a_framed_client_refuses_every_plaintext_byte_before_the_handshake() {
 #[test]
 fn a_response_injecting_server_fails_every_dialect_in_memory() {
     for dialect in Dialect::ALL {
-        let server = ServerConfig {
+        let server = ServerSettings {
             behaviour: ServerBehaviour::ResponseInjection(b"250 injected\r\n".to_vec()),
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let outcome = run_in_memory(dialect, Default::default(), server);
         assert!(!outcome.tls_established, "{dialect}");
@@ -168,9 +168,9 @@ fn command_injection_meets_each_policy() {
 
 fn check_command_injection(dialect: Dialect, policy: InjectionPolicy, variant: Variant) {
     let what = format!("{dialect} {policy:?} {variant:?}");
-    let config = ServerConfig {
+    let config = ServerSettings {
         injection_policy: policy,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = server_at_starttls(dialect, config);
     let (injected, executed_reply) = injected_command(dialect, variant);
@@ -277,9 +277,9 @@ fn bytes_after_a_framed_client_hello_belong_to_tls_not_to_the_frame_reader() {
         .flat_map(|(d, p)| VARIANTS.into_iter().map(move |v| (d, p, v)))
     {
         let what = format!("{dialect} {policy:?} {variant:?}");
-        let config = ServerConfig {
+        let config = ServerSettings {
             injection_policy: policy,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let mut server = Server::new(dialect, config);
         let injected = injected_response(dialect, variant);
@@ -303,9 +303,9 @@ fn bytes_after_a_framed_client_hello_belong_to_tls_not_to_the_frame_reader() {
 #[test]
 fn a_vulnerable_server_keeps_at_most_one_tls_prefix_of_injected_bytes() {
     for dialect in LINE_DIALECTS {
-        let config = ServerConfig {
+        let config = ServerSettings {
             injection_policy: InjectionPolicy::Vulnerable,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let mut server = server_at_starttls(dialect, config);
         server.feed(starttls_command(dialect));

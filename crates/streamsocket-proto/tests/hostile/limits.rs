@@ -1,7 +1,7 @@
 //! The error limit: after the configured number of bad commands the server
 //! closes the session; another session is unaffected.
 
-use streamsocket_proto::starttls::{CloseReason, ServerConfig, ServerEvent};
+use streamsocket_proto::starttls::{CloseReason, ServerEvent, ServerSettings};
 
 use crate::support::{LINE_DIALECTS, Server, is_error_line, probe};
 
@@ -10,9 +10,9 @@ fn the_error_limit_closes_after_n_bad_commands_and_only_that_session() {
     for dialect in LINE_DIALECTS {
         for max_errors in [1, 3, 20] {
             let what = format!("{dialect} max_errors={max_errors}");
-            let config = ServerConfig {
+            let config = ServerSettings {
                 max_errors,
-                ..ServerConfig::default()
+                ..ServerSettings::default()
             };
             let mut bad = Server::greeted(dialect, config.clone());
             let mut good = Server::greeted(dialect, config);
@@ -50,9 +50,9 @@ fn the_error_limit_closes_after_n_bad_commands_and_only_that_session() {
 #[test]
 fn errors_in_one_read_stop_at_the_limit() {
     for dialect in LINE_DIALECTS {
-        let config = ServerConfig {
+        let config = ServerSettings {
             max_errors: 3,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let mut server = Server::greeted(dialect, config);
         server.feed(&b"X Y\r\n".repeat(1000));
@@ -105,7 +105,7 @@ fn a_reply_with_endless_lines_fails_the_client_without_growing() {
 fn an_oversized_message_is_refused_and_not_kept() {
     use streamsocket_proto::starttls::{Dialect, MAX_MAIL_LEN};
 
-    let mut server = Server::greeted(Dialect::Smtp, ServerConfig::default());
+    let mut server = Server::greeted(Dialect::Smtp, ServerSettings::default());
     server.feed(b"EHLO c\r\nMAIL FROM:<a@example>\r\nRCPT TO:<b@example>\r\nDATA\r\n");
     server.take_replies();
     server.feed_chunked(
@@ -127,9 +127,9 @@ fn an_oversized_message_is_refused_and_not_kept() {
 fn recipients_beyond_the_limit_are_refused() {
     use streamsocket_proto::starttls::{Dialect, MAX_RECIPIENTS};
 
-    let config = ServerConfig {
+    let config = ServerSettings {
         max_errors: 1000,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = Server::greeted(Dialect::Smtp, config);
     server.feed(b"EHLO c\r\nMAIL FROM:<a@example>\r\n");

@@ -1,7 +1,7 @@
 //! Bugs the fuzzers found, each as a readable test; the crashing inputs
 //! themselves are replayed from `fixtures/fuzz/<target>/regress-*` by `corpus.rs`.
 
-use streamsocket_proto::starttls::{Dialect, LineReader, LineTooLong, ServerConfig};
+use streamsocket_proto::starttls::{Dialect, LineReader, LineTooLong, ServerSettings};
 
 use crate::support::Server;
 
@@ -41,7 +41,7 @@ fn feeding_nothing_reports_nothing() {
 #[test]
 fn an_ehlo_argument_with_control_characters_is_refused_not_echoed() {
     for argument in [&b"a\rb"[..], b"c\0d", b"e\x1bf", b"g\x7fh"] {
-        let mut server = Server::greeted(Dialect::Smtp, ServerConfig::default());
+        let mut server = Server::greeted(Dialect::Smtp, ServerSettings::default());
         server.feed(&[&b"EHLO "[..], argument, b"\r\n"].concat());
         assert_eq!(
             server.take_lines(),
@@ -49,7 +49,7 @@ fn an_ehlo_argument_with_control_characters_is_refused_not_echoed() {
             "{argument:?}"
         );
     }
-    let mut server = Server::greeted(Dialect::Smtp, ServerConfig::default());
+    let mut server = Server::greeted(Dialect::Smtp, ServerSettings::default());
     server.feed(b"EHLO client.example\r\n");
     assert!(server.take_lines()[0].ends_with("greets client.example"));
 }

@@ -4,7 +4,7 @@
 //! The validation host is a layer-2 matter: at this layer `ClientEvent::StartTls` carries no
 //! name at all, so nothing from a banner can reach the verifier through it.
 
-use streamsocket_proto::starttls::{ClientEvent, Dialect, ServerConfig, ServerEvent};
+use streamsocket_proto::starttls::{ClientEvent, Dialect, ServerEvent, ServerSettings};
 
 use crate::support::{
     Client, LINE_DIALECTS, Server, client_at_starttls, is_error_line, script, server_at_starttls,
@@ -96,7 +96,7 @@ fn a_client_never_sends_starttls_again_inside_tls() {
 
 /// A server of a line dialect inside TLS, after an honest STARTTLS.
 fn server_in_tls(dialect: Dialect, before: &[u8]) -> Server {
-    let mut server = server_at_starttls(dialect, ServerConfig::default());
+    let mut server = server_at_starttls(dialect, ServerSettings::default());
     server.feed(before);
     server.take_replies();
     server.feed(starttls_command(dialect));
@@ -164,7 +164,7 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
 
 #[test]
 fn imap_starttls_after_login_is_refused() {
-    let mut server = Server::greeted(Dialect::Imap, ServerConfig::default());
+    let mut server = Server::greeted(Dialect::Imap, ServerSettings::default());
     server.feed(b"A1 LOGIN alice secret\r\n");
     assert_eq!(server.take_lines(), ["A1 OK LOGIN completed"]);
     server.feed(b"A2 STARTTLS\r\n");

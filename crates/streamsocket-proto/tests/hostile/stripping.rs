@@ -4,7 +4,8 @@
 //! contract: `NotOffered` without trying).
 
 use streamsocket_proto::starttls::{
-    ClientConfig, ClientEvent, ClientFailure, Dialect, ServerBehaviour, ServerConfig, run_in_memory,
+    ClientEvent, ClientFailure, ClientSettings, Dialect, ServerBehaviour, ServerSettings,
+    run_in_memory,
 };
 
 use crate::support::{Client, LINE_DIALECTS, client_at_starttls, client_at_starttls_with, script};
@@ -87,9 +88,9 @@ fn a_refused_starttls_fails_with_refused_and_sends_only_the_goodbye() {
         for refusal in refusals(dialect) {
             for quit in [true, false] {
                 let what = format!("{dialect} {refusal:?} quit={quit}");
-                let config = ClientConfig {
+                let config = ClientSettings {
                     quit_on_failure: quit,
-                    ..ClientConfig::default()
+                    ..ClientSettings::default()
                 };
                 let mut client = client_at_starttls_with(dialect, config);
                 client.feed(format!("{refusal}\r\n").as_bytes());
@@ -282,11 +283,11 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
         ),
     ];
     for (dialect, behaviour, transcript) in cases {
-        let server = ServerConfig {
+        let server = ServerSettings {
             behaviour: behaviour.clone(),
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
-        let outcome = run_in_memory(dialect, ClientConfig::default(), server);
+        let outcome = run_in_memory(dialect, ClientSettings::default(), server);
         assert!(outcome.failure().is_some(), "{dialect} {behaviour:?}");
         assert!(!outcome.tls_established, "{dialect} {behaviour:?}");
         assert_eq!(

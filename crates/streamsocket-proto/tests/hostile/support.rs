@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use streamsocket_proto::starttls::{
-    ClientConfig, ClientEvent, ClientMachine, Dialect, ServerConfig, ServerEvent, ServerMachine,
+    ClientEvent, ClientMachine, ClientSettings, Dialect, ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The line dialects, in the order the tests report them.
@@ -19,7 +19,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn new(dialect: Dialect, config: ServerConfig) -> Self {
+    pub(crate) fn new(dialect: Dialect, config: ServerSettings) -> Self {
         let mut server = Self {
             machine: ServerMachine::new(dialect, config),
             replies: Vec::new(),
@@ -31,7 +31,7 @@ impl Server {
     }
 
     /// A default server whose greeting has already been read (and forgotten).
-    pub(crate) fn greeted(dialect: Dialect, config: ServerConfig) -> Self {
+    pub(crate) fn greeted(dialect: Dialect, config: ServerSettings) -> Self {
         let mut server = Self::new(dialect, config);
         server.take_replies();
         server
@@ -106,10 +106,10 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        Self::with_config(dialect, ClientConfig::default())
+        Self::with_config(dialect, ClientSettings::default())
     }
 
-    pub(crate) fn with_config(dialect: Dialect, config: ClientConfig) -> Self {
+    pub(crate) fn with_config(dialect: Dialect, config: ClientSettings) -> Self {
         let mut client = Self {
             machine: ClientMachine::new(dialect, config),
             sent: Vec::new(),
@@ -205,11 +205,11 @@ pub(crate) fn script(dialect: Dialect) -> Script {
 /// A client of a line dialect that has read the greeting and the capabilities and has sent its
 /// STARTTLS command.
 pub(crate) fn client_at_starttls(dialect: Dialect) -> Client {
-    client_at_starttls_with(dialect, ClientConfig::default())
+    client_at_starttls_with(dialect, ClientSettings::default())
 }
 
 /// [`client_at_starttls`] with a client configuration.
-pub(crate) fn client_at_starttls_with(dialect: Dialect, config: ClientConfig) -> Client {
+pub(crate) fn client_at_starttls_with(dialect: Dialect, config: ClientSettings) -> Client {
     let script = script(dialect);
     let mut client = Client::with_config(dialect, config);
     client.feed(script.greeting).feed(script.capabilities);
@@ -223,7 +223,7 @@ pub(crate) fn client_at_starttls_with(dialect: Dialect, config: ClientConfig) ->
 
 /// The command a line-dialect client sends to start the upgrade, after whatever the dialect
 /// needs first.
-pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerConfig) -> Server {
+pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerSettings) -> Server {
     let mut server = Server::greeted(dialect, config);
     if dialect == Dialect::Smtp {
         server.feed(b"EHLO client.example\r\n");

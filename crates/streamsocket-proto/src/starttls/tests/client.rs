@@ -45,9 +45,9 @@ fn smtp_multi_line_greeting_is_read_to_its_last_line() {
 
 #[test]
 fn smtp_ehlo_name_comes_from_the_config() {
-    let config = ClientConfig {
+    let config = ClientSettings {
         ehlo_name: "client.example".parse().expect("a domain"),
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut client = ClientMachine::new(Dialect::Smtp, config);
     client.handle_input(b"220 mx\r\n");
@@ -191,9 +191,9 @@ fn smtp_reply_code_may_not_change_within_a_reply() {
 
 #[test]
 fn over_long_reply_line_fails_without_buffering_it() {
-    let config = ClientConfig {
+    let config = ClientSettings {
         max_line_len: 64,
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut client = ClientMachine::new(Dialect::Smtp, config);
     client.handle_input(&[b'2'; 63]);
@@ -254,9 +254,9 @@ fn post_tls_failure_ends_the_machine() {
 
 #[test]
 fn quit_on_failure_can_be_switched_off() {
-    let config = ClientConfig {
+    let config = ClientSettings {
         quit_on_failure: false,
-        ..ClientConfig::default()
+        ..ClientSettings::default()
     };
     let mut client = ClientMachine::new(Dialect::Smtp, config);
     client.handle_input(b"220 mx\r\n");

@@ -14,11 +14,11 @@ enum Expect {
 }
 
 fn check(dialect: Dialect, behaviour: ServerBehaviour, expect: Expect) -> InMemoryOutcome {
-    let config = ServerConfig {
+    let config = ServerSettings {
         behaviour: behaviour.clone(),
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
-    let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+    let outcome = run_in_memory(dialect, ClientSettings::default(), config);
     let got = match outcome.failure() {
         None if outcome.is_ready() => Expect::Ready,
         None => panic!("{dialect} {behaviour:?}: neither ready nor failed: {outcome:?}"),
@@ -190,14 +190,14 @@ fn imap_preauth_is_refused_and_other_dialects_ignore_it() {
 }
 
 fn inject(dialect: Dialect, policy: InjectionPolicy, bytes: &[u8]) -> InMemoryOutcome {
-    let server = ServerConfig {
+    let server = ServerSettings {
         injection_policy: policy,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let options = InMemoryOptions {
         inject_after_starttls: bytes.to_vec(),
     };
-    run_in_memory_with(dialect, ClientConfig::default(), server, &options)
+    run_in_memory_with(dialect, ClientSettings::default(), server, &options)
 }
 
 #[test]

@@ -222,11 +222,11 @@ fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
 fn client_case() -> impl Strategy<Value = (Dialect, Vec<u8>, Vec<u8>)> {
     (dialect(), proptest::sample::select(BEHAVIOURS.to_vec())).prop_flat_map(
         |(dialect, behaviour)| {
-            let config = ServerConfig {
+            let config = ServerSettings {
                 behaviour,
-                ..ServerConfig::default()
+                ..ServerSettings::default()
             };
-            let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+            let outcome = run_in_memory(dialect, ClientSettings::default(), config);
             (
                 Just(dialect),
                 mutated(outcome.server_plaintext),
@@ -274,8 +274,8 @@ proptest! {
         pre_points in points(),
         post_points in points(),
     ) {
-        let config = ServerConfig { behaviour, ..ServerConfig::default() };
-        let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+        let config = ServerSettings { behaviour, ..ServerSettings::default() };
+        let outcome = run_in_memory(dialect, ClientSettings::default(), config);
         let whole = drive_client(dialect, &[&outcome.server_plaintext], &[&outcome.server_protected]);
         prop_assert_eq!(&whole.0, &outcome.client_events);
         let pieces = drive_client(
@@ -313,11 +313,11 @@ proptest! {
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {
-        let config = ServerConfig {
+        let config = ServerSettings {
             behaviour: ServerBehaviour::ResponseInjection(injected),
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
-        let outcome = run_in_memory(dialect, ClientConfig::default(), config);
+        let outcome = run_in_memory(dialect, ClientSettings::default(), config);
         let (events, _) = drive_client(
             dialect,
             &split(&outcome.server_plaintext, &pre_points),
@@ -376,12 +376,12 @@ proptest! {
         input in fuzz_input(),
         pieces in points(),
     ) {
-        let config = ServerConfig {
+        let config = ServerSettings {
             behaviour,
             injection_policy: policy,
             max_line_len: 64,
             max_frame_len: 64,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let mut server = ServerMachine::new(dialect, config);
         let mut closed = false;
@@ -415,7 +415,7 @@ proptest! {
         pieces in points(),
         inside_tls in any::<bool>(),
     ) {
-        let config = ServerConfig { max_frame_len: max, ..ServerConfig::default() };
+        let config = ServerSettings { max_frame_len: max, ..ServerSettings::default() };
         let mut server = ServerMachine::new(Dialect::Framed, config);
         if inside_tls {
             server.handle_input(&[0x16]);
@@ -463,12 +463,12 @@ proptest! {
     ) {
         let (dialect, pre, post) = case;
         let run = |pre_chunks: &[&[u8]], post_chunks: &[&[u8]]| {
-            let config = ServerConfig {
+            let config = ServerSettings {
                 behaviour: behaviour.clone(),
                 injection_policy: policy,
                 max_line_len: 64,
                 max_frame_len: 64,
-                ..ServerConfig::default()
+                ..ServerSettings::default()
             };
             let mut server = ServerMachine::new(dialect, config);
             let mut events = server_events(&mut server);

@@ -13,9 +13,9 @@ fn smtp(behaviour: ServerBehaviour) -> ServerMachine {
 }
 
 fn smtp_with_policy(policy: InjectionPolicy) -> ServerMachine {
-    let config = ServerConfig {
+    let config = ServerSettings {
         injection_policy: policy,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = ServerMachine::new(Dialect::Smtp, config);
     server_text(&mut server);
@@ -317,9 +317,9 @@ fn vulnerable_policy_processes_injected_commands_inside_tls() {
 
 #[test]
 fn too_many_errors_close_the_connection() {
-    let config = ServerConfig {
+    let config = ServerSettings {
         max_errors: 3,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = ServerMachine::new(Dialect::Smtp, config);
     server_text(&mut server);
@@ -357,9 +357,9 @@ fn over_long_command_line_closes_without_buffering_it() {
         (Dialect::Imap, "* BYE line too long\r\n"),
         (Dialect::Pop3, "-ERR line too long\r\n"),
     ] {
-        let config = ServerConfig {
+        let config = ServerSettings {
             max_line_len: 512,
-            ..ServerConfig::default()
+            ..ServerSettings::default()
         };
         let mut server = ServerMachine::new(dialect, config);
         server_text(&mut server);
@@ -403,7 +403,8 @@ fn eof_closes_and_later_input_is_ignored() {
 
 #[test]
 fn shutdown_messages_per_dialect() {
-    let message = |dialect| ServerMachine::new(dialect, ServerConfig::default()).shutdown_message();
+    let message =
+        |dialect| ServerMachine::new(dialect, ServerSettings::default()).shutdown_message();
     assert_eq!(
         message(Dialect::Smtp).as_deref(),
         Some(&b"421 4.3.2 localhost service shutting down\r\n"[..])
@@ -609,9 +610,9 @@ fn framed_server_starts_tls_on_a_client_hello_at_a_frame_boundary() {
 
 #[test]
 fn framed_server_rejects_over_limit_lengths_before_buffering() {
-    let config = ServerConfig {
+    let config = ServerSettings {
         max_frame_len: 100,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = ServerMachine::new(Dialect::Framed, config);
     server.handle_input(&[0x00, 0x00, 0x00]);
@@ -627,9 +628,9 @@ fn framed_server_rejects_over_limit_lengths_before_buffering() {
 
 #[test]
 fn framed_server_limit_is_capped_below_the_handshake_byte() {
-    let config = ServerConfig {
+    let config = ServerSettings {
         max_frame_len: u32::MAX,
-        ..ServerConfig::default()
+        ..ServerSettings::default()
     };
     let mut server = ServerMachine::new(Dialect::Framed, config);
     server.handle_input(&[0x17, 0x00, 0x00, 0x00]);
