@@ -39,7 +39,7 @@
 //! # let (port, root) = doc_server::spawn(false).await?;
 //! let mut socket = StreamSocket::new();
 //! socket.control_mut().set_trust_anchors(TrustAnchors::from_der([root]))?;
-//! socket.connect("localhost", &port.to_string(), ProtectionLevel::Ssl).await?;
+//! socket.connect("localhost", port, ProtectionLevel::Ssl).await?;
 //!
 //! let info = socket.information();
 //! assert_eq!(info.protection_level, ProtectionLevel::Tls13);
@@ -69,7 +69,7 @@
 //! # let (port, root) = doc_server::spawn(true).await?;
 //! let mut socket = StreamSocket::new();
 //! socket.control_mut().set_trust_anchors(TrustAnchors::from_der([root]))?;
-//! socket.connect("localhost", &port.to_string(), ProtectionLevel::PlainSocket).await?;
+//! socket.connect("localhost", port, ProtectionLevel::PlainSocket).await?;
 //! write_string(&mut socket, "Hello World ☺ ").await?;
 //!
 //! socket.upgrade_to_ssl(ProtectionLevel::Tls12, "localhost").await?;

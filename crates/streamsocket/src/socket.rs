@@ -198,11 +198,11 @@ impl StreamSocket {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let config = mockserver::testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::EcdsaP256);
     /// # let server = mockserver::testing::spawn(config).await;
-    /// # let port = server.addr().port().to_string();
+    /// # let port = server.addr().port();
     /// # let root = testpki::Pki::shared(KeyKind::EcdsaP256).root_der();
     /// let mut socket = StreamSocket::new();
     /// socket.control_mut().set_trust_anchors(TrustAnchors::from_der([root]))?;
-    /// socket.connect("localhost", &port, ProtectionLevel::PlainSocket).await?;
+    /// socket.connect("localhost", port, ProtectionLevel::PlainSocket).await?;
     /// socket.upgrade_with(Dialect::Smtp, ProtectionLevel::Ssl, "localhost").await?;
     ///
     /// let info = socket.information();
