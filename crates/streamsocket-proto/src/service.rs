@@ -6,8 +6,8 @@
 //! use streamsocket_proto::service::{Service, port_for, validation_name};
 //!
 //! assert_eq!(port_for("submission"), Some(587));
-//! assert_eq!(Service::from("IMAPS").port(), Some(993));
-//! assert_eq!(Service::from(0).port(), None);
+//! assert_eq!(Service::from("IMAPS").port(), Ok(993));
+//! assert!(Service::from(0).port().is_err());
 //! assert!(matches!(validation_name("[::1]"), Ok(ServerName::IpAddress(_))));
 //! assert!(validation_name("exa mple.com").is_err());
 //! ```
@@ -49,13 +49,14 @@ pub enum Service<'a> {
 }
 
 impl Service<'_> {
-    /// The TCP port, or `None` for port 0 and for names [`port_for`] does not know.
-    pub fn port(self) -> Option<u16> {
-        match self {
+    /// The TCP port; port 0 and names [`port_for`] does not know are refused.
+    pub fn port(self) -> Result<u16, UnknownService> {
+        let port = match self {
             Self::Name(name) => port_for(name),
             Self::Port(0) => None,
             Self::Port(port) => Some(port),
-        }
+        };
+        port.ok_or_else(|| UnknownService(self.to_string()))
     }
 }
 
@@ -126,6 +127,18 @@ pub struct InvalidHostName(String);
 impl InvalidHostName {
     /// The host as given.
     pub fn host(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A service that is neither a port number (1 to 65535) nor a name in [`SERVICES`].
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("service {0} is neither a port number (1-65535) nor a known service name")]
+pub struct UnknownService(String);
+
+impl UnknownService {
+    /// The service as given (a name quoted, a number bare).
+    pub fn service(&self) -> &str {
         &self.0
     }
 }

@@ -1,7 +1,7 @@
 //! Host and service parsing, which is layer 1's (`proto::service`), as the socket uses it, and
 //! the one place where its errors become the crate's [`Error`].
 
-use proto::service::InvalidHostName;
+use proto::service::{InvalidHostName, UnknownService};
 pub(crate) use proto::service::{Service, parse_ip, validation_name};
 
 use crate::Error;
@@ -9,6 +9,13 @@ use crate::Error;
 /// A host that names nothing is the caller's mistake.
 impl From<InvalidHostName> for Error {
     fn from(err: InvalidHostName) -> Self {
+        Self::invalid(err.to_string())
+    }
+}
+
+/// So is a service that names no port.
+impl From<UnknownService> for Error {
+    fn from(err: UnknownService) -> Self {
         Self::invalid(err.to_string())
     }
 }

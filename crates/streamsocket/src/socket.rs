@@ -311,11 +311,7 @@ impl StreamSocket {
                 ));
             }
         };
-        let port = service.port().ok_or_else(|| {
-            Error::invalid(format!(
-                "service {service} is neither a port number (1-65535) nor a known service name"
-            ))
-        })?;
+        let port = service.port()?;
         // Everything the handshake needs is checked before anything is resolved or sent.
         let tls = match versions {
             Some(set) => Some(TlsSetup::new(&self.control, set, host)?),

@@ -75,11 +75,15 @@ fn numeric_ports_are_accepted_and_zero_or_overflow_is_not() {
 
 #[test]
 fn a_service_is_a_port_number_or_a_name_port_for_reads() {
-    assert_eq!(Service::from(587).port(), Some(587));
-    assert_eq!(Service::from(0).port(), None);
-    assert_eq!(Service::from("submission").port(), Some(587));
-    assert_eq!(Service::from(&"993".to_owned()).port(), Some(993));
-    assert_eq!(Service::from("gopher").port(), None);
+    assert_eq!(Service::from(587).port(), Ok(587));
+    assert_eq!(Service::from("submission").port(), Ok(587));
+    assert_eq!(Service::from(&"993".to_owned()).port(), Ok(993));
+    let zero = Service::from(0).port().unwrap_err();
+    assert_eq!(zero.service(), "0");
+    assert_eq!(
+        Service::from("gopher").port().unwrap_err().to_string(),
+        "service \"gopher\" is neither a port number (1-65535) nor a known service name"
+    );
     assert_eq!(Service::from("imaps").to_string(), "\"imaps\"");
     assert_eq!(Service::from(25).to_string(), "25");
 }
