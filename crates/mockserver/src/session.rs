@@ -81,7 +81,7 @@ pub fn injected_response(dialect: Dialect) -> Vec<u8> {
         Dialect::Smtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n".to_vec(),
         Dialect::Imap => b"* CAPABILITY IMAP4rev1 INJECTED\r\n".to_vec(),
         Dialect::Pop3 => b"+OK INJECTED\r\n".to_vec(),
-        _ => b"\x00\x00\x00\x08INJECTED".to_vec(),
+        Dialect::Framed | Dialect::Implicit => b"\x00\x00\x00\x08INJECTED".to_vec(),
     }
 }
 
@@ -153,7 +153,12 @@ impl Session {
                 let reason = self.play_old_server(&mut stream, prefix, deadline).await;
                 return self.close(reason, stream, transcript).await;
             }
-            _ => {}
+            Behaviour::Honest
+            | Behaviour::Preauth
+            | Behaviour::ResponseInjection
+            | Behaviour::StartTlsNotAdvertised
+            | Behaviour::StartTlsRefused
+            | Behaviour::TlsRequired => {}
         }
         // Pinned out here so that the socket inside is dropped only after the close reason is
         // recorded.
@@ -240,7 +245,15 @@ impl Session {
         let answer: &[u8] = match behaviour {
             Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE,
             Behaviour::LegacyOnly(v) => &hostile::protocol_version_alert(v),
-            _ => &[],
+            // Closes without a word; the other behaviours never get here.
+            Behaviour::CloseMidHandshake
+            | Behaviour::Honest
+            | Behaviour::Preauth
+            | Behaviour::ResponseInjection
+            | Behaviour::StallAfterGoAhead
+            | Behaviour::StartTlsNotAdvertised
+            | Behaviour::StartTlsRefused
+            | Behaviour::TlsRequired => &[],
         };
         if !answer.is_empty()
             && let Err(e) = self.write(stream, answer).await
@@ -284,8 +297,6 @@ impl Session {
                         self.flush_transmit(io).await?;
                         return Err(SessionEnd::Machine(reason));
                     }
-                    #[allow(unreachable_patterns, reason = "the event enum may grow")]
-                    other => debug!(?other, "event ignored"),
                 }
             }
             // The machine's last events may have produced more output.
