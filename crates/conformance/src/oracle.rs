@@ -104,6 +104,11 @@ pub enum Failure {
     VersionMismatch,
     /// The peer's answer to the ClientHello is not TLS.
     NotTls,
+    /// The peer answered the ClientHello in plaintext (a greeting, an HTTP response): the
+    /// client names what it saw instead of a bare handshake failure.
+    PlaintextInsteadOfTls,
+    /// The peer sent TLS where a STARTTLS dialect's greeting was due.
+    TlsInsteadOfPlaintext,
     /// The handshake did not finish within the handshake timeout.
     HandshakeTimedOut,
     /// The connection closed (or was reset) before the handshake finished.
@@ -343,12 +348,9 @@ pub fn expect(case: &Case) -> Expected {
     // 3. The handshake.
     match case.server {
         ServerTls::PlaintextOnly => {
-            // A plaintext server answers the ClientHello with a plaintext error line, or closes.
-            let mut expected = Expected::fail(Failure::NotTls);
-            expected.any_of.push(Outcome::Failed {
-                failure: Failure::Closed,
-                cert_errors: vec![],
-            });
+            // A plaintext server greets (or answers the ClientHello) in plaintext; the client
+            // says so, naming what it saw, whatever the server does next.
+            let mut expected = Expected::fail(Failure::PlaintextInsteadOfTls);
             if case.mode == Mode::Framed {
                 // Its reply to the frame may already be buffered when the upgrade starts.
                 expected.any_of.push(Outcome::Failed {
@@ -365,7 +367,10 @@ pub fn expect(case: &Case) -> Expected {
     }
     match case.behaviour {
         Behaviour::StallAfterGoAhead => return Expected::fail(Failure::HandshakeTimedOut),
-        Behaviour::GarbageInsteadOfServerHello => return Expected::fail(Failure::NotTls),
+        // The mock's garbage is an HTTP error response: plaintext, recognised as such.
+        Behaviour::GarbageInsteadOfServerHello => {
+            return Expected::fail(Failure::PlaintextInsteadOfTls);
+        }
         Behaviour::CloseMidHandshake => return Expected::fail(Failure::Closed),
         _ => {}
     }

@@ -343,6 +343,8 @@ fn classify(err: &Error) -> Failure {
         ErrorKind::StartTlsNotOffered => Failure::StartTlsNotOffered,
         ErrorKind::StartTlsRefused => Failure::StartTlsRefused,
         ErrorKind::PlaintextAfterGoAhead => Failure::PlaintextAfterGoAhead,
+        ErrorKind::PlaintextInsteadOfTls => Failure::PlaintextInsteadOfTls,
+        ErrorKind::TlsInsteadOfPlaintext => Failure::TlsInsteadOfPlaintext,
         ErrorKind::ProtocolVersionMismatch => Failure::VersionMismatch,
         ErrorKind::HandshakeTimedOut => Failure::HandshakeTimedOut,
         ErrorKind::Truncated | ErrorKind::ConnectionResetByPeer => Failure::Closed,

@@ -21,6 +21,8 @@
 //!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
 //! - [`service`]: host and service names: the port a service names and the name a certificate is
 //!   validated for, without resolving anything.
+//! - [`reply`]: what a server sent where TLS was expected (a plaintext greeting, an HTTP
+//!   response, an echo), recognised so that the error names the fix.
 //! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Implicit`) as client and
 //!   server state machines, a bounded line reader, and [`starttls::run_in_memory`], which drives
 //!   a client machine against a server machine without I/O.
@@ -39,6 +41,7 @@ pub mod alert;
 pub mod cert;
 pub mod codec;
 pub mod level;
+pub mod reply;
 pub mod service;
 pub mod starttls;
 

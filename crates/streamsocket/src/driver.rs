@@ -32,9 +32,19 @@ pub(crate) async fn upgrade_with(
 
     let mut io = socket.take_plain()?;
     let deadline = Instant::now() + limit;
+    let received_before = io.received();
     match timeout_at(deadline, before_tls(&mut machine, &mut io, dialect)).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => return Err(err),
+        // Not a byte in the whole budget: the server waits for the client, as a port of
+        // implicit TLS does (in the line dialects the server speaks first, so the machine has
+        // sent nothing).
+        Err(_elapsed) if io.received() == received_before && dialect.is_line_based() => {
+            return Err(Error::NoGreeting {
+                dialect,
+                timeout: limit,
+            });
+        }
         Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout: limit }),
     }
     socket.handshake(io, setup, Some(deadline)).await?;
@@ -182,6 +192,7 @@ fn failure_error(dialect: Dialect, failure: ClientFailure, side: Side) -> Error 
             Error::PlaintextAfterGoAhead { dialect, bytes }
         }
         ClientFailure::Protocol { reason } => Error::Protocol { dialect, reason },
+        ClientFailure::TlsInsteadOfGreeting => Error::TlsInsteadOfPlaintext { dialect },
         ClientFailure::Closed => Error::Protocol {
             dialect,
             reason: match side {

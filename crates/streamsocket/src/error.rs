@@ -122,6 +122,20 @@ pub enum Error {
         timeout: Duration,
     },
 
+    /// A STARTTLS dialect was asked for and no greeting came within the handshake timeout: the
+    /// port may expect TLS at once. Nothing was sent.
+    #[error(
+        "no {dialect} greeting came within {timeout:?}: the server waits for the client to speak \
+         first, which a port of implicit TLS does; connect with a TLS level instead of upgrading, \
+         or check the port"
+    )]
+    NoGreeting {
+        /// The dialect whose greeting was awaited.
+        dialect: Dialect,
+        /// The handshake timeout in force.
+        timeout: Duration,
+    },
+
     /// The host name did not resolve to any address.
     #[error("host {host:?} was not found; check the name and the resolver configuration")]
     HostNotFound {
@@ -158,6 +172,32 @@ pub enum Error {
     /// An I/O error not covered by a more specific variant.
     #[error(transparent)]
     Io(Arc<io::Error>),
+
+    /// The server answered the ClientHello (or greeted before it) in plaintext: the port
+    /// expects a STARTTLS dialect or speaks no TLS. The bytes were not treated as data.
+    #[error("{reply}")]
+    PlaintextInsteadOfTls {
+        /// What was recognised, with the start of the reply, escaped.
+        reply: proto::reply::PlaintextReply,
+    },
+
+    /// The server echoed the ClientHello back: an echo service, not a TLS server.
+    #[error(
+        "the server sent the ClientHello back instead of answering it: this port is an echo \
+         service, not TLS"
+    )]
+    EchoedClientHello,
+
+    /// A STARTTLS dialect was asked for and the server spoke TLS at once: a port of implicit
+    /// TLS.
+    #[error(
+        "the server sent a TLS record where a {dialect} greeting was due: this port speaks TLS at \
+         once; connect with a TLS level instead of upgrading with {dialect}"
+    )]
+    TlsInsteadOfPlaintext {
+        /// The dialect whose greeting was awaited.
+        dialect: Dialect,
+    },
 
     /// Bytes arrived after the server's STARTTLS go-ahead and before the handshake: response
     /// injection. The connection was closed before any TLS byte was sent.
@@ -259,12 +299,18 @@ impl Error {
             Self::ConnectTimedOut { .. } => ErrorKind::ConnectionTimedOut,
             Self::Frame(FrameError::LimitTooHigh(_)) => ErrorKind::InvalidArgument,
             Self::Frame(_) => ErrorKind::Protocol,
-            Self::HandshakeTimedOut { .. } => ErrorKind::HandshakeTimedOut,
+            Self::HandshakeTimedOut { .. } | Self::NoGreeting { .. } => {
+                ErrorKind::HandshakeTimedOut
+            }
             Self::HostNotFound { .. } => ErrorKind::HostNotFound,
             Self::InvalidArgument { .. } | Self::InvalidProtectionLevel { .. } => {
                 ErrorKind::InvalidArgument
             }
             Self::PlaintextAfterGoAhead { .. } => ErrorKind::PlaintextAfterGoAhead,
+            Self::PlaintextInsteadOfTls { .. } | Self::EchoedClientHello => {
+                ErrorKind::PlaintextInsteadOfTls
+            }
+            Self::TlsInsteadOfPlaintext { .. } => ErrorKind::TlsInsteadOfPlaintext,
             Self::Protocol { .. } => ErrorKind::Protocol,
             Self::ProtocolVersionMismatch { .. } => ErrorKind::ProtocolVersionMismatch,
             Self::Preauth { .. } | Self::StartTlsNotOffered { .. } => ErrorKind::StartTlsNotOffered,
@@ -305,9 +351,9 @@ impl Error {
             Self::Io(err) => err.kind(),
             Self::Truncated => io::ErrorKind::UnexpectedEof,
             Self::ConnectionReset { .. } => io::ErrorKind::ConnectionReset,
-            Self::ConnectTimedOut { .. } | Self::HandshakeTimedOut { .. } => {
-                io::ErrorKind::TimedOut
-            }
+            Self::ConnectTimedOut { .. }
+            | Self::HandshakeTimedOut { .. }
+            | Self::NoGreeting { .. } => io::ErrorKind::TimedOut,
             Self::InvalidArgument { .. } | Self::InvalidProtectionLevel { .. } => {
                 io::ErrorKind::InvalidInput
             }
@@ -411,6 +457,9 @@ pub enum ErrorKind {
     Io,
     /// Plaintext bytes followed the STARTTLS go-ahead (response injection).
     PlaintextAfterGoAhead,
+    /// The server answered in plaintext where TLS was due: the port expects STARTTLS or speaks
+    /// no TLS.
+    PlaintextInsteadOfTls,
     /// The STARTTLS dialect was spoken wrongly by the server.
     Protocol,
     /// No TLS version in common.
@@ -419,6 +468,8 @@ pub enum ErrorKind {
     StartTlsNotOffered,
     /// The server refused STARTTLS.
     StartTlsRefused,
+    /// The server spoke TLS at once where a STARTTLS dialect's greeting was due.
+    TlsInsteadOfPlaintext,
     /// The TLS connection ended without `close_notify`.
     Truncated,
     /// The protection level is refused by policy.
@@ -461,6 +512,8 @@ impl ErrorKind {
             Self::InvalidArgument => "InvalidArgument",
             Self::Io => "Io",
             Self::PlaintextAfterGoAhead => "PlaintextAfterGoAhead",
+            Self::PlaintextInsteadOfTls => "PlaintextInsteadOfTls",
+            Self::TlsInsteadOfPlaintext => "TlsInsteadOfPlaintext",
             Self::Protocol => "Protocol",
             Self::ProtocolVersionMismatch => "ProtocolVersionMismatch",
             Self::StartTlsNotOffered => "StartTlsNotOffered",

@@ -79,15 +79,22 @@ async fn garbage_instead_of_a_greeting_is_a_protocol_error() {
             ("tls alert", vec![0x15, 3, 3, 0, 2, 2, 40]),
         ] {
             let (err, read, after) = run(dialect, Garbage::Greeting(bytes)).await;
-            // A TLS alert has no line end: the client waits for one until its timeout.
-            let expected: &[ErrorKind] = if case == "tls alert" {
-                &[ErrorKind::HandshakeTimedOut]
+            if case == "tls alert" {
+                // A TLS record where the greeting was due: the port speaks TLS at once, and the
+                // client says so without a word of plaintext, not even its goodbye.
+                assert_eq!(
+                    err.kind(),
+                    ErrorKind::TlsInsteadOfPlaintext,
+                    "{dialect}: {err}"
+                );
+                assert!(err.to_string().contains("speaks TLS at once"), "{err}");
+                assert!(after.is_empty(), "{dialect}: sent {after:?}");
             } else {
-                &[ErrorKind::Protocol, ErrorKind::StartTlsRefused]
-            };
-            assert!(expected.contains(&err.kind()), "{dialect}, {case}: {err}");
+                let expected = [ErrorKind::Protocol, ErrorKind::StartTlsRefused];
+                assert!(expected.contains(&err.kind()), "{dialect}, {case}: {err}");
+                only_goodbye(dialect, &after);
+            }
             assert!(read <= 64 << 10, "{dialect}, {case}: read {read}");
-            only_goodbye(dialect, &after);
         }
     }
 }
@@ -247,42 +254,63 @@ async fn a_broken_record_instead_of_the_server_hello_fails_the_handshake() {
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::HandshakeFailed, "{dialect}: {err}");
+        // Its garbage is an HTTP error response, named as such.
+        assert_eq!(
+            err.kind(),
+            ErrorKind::PlaintextInsteadOfTls,
+            "{dialect}: {err}"
+        );
+        assert!(err.to_string().contains("HTTP response"), "{err}");
         server.shutdown().await;
     }
 }
 
 #[tokio::test]
-async fn implicit_tls_against_a_starttls_port_fails_the_handshake() {
-    // The client's ClientHello reaches a plaintext protocol; the error lines that come back
-    // are never taken for a ServerHello. (A framed port accepts a ClientHello as its first
-    // bytes by design, so implicit TLS works there.)
-    for dialect in LINE_DIALECTS {
+async fn implicit_tls_against_a_starttls_port_names_the_mistake() {
+    // The client's ClientHello reaches a plaintext protocol; the greeting that comes back is
+    // never taken for a ServerHello, and the error says what the port speaks and what to do.
+    // (A framed port accepts a ClientHello as its first bytes by design, so implicit TLS works
+    // there.)
+    let expected = [
+        (Dialect::Smtp, "SMTP greeting", "--starttls smtp", "465"),
+        (Dialect::Imap, "IMAP greeting", "--starttls imap", "993"),
+        (Dialect::Pop3, "POP3 greeting", "--starttls pop3", "995"),
+    ];
+    for (dialect, what, flag, port) in expected {
         let server = testing::spawn(mock(dialect)).await;
         let mut socket = streamsocket::StreamSocket::with_control(control_for(&valid_identity()));
-        let port = server.addr().port().to_string();
-        let err = within(socket.connect("localhost", &port, ProtectionLevel::Ssl))
+        let err = within(socket.connect("localhost", server.addr().port(), ProtectionLevel::Ssl))
             .await
             .unwrap()
             .unwrap_err();
-        assert!(
-            matches!(
-                err.kind(),
-                ErrorKind::HandshakeFailed | ErrorKind::ConnectionResetByPeer
-            ),
-            "{dialect}: {}",
-            err.full_message()
+        assert_eq!(
+            err.kind(),
+            ErrorKind::PlaintextInsteadOfTls,
+            "{dialect}: {err}"
         );
+        let message = err.to_string();
+        for needle in [what, flag, port, "mock.streamsocket.test"] {
+            assert!(
+                message.contains(needle),
+                "{dialect}: {needle:?} not in {message}"
+            );
+        }
         assert_eq!(socket.information().protocol_version, None, "{dialect}");
+        let mut buf = [0u8; 8];
+        assert!(
+            within(socket.read(&mut buf)).await.unwrap().is_err(),
+            "{dialect}: sticky"
+        );
         server.shutdown().await;
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn starttls_against_an_implicit_tls_port_ends_at_the_clients_timeout() {
-    // Each side waits for the other to speak first; the client's limit ends it.
-    let server = testing::spawn(mock(Dialect::Implicit)).await;
+    // Each side waits for the other to speak first; the client's limit ends it, it sends
+    // nothing itself, and the error says that the port may expect TLS at once.
     for dialect in LINE_DIALECTS {
+        let server = testing::spawn(mock(Dialect::Implicit)).await;
         let mut control = control_for(&valid_identity());
         control
             .set_handshake_timeout(Duration::from_secs(3))
@@ -293,6 +321,103 @@ async fn starttls_against_an_implicit_tls_port_ends_at_the_clients_timeout() {
             .unwrap()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::HandshakeTimedOut, "{dialect}: {err}");
+        assert!(
+            matches!(err, streamsocket::Error::NoGreeting { dialect: d, .. } if d == dialect),
+            "{dialect}: {err}"
+        );
+        assert!(err.to_string().contains("implicit TLS"), "{err}");
+        drop(socket);
+        server.wait_closed(1).await;
+        assert!(
+            server.transcripts()[0].chunks.is_empty(),
+            "{dialect}: the client spoke first: {:?}",
+            server.transcripts()[0].chunks
+        );
+        server.shutdown().await;
     }
-    server.shutdown().await;
+}
+
+/// Connects with implicit TLS to a scripted peer; returns the error and what the peer read.
+async fn implicit_tls_against(
+    script: impl FnOnce(
+        RawPeer,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>>
+    + Send
+    + 'static,
+) -> (streamsocket::Error, Vec<u8>) {
+    let server = ScriptedServer::start(script).await.unwrap();
+    let mut socket = streamsocket::StreamSocket::with_control(control_for(&valid_identity()));
+    let err = within(socket.connect("localhost", server.addr().port(), ProtectionLevel::Ssl))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let mut buf = [0u8; 8];
+    assert!(
+        within(socket.read(&mut buf)).await.unwrap().is_err(),
+        "sticky"
+    );
+    drop(socket);
+    (err, server.finish().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_http_server_on_the_port_is_named_and_its_reply_is_never_data() {
+    let (err, read) = implicit_tls_against(|mut peer| {
+        Box::pin(async move {
+            // An HTTP server reads the ClientHello as a bad request and says so.
+            peer.until(&[0x16]).await?;
+            peer.send(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n")
+                .await?;
+            peer.drain().await?;
+            Ok(peer.received().to_vec())
+        })
+    })
+    .await;
+    assert_eq!(err.kind(), ErrorKind::PlaintextInsteadOfTls, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("HTTP response (`HTTP/1.1 400 Bad Request`)") && message.contains("443"),
+        "{message}"
+    );
+    // The client wrote TLS records only: its ClientHello, perhaps an alert.
+    assert!(
+        hostile_tests::handshake_records_only(&read).is_ok(),
+        "{read:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_plaintext_echo_server_is_recognised_by_its_echo() {
+    let (err, _) = implicit_tls_against(|mut peer| {
+        Box::pin(async move {
+            peer.until(&[0x16]).await?;
+            // Echo what came, as an echo service does, once the whole hello is likely in.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut rest = vec![0u8; 4096];
+            let n = peer.io_mut().read(&mut rest).await?;
+            let mut echo = vec![0x16];
+            echo.extend_from_slice(rest.get(..n).unwrap_or_default());
+            peer.send(&echo).await?;
+            peer.drain().await
+        })
+    })
+    .await;
+    assert_eq!(err.kind(), ErrorKind::PlaintextInsteadOfTls, "{err}");
+    assert!(
+        matches!(err, streamsocket::Error::EchoedClientHello),
+        "{err}"
+    );
+    assert!(err.to_string().contains("echo"), "{err}");
+}
+
+#[tokio::test]
+async fn a_tls_alert_where_the_greeting_was_due_says_the_port_speaks_tls() {
+    for dialect in LINE_DIALECTS {
+        let (err, _, after) = run(dialect, Garbage::Greeting(vec![0x15, 3, 3, 0, 2, 2, 80])).await;
+        assert!(
+            matches!(err, streamsocket::Error::TlsInsteadOfPlaintext { dialect: d } if d == dialect),
+            "{dialect}: {err}"
+        );
+        assert!(after.is_empty(), "{dialect}: sent {after:?} to a TLS port");
+    }
 }

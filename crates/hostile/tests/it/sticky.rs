@@ -138,7 +138,7 @@ async fn every_upgrade_failure_is_sticky_and_nothing_reaches_the_server() {
                 ..mock(Dialect::Framed)
             },
             ProtectionLevel::Ssl,
-            ErrorKind::HandshakeFailed,
+            ErrorKind::PlaintextInsteadOfTls,
         ),
         (
             "expired certificate",

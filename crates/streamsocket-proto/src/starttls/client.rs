@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
+use crate::reply::looks_like_tls;
 
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -83,6 +84,10 @@ pub enum ClientFailure {
     /// The connection closed before the exchange was complete.
     #[error("the connection closed before the upgrade completed")]
     Closed,
+    /// A TLS record came where the greeting was due: the port speaks TLS at once. Nothing is
+    /// sent in answer, not even a goodbye, so as not to talk plaintext to a TLS server.
+    #[error("a tls record arrived where the greeting was due")]
+    TlsInsteadOfGreeting,
 }
 
 /// The client side of a dialect, sans-IO.
@@ -187,6 +192,10 @@ impl ClientMachine {
                     // read as if it came from inside TLS.
                     let bytes = rest.len() + self.reader.buffered_len();
                     self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
+                    return;
+                }
+                Phase::Greeting if self.reader.buffered_len() == 0 && looks_like_tls(rest) => {
+                    self.fail(ClientFailure::TlsInsteadOfGreeting, false);
                     return;
                 }
                 Phase::Greeting | Phase::Capabilities | Phase::StartTlsSent | Phase::PostTls => {}

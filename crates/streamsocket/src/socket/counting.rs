@@ -2,8 +2,8 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -15,9 +15,59 @@ use tokio::net::TcpStream;
 pub(crate) struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
+    /// Whether the bytes received now are kept in `first` (from the start of a handshake).
+    capturing: AtomicBool,
+    /// The first bytes the server sent in answer to the handshake, so that a failed one can
+    /// tell a plaintext reply from TLS. Fixed size: nothing is allocated per handshake.
+    first: Mutex<FirstBytes>,
+}
+
+#[derive(Debug)]
+struct FirstBytes {
+    len: usize,
+    bytes: [u8; proto::reply::PREVIEW_LEN],
+}
+
+impl Default for FirstBytes {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            bytes: [0; proto::reply::PREVIEW_LEN],
+        }
+    }
 }
 
 impl Counters {
+    /// Starts keeping the first bytes received (what was kept before is forgotten).
+    pub(super) fn capture_first_bytes(&self) {
+        self.first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len = 0;
+        self.capturing.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops keeping bytes and returns what was kept.
+    pub(super) fn take_first_bytes(&self) -> Vec<u8> {
+        self.capturing.store(false, Ordering::Relaxed);
+        let first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        first.bytes.get(..first.len).unwrap_or_default().to_vec()
+    }
+
+    fn keep(&self, data: &[u8]) {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        let len = first.len;
+        let room = first.bytes.len() - len;
+        let take = room.min(data.len());
+        if let (Some(to), Some(from)) = (first.bytes.get_mut(len..len + take), data.get(..take)) {
+            to.copy_from_slice(from);
+        }
+        first.len += take;
+        if first.len == first.bytes.len() {
+            self.capturing.store(false, Ordering::Relaxed);
+        }
+    }
+
     pub(super) fn snapshot(&self) -> (u64, u64) {
         (
             self.sent.load(Ordering::Relaxed),
@@ -38,6 +88,11 @@ impl Counting {
     pub(super) fn new(inner: TcpStream, counters: Arc<Counters>) -> Self {
         Self { inner, counters }
     }
+
+    /// Bytes received on this connection so far.
+    pub(crate) fn received(&self) -> u64 {
+        self.counters.received.load(Ordering::Relaxed)
+    }
 }
 
 impl AsyncRead for Counting {
@@ -50,6 +105,10 @@ impl AsyncRead for Counting {
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
         let read = buf.filled().len().saturating_sub(before);
+        if this.counters.capturing.load(Ordering::Relaxed) {
+            this.counters
+                .keep(buf.filled().get(before..).unwrap_or_default());
+        }
         this.counters
             .received
             .fetch_add(read as u64, Ordering::Relaxed);

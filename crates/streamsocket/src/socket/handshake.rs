@@ -5,6 +5,7 @@ use std::io;
 use std::sync::Arc;
 
 use proto::level::{ProtectionLevel, TlsVersion, VersionSet};
+use proto::reply::FirstReply;
 use rustls_pki_types::ServerName;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -68,7 +69,9 @@ impl StreamSocket {
         // Boxed: the handshake future holds the whole rustls connection inline, and each
         // wrapper (timeout, task-local scope, this async fn) would otherwise copy it again.
         let handshake = tokio::time::timeout_at(deadline, Box::pin(connector.connect(name, io)));
+        self.counters.capture_first_bytes();
         let outcome = REPORT.scope(report.clone(), handshake).await;
+        let first_bytes = self.counters.take_first_bytes();
         self.info.handshake_duration = Some(start.elapsed());
         self.sync_counts();
         {
@@ -79,7 +82,7 @@ impl StreamSocket {
         }
         let tls = match outcome {
             Err(_elapsed) => return Err(Error::HandshakeTimedOut { timeout }),
-            Ok(Err(err)) => return Err(handshake_error(err, versions, &report)),
+            Ok(Err(err)) => return Err(handshake_error(err, versions, &report, &first_bytes)),
             Ok(Ok(tls)) => tls,
         };
         let conn = tls.get_ref().1;
@@ -112,12 +115,24 @@ impl StreamSocket {
     }
 }
 
-/// Sorts a failed handshake into the error kinds.
-fn handshake_error(err: io::Error, versions: VersionSet, report: &SharedReport) -> Error {
+/// Sorts a failed handshake into the error kinds; `first_bytes` are the first the server sent
+/// after the handshake began.
+fn handshake_error(
+    err: io::Error,
+    versions: VersionSet,
+    report: &SharedReport,
+    first_bytes: &[u8],
+) -> Error {
     let tls_err = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .cloned();
+    // Whatever rustls made of them, bytes that are not TLS say what the port speaks.
+    match proto::reply::classify(first_bytes) {
+        FirstReply::Plaintext(reply) => return Error::PlaintextInsteadOfTls { reply },
+        FirstReply::EchoedClientHello => return Error::EchoedClientHello,
+        FirstReply::Nothing | FirstReply::Tls | FirstReply::Binary(_) => {}
+    }
     {
         let found = report.lock();
         if !found.not_ignored.is_empty() {
@@ -187,11 +202,11 @@ mod tests {
             io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
         );
-        let err = handshake_error(io, VersionSet::BOTH, &report);
+        let err = handshake_error(io, VersionSet::BOTH, &report, &[]);
         assert_eq!(err.kind(), crate::ErrorKind::CertificateExpired);
 
         let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
-        let err = handshake_error(eof, VersionSet::BOTH, &SharedReport::default());
+        let err = handshake_error(eof, VersionSet::BOTH, &SharedReport::default(), &[]);
         assert!(matches!(err, Error::ClosedDuringHandshake));
     }
 }

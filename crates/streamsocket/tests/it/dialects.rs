@@ -313,9 +313,10 @@ async fn hostile_tls_servers_fail_the_handshake_with_their_kind() {
             ErrorKind::ProtocolVersionMismatch,
         ),
         (Behaviour::CloseMidHandshake, ErrorKind::HandshakeFailed),
+        // The mock's garbage is an HTTP error response, and is named as one.
         (
             Behaviour::GarbageInsteadOfServerHello,
-            ErrorKind::HandshakeFailed,
+            ErrorKind::PlaintextInsteadOfTls,
         ),
     ];
     for (behaviour, kind) in cases {

@@ -213,6 +213,35 @@ fn smtp_replies_ending_in_bare_lf_are_accepted() {
     assert_eq!(client_events(&mut client), [ClientEvent::StartTls]);
 }
 
+/// A TLS record where the greeting was due (a port of implicit TLS that answered first, or an
+/// alert): the machine fails without a word, not even its goodbye, whether the record comes
+/// whole or one byte at a time; text that merely contains such bytes later is not a record.
+#[test]
+fn a_tls_record_instead_of_the_greeting_fails_silently() {
+    let alert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+    for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+        for chunk in [alert.len(), 1] {
+            let mut client = client(dialect);
+            for piece in alert.chunks(chunk) {
+                client.handle_input(piece);
+            }
+            assert_eq!(
+                client_events(&mut client),
+                [failed(ClientFailure::TlsInsteadOfGreeting)],
+                "{dialect}, chunks of {chunk}"
+            );
+            assert_eq!(client_sent(&mut client), "", "{dialect}");
+        }
+    }
+    // Control bytes inside a greeting line are the line's problem, not a TLS record.
+    let mut smtp = client(Dialect::Smtp);
+    smtp.handle_input(b"220 x\x16\x03 ready\r\n");
+    assert!(
+        !client_events(&mut smtp).contains(&failed(ClientFailure::TlsInsteadOfGreeting)),
+        "a record inside a line"
+    );
+}
+
 #[test]
 fn eof_before_the_go_ahead_is_closed_and_silent() {
     for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {

@@ -27,7 +27,9 @@ fn check(dialect: Dialect, behaviour: ServerBehaviour, expect: Expect) -> InMemo
         Some(ClientFailure::Preauth { .. }) => Expect::Preauth,
         Some(ClientFailure::PlaintextAfterGoAhead { .. }) => Expect::PlaintextAfterGoAhead,
         Some(ClientFailure::Protocol { .. }) => Expect::Protocol,
-        Some(ClientFailure::Closed) => panic!("{dialect} {behaviour:?}: closed: {outcome:?}"),
+        Some(ClientFailure::Closed | ClientFailure::TlsInsteadOfGreeting) => {
+            panic!("{dialect} {behaviour:?}: {outcome:?}")
+        }
     };
     assert_eq!(got, expect, "{dialect} {behaviour:?}: {outcome:?}");
     assert_eq!(
