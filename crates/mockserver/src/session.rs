@@ -130,6 +130,7 @@ impl Session {
             Err(reason) => return self.close(reason, stream, transcript).await,
         }
         self.shared.stats.record_upgrade();
+        transcript.record_upgrade();
         let prefix = self.machine.take_tls_prefix();
         transcript.unrecord_plaintext_tail(prefix.len());
         self.report_discards();
@@ -206,6 +207,7 @@ impl Session {
             );
         }
         self.shared.stats.record_handshake();
+        transcript.record_handshake();
         self.machine.handle_tls_established();
         let reason = match self.converse(&mut tls, Phase::Tls, transcript).await {
             Ok(GoAhead) => SessionEnd::StartTlsInsideTls,

@@ -105,6 +105,12 @@ pub struct Transcript {
     pub dropped_bytes: u64,
     /// `None` while the session runs.
     pub end: Option<SessionEnd>,
+    /// Whether the server gave the go-ahead for TLS (STARTTLS accepted, a ClientHello in
+    /// Framed, every Implicit connection).
+    pub upgraded: bool,
+    /// Whether the TLS handshake completed: the client accepted the server's certificate (and
+    /// the server the client's, when one is required).
+    pub handshake_completed: bool,
 }
 
 /// Why a session ended.
@@ -369,6 +375,8 @@ impl Stats {
             chunks: Vec::new(),
             dropped_bytes: 0,
             end: None,
+            upgraded: false,
+            handshake_completed: false,
         }));
         let mut maps = self.maps();
         if maps.transcripts.len() >= MAX_TRANSCRIPTS {
@@ -497,6 +505,16 @@ impl TranscriptHandle {
     /// The connection's number (order of acceptance, from 0).
     pub(crate) fn id(&self) -> u64 {
         lock(&self.transcript).id
+    }
+
+    /// Notes that the go-ahead was given.
+    pub(crate) fn record_upgrade(&mut self) {
+        lock(&self.transcript).upgraded = true;
+    }
+
+    /// Notes that the TLS handshake completed.
+    pub(crate) fn record_handshake(&mut self) {
+        lock(&self.transcript).handshake_completed = true;
     }
 
     pub(crate) fn record(&mut self, phase: Phase, data: &[u8]) {

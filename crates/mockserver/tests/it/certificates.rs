@@ -95,8 +95,20 @@ async fn a_broken_chain_fails_after_a_starttls_upgrade_too() {
             .await
             .is_err()
     );
+    server.wait_closed(1).await;
+    let refused = &server.transcripts()[0];
+    assert!(
+        refused.upgraded && !refused.handshake_completed,
+        "{refused:?}"
+    );
     // The valid chain, same dialect, for contrast.
     let config = testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::Ed25519);
     let server = testing::spawn(config).await;
-    upgrade(d, connect(server.addr()).await, &server.config().identity).await;
+    drop(upgrade(d, connect(server.addr()).await, &server.config().identity).await);
+    server.wait_closed(1).await;
+    let accepted = &server.transcripts()[0];
+    assert!(
+        accepted.upgraded && accepted.handshake_completed,
+        "{accepted:?}"
+    );
 }
