@@ -1,0 +1,130 @@
+//! `streamsocket-audit`: audits a TLS/STARTTLS client program against every honest and hostile
+//! mock server, judged from what the server saw.
+
+#![allow(clippy::print_stdout, reason = "a command-line tool reports on stdout")]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use streamsocket_audit::{AuditConfig, cases, run};
+
+#[derive(Debug, Parser)]
+#[command(name = "streamsocket-audit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run COMMAND once per case against a mock server on 127.0.0.1 and judge it from what the
+    /// server observed.
+    #[command(after_long_help = PLACEHOLDER_HELP)]
+    Client(ClientArgs),
+}
+
+const PLACEHOLDER_HELP: &str = "Placeholders, substituted literally in every argument (no \
+shell: write sh -c '...' for one): {host} {port} (where the mock server listens), {name} (the \
+name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
+must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is used), \
+{client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, imap, pop3, \
+framed, implicit).\n\nExit status: 0 nothing failed, 1 findings, 2 bad command line, 3 the \
+command never connected in any case.";
+
+#[derive(Debug, clap::Args)]
+struct ClientArgs {
+    /// A dialect to audit (repeatable; default: all).
+    #[arg(long, value_enum)]
+    dialect: Vec<DialectArg>,
+    /// Only cases whose id or category contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Cases run at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Time allowed to the command per case; it is killed then.
+    #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    case_timeout: u64,
+    /// Write audit.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// Print the cases and exit.
+    #[arg(long)]
+    list: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "list")]
+    command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DialectArg {
+    Smtp,
+    Imap,
+    Pop3,
+    Framed,
+    Implicit,
+}
+
+impl From<DialectArg> for proto::starttls::Dialect {
+    fn from(d: DialectArg) -> Self {
+        match d {
+            DialectArg::Smtp => Self::Smtp,
+            DialectArg::Imap => Self::Imap,
+            DialectArg::Pop3 => Self::Pop3,
+            DialectArg::Framed => Self::Framed,
+            DialectArg::Implicit => Self::Implicit,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let Command::Client(args) = Cli::parse().command;
+    let dialects: Vec<_> = args.dialect.iter().copied().map(Into::into).collect();
+    if args.list {
+        for case in cases(&dialects, args.filter.as_deref()) {
+            println!("{:<18} {}", case.category, case.id);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let config = AuditConfig {
+        command: args.command,
+        dialects,
+        filter: args.filter,
+        jobs,
+        case_timeout: Duration::from_secs(args.case_timeout),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("streamsocket-audit: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let audit = match runtime.block_on(run(config)) {
+        Ok(audit) => audit,
+        Err(e) => {
+            eprintln!("streamsocket-audit: {:#}", anyhow::Error::new(e));
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", audit.table());
+    if let Some(dir) = args.report_dir {
+        match audit.write_reports(&dir) {
+            Ok(path) => println!("report: {}", path.display()),
+            Err(e) => {
+                eprintln!("streamsocket-audit: {:#}", anyhow::Error::new(e));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::from(audit.outcome().exit_code())
+}

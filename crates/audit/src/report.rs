@@ -1,0 +1,299 @@
+//! The audit's results: the terminal table (dialect x category), one line per failure,
+//! `audit.json`, and the exit status.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mockserver::stats::{Phase, Transcript};
+use proto::starttls::Dialect;
+use serde::Serialize;
+
+use crate::Error;
+use crate::case::{Case, Category};
+use crate::command::ProcessRun;
+use crate::verdict::{Judgement, Observations, ProcessEnd, Verdict};
+
+/// Most bytes of each phase of a connection written to the report (escaped).
+const REPORT_BYTES: usize = 2048;
+
+/// Every case's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct Audit {
+    /// The command template, program first.
+    pub command: Vec<String>,
+    /// The time allowed per case.
+    #[serde(serialize_with = "millis")]
+    pub case_timeout: Duration,
+    /// One result per case, in catalogue order.
+    pub results: Vec<CaseResult>,
+}
+
+/// One case's verdict, what it was judged from, and what the process did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    /// The case's id.
+    pub id: String,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The rule that judged it.
+    pub category: Category,
+    /// The certificate scenario.
+    pub scenario: testpki::Scenario,
+    /// The server's behaviour.
+    pub behaviour: mockserver::Behaviour,
+    /// The key type of the certificates.
+    pub key_type: testpki::KeyKind,
+    /// The TLS versions the server enabled.
+    pub tls: String,
+    /// Whether the server required a client certificate.
+    pub client_cert_required: bool,
+    /// The verdict, its reason and whether it is critical.
+    #[serde(flatten)]
+    pub judgement: Judgement,
+    /// What the mock server saw, one entry per connection.
+    pub connections: Vec<ConnectionReport>,
+    /// The process: substituted arguments, how it ended, how long it ran, output tails.
+    pub process: ProcessReport,
+}
+
+/// One connection as the mock server saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionReport {
+    /// Order of acceptance, from 0.
+    pub id: u64,
+    /// Whether the go-ahead for TLS was given.
+    pub upgraded: bool,
+    /// Whether the handshake completed.
+    pub handshake_completed: bool,
+    /// Why the connection ended (the mock server's name for it).
+    pub end: Option<String>,
+    /// Bytes received in plaintext (escaped, the first [`REPORT_BYTES`]).
+    pub plaintext: String,
+    /// Bytes received inside TLS (escaped, the first [`REPORT_BYTES`]).
+    pub tls: String,
+    /// How many bytes arrived inside TLS (of those the server kept).
+    pub tls_bytes: usize,
+}
+
+/// The process, for the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessReport {
+    /// The arguments after substitution, the program first.
+    pub argv: Vec<String>,
+    /// How it ended.
+    pub end: ProcessEnd,
+    /// How long it ran, in milliseconds.
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+    /// The tail of its stdout.
+    pub stdout_tail: String,
+    /// The tail of its stderr.
+    pub stderr_tail: String,
+    /// Why it could not be started.
+    pub spawn_error: Option<String>,
+}
+
+/// What the audit's exit status says.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Outcome {
+    /// Nothing failed (exit 0).
+    Clean,
+    /// At least one case failed (exit 1).
+    Findings,
+    /// The command never connected to the server in any case (exit 3): a set-up problem.
+    NeverConnected,
+}
+
+impl CaseResult {
+    /// Puts one case's result together.
+    pub fn new(
+        case: &Case,
+        judgement: Judgement,
+        observations: Observations,
+        process: ProcessRun,
+    ) -> Self {
+        Self {
+            id: case.id.clone(),
+            dialect: case.dialect(),
+            category: case.category,
+            scenario: case.entry.scenario,
+            behaviour: case.entry.behaviour,
+            key_type: case.entry.key_type,
+            tls: case.entry.tls.clone(),
+            client_cert_required: case.client_cert_required,
+            judgement,
+            connections: observations
+                .transcripts
+                .iter()
+                .map(ConnectionReport::of)
+                .collect(),
+            process: ProcessReport {
+                argv: process.argv,
+                end: process.end,
+                duration: process.duration,
+                stdout_tail: process.stdout_tail,
+                stderr_tail: process.stderr_tail,
+                spawn_error: process.spawn_error,
+            },
+        }
+    }
+}
+
+impl ConnectionReport {
+    fn of(t: &Transcript) -> Self {
+        let tls = t.bytes(Phase::Tls);
+        Self {
+            id: t.id,
+            upgraded: t.upgraded,
+            handshake_completed: t.handshake_completed,
+            end: t.end.map(|e| e.to_string()),
+            plaintext: escape(&t.bytes(Phase::Plaintext)),
+            tls: escape(&tls),
+            tls_bytes: tls.len(),
+        }
+    }
+}
+
+impl Audit {
+    /// What the exit status must say.
+    pub fn outcome(&self) -> Outcome {
+        if !self.results.is_empty() && self.results.iter().all(|r| r.connections.is_empty()) {
+            Outcome::NeverConnected
+        } else if self
+            .results
+            .iter()
+            .any(|r| r.judgement.verdict == Verdict::Fail)
+        {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        }
+    }
+
+    /// The results with this verdict.
+    pub fn with(&self, verdict: Verdict) -> impl Iterator<Item = &CaseResult> {
+        self.results
+            .iter()
+            .filter(move |r| r.judgement.verdict == verdict)
+    }
+
+    /// The terminal report: a table of dialect x category with the count of each verdict, one
+    /// line per failure (and warning) with its reason, and a last line in plain words.
+    pub fn table(&self) -> String {
+        let mut counts: BTreeMap<(Dialect, Category), BTreeMap<Verdict, usize>> = BTreeMap::new();
+        for r in &self.results {
+            *counts
+                .entry((r.dialect, r.category))
+                .or_default()
+                .entry(r.judgement.verdict)
+                .or_default() += 1;
+        }
+        let mut out = String::new();
+        let _ = write!(out, "{:<10} {:<18}", "dialect", "category");
+        for v in Verdict::ALL {
+            let _ = write!(out, " {:>12}", v.name());
+        }
+        out.push('\n');
+        for ((dialect, category), by) in &counts {
+            let _ = write!(out, "{:<10} {:<18}", dialect.name(), category.name());
+            for v in Verdict::ALL {
+                let _ = write!(out, " {:>12}", by.get(&v).copied().unwrap_or(0));
+            }
+            out.push('\n');
+        }
+        for (label, verdict) in [("FAIL", Verdict::Fail), ("WARN", Verdict::Warn)] {
+            for r in self.with(verdict) {
+                let _ = writeln!(out, "{label} {}: {}", r.id, r.judgement.reason);
+            }
+        }
+        let total = |v| self.with(v).count();
+        let _ = writeln!(
+            out,
+            "{} cases: {} pass, {} fail, {} warn, {} info, {} inconclusive",
+            self.results.len(),
+            total(Verdict::Pass),
+            total(Verdict::Fail),
+            total(Verdict::Warn),
+            total(Verdict::Info),
+            total(Verdict::Inconclusive),
+        );
+        if self.outcome() == Outcome::NeverConnected {
+            let hint = self
+                .results
+                .iter()
+                .find_map(|r| r.process.spawn_error.clone())
+                .unwrap_or_else(|| {
+                    "check that it connects to {host} {port} (and that its arguments use them)"
+                        .to_owned()
+                });
+            let _ = writeln!(
+                out,
+                "The command never connected to the mock server in any case, so nothing was \
+                 judged: {hint}"
+            );
+        }
+        out
+    }
+
+    /// Writes `audit.json` into `dir` (created if needed); returns its path.
+    ///
+    /// # Errors
+    ///
+    /// If the directory or the file cannot be written.
+    pub fn write_reports(&self, dir: &Path) -> Result<PathBuf, Error> {
+        std::fs::create_dir_all(dir).map_err(Error::Io)?;
+        let path = dir.join("audit.json");
+        let json = serde_json::to_vec_pretty(self).map_err(Error::Json)?;
+        std::fs::write(&path, json).map_err(Error::Io)?;
+        Ok(path)
+    }
+}
+
+impl Outcome {
+    /// The exit status: 0, 1 or 3 (2 is the command line's, before any case runs).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Clean => 0,
+            Self::Findings => 1,
+            Self::NeverConnected => 3,
+        }
+    }
+}
+
+/// Printable ASCII as it is, CR and LF as `\r` `\n`, anything else as `\xNN`; bounded.
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(REPORT_BYTES) {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    if bytes.len() > REPORT_BYTES {
+        let _ = write!(out, "... ({} bytes more)", bytes.len() - REPORT_BYTES);
+    }
+    out
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_escaped_and_bounded() {
+        assert_eq!(escape(b"EHLO x\r\n\x16\\"), "EHLO x\\r\\n\\x16\\\\");
+        let long = escape(&[b'a'; REPORT_BYTES + 5]);
+        assert!(long.ends_with("... (5 bytes more)"), "{long}");
+    }
+}

@@ -1,0 +1,400 @@
+//! Every verdict rule with a correct client's observations and a deliberately wrong one's: an
+//! audit that cannot fail proves nothing.
+
+use mockserver::LegacyVersion;
+use proto::alert::Alert;
+use proto::starttls::CloseReason;
+use testpki::Scenario;
+
+use super::*;
+use crate::case::cases;
+
+/// The case for `dialect`, `scenario` and `behaviour` (the ECDSA key, both TLS versions).
+fn case(dialect: Dialect, scenario: Scenario, behaviour: Behaviour) -> Case {
+    cases(&[dialect], None)
+        .into_iter()
+        .find(|c| {
+            c.entry.scenario == scenario
+                && c.entry.behaviour == behaviour
+                && c.entry.key_type == testpki::KeyKind::EcdsaP256
+                && c.entry.tls == "1.2,1.3"
+                && !c.client_cert_required
+        })
+        .unwrap_or_else(|| panic!("no case {dialect} {scenario} {behaviour}"))
+}
+
+/// One connection: what arrived in plaintext and inside TLS, and how it ended.
+fn conn(plain: &[u8], tls: Option<&[u8]>, end: SessionEnd) -> Transcript {
+    let mut chunks = Vec::new();
+    if !plain.is_empty() {
+        chunks.push((Phase::Plaintext, plain.to_vec()));
+    }
+    if let Some(tls) = tls.filter(|t| !t.is_empty()) {
+        chunks.push((Phase::Tls, tls.to_vec()));
+    }
+    Transcript {
+        id: 0,
+        chunks,
+        dropped_bytes: 0,
+        end: Some(end),
+        upgraded: true,
+        handshake_completed: tls.is_some(),
+    }
+}
+
+/// A connection that never got the go-ahead.
+fn plain_only(plain: &[u8], end: SessionEnd) -> Transcript {
+    Transcript {
+        upgraded: false,
+        ..conn(plain, None, end)
+    }
+}
+
+fn alert(name: &str) -> SessionEnd {
+    let alert = Alert::from_name(name).unwrap_or_else(|| panic!("alert {name}"));
+    SessionEnd::HandshakeFailed(HandshakeFailure::AlertReceived(alert))
+}
+
+const QUIT: SessionEnd = SessionEnd::Machine(CloseReason::Quit);
+const SMTP_UPGRADE: &[u8] = b"EHLO localhost\r\nSTARTTLS\r\n";
+
+fn obs(transcripts: Vec<Transcript>) -> Observations {
+    Observations {
+        transcripts,
+        process: ProcessEnd::Exited(Some(0)),
+        duration: Duration::from_millis(120),
+        crl_given: true,
+    }
+}
+
+fn killed(transcripts: Vec<Transcript>) -> Observations {
+    Observations {
+        process: ProcessEnd::KilledAtTimeout,
+        duration: Duration::from_secs(3),
+        ..obs(transcripts)
+    }
+}
+
+fn check(case: &Case, obs: &Observations, verdict: Verdict, reason_has: &str) -> Judgement {
+    let judgement = judge(case, obs);
+    assert_eq!(judgement.verdict, verdict, "{}: {judgement:?}", case.id);
+    assert!(
+        judgement.reason.contains(reason_has),
+        "{}: {:?} lacks {reason_has:?}",
+        case.id,
+        judgement.reason
+    );
+    judgement
+}
+
+#[test]
+fn a_command_that_never_connects_is_inconclusive() {
+    let c = case(Dialect::Smtp, Scenario::Expired, Behaviour::Honest);
+    check(&c, &obs(vec![]), Verdict::Inconclusive, "never connected");
+    let not_started = Observations {
+        process: ProcessEnd::NotStarted,
+        ..obs(vec![])
+    };
+    check(
+        &c,
+        &not_started,
+        Verdict::Inconclusive,
+        "could not be started",
+    );
+}
+
+#[test]
+fn a_valid_chain_passes_when_capabilities_are_asked_again_and_warns_otherwise() {
+    let c = case(Dialect::Smtp, Scenario::Valid, Behaviour::Honest);
+    let good = conn(SMTP_UPGRADE, Some(b"EHLO localhost\r\nQUIT\r\n"), QUIT);
+    check(
+        &c,
+        &obs(vec![good]),
+        Verdict::Pass,
+        "asked again inside TLS (EHLO)",
+    );
+    let silent = conn(SMTP_UPGRADE, Some(b""), SessionEnd::Truncated);
+    check(&c, &obs(vec![silent]), Verdict::Pass, "nothing was sent");
+    let stale = conn(SMTP_UPGRADE, Some(b"MAIL FROM:<a@b.test>\r\n"), QUIT);
+    check(
+        &c,
+        &obs(vec![stale]),
+        Verdict::Warn,
+        "first command inside TLS was MAIL",
+    );
+
+    let imap = case(Dialect::Imap, Scenario::Valid, Behaviour::Honest);
+    let stale = conn(
+        b"a1 CAPABILITY\r\na2 STARTTLS\r\n",
+        Some(b"a3 LOGIN u p\r\n"),
+        QUIT,
+    );
+    check(&imap, &obs(vec![stale]), Verdict::Warn, "LOGIN");
+    let good = conn(b"a1 STARTTLS\r\n", Some(b"a2 CAPABILITY\r\n"), QUIT);
+    check(&imap, &obs(vec![good]), Verdict::Pass, "CAPABILITY");
+
+    let framed = case(Dialect::Framed, Scenario::Valid, Behaviour::Honest);
+    let good = conn(b"\x00\x00\x00\x02hi", Some(b"\x00\x00\x00\x02hi"), QUIT);
+    check(
+        &framed,
+        &obs(vec![good]),
+        Verdict::Pass,
+        "handshake completed",
+    );
+}
+
+#[test]
+fn a_client_that_refuses_the_valid_chain_is_inconclusive_and_told_to_check_its_trust() {
+    let c = case(Dialect::Smtp, Scenario::Valid, Behaviour::Honest);
+    let refused = conn(SMTP_UPGRADE, None, alert("unknown_ca"));
+    let j = check(
+        &c,
+        &obs(vec![refused]),
+        Verdict::Inconclusive,
+        "trusts {ca}",
+    );
+    assert!(j.reason.contains("unknown_ca"), "{j:?}");
+}
+
+#[test]
+fn an_accepted_bad_certificate_fails_and_a_refused_one_passes() {
+    for scenario in Scenario::ALL.into_iter().filter(|s| *s != Scenario::Valid) {
+        let c = case(Dialect::Smtp, scenario, Behaviour::Honest);
+        let careless = conn(SMTP_UPGRADE, Some(b"EHLO localhost\r\nQUIT\r\n"), QUIT);
+        let j = check(
+            &c,
+            &obs(vec![careless]),
+            Verdict::Fail,
+            "sent 22 bytes inside TLS",
+        );
+        assert!(j.reason.contains(scenario.name()), "{j:?}");
+        let careful = conn(SMTP_UPGRADE, None, alert("bad_certificate"));
+        check(
+            &c,
+            &obs(vec![careful]),
+            Verdict::Pass,
+            "alert bad_certificate",
+        );
+    }
+    let expired = case(Dialect::Implicit, Scenario::Expired, Behaviour::Honest);
+    let careful = conn(b"", None, alert("certificate_expired"));
+    check(
+        &expired,
+        &obs(vec![careful]),
+        Verdict::Pass,
+        "certificate_expired",
+    );
+}
+
+#[test]
+fn revocation_is_judged_only_when_the_command_is_given_the_crl() {
+    let c = case(Dialect::Smtp, Scenario::Revoked, Behaviour::Honest);
+    let accepted = conn(SMTP_UPGRADE, Some(b"EHLO x\r\n"), QUIT);
+    let without = Observations {
+        crl_given: false,
+        ..obs(vec![accepted.clone()])
+    };
+    check(&c, &without, Verdict::Info, "does not use {crl}");
+    check(&c, &obs(vec![accepted]), Verdict::Fail, "revoked");
+}
+
+#[test]
+fn a_bad_certificate_case_where_tls_never_started_is_inconclusive() {
+    let c = case(Dialect::Smtp, Scenario::WrongHost, Behaviour::Honest);
+    let never = plain_only(b"EHLO x\r\nQUIT\r\n", QUIT);
+    check(
+        &c,
+        &obs(vec![never]),
+        Verdict::Inconclusive,
+        "never started TLS",
+    );
+}
+
+#[test]
+fn stripping_fails_a_client_that_goes_on_in_plaintext() {
+    let not_advertised = case(
+        Dialect::Smtp,
+        Scenario::Valid,
+        Behaviour::StartTlsNotAdvertised,
+    );
+    let careless = plain_only(
+        b"EHLO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nAUTH in the body\r\n",
+        QUIT,
+    );
+    let j = check(
+        &not_advertised,
+        &obs(vec![careless]),
+        Verdict::Fail,
+        "MAIL in plaintext",
+    );
+    assert!(!j.critical);
+    let careful = plain_only(b"EHLO x\r\nQUIT\r\n", QUIT);
+    check(
+        &not_advertised,
+        &obs(vec![careful]),
+        Verdict::Pass,
+        "EHLO, QUIT",
+    );
+
+    let refused = case(Dialect::Smtp, Scenario::Valid, Behaviour::StartTlsRefused);
+    let leaks = plain_only(b"EHLO x\r\nSTARTTLS\r\nAUTH PLAIN AHVAcA==\r\n", QUIT);
+    let j = check(
+        &refused,
+        &obs(vec![leaks]),
+        Verdict::Fail,
+        "credentials (AUTH)",
+    );
+    assert!(j.critical);
+    let hello_anyway = plain_only(b"EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x02\x00\x01", QUIT);
+    check(
+        &refused,
+        &obs(vec![hello_anyway]),
+        Verdict::Fail,
+        "ClientHello anyway",
+    );
+    let careful = plain_only(b"EHLO x\r\nSTARTTLS\r\nQUIT\r\n", QUIT);
+    check(&refused, &obs(vec![careful]), Verdict::Pass, "STARTTLS");
+    let hangs = plain_only(
+        b"EHLO x\r\nSTARTTLS\r\n",
+        SessionEnd::Io(mockserver::IoFailure::Reset),
+    );
+    check(&refused, &killed(vec![hangs]), Verdict::Warn, "killed");
+
+    let preauth = case(Dialect::Imap, Scenario::Valid, Behaviour::Preauth);
+    let careless = plain_only(b"a1 LOGIN user secret\r\n", QUIT);
+    let j = check(&preauth, &obs(vec![careless]), Verdict::Fail, "LOGIN");
+    assert!(j.critical);
+    let selects = plain_only(b"a1 CAPABILITY\r\na2 SELECT INBOX\r\n", QUIT);
+    check(&preauth, &obs(vec![selects]), Verdict::Fail, "SELECT");
+    let careful = plain_only(b"a1 CAPABILITY\r\na2 LOGOUT\r\n", QUIT);
+    check(
+        &preauth,
+        &obs(vec![careful]),
+        Verdict::Pass,
+        "CAPABILITY, LOGOUT",
+    );
+
+    let pop3 = case(Dialect::Pop3, Scenario::Valid, Behaviour::StartTlsRefused);
+    let careless = plain_only(b"CAPA\r\nSTLS\r\nUSER me\r\nPASS secret\r\n", QUIT);
+    let j = check(&pop3, &obs(vec![careless]), Verdict::Fail, "USER");
+    assert!(j.critical);
+}
+
+#[test]
+fn injection_fails_a_client_that_takes_the_injected_reply() {
+    let c = case(Dialect::Smtp, Scenario::Valid, Behaviour::ResponseInjection);
+    let took_it = conn(SMTP_UPGRADE, Some(b"AUTH PLAIN AHVAcA==\r\n"), QUIT);
+    check(
+        &c,
+        &obs(vec![took_it]),
+        Verdict::Fail,
+        "took the injected reply",
+    );
+    let asked_again = conn(SMTP_UPGRADE, Some(b"EHLO x\r\nQUIT\r\n"), QUIT);
+    check(&c, &obs(vec![asked_again]), Verdict::Pass, "asked again");
+    let aborted = conn(SMTP_UPGRADE, None, SessionEnd::Machine(CloseReason::Eof));
+    check(&c, &obs(vec![aborted]), Verdict::Pass, "aborted");
+
+    let pop3 = case(Dialect::Pop3, Scenario::Valid, Behaviour::ResponseInjection);
+    let took_it = conn(b"CAPA\r\nSTLS\r\n", Some(b"USER me\r\n"), QUIT);
+    check(&pop3, &obs(vec![took_it]), Verdict::Fail, "USER, not CAPA");
+}
+
+#[test]
+fn legacy_and_broken_handshakes_fail_a_client_that_hangs_or_falls_back() {
+    let behaviours = [
+        Behaviour::LegacyOnly(LegacyVersion::Ssl3),
+        Behaviour::LegacyOnly(LegacyVersion::Tls11),
+        Behaviour::StallAfterGoAhead,
+        Behaviour::GarbageInsteadOfServerHello,
+        Behaviour::CloseMidHandshake,
+    ];
+    for behaviour in behaviours {
+        let c = case(Dialect::Smtp, Scenario::Valid, behaviour);
+        let end = SessionEnd::Behaviour(behaviour);
+        let hangs = conn(SMTP_UPGRADE, None, end);
+        check(&c, &killed(vec![hangs.clone()]), Verdict::Fail, "it hangs");
+        let gives_up = obs(vec![hangs.clone()]);
+        check(&c, &gives_up, Verdict::Pass, "gave up by itself");
+        let fallback = plain_only(b"EHLO x\r\nMAIL FROM:<a@b.test>\r\n", QUIT);
+        check(
+            &c,
+            &obs(vec![hangs, fallback]),
+            Verdict::Fail,
+            "MAIL in plaintext",
+        );
+    }
+    let implicit = case(
+        Dialect::Implicit,
+        Scenario::Valid,
+        Behaviour::CloseMidHandshake,
+    );
+    let not_tls = conn(
+        b"",
+        None,
+        SessionEnd::HandshakeFailed(HandshakeFailure::NotTls),
+    );
+    check(&implicit, &obs(vec![not_tls]), Verdict::Fail, "not TLS");
+    let framed = case(
+        Dialect::Framed,
+        Scenario::Valid,
+        Behaviour::StallAfterGoAhead,
+    );
+    let first = conn(b"", None, SessionEnd::HandshakeTimeout);
+    let frames = plain_only(
+        b"\x00\x00\x00\x05hello",
+        SessionEnd::Machine(CloseReason::Eof),
+    );
+    check(
+        &framed,
+        &obs(vec![first, frames]),
+        Verdict::Fail,
+        "frames in plaintext",
+    );
+}
+
+#[test]
+fn informational_cases_are_never_findings() {
+    let all = cases(&[Dialect::Smtp], None);
+    let info: Vec<&Case> = all
+        .iter()
+        .filter(|c| c.category == Category::Informational)
+        .collect();
+    assert_eq!(
+        info.len(),
+        3,
+        "1.2-only, 1.3-only, client certificate required"
+    );
+    for c in info {
+        let done = conn(SMTP_UPGRADE, Some(b"EHLO x\r\n"), QUIT);
+        check(
+            c,
+            &obs(vec![done]),
+            Verdict::Info,
+            "it completed a handshake",
+        );
+        let refused = conn(
+            SMTP_UPGRADE,
+            None,
+            SessionEnd::HandshakeFailed(HandshakeFailure::NoClientCertificate),
+        );
+        check(
+            c,
+            &obs(vec![refused]),
+            Verdict::Info,
+            "no-client-certificate",
+        );
+    }
+}
+
+#[test]
+fn plaintext_credentials_fail_in_every_category() {
+    let c = case(Dialect::Smtp, Scenario::Valid, Behaviour::Honest);
+    let leaks = conn(
+        b"EHLO x\r\nAUTH PLAIN AHVAcA==\r\nSTARTTLS\r\n",
+        Some(b"EHLO x\r\n"),
+        QUIT,
+    );
+    let j = check(&c, &obs(vec![leaks]), Verdict::Fail, "critical");
+    assert!(j.critical);
+}

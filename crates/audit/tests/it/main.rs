@@ -1,0 +1,83 @@
+//! The audit against real processes on loopback: the project's own `streamsocket connect`
+//! passes every case that is not informational, deliberately careless clients are failed where
+//! they must be, and the binary's command line and exit statuses.
+
+mod binary;
+mod careless;
+mod self_audit;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use proto::starttls::Dialect;
+use streamsocket_audit::{Audit, AuditConfig, Verdict, run};
+
+/// The `streamsocket` CLI, built once per test run next to this test binary (the package's
+/// binary is not built for another package's tests), or `STREAMSOCKET_BIN` when it is set.
+pub(crate) fn streamsocket_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("STREAMSOCKET_BIN") {
+            return bin.into();
+        }
+        let exe = std::env::current_exe().expect("the test binary's path");
+        // target/<profile>/deps/it-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the profile directory");
+        let target_dir = profile_dir.parent().expect("the target directory");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "streamsocket",
+                "--bin",
+                "streamsocket",
+            ])
+            .arg("--target-dir")
+            .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building the streamsocket CLI failed");
+        profile_dir.join("streamsocket")
+    })
+    .clone()
+}
+
+/// Audits `command` over `dialects`, `filter`ed, with a short case timeout.
+pub(crate) async fn audit(
+    command: Vec<String>,
+    dialects: &[Dialect],
+    filter: Option<&str>,
+    case_timeout: Duration,
+) -> Audit {
+    run(AuditConfig {
+        command,
+        dialects: dialects.to_vec(),
+        filter: filter.map(str::to_owned),
+        jobs: 4,
+        case_timeout,
+    })
+    .await
+    .expect("the audit runs")
+}
+
+/// The ids with `verdict`, sorted.
+pub(crate) fn ids(audit: &Audit, verdict: Verdict) -> Vec<String> {
+    let mut ids: Vec<String> = audit.with(verdict).map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
