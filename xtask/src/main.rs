@@ -9,9 +9,12 @@
 //!   curl, gnutls-cli); names every peer that is missing and installs nothing.
 //! - `fuzz [--seconds N | --smoke]`: each fuzz target for N seconds (needs cargo-fuzz; works on
 //!   stable through `RUSTC_BOOTSTRAP=1`, see `fuzz/README.md`).
+//! - `audit [OPTIONS] -- COMMAND [ARGS...]`: `streamsocket-audit client`, a TLS/STARTTLS client
+//!   program judged against every honest and hostile mock server (exit status passed on).
 //! - `ci`: what `.ci/run` and the workflows run: fmt, clippy, tests, docs, conformance, interop.
 //! - `tidy`: repository checks (also a `#[test]`).
 
+mod audit;
 mod bench;
 mod ci;
 mod conformance;
@@ -38,6 +41,7 @@ fn try_main() -> anyhow::Result<()> {
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match task.as_str() {
+        "audit" => audit::run(&rest),
         "bench" => bench::run(&rest),
         "conformance" => conformance::run(&rest),
         "interop" => interop::run(&rest),
@@ -59,6 +63,7 @@ fn print_help() {
     eprintln!(
         "usage: cargo xtask TASK [ARGS]\n\n\
          tasks:\n  \
+         audit [--dialect D] [--filter T] ... -- COMMAND [ARGS]        audit a TLS/STARTTLS client program\n  \
          conformance [--filter EXPR] [--list] [--jobs N] [--release]   protection-level matrix\n  \
          bench [--quick]                                             benchmarks and ratios\n  \
          interop                                                     real peers (openssl, curl, gnutls-cli)\n  \
