@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use mockserver::catalogue::{self, Entry};
-use mockserver::{Behaviour, ClientAuth, MockConfig, ServerVersions};
+use mockserver::{Behaviour, ClientAuth, MockConfig, VersionSet};
 use proto::starttls::Dialect;
 use serde::Serialize;
 use testpki::{KeyKind, Scenario};
@@ -78,7 +78,7 @@ impl Category {
             Behaviour::Honest | Behaviour::TlsRequired => {
                 if entry.scenario != Scenario::Valid {
                     Self::BadCertificate
-                } else if entry.tls != ServerVersions::Both.to_string() {
+                } else if entry.tls != VersionSet::BOTH.to_string() {
                     Self::Informational
                 } else {
                     Self::ValidChain
@@ -114,7 +114,7 @@ pub fn cases(dialects: &[Dialect], filter: Option<&str>) -> Vec<Case> {
         let client_cert_variant = entry.scenario == Scenario::Valid
             && entry.behaviour == Behaviour::Honest
             && entry.key_type == KeyKind::EcdsaP256
-            && entry.tls == ServerVersions::Both.to_string();
+            && entry.tls == VersionSet::BOTH.to_string();
         let variant = client_cert_variant.then(|| Case {
             id: format!("{}-client-cert-required", entry.name),
             entry: entry.clone(),
