@@ -124,9 +124,24 @@ pub enum Behaviour {
     GarbageInsteadOfServerHello,
     /// Closes the connection after reading the ClientHello.
     CloseMidHandshake,
+    /// The port is the honest SMTP STARTTLS server's: what a client of implicit TLS meets on
+    /// the wrong port.
+    SmtpPort,
+    /// The port is the honest IMAP STARTTLS server's.
+    ImapPort,
+    /// The port is the honest POP3 STARTTLS server's.
+    Pop3Port,
+    /// The port is the implicit-TLS server's, which waits for a ClientHello: what a STARTTLS
+    /// client meets on the wrong port.
+    ImplicitPort,
 }
 
 impl Behaviour {
+    /// Whether the case ends only at the client's handshake timeout (the server waits too).
+    pub fn waits_for_the_client_timeout(self) -> bool {
+        matches!(self, Self::StallAfterGoAhead | Self::ImplicitPort)
+    }
+
     /// Short name used in case identifiers.
     pub fn name(self) -> &'static str {
         match self {
@@ -139,6 +154,10 @@ impl Behaviour {
             Self::StallAfterGoAhead => "stall",
             Self::GarbageInsteadOfServerHello => "garbage",
             Self::CloseMidHandshake => "close-mid-handshake",
+            Self::SmtpPort => "smtp-port",
+            Self::ImapPort => "imap-port",
+            Self::Pop3Port => "pop3-port",
+            Self::ImplicitPort => "implicit-port",
         }
     }
 }

@@ -83,6 +83,25 @@ pub fn default_matrix() -> Vec<Case> {
             cases.insert(case);
         }
     }
+    // The wrong port, each way: implicit TLS against each STARTTLS dialect's server, at every
+    // level; each STARTTLS dialect against the implicit-TLS server, at `Ssl` (those cases wait
+    // for the client's timeout, and the level changes nothing of what they show).
+    for level in ProtectionLevel::ALL {
+        for behaviour in [
+            Behaviour::SmtpPort,
+            Behaviour::ImapPort,
+            Behaviour::Pop3Port,
+        ] {
+            let mut case = Case::core(level, Mode::Connect, ServerTls::Both);
+            case.behaviour = behaviour;
+            cases.insert(case);
+        }
+    }
+    for mode in [Mode::Smtp, Mode::Imap, Mode::Pop3] {
+        let mut case = Case::core(ProtectionLevel::Ssl, mode, ServerTls::Both);
+        case.behaviour = Behaviour::ImplicitPort;
+        cases.insert(case);
+    }
     // Mutual TLS through each dialect.
     for mode in Mode::ALL {
         let mut case = Case::core(ProtectionLevel::Ssl, mode, ServerTls::Both);

@@ -317,7 +317,18 @@ pub fn expect(case: &Case) -> Expected {
         LevelVerdict::Offer(versions) => versions,
     };
 
-    // 2. The STARTTLS exchange (line dialects) or its absence.
+    // 2. The wrong port: the client and the server disagree about TLS, and the client names
+    //    the mistake (the plaintext greeting it got, or the silence of a server that waits for
+    //    a ClientHello) instead of failing blindly.
+    match case.behaviour {
+        Behaviour::SmtpPort | Behaviour::ImapPort | Behaviour::Pop3Port => {
+            return Expected::fail(Failure::PlaintextInsteadOfTls);
+        }
+        Behaviour::ImplicitPort => return Expected::fail(Failure::HandshakeTimedOut),
+        _ => {}
+    }
+
+    // 3. The STARTTLS exchange (line dialects) or its absence.
     if case.mode.is_line_dialect() {
         if case.server == ServerTls::PlaintextOnly {
             return Expected::fail(Failure::StartTlsNotOffered);
@@ -345,7 +356,7 @@ pub fn expect(case: &Case) -> Expected {
         return expected;
     }
 
-    // 3. The handshake.
+    // 4. The handshake.
     match case.server {
         ServerTls::PlaintextOnly => {
             // A plaintext server greets (or answers the ClientHello) in plaintext; the client

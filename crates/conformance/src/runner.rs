@@ -97,7 +97,8 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
         identity.trust_anchors.iter().cloned(),
     ))?;
     control.set_crls(identity.crls.clone())?;
-    control.set_handshake_timeout(if case.behaviour == Behaviour::StallAfterGoAhead {
+    // A case that only waits for the client's limit gets a short one.
+    control.set_handshake_timeout(if case.behaviour.waits_for_the_client_timeout() {
         STALL_TIMEOUT
     } else {
         HANDSHAKE_TIMEOUT
@@ -443,7 +444,14 @@ fn dialect(mode: Mode) -> Dialect {
 
 /// The mock server for a case.
 fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
-    let mut config = mockserver::testing::config(dialect(case.mode), case.scenario, case.key);
+    let served = match case.behaviour {
+        Behaviour::SmtpPort => Dialect::Smtp,
+        Behaviour::ImapPort => Dialect::Imap,
+        Behaviour::Pop3Port => Dialect::Pop3,
+        Behaviour::ImplicitPort => Dialect::Implicit,
+        _ => dialect(case.mode),
+    };
+    let mut config = mockserver::testing::config(served, case.scenario, case.key);
     config.identity = Arc::new(pki.server(case.scenario)?);
     if case.behaviour == Behaviour::StallAfterGoAhead {
         // The stalling server reads nothing until its handshake timeout: keep it short so the
@@ -460,6 +468,10 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
         Behaviour::StallAfterGoAhead => MockBehaviour::StallAfterGoAhead,
         Behaviour::GarbageInsteadOfServerHello => MockBehaviour::GarbageInsteadOfServerHello,
         Behaviour::CloseMidHandshake => MockBehaviour::CloseMidHandshake,
+        Behaviour::SmtpPort
+        | Behaviour::ImapPort
+        | Behaviour::Pop3Port
+        | Behaviour::ImplicitPort => MockBehaviour::Honest,
     };
     match case.server {
         ServerTls::Both => config.tls.versions = VersionSet::BOTH,

@@ -283,3 +283,39 @@ fn a_minimum_above_the_request_is_invalid() {
         }
     ));
 }
+
+#[test]
+fn the_wrong_port_is_named_each_way() {
+    for behaviour in [
+        Behaviour::SmtpPort,
+        Behaviour::ImapPort,
+        Behaviour::Pop3Port,
+    ] {
+        let mut c = case(L::Tls13, Mode::Connect, ServerTls::Both);
+        c.behaviour = behaviour;
+        assert_eq!(
+            expect(&c).any_of,
+            vec![Outcome::Failed {
+                failure: Failure::PlaintextInsteadOfTls,
+                cert_errors: vec![],
+            }],
+            "{behaviour:?}"
+        );
+        // A plaintext connect to a STARTTLS port is what STARTTLS starts with.
+        c.level = L::PlainSocket;
+        assert_eq!(expect(&c).any_of, vec![Outcome::Plaintext], "{behaviour:?}");
+    }
+    for mode in [Mode::Smtp, Mode::Imap, Mode::Pop3] {
+        let mut c = case(L::Ssl, mode, ServerTls::Both);
+        c.behaviour = Behaviour::ImplicitPort;
+        let e = expect(&c);
+        assert!(!e.silent, "{mode:?}: the connect happened");
+        assert!(matches!(
+            e.any_of.as_slice(),
+            [Outcome::Failed {
+                failure: Failure::HandshakeTimedOut,
+                ..
+            }]
+        ));
+    }
+}

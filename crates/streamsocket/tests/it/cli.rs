@@ -863,3 +863,63 @@ async fn alpn_and_sni_options_reach_the_handshake() {
         run.stderr
     );
 }
+
+/// The wrong port, each way: the tool prints the library's plain-words message as it is, and
+/// `--json` keeps the error kind and the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrong_port_is_said_plainly() {
+    let smtp = testing::spawn(mock(Dialect::Smtp, Scenario::Valid)).await;
+    let pem = Pem::for_server(&smtp);
+    let run = cli(connect_args(
+        &smtp,
+        &["--level", "tls13", "--ca", &pem.ca()],
+    ))
+    .await;
+    assert_eq!(run.status.code(), Some(1), "{run:#?}");
+    assert!(
+        run.stderr.contains("SMTP greeting") && run.stderr.contains("--starttls smtp"),
+        "{run:#?}"
+    );
+    let run = cli(connect_args(
+        &smtp,
+        &["--level", "tls13", "--ca", &pem.ca(), "--json"],
+    ))
+    .await;
+    let json = assert_failure(&run, "PlaintextInsteadOfTls");
+    assert!(
+        json["message"].as_str().unwrap().contains("port 465"),
+        "{json:#}"
+    );
+
+    let implicit = testing::spawn(mock(Dialect::Implicit, Scenario::Valid)).await;
+    let pem = Pem::for_server(&implicit);
+    let mut args = connect_args(
+        &implicit,
+        &[
+            "--level",
+            "tls13",
+            "--starttls",
+            "smtp",
+            "--ca",
+            &pem.ca(),
+            "--json",
+        ],
+    );
+    // A short budget: the case is the client giving up on a greeting that never comes.
+    let at = args
+        .iter()
+        .position(|a| a == "--handshake-timeout")
+        .unwrap();
+    args[at + 1] = "1".to_owned();
+    let run = cli(args).await;
+    let json = assert_failure(&run, "HandshakeTimedOut");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("no smtp greeting came"),
+        "{json:#}"
+    );
+    smtp.shutdown().await;
+    implicit.shutdown().await;
+}
