@@ -14,7 +14,8 @@
 //!   plaintext fails, and so do a ClientHello sent without the go-ahead, bytes that are not TLS
 //!   where the ClientHello was due, and Framed frames on a connection that never starts TLS.
 //! - Valid chain: pass when a handshake completes and, in a line dialect, the first command
-//!   inside TLS (if any) asks for the capabilities again; warn when another command comes first.
+//!   inside TLS asks for the capabilities again; warn when another command comes first or none
+//!   does (RFC 3207 section 4.2: what was learnt in plaintext must be discarded).
 //!   No completed handshake is inconclusive: the client may not trust `{ca}`.
 //! - Bad certificate: fail when a handshake completes, pass when none does (naming the alert
 //!   sent). Revocation scenarios are informational when the command does not use `{crl}`.
@@ -189,8 +190,12 @@ fn valid_chain(dialect: Dialect, obs: &Observations) -> Judgement {
     }
     match first_tls_command(dialect, done) {
         None => Judgement::new(
-            Verdict::Pass,
-            "the handshake completed; nothing was sent inside TLS",
+            Verdict::Warn,
+            format!(
+                "the handshake completed, but it sent nothing inside TLS: it did not ask for \
+                 the capabilities again ({})",
+                capability_request(dialect)
+            ),
         ),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
             Verdict::Pass,
@@ -298,8 +303,12 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
     };
     match first_tls_command(dialect, done) {
         None => Judgement::new(
-            Verdict::Pass,
-            "the handshake completed; nothing was sent inside TLS",
+            Verdict::Warn,
+            format!(
+                "the handshake completed, but it sent nothing inside TLS: it did not ask for \
+                 the capabilities again ({})",
+                capability_request(dialect)
+            ),
         ),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
             Verdict::Pass,
