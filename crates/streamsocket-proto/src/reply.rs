@@ -102,14 +102,10 @@ impl PlaintextProtocol {
 const TLS_CONTENT_TYPES: std::ops::RangeInclusive<u8> = 0x14..=0x18;
 
 /// Whether `bytes` start like a TLS record: a content type, then major version 3 (every TLS
-/// and SSL 3 record). A lone first byte in that range counts, as no text starts with it.
+/// and SSL 3 record). Fewer than two bytes never do: the answer must not depend on how the
+/// input was split.
 pub fn looks_like_tls(bytes: &[u8]) -> bool {
-    match bytes {
-        [first, rest @ ..] if TLS_CONTENT_TYPES.contains(first) => {
-            rest.first().is_none_or(|&major| major == 3)
-        }
-        _ => false,
-    }
+    matches!(bytes, [first, 3, ..] if TLS_CONTENT_TYPES.contains(first))
 }
 
 /// Classifies the first bytes a server sent (only the first [`PREVIEW_LEN`] matter).

@@ -194,7 +194,7 @@ impl ClientMachine {
                     self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
                     return;
                 }
-                Phase::Greeting if self.reader.buffered_len() == 0 && looks_like_tls(rest) => {
+                Phase::Greeting if self.greeting_starts_like_tls(rest) => {
                     self.fail(ClientFailure::TlsInsteadOfGreeting, false);
                     return;
                 }
@@ -212,6 +212,22 @@ impl ClientMachine {
                 Some(Ok(line)) => self.handle_line(&line, rest.len()),
             }
         }
+    }
+
+    /// Whether the first two bytes of the greeting (those held from earlier input, then `rest`)
+    /// are a TLS record header. Decided once two bytes are there, however the input is split.
+    fn greeting_starts_like_tls(&self, rest: &[u8]) -> bool {
+        let held = self.reader.buffered();
+        if held.len() >= 2 {
+            return false;
+        }
+        let mut head = [0u8; 2];
+        let mut filled = 0;
+        for (slot, &byte) in head.iter_mut().zip(held.iter().chain(rest)) {
+            *slot = byte;
+            filled += 1;
+        }
+        filled == 2 && looks_like_tls(&head)
     }
 
     /// The server closed the connection.

@@ -48,6 +48,11 @@ impl LineReader {
         self.buf.len()
     }
 
+    /// The bytes of the unfinished line held now.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Forgets any partial line (and the rest of a too-long one).
     pub fn clear(&mut self) {
         self.buf.clear();
