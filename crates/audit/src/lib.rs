@@ -47,6 +47,7 @@
 
 pub mod case;
 pub mod command;
+pub mod expect;
 pub mod report;
 pub mod runner;
 pub mod verdict;

@@ -237,17 +237,98 @@ impl Audit {
         out
     }
 
-    /// Writes `audit.json` into `dir` (created if needed); returns its path.
+    /// Writes `audit.json`, `audit.md` and `junit.xml` into `dir` (created if needed);
+    /// returns the path of `audit.json`.
     ///
     /// # Errors
     ///
-    /// If the directory or the file cannot be written.
+    /// If the directory or a file cannot be written.
     pub fn write_reports(&self, dir: &Path) -> Result<PathBuf, Error> {
         std::fs::create_dir_all(dir).map_err(Error::Io)?;
         let path = dir.join("audit.json");
         let json = serde_json::to_vec_pretty(self).map_err(Error::Json)?;
         std::fs::write(&path, json).map_err(Error::Io)?;
+        std::fs::write(dir.join("audit.md"), self.markdown()).map_err(Error::Io)?;
+        std::fs::write(dir.join("junit.xml"), self.junit()).map_err(Error::Io)?;
         Ok(path)
+    }
+
+    /// The report as Markdown: the verdict counts, then one row per case that is not a pass.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("# streamsocket-audit\n\n");
+        let _ = writeln!(out, "Command: `{}`\n", self.command.join(" "));
+        out.push_str("| verdict | cases |\n|---|---|\n");
+        for v in Verdict::ALL {
+            let _ = writeln!(out, "| {v} | {} |", self.with(v).count());
+        }
+        out.push_str("\n| case | dialect | category | verdict | reason |\n|---|---|---|---|---|\n");
+        for r in self
+            .results
+            .iter()
+            .filter(|r| r.judgement.verdict != Verdict::Pass)
+        {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {}{} | {} |",
+                r.id,
+                r.dialect,
+                r.category,
+                r.judgement.verdict,
+                if r.judgement.critical {
+                    " (critical)"
+                } else {
+                    ""
+                },
+                r.judgement.reason.replace('|', "\\|").replace('\n', " ")
+            );
+        }
+        out
+    }
+
+    /// The report as JUnit XML, one test case per audit case: a failure element for `fail`,
+    /// skipped for `info` and `inconclusive` (nothing was judged), a pass otherwise (a `warn`
+    /// keeps its reason in `system-out`).
+    pub fn junit(&self) -> String {
+        let failures = self.with(Verdict::Fail).count();
+        let skipped = self.with(Verdict::Info).count() + self.with(Verdict::Inconclusive).count();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuite name=\"streamsocket-audit\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
+            self.results.len()
+        );
+        for r in &self.results {
+            let _ = write!(
+                out,
+                "  <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",
+                r.dialect,
+                r.category,
+                xml(&r.id),
+                r.process.duration.as_secs_f64()
+            );
+            let reason = xml(&r.judgement.reason);
+            match r.judgement.verdict {
+                Verdict::Pass => out.push_str("/>\n"),
+                Verdict::Warn => {
+                    let _ = writeln!(out, "><system-out>warn: {reason}</system-out></testcase>");
+                }
+                Verdict::Fail => {
+                    let _ = writeln!(
+                        out,
+                        "><failure message=\"{reason}\">{reason}</failure></testcase>"
+                    );
+                }
+                Verdict::Info | Verdict::Inconclusive => {
+                    let _ = writeln!(
+                        out,
+                        "><skipped message=\"{}: {reason}\"/></testcase>",
+                        r.judgement.verdict
+                    );
+                }
+            }
+        }
+        out.push_str("</testsuite>\n");
+        out
     }
 }
 
@@ -282,13 +363,129 @@ fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// Text for an XML attribute or element.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A result as a run would give it, with only what the reports read filled in.
+    pub(crate) fn result(id: &str, verdict: Verdict, connected: bool) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            dialect: Dialect::Smtp,
+            category: Category::BadCertificate,
+            scenario: testpki::Scenario::Expired,
+            behaviour: mockserver::Behaviour::Honest,
+            key_type: testpki::KeyKind::EcdsaP256,
+            tls: "1.2,1.3".to_owned(),
+            client_cert_required: false,
+            judgement: Judgement {
+                verdict,
+                reason: format!("reason of <{id}> & \"{verdict}\" | more"),
+                critical: false,
+            },
+            connections: if connected {
+                vec![ConnectionReport {
+                    id: 0,
+                    upgraded: true,
+                    handshake_completed: false,
+                    end: None,
+                    plaintext: String::new(),
+                    tls: String::new(),
+                    tls_bytes: 0,
+                }]
+            } else {
+                Vec::new()
+            },
+            process: ProcessReport {
+                argv: vec!["client".to_owned()],
+                end: ProcessEnd::Exited(Some(0)),
+                duration: Duration::from_millis(1500),
+                stdout_tail: String::new(),
+                stderr_tail: String::new(),
+                spawn_error: None,
+            },
+        }
+    }
+
+    pub(crate) fn audit(results: Vec<CaseResult>) -> Audit {
+        Audit {
+            command: vec!["client".to_owned(), "{host}".to_owned()],
+            case_timeout: Duration::from_secs(20),
+            results,
+        }
+    }
+
+    #[test]
+    fn markdown_lists_what_did_not_pass_and_junit_counts_each_verdict() {
+        let a = audit(vec![
+            result("a", Verdict::Pass, true),
+            result("b", Verdict::Fail, true),
+            result("c", Verdict::Warn, true),
+            result("d", Verdict::Info, true),
+        ]);
+        let md = a.markdown();
+        assert!(
+            md.contains("| fail | 1 |") && md.contains("| pass | 1 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `b` | smtp | bad-certificate | fail |"),
+            "{md}"
+        );
+        assert!(!md.contains("| `a` |"), "a pass is only counted: {md}");
+        assert!(md.contains("\\| more"), "pipes are escaped: {md}");
+        let xml = a.junit();
+        assert!(
+            xml.contains(r#"tests="4" failures="1" skipped="1""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<failure message="reason of &lt;b&gt; &amp; &quot;fail&quot; | more">"#
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"name="a" time="1.500"/>"#), "{xml}");
+        assert!(xml.contains("<system-out>warn: "), "{xml}");
+        assert_eq!(xml.matches("<testcase ").count(), 4);
+        assert_eq!(xml.matches("</testcase>").count(), 3, "{xml}");
+    }
+
+    #[test]
+    fn the_reports_are_written_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = audit(vec![result("b", Verdict::Fail, true)]);
+        let json = a.write_reports(dir.path()).unwrap();
+        for name in ["audit.json", "audit.md", "junit.xml"] {
+            assert!(dir.path().join(name).is_file(), "{name}");
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        assert_eq!(value["results"][0]["verdict"], "fail");
+    }
 
     #[test]
     fn bytes_are_escaped_and_bounded() {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use streamsocket_audit::expect::Baseline;
 use streamsocket_audit::{AuditConfig, cases, run};
 
 #[derive(Debug, Parser)]
@@ -30,8 +31,8 @@ shell: write sh -c '...' for one): {host} {port} (where the mock server listens)
 name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
 must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is used), \
 {client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, imap, pop3, \
-framed, implicit).\n\nExit status: 0 nothing failed, 1 findings, 2 bad command line, 3 the \
-command never connected in any case.";
+framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
+findings, 2 bad command line, 3 the command never connected in any case.";
 
 #[derive(Debug, clap::Args)]
 struct ClientArgs {
@@ -47,9 +48,16 @@ struct ClientArgs {
     /// Time allowed to the command per case; it is killed then.
     #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     case_timeout: u64,
-    /// Write audit.json into DIR.
+    /// Write audit.json, audit.md and junit.xml into DIR.
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
+    /// Known deviations (a file written by --write-expect): the failures it lists do not fail
+    /// the run, new ones do, and listed ones that pass now are reported as fixed.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Write today's failures as a baseline for --expect.
+    #[arg(long, value_name = "FILE")]
+    write_expect: Option<PathBuf>,
     /// Print the cases and exit.
     #[arg(long)]
     list: bool,
@@ -92,6 +100,14 @@ fn main() -> ExitCode {
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
+    // Read before any case runs: a bad baseline is a bad command line.
+    let baseline = match args.expect.as_deref().map(Baseline::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(e) => {
+            eprintln!("streamsocket-audit: --expect: {:#}", anyhow::Error::new(e));
+            return ExitCode::from(2);
+        }
+    };
     let config = AuditConfig {
         command: args.command,
         dialects,
@@ -126,5 +142,22 @@ fn main() -> ExitCode {
             }
         }
     }
-    ExitCode::from(audit.outcome().exit_code())
+    if let Some(path) = &args.write_expect
+        && let Err(e) = Baseline::of(&audit).write(path)
+    {
+        eprintln!(
+            "streamsocket-audit: --write-expect: {:#}",
+            anyhow::Error::new(e)
+        );
+        return ExitCode::from(2);
+    }
+    let outcome = match &baseline {
+        Some(baseline) => {
+            let comparison = baseline.compare(&audit);
+            print!("{}", comparison.summary());
+            comparison.outcome(&audit)
+        }
+        None => audit.outcome(),
+    };
+    ExitCode::from(outcome.exit_code())
 }

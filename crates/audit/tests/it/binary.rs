@@ -67,3 +67,54 @@ fn a_command_that_never_connects_exits_with_3_and_says_so() {
         "{json}"
     );
 }
+
+/// A bash SMTP client that sends MAIL in plaintext whatever the server offers.
+const PLAINTEXT_MAILER: &str = r#"exec 3<>"/dev/tcp/$0/$1" || exit 1
+read -r -t 5 line <&3
+printf 'EHLO careless.test\r\nMAIL FROM:<a@careless.test>\r\nQUIT\r\n' >&3
+while IFS= read -r -t 5 line <&3; do case "$line" in 221*) exit 0;; esac; done"#;
+
+#[test]
+fn a_baseline_turns_known_failures_into_a_clean_run_and_new_ones_still_fail() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let baseline = dir.path().join("expect.json").display().to_string();
+    let client = ["--", "bash", "-c", PLAINTEXT_MAILER, "{host}", "{port}"];
+    let audit = |extra: &[&str], filter: &str| {
+        let mut args = vec!["client", "--dialect", "smtp", "--filter", filter];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&client);
+        run(&args)
+    };
+
+    // Today's findings, written as the baseline: the run itself still fails.
+    let first = audit(&["--write-expect", &baseline], "not-advertised");
+    assert_eq!(first.status.code(), Some(1), "{first:?}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&baseline).expect("the baseline is written"))
+            .expect("the baseline is JSON");
+    assert_eq!(
+        written["failing"],
+        serde_json::json!(["smtp-valid-starttls-not-advertised-ecdsa-p256"]),
+        "{written}"
+    );
+
+    // Against it, the same failure is known: exit 0.
+    let again = audit(&["--expect", &baseline], "not-advertised");
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.contains("0 new, 1 known, 0 fixed"), "{text}");
+
+    // A failure the baseline does not list is new: exit 1.
+    let wider = audit(&["--expect", &baseline], "starttls-");
+    assert_eq!(wider.status.code(), Some(1), "{wider:?}");
+    let text = String::from_utf8_lossy(&wider.stdout);
+    assert!(
+        text.contains("NEW smtp-valid-starttls-refused-ecdsa-p256"),
+        "{text}"
+    );
+
+    // A baseline that cannot be read is a bad command line, before any case runs.
+    std::fs::write(&baseline, "not json").expect("write");
+    let bad = audit(&["--expect", &baseline], "not-advertised");
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
