@@ -94,16 +94,26 @@ impl Placeholders {
     }
 }
 
-/// Runs `template` (program first) with the placeholders substituted, stdin closed, killed at
+/// Runs `template` (program first) with the placeholders substituted in its arguments and in
+/// the values of `env` (set on top of the harness's environment), stdin closed, killed at
 /// `limit`.
-pub async fn run(template: &[String], values: &Placeholders, limit: Duration) -> ProcessRun {
+pub async fn run(
+    template: &[String],
+    env: &[(String, String)],
+    values: &Placeholders,
+    limit: Duration,
+) -> ProcessRun {
     let argv: Vec<String> = template.iter().map(|a| values.substitute(a)).collect();
+    let env = env
+        .iter()
+        .map(|(name, value)| (name.clone(), values.substitute(value)));
     let started = Instant::now();
     let Some((program, args)) = argv.split_first() else {
         return not_started(argv.clone(), "the command is empty".to_owned());
     };
     let spawned = Command::new(program)
         .args(args)
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -216,12 +226,12 @@ mod tests {
     #[tokio::test]
     async fn a_command_that_outlives_its_timeout_is_killed_and_one_that_exits_is_kept() {
         let sleeper = ["sleep".to_owned(), "30".to_owned()];
-        let run = run(&sleeper, &values(), Duration::from_millis(200)).await;
+        let run = run(&sleeper, &[], &values(), Duration::from_millis(200)).await;
         assert_eq!(run.end, ProcessEnd::KilledAtTimeout);
         assert!(run.duration < Duration::from_secs(10), "{run:?}");
 
         let echo = ["sh", "-c", "echo {port}; echo oops >&2; exit 3"].map(str::to_owned);
-        let run = super::run(&echo, &values(), Duration::from_secs(10)).await;
+        let run = super::run(&echo, &[], &values(), Duration::from_secs(10)).await;
         assert_eq!(run.end, ProcessEnd::Exited(Some(3)));
         assert_eq!(
             (run.stdout_tail.as_str(), run.stderr_tail.as_str()),
@@ -229,9 +239,20 @@ mod tests {
         );
 
         let missing = ["/nonexistent/client".to_owned()];
-        let run = super::run(&missing, &values(), Duration::from_secs(1)).await;
+        let run = super::run(&missing, &[], &values(), Duration::from_secs(1)).await;
         assert_eq!(run.end, ProcessEnd::NotStarted);
         assert!(run.spawn_error.is_some());
+    }
+
+    #[tokio::test]
+    async fn environment_values_are_substituted_and_set() {
+        let env = [
+            ("AUDIT_TARGET".to_owned(), "{host}:{port}".to_owned()),
+            ("AUDIT_CA".to_owned(), "{ca}".to_owned()),
+        ];
+        let show = ["sh", "-c", "echo \"$AUDIT_TARGET $AUDIT_CA\""].map(str::to_owned);
+        let run = run(&show, &env, &values(), Duration::from_secs(10)).await;
+        assert_eq!(run.stdout_tail, "127.0.0.1:2525 /tmp/x/ca.pem\n");
     }
 
     #[tokio::test]
@@ -242,7 +263,7 @@ mod tests {
             "head -c 100000 /dev/zero | tr '\\0' a; echo end",
         ]
         .map(str::to_owned);
-        let run = run(&loud, &values(), Duration::from_secs(10)).await;
+        let run = run(&loud, &[], &values(), Duration::from_secs(10)).await;
         assert_eq!(run.stdout_tail.len(), TAIL_BYTES);
         assert!(run.stdout_tail.ends_with("aend\n"));
     }

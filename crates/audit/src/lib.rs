@@ -29,6 +29,8 @@
 //!     filter: None,
 //!     jobs: 2,
 //!     case_timeout: Duration::from_secs(20),
+//!     env: Vec::new(),
+//!     ipv6: false,
 //! })
 //! .await?;
 //! print!("{}", audit.table());

@@ -1,7 +1,7 @@
 //! One case on loopback: the PEM files, the mock server, the command, the observations and the
 //! verdict; and all cases, a bounded number at a time.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,10 @@ pub struct AuditConfig {
     pub jobs: usize,
     /// Time allowed to the command per case; it is killed then.
     pub case_timeout: Duration,
+    /// Environment variables set for the command, their values with placeholders.
+    pub env: Vec<(String, String)>,
+    /// Serve on `::1` instead of `127.0.0.1`.
+    pub ipv6: bool,
 }
 
 /// Runs every selected case and judges each.
@@ -107,7 +111,12 @@ pub async fn run_case(case: &Case, config: &AuditConfig) -> Result<CaseResult, E
         .map_err(Error::Pki)?
         .write_pem(dir.path())
         .map_err(Error::Pki)?;
-    let server = testing::try_spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), mock)
+    let loopback = if config.ipv6 {
+        SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
+    } else {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    };
+    let server = testing::try_spawn_on(loopback, mock)
         .await
         .map_err(Error::Server)?;
     let values = Placeholders {
@@ -120,7 +129,8 @@ pub async fn run_case(case: &Case, config: &AuditConfig) -> Result<CaseResult, E
         client_key: client.key,
         dialect: case.dialect().name().to_owned(),
     };
-    let process: ProcessRun = command::run(&config.command, &values, config.case_timeout).await;
+    let process: ProcessRun =
+        command::run(&config.command, &config.env, &values, config.case_timeout).await;
     let accepted = server.snapshot().connections;
     // Bounded: a session the client left open is ended by the shutdown below.
     let _ = timeout(SETTLE, server.wait_closed(accepted)).await;
@@ -130,7 +140,11 @@ pub async fn run_case(case: &Case, config: &AuditConfig) -> Result<CaseResult, E
         transcripts,
         process: process.end,
         duration: process.duration,
-        crl_given: config.command.iter().any(|a| a.contains("{crl}")),
+        crl_given: config
+            .command
+            .iter()
+            .chain(config.env.iter().map(|(_, value)| value))
+            .any(|a| a.contains("{crl}")),
     };
     let judgement = verdict::judge(case, &observations);
     Ok(CaseResult::new(case, judgement, observations, process))

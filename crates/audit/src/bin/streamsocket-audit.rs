@@ -58,6 +58,13 @@ struct ClientArgs {
     /// Write today's failures as a baseline for --expect.
     #[arg(long, value_name = "FILE")]
     write_expect: Option<PathBuf>,
+    /// An environment variable for the command, NAME=TEMPLATE with placeholders in TEMPLATE
+    /// (repeatable).
+    #[arg(long = "env", value_name = "NAME=TEMPLATE", value_parser = env_pair)]
+    env: Vec<(String, String)>,
+    /// Serve on ::1 instead of 127.0.0.1 ({host} is then ::1).
+    #[arg(long)]
+    ipv6: bool,
     /// Print the cases and exit.
     #[arg(long)]
     list: bool,
@@ -87,6 +94,22 @@ impl From<DialectArg> for proto::starttls::Dialect {
     }
 }
 
+/// `NAME=TEMPLATE`, with a name a shell would accept.
+fn env_pair(arg: &str) -> Result<(String, String), String> {
+    let (name, value) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("{arg:?} is not NAME=TEMPLATE"))?;
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("{name:?} is not an environment variable name"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
 fn main() -> ExitCode {
     let Command::Client(args) = Cli::parse().command;
     let dialects: Vec<_> = args.dialect.iter().copied().map(Into::into).collect();
@@ -114,6 +137,8 @@ fn main() -> ExitCode {
         filter: args.filter,
         jobs,
         case_timeout: Duration::from_secs(args.case_timeout),
+        env: args.env,
+        ipv6: args.ipv6,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -118,3 +118,33 @@ fn a_baseline_turns_known_failures_into_a_clean_run_and_new_ones_still_fail() {
     let bad = audit(&["--expect", &baseline], "not-advertised");
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+#[test]
+fn env_templates_and_ipv6_reach_the_command() {
+    // The port comes through the environment only, the server listens on ::1: the mailer
+    // connects (so it is judged, and failed for its plaintext MAIL) only if both worked.
+    let mailer = PLAINTEXT_MAILER.replace("$0/$1", "$0/$AUDIT_PORT");
+    let out = run(&[
+        "client",
+        "--dialect",
+        "smtp",
+        "--filter",
+        "not-advertised",
+        "--ipv6",
+        "--env",
+        "AUDIT_PORT={port}",
+        "--",
+        "bash",
+        "-c",
+        &mailer,
+        "{host}",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sent MAIL in plaintext"), "{text}");
+
+    for bad in ["NOEQUALS", "1X=y", "A-B=c"] {
+        let out = run(&["client", "--env", bad, "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+    }
+}

@@ -66,6 +66,8 @@ pub(crate) async fn audit(
         filter: filter.map(str::to_owned),
         jobs: 4,
         case_timeout,
+        env: Vec::new(),
+        ipv6: false,
     })
     .await
     .expect("the audit runs")
