@@ -191,6 +191,38 @@ fn an_accepted_bad_certificate_fails_and_a_refused_one_passes() {
     );
 }
 
+/// curl (OpenSSL) checks the name only after a TLS 1.3 handshake: the server sees the handshake
+/// complete, then nothing, then the close. That is a late refusal, warned; the same silence
+/// from a client that had to be killed, or any byte inside TLS, is not.
+#[test]
+fn a_refusal_after_the_handshake_is_warned_not_passed_nor_failed() {
+    let c = case(Dialect::Smtp, Scenario::WrongHost, Behaviour::Honest);
+    let late = conn(SMTP_UPGRADE, Some(b""), SessionEnd::Truncated);
+    check(
+        &c,
+        &obs(vec![late.clone()]),
+        Verdict::Warn,
+        "refused only after the handshake",
+    );
+    check(
+        &c,
+        &killed(vec![late]),
+        Verdict::Fail,
+        "sent 0 bytes inside TLS",
+    );
+    let spoke = conn(SMTP_UPGRADE, Some(b"QUIT\r\n"), QUIT);
+    check(
+        &c,
+        &obs(vec![spoke]),
+        Verdict::Fail,
+        "sent 6 bytes inside TLS",
+    );
+    // Where the client need not speak first, silence proves nothing.
+    let framed = case(Dialect::Framed, Scenario::WrongHost, Behaviour::Honest);
+    let silent = conn(b"", Some(b""), SessionEnd::Truncated);
+    check(&framed, &obs(vec![silent]), Verdict::Fail, "sent 0 bytes");
+}
+
 #[test]
 fn revocation_is_judged_only_when_the_command_is_given_the_crl() {
     let c = case(Dialect::Smtp, Scenario::Revoked, Behaviour::Honest);

@@ -4,6 +4,7 @@
 
 mod binary;
 mod careless;
+mod curl;
 mod self_audit;
 
 use std::path::PathBuf;
