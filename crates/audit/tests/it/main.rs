@@ -5,6 +5,7 @@
 mod binary;
 mod careless;
 mod curl;
+mod python;
 mod self_audit;
 
 use std::path::PathBuf;
