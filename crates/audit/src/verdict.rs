@@ -17,10 +17,10 @@
 //!   inside TLS asks for the capabilities again; warn when another command comes first or none
 //!   does (RFC 3207 section 4.2: what was learnt in plaintext must be discarded).
 //!   No completed handshake is inconclusive: the client may not trust `{ca}`.
-//! - Bad certificate: fail when a handshake completes, pass when none does (naming the alert
-//!   sent); warn when, in a line dialect, a handshake completed but the client sent nothing
-//!   inside TLS and ended by itself (it refused late, after the handshake). Revocation
-//!   scenarios are informational when the command does not use `{crl}`.
+//! - Bad certificate: fail when a handshake completes (even when nothing follows inside TLS:
+//!   a refusal after the handshake cannot be told from acceptance), pass when none does
+//!   (naming the alert sent). Revocation scenarios are informational when the command does not
+//!   use `{crl}`.
 //! - Stripping: pass when nothing but the session basics was sent in plaintext; warn when the
 //!   client had to be killed at the case timeout.
 //! - Injection: fail when the first command inside TLS is not a capability request (the client
@@ -240,15 +240,15 @@ fn bad_certificate(case: &Case, obs: &Observations) -> Judgement {
             );
         }
         let inside: usize = completed.iter().map(|t| t.bytes(Phase::Tls).len()).sum();
-        if inside == 0 && is_line(case.dialect()) && matches!(obs.process, ProcessEnd::Exited(_)) {
-            // A STARTTLS client that accepted would speak first inside TLS (EHLO, CAPABILITY,
-            // CAPA); one that ends without a word refused, but only after the handshake, as a
-            // client does that checks the name once the handshake is done.
+        if inside == 0 {
+            // Silence proves nothing either way: a client that checks the name only after the
+            // handshake ends so, and so does one that accepted and had nothing to send
+            // (openssl s_client with its stdin closed). The handshake completed: that fails.
             return Judgement::new(
-                Verdict::Warn,
+                Verdict::Fail,
                 format!(
-                    "it completed the handshake with the {scenario} certificate ({error}), then \
-                     sent nothing inside TLS and ended: it refused only after the handshake"
+                    "it completed the handshake with the {scenario} certificate ({error}) and \
+                     sent nothing inside TLS: if it refused, it did so only after the handshake"
                 ),
             );
         }
