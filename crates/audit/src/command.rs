@@ -111,14 +111,19 @@ pub async fn run(
     let Some((program, args)) = argv.split_first() else {
         return not_started(argv.clone(), "the command is empty".to_owned());
     };
-    let spawned = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
+        .kill_on_drop(true);
+    // Its own process group, so that what it starts (a `sh -c` wrapper's children) is killed
+    // with it at the timeout.
+    #[cfg(unix)]
+    command.process_group(0);
+    let spawned = command.spawn();
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
@@ -132,7 +137,11 @@ pub async fn run(
         Ok(Ok(status)) => ProcessEnd::Exited(status.code()),
         Ok(Err(_)) => ProcessEnd::Exited(None),
         Err(_elapsed) => {
-            // The command outlived the case: kill it and reap it (bounded too).
+            // The command outlived the case: kill its process group and it, and reap it
+            // (bounded too).
+            if let Some(pid) = child.id() {
+                kill_group(pid).await;
+            }
             let _ = child.start_kill();
             let _ = timeout(KILL_GRACE, child.wait()).await;
             ProcessEnd::KilledAtTimeout
@@ -147,6 +156,24 @@ pub async fn run(
         stderr_tail: collect(stderr).await,
         spawn_error: None,
     }
+}
+
+/// Kills the process group `pid` leads, with the system's `kill` (no unsafe code for a signal);
+/// bounded, and a failure leaves only the direct child to `start_kill`.
+async fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    {
+        let killer = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .status();
+        let _ = timeout(KILL_GRACE, killer).await;
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 fn not_started(argv: Vec<String>, why: String) -> ProcessRun {
@@ -242,6 +269,31 @@ mod tests {
         let run = super::run(&missing, &[], &values(), Duration::from_secs(1)).await;
         assert_eq!(run.end, ProcessEnd::NotStarted);
         assert!(run.spawn_error.is_some());
+    }
+
+    /// What the command started dies with it: a `sh -c` wrapper's background child is in its
+    /// process group.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_whole_process_group_is_killed_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild.pid");
+        let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+        let wrapper = ["sh".to_owned(), "-c".to_owned(), script];
+        let run = run(&wrapper, &[], &values(), Duration::from_millis(500)).await;
+        assert_eq!(run.end, ProcessEnd::KilledAtTimeout);
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+        // Reaped by init once killed; give it a moment, bounded.
+        for _ in 0..50 {
+            let alive = std::fs::read_to_string(proc_dir.join("stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "));
+            if !alive {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the grandchild {} outlived the timeout", pid.trim());
     }
 
     #[tokio::test]
