@@ -42,7 +42,8 @@ struct ClientArgs {
     /// Only cases whose id or category contains TEXT.
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
-    /// Cases run at once (default: the number of cores).
+    /// Cases run at once (default: the number of cores); cases whose server stalls only wait
+    /// and do not count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Time allowed to the command per case; it is killed then.
