@@ -5,6 +5,7 @@
 mod binary;
 mod careless;
 mod curl;
+mod gnutls;
 mod openssl;
 mod python;
 mod self_audit;

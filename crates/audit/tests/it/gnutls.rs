@@ -1,0 +1,55 @@
+//! `gnutls-cli --starttls-proto=smtp`, audited: its verdicts as observed, each written down
+//! with the observation that justifies it. `.ci/run` installs gnutls-bin; without it the test
+//! says so and checks nothing.
+
+use std::time::Duration;
+
+use proto::starttls::Dialect;
+use streamsocket_audit::Verdict;
+
+use crate::{audit, ids, strings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gnutls_cli_verdicts_as_observed() {
+    let found = std::process::Command::new("gnutls-cli")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        eprintln!("gnutls-cli is not installed: its audit is not run");
+        return;
+    }
+    let command = strings(&[
+        "gnutls-cli",
+        "--starttls-proto=smtp",
+        "--x509cafile",
+        "{ca}",
+        "--verify-hostname",
+        "{name}",
+        "--port",
+        "{port}",
+        "{host}",
+    ]);
+    let gnutls = audit(command, &[Dialect::Smtp], None, Duration::from_secs(5)).await;
+    let table = gnutls.table();
+    // It refuses every broken chain in the handshake but the CA-as-leaf one, which GnuTLS
+    // accepts; and after a server that never answers its ClientHello it waits past the case
+    // timeout (killed).
+    assert_eq!(
+        ids(&gnutls, Verdict::Fail),
+        [
+            "smtp-ca-leaf-honest-ecdsa-p256",
+            "smtp-valid-stall-after-go-ahead-ecdsa-p256"
+        ],
+        "{table}"
+    );
+    // Where STARTTLS is stripped or refused it sends nothing but EHLO and STARTTLS in
+    // plaintext, then waits until it is killed: a warning, not a leak.
+    for r in gnutls.results.iter().filter(|r| r.id.contains("starttls-")) {
+        assert_eq!(r.judgement.verdict, Verdict::Warn, "{table}");
+        assert!(r.judgement.reason.contains("never ended"), "{r:?}");
+    }
+    // With its stdin closed it sends nothing after the handshake: the valid chain is a
+    // warning (no EHLO again), never inconclusive.
+    assert_eq!(gnutls.with(Verdict::Inconclusive).count(), 0, "{table}");
+}
