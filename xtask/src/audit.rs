@@ -4,21 +4,11 @@
 
 use anyhow::Context;
 
-use crate::util::cargo;
+use crate::util::cargo_run;
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--locked",
-        "--package",
-        "streamsocket-audit",
-        "--bin",
-        "streamsocket-audit",
-        "--",
-        "client",
-    ]);
+    let mut cmd = cargo_run("streamsocket-audit", "streamsocket-audit");
+    cmd.args(["--", "client"]);
     cmd.args(args);
     let status = cmd.status().context("cannot start cargo run")?;
     match status.code() {

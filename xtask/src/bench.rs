@@ -7,27 +7,15 @@
 //! The measuring lives in the benches crate so that xtask stays small; this only builds and runs
 //! it with the optimised `bench` profile.
 
-use crate::util::{cargo, project_root, run as sh};
+use crate::util::{cargo, cargo_run, project_root, run as sh};
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let criterion = args.iter().any(|a| a == "--criterion");
     let quick = args.iter().any(|a| a == "--quick");
     let out = project_root().join("target").join("bench");
 
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--locked",
-        "--profile",
-        "bench",
-        "--package",
-        "streamsocket-benches",
-        "--bin",
-        "ratios",
-        "--",
-        "--out",
-    ]);
+    let mut cmd = cargo_run("streamsocket-benches", "ratios");
+    cmd.args(["--profile", "bench", "--", "--out"]);
     cmd.arg(&out);
     cmd.args(args.iter().filter(|a| *a != "--criterion" && *a != "--"));
     sh(&mut cmd)?;

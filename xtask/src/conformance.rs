@@ -1,21 +1,12 @@
 //! `cargo xtask conformance`: builds and runs the `conformance` crate's runner, which holds the
 //! matrix, the oracle and the reports (kept out of xtask so that xtask stays small).
 
-use crate::util::cargo;
+use crate::util::cargo_run;
 use crate::util::run as sh;
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let release = args.iter().any(|a| a == "--release");
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--locked",
-        "--package",
-        "conformance",
-        "--bin",
-        "conformance",
-    ]);
+    let mut cmd = cargo_run("conformance", "conformance");
     if release {
         cmd.arg("--release");
     }

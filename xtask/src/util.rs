@@ -21,6 +21,22 @@ pub(crate) fn cargo() -> Command {
     cmd
 }
 
+/// `cargo run --quiet --locked --package PACKAGE --bin BIN`, for the runners that live in the
+/// workspace's crates; the caller adds a profile and `-- ARGS`.
+pub(crate) fn cargo_run(package: &str, bin: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--locked",
+        "--package",
+        package,
+        "--bin",
+        bin,
+    ]);
+    cmd
+}
+
 /// Runs `cmd`, echoing it first, and fails when it exits non-zero.
 pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("$ {}", display(cmd));

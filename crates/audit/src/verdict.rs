@@ -191,14 +191,7 @@ fn valid_chain(dialect: Dialect, obs: &Observations) -> Judgement {
         return Judgement::new(Verdict::Pass, "the handshake completed");
     }
     match first_tls_command(dialect, done) {
-        None => Judgement::new(
-            Verdict::Warn,
-            format!(
-                "the handshake completed, but it sent nothing inside TLS: it did not ask for \
-                 the capabilities again ({})",
-                capability_request(dialect)
-            ),
-        ),
+        None => silent_inside_tls(dialect),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
             Verdict::Pass,
             format!("the handshake completed and it asked again inside TLS ({verb})"),
@@ -212,6 +205,19 @@ fn valid_chain(dialect: Dialect, obs: &Observations) -> Judgement {
             ),
         ),
     }
+}
+
+/// A line-dialect client that completed the handshake and sent nothing inside TLS: it never
+/// asked for the capabilities again.
+fn silent_inside_tls(dialect: Dialect) -> Judgement {
+    Judgement::new(
+        Verdict::Warn,
+        format!(
+            "the handshake completed, but it sent nothing inside TLS: it did not ask for the \
+             capabilities again ({})",
+            capability_request(dialect)
+        ),
+    )
 }
 
 fn bad_certificate(case: &Case, obs: &Observations) -> Judgement {
@@ -316,14 +322,7 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
         );
     };
     match first_tls_command(dialect, done) {
-        None => Judgement::new(
-            Verdict::Warn,
-            format!(
-                "the handshake completed, but it sent nothing inside TLS: it did not ask for \
-                 the capabilities again ({})",
-                capability_request(dialect)
-            ),
-        ),
+        None => silent_inside_tls(dialect),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
             Verdict::Pass,
             format!("it discarded the injected reply and asked again inside TLS ({verb})"),

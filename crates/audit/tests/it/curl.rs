@@ -9,18 +9,7 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::Verdict;
 
-use crate::{audit, ids, strings};
-
-fn have_curl() -> bool {
-    let found = std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("curl is not installed: the curl audit is not run");
-    }
-    found
-}
+use crate::{audit, ids, installed, strings};
 
 /// `curl` sending an empty mail over SMTP, to the certificate's name resolved to the server.
 fn curl(tls: &[&str]) -> Vec<String> {
@@ -44,7 +33,7 @@ fn curl(tls: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_with_ssl_reqd_passes_the_stripping_cases_and_opportunistic_curl_is_failed() {
-    if !have_curl() {
+    if !installed("curl", "--version") {
         return;
     }
     let strict = audit(
@@ -85,7 +74,7 @@ async fn curl_with_ssl_reqd_passes_the_stripping_cases_and_opportunistic_curl_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_with_k_is_failed_on_the_chains_it_accepts() {
-    if !have_curl() {
+    if !installed("curl", "--version") {
         return;
     }
     let insecure = audit(

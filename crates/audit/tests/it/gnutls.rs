@@ -7,16 +7,11 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::Verdict;
 
-use crate::{audit, ids, strings};
+use crate::{audit, ids, installed, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gnutls_cli_verdicts_as_observed() {
-    let found = std::process::Command::new("gnutls-cli")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("gnutls-cli is not installed: its audit is not run");
+    if !installed("gnutls-cli", "--version") {
         return;
     }
     let command = strings(&[

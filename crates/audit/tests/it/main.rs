@@ -84,6 +84,19 @@ pub(crate) fn ids(audit: &Audit, verdict: Verdict) -> Vec<String> {
     ids
 }
 
+/// Whether `program` runs (`program ARG` exits 0); says so when it does not, for the tests of
+/// real clients that `.ci/run` installs but a developer's machine may lack.
+pub(crate) fn installed(program: &str, arg: &str) -> bool {
+    let found = Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        eprintln!("{program} is not installed: its audit is not run");
+    }
+    found
+}
+
 pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }

@@ -7,19 +7,11 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::Verdict;
 
-use crate::{audit, ids, strings};
+use crate::{audit, ids, installed, strings};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openssl_s_client_verdicts_as_observed() {
-    let found = std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("openssl is not installed: the s_client audit is not run");
-        return;
-    }
-    let command = strings(&[
+/// `s_client` over SMTP, verifying the chain and the name, giving up on a failed verification.
+fn s_client() -> Vec<String> {
+    strings(&[
         "openssl",
         "s_client",
         "-starttls",
@@ -33,18 +25,25 @@ async fn openssl_s_client_verdicts_as_observed() {
         "{name}",
         "-connect",
         "{host}:{port}",
-    ]);
-    let s_client = audit(
-        command,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_s_client_verdicts_as_observed() {
+    if !installed("openssl", "version") {
+        return;
+    }
+    let verified = audit(
+        s_client(),
         &[Dialect::Smtp],
         Some("honest-ecdsa-p256"),
         Duration::from_secs(8),
     )
     .await;
-    let table = s_client.table();
+    let table = verified.table();
     // Against an honest server it validates: every broken chain of this key type is refused in
     // the handshake, but for the CA-as-leaf one, which OpenSSL accepts.
-    let failed = ids(&s_client, Verdict::Fail);
+    let failed = ids(&verified, Verdict::Fail);
     assert!(
         failed
             .iter()
@@ -53,7 +52,7 @@ async fn openssl_s_client_verdicts_as_observed() {
     );
     // With its stdin closed it sends nothing after the handshake, so it never asks for the
     // capabilities again: the valid chain is a warning, not a pass.
-    let valid = s_client
+    let valid = verified
         .results
         .iter()
         .find(|r| r.id == "smtp-valid-honest-ecdsa-p256")
@@ -66,17 +65,7 @@ async fn openssl_s_client_verdicts_as_observed() {
 
     // Where STARTTLS is not advertised or refused, it sends its ClientHello anyway.
     let stripped = audit(
-        strings(&[
-            "openssl",
-            "s_client",
-            "-starttls",
-            "smtp",
-            "-verify_return_error",
-            "-CAfile",
-            "{ca}",
-            "-connect",
-            "{host}:{port}",
-        ]),
+        s_client(),
         &[Dialect::Smtp],
         Some("stripping"),
         Duration::from_secs(8),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::Verdict;
 
-use crate::{audit, ids, strings};
+use crate::{audit, ids, installed, strings};
 
 /// Connects to `{host}`, validates `{name}`, requires STARTTLS (smtplib raises when it is not
 /// offered), asks again inside TLS and sends one mail; `-` as the CA means no verification.
@@ -25,24 +25,13 @@ s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
 s.quit()
 "#;
 
-fn have_python() -> bool {
-    let found = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("python3 is not installed: the smtplib audit is not run");
-    }
-    found
-}
-
 fn python(ca: &str) -> Vec<String> {
     strings(&["python3", "-c", SCRIPT, "{host}", "{port}", "{name}", ca])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_careful_smtplib_script_fails_nothing_but_what_openssl_allows() {
-    if !have_python() {
+    if !installed("python3", "--version") {
         return;
     }
     let careful = audit(
@@ -70,7 +59,7 @@ async fn a_careful_smtplib_script_fails_nothing_but_what_openssl_allows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unverified_context_is_failed_on_every_broken_chain() {
-    if !have_python() {
+    if !installed("python3", "--version") {
         return;
     }
     let careless = audit(
