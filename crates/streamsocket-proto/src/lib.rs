@@ -19,6 +19,8 @@
 //! - [`alert`]: TLS alert descriptions under their IANA registry names.
 //! - [`cert`]: the certificate-error vocabulary (WinRT `ChainValidationResult`,
 //!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
+//! - [`hello`]: the ClientHello a client sent, parsed from its first records (versions, suites
+//!   with the weak ones flagged, groups, signature schemes, SNI, ALPN), and its JA4 fingerprint.
 //! - [`service`]: host and service names: the port a service names and the name a certificate is
 //!   validated for, without resolving anything.
 //! - [`reply`]: what a server sent where TLS was expected (a plaintext greeting, an HTTP
@@ -40,6 +42,7 @@
 pub mod alert;
 pub mod cert;
 pub mod codec;
+pub mod hello;
 pub mod level;
 pub mod reply;
 pub mod service;
