@@ -9,13 +9,15 @@
 //! trust anchors.
 //!
 //! One module per family of targets: `chain` (the chain verifier), `line` (the line reader),
-//! `frame` (the frame codec, with the `Framed` server beside it), `client` and `server` (the
+//! `frame` (the frame codec, with the `Framed` server beside it), `hello` (the ClientHello
+//! parser and its JA4 fingerprint), `client` and `server` (the
 //! dialect machines), `service` (host and service parsing); `script` is the input layout the
 //! machine targets share.
 
 mod chain;
 mod client;
 mod frame;
+mod hello;
 mod line;
 mod script;
 mod server;
@@ -24,6 +26,7 @@ mod service;
 pub use self::chain::chain_verifier;
 pub use self::client::{imap_client, pop3_client, smtp_client};
 pub use self::frame::frame_decoder;
+pub use self::hello::hello_parser;
 pub use self::line::line_reader;
 pub use self::script::Script;
 pub use self::server::{framed_server, imap_server, pop3_server, smtp_server};
@@ -38,6 +41,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("chain_verifier", chain_verifier),
     ("frame_decoder", frame_decoder),
     ("framed_server", framed_server),
+    ("hello_parser", hello_parser),
     ("host_name", host_name),
     ("imap_client", imap_client),
     ("imap_server", imap_server),
