@@ -53,7 +53,8 @@ pub use proto::level::VersionSet;
 pub use server::{run, run_with_stats};
 pub use session::injected_response;
 pub use stats::{
-    HandshakeFailure, IoFailure, Limit, Phase, SessionEnd, Stats, StatsSnapshot, Transcript,
+    HandshakeFailure, IoFailure, Limit, MAX_CLIENT_HELLO_BYTES, Phase, SessionEnd, Stats,
+    StatsSnapshot, Transcript,
 };
 
 /// What can stop a mock server from serving.

@@ -6,13 +6,17 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::stats::HelloRecorder;
+
 /// Replays `prefix` (bytes read before the TLS handshake began, from the 0x16 byte on) to the
-/// TLS acceptor, then reads from `inner`; writes go straight to `inner`.
+/// TLS acceptor, then reads from `inner`; writes go straight to `inner`. With a recorder, every
+/// byte read (prefix included) is offered to it, which keeps the ClientHello.
 #[derive(Debug)]
 pub(crate) struct Rewind<IO> {
     prefix: Vec<u8>,
     pos: usize,
     inner: IO,
+    recorder: Option<HelloRecorder>,
 }
 
 impl<IO> Rewind<IO> {
@@ -21,7 +25,14 @@ impl<IO> Rewind<IO> {
             prefix,
             pos: 0,
             inner,
+            recorder: None,
         }
+    }
+
+    /// Offers every byte read to `recorder`.
+    pub(crate) fn recording(mut self, recorder: HelloRecorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// The inner stream (the prefix is forgotten).
@@ -40,6 +51,9 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
         if let Some(rest) = this.prefix.get(this.pos..).filter(|r| !r.is_empty()) {
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
+            if let Some(recorder) = &mut this.recorder {
+                recorder.record(&rest[..n]);
+            }
             this.pos += n;
             if this.pos == this.prefix.len() {
                 this.prefix = Vec::new();
@@ -47,7 +61,12 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
             }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Some(recorder) = &mut this.recorder {
+            recorder.record(&buf.filled()[before..]);
+        }
+        polled
     }
 }
 

@@ -20,7 +20,9 @@ use tracing::{debug, info, warn};
 use crate::config::{Behaviour, MockConfig};
 use crate::hostile::{self, FirstRecord};
 use crate::rewind::Rewind;
-use crate::stats::{HandshakeFailure, IoFailure, Phase, SessionEnd, Stats, TranscriptHandle};
+use crate::stats::{
+    HandshakeFailure, HelloRecorder, IoFailure, Phase, SessionEnd, Stats, TranscriptHandle,
+};
 
 /// Size of the read buffer; the only per-connection buffer besides the machine's own.
 const READ_BUF_LEN: usize = 8 * 1024;
@@ -139,6 +141,8 @@ impl Session {
         let behaviour = self.shared.config.behaviour;
         match behaviour {
             Behaviour::StallAfterGoAhead => {
+                // Nothing more is read: what arrived with the go-ahead is all there is to keep.
+                transcript.hello_recorder().record(&prefix);
                 let reason = tokio::select! {
                     () = tokio::time::sleep_until(deadline) => {
                         self.shared.stats.record_handshake_failure(HandshakeFailure::Timeout);
@@ -151,7 +155,10 @@ impl Session {
             Behaviour::CloseMidHandshake
             | Behaviour::GarbageInsteadOfServerHello
             | Behaviour::LegacyOnly(_) => {
-                let reason = self.play_old_server(&mut stream, prefix, deadline).await;
+                let recorder = transcript.hello_recorder();
+                let reason = self
+                    .play_old_server(&mut stream, prefix, recorder, deadline)
+                    .await;
                 return self.close(reason, stream, transcript).await;
             }
             Behaviour::Honest
@@ -166,7 +173,7 @@ impl Session {
         let accept = self
             .shared
             .acceptor
-            .accept(Rewind::new(prefix, stream))
+            .accept(Rewind::new(prefix, stream).recording(transcript.hello_recorder()))
             .into_fallible();
         tokio::pin!(accept);
         let accepted = tokio::select! {
@@ -221,11 +228,15 @@ impl Session {
         &mut self,
         stream: &mut TcpStream,
         prefix: Vec<u8>,
+        recorder: HelloRecorder,
         deadline: Instant,
     ) -> SessionEnd {
         let behaviour = self.shared.config.behaviour;
+        // The prefix is replayed through the recorder, so that the ClientHello is kept whole.
+        let mut recorded = Rewind::new(prefix, &mut *stream).recording(recorder);
+        let first_record = hostile::read_first_record(&mut recorded, Vec::new());
         let read = tokio::select! {
-            r = timeout_at(deadline, hostile::read_first_record(stream, prefix)) => r,
+            r = timeout_at(deadline, first_record) => r,
             () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
         };
         match read {

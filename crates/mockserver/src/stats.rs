@@ -19,6 +19,8 @@ use crate::config::Behaviour;
 pub const MAX_TRANSCRIPTS: usize = 1024;
 /// Most received bytes one transcript keeps; later bytes are only counted.
 pub const MAX_TRANSCRIPT_BYTES: usize = 16 * 1024;
+/// Most bytes of the ClientHello one transcript keeps.
+pub const MAX_CLIENT_HELLO_BYTES: usize = proto::hello::MAX_RECORDED;
 
 /// Counters and transcripts shared by all sessions of one server; cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -111,6 +113,10 @@ pub struct Transcript {
     /// Whether the TLS handshake completed: the client accepted the server's certificate (and
     /// the server the client's, when one is required).
     pub handshake_completed: bool,
+    /// The bytes the TLS handshake began with (from the 0x16 byte on), up to the end of the read
+    /// that completed the ClientHello, at most [`MAX_CLIENT_HELLO_BYTES`]; `None` when the client
+    /// never began one. `proto::hello::parse` reads it.
+    pub client_hello: Option<Vec<u8>>,
 }
 
 /// Why a session ended.
@@ -377,6 +383,7 @@ impl Stats {
             end: None,
             upgraded: false,
             handshake_completed: false,
+            client_hello: None,
         }));
         let mut maps = self.maps();
         if maps.transcripts.len() >= MAX_TRANSCRIPTS {
@@ -551,6 +558,38 @@ impl TranscriptHandle {
                 t.chunks.pop();
             }
         }
+    }
+}
+
+impl TranscriptHandle {
+    /// The recorder of the ClientHello, for the stream the handshake reads from.
+    pub(crate) fn hello_recorder(&self) -> HelloRecorder {
+        HelloRecorder {
+            transcript: Arc::clone(&self.transcript),
+            done: false,
+        }
+    }
+}
+
+/// Keeps the first bytes a TLS handshake reads in [`Transcript::client_hello`], until they hold
+/// a whole ClientHello (or bytes that can never become one), or [`MAX_CLIENT_HELLO_BYTES`].
+#[derive(Debug)]
+pub(crate) struct HelloRecorder {
+    transcript: Arc<Mutex<Transcript>>,
+    done: bool,
+}
+
+impl HelloRecorder {
+    pub(crate) fn record(&mut self, data: &[u8]) {
+        if self.done || data.is_empty() {
+            return;
+        }
+        let mut t = lock(&self.transcript);
+        let hello = t.client_hello.get_or_insert_with(Vec::new);
+        let room = MAX_CLIENT_HELLO_BYTES - hello.len();
+        hello.extend_from_slice(&data[..data.len().min(room)]);
+        self.done = hello.len() >= MAX_CLIENT_HELLO_BYTES
+            || proto::hello::parse(hello) != Err(proto::hello::HelloError::Truncated);
     }
 }
 

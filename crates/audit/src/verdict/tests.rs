@@ -39,6 +39,7 @@ fn conn(plain: &[u8], tls: Option<&[u8]>, end: SessionEnd) -> Transcript {
         end: Some(end),
         upgraded: true,
         handshake_completed: tls.is_some(),
+        client_hello: None,
     }
 }
 

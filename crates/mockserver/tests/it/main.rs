@@ -8,6 +8,7 @@ mod behaviours;
 mod binary;
 mod catalogue;
 mod certificates;
+mod client_hello;
 mod framed;
 mod hostile;
 mod implicit;
