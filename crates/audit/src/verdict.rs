@@ -25,6 +25,8 @@
 //!   client had to be killed at the case timeout.
 //! - Injection: fail when the first command inside TLS is not a capability request (the client
 //!   took the injected reply); pass when it aborts or asks again.
+//! - Legacy-only servers: fail when a ClientHello (any connection, so a fallback after the
+//!   old server's alert counts) offers SSL 3.0, TLS 1.0 or TLS 1.1, naming the versions.
 //! - Legacy-only and broken handshakes: fail when the client had to be killed at the case
 //!   timeout (it hangs) or a handshake completed; pass when it ends by itself.
 //! - Informational: what happened, never a finding.
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 use mockserver::Behaviour;
 use mockserver::stats::{HandshakeFailure, Phase, SessionEnd, Transcript};
+use proto::hello;
 use proto::starttls::Dialect;
 use serde::Serialize;
 
@@ -339,6 +342,20 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
 
 fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
     let behaviour = case.entry.behaviour;
+    if let Behaviour::LegacyOnly(server) = behaviour
+        && let Some(offer) = legacy_offer(&obs.transcripts)
+    {
+        let server = u16::from_be_bytes(server.record_version());
+        let server = hello::version_name(server).unwrap_or("legacy");
+        return Judgement::new(
+            Verdict::Fail,
+            format!(
+                "offered {} in its ClientHello (connection {}) to a {server}-only server",
+                offer.names.join(" and "),
+                offer.connection
+            ),
+        );
+    }
     if let Some(done) = obs.transcripts.iter().find(|t| t.handshake_completed) {
         // The mock server never completes a handshake in these behaviours; if it did, the
         // client took a non-TLS answer for one.
@@ -382,6 +399,30 @@ fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
             seconds(obs.duration)
         ),
     )
+}
+
+/// The legacy versions (SSL 2.0 and 3.0, TLS 1.0 and 1.1) a ClientHello offered.
+struct LegacyOffer {
+    connection: u64,
+    names: Vec<&'static str>,
+}
+
+/// The first connection whose ClientHello offers a version older than TLS 1.2.
+fn legacy_offer(transcripts: &[Transcript]) -> Option<LegacyOffer> {
+    transcripts.iter().find_map(|t| {
+        let parsed = hello::parse(t.client_hello.as_deref()?).ok()?;
+        let mut legacy: Vec<u16> = parsed
+            .offered_versions()
+            .filter(|&v| v < 0x0303 && hello::version_name(v).is_some())
+            .collect();
+        legacy.sort_unstable_by(|a, b| b.cmp(a));
+        legacy.dedup();
+        let names: Vec<&'static str> = legacy.into_iter().filter_map(hello::version_name).collect();
+        (!names.is_empty()).then_some(LegacyOffer {
+            connection: t.id,
+            names,
+        })
+    })
 }
 
 fn informational(case: &Case, obs: &Observations) -> Judgement {

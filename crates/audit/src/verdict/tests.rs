@@ -432,3 +432,97 @@ fn plaintext_credentials_fail_in_every_category() {
     let j = check(&c, &obs(vec![leaks]), Verdict::Fail, "critical");
     assert!(j.critical);
 }
+
+/// A ClientHello record with `legacy_version` and, when given, a `supported_versions` extension.
+fn hello_offering(legacy_version: u16, supported: Option<&[u16]>) -> Vec<u8> {
+    let mut body = legacy_version.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0; 32]);
+    body.extend_from_slice(&[0, 0, 2, 0xc0, 0x2f, 1, 0]);
+    let mut block = Vec::new();
+    if let Some(versions) = supported {
+        block.extend_from_slice(&[0x00, 0x2b]);
+        block.extend_from_slice(&(versions.len() as u16 * 2 + 1).to_be_bytes());
+        block.push(versions.len() as u8 * 2);
+        for v in versions {
+            block.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    body.extend_from_slice(&(block.len() as u16).to_be_bytes());
+    body.extend_from_slice(&block);
+    let mut record = vec![
+        0x16,
+        3,
+        1,
+        0,
+        body.len() as u8 + 4,
+        1,
+        0,
+        0,
+        body.len() as u8,
+    ];
+    record.extend_from_slice(&body);
+    record
+}
+
+/// A connection that got the go-ahead, sent `hello` and was answered by the behaviour.
+fn hello_conn(id: u64, hello: Vec<u8>, behaviour: Behaviour) -> Transcript {
+    Transcript {
+        id,
+        client_hello: Some(hello),
+        ..conn(SMTP_UPGRADE, None, SessionEnd::Behaviour(behaviour))
+    }
+}
+
+#[test]
+fn a_client_offering_a_legacy_version_to_a_legacy_only_server_fails() {
+    let behaviour = Behaviour::LegacyOnly(LegacyVersion::Tls10);
+    let c = case(Dialect::Smtp, Scenario::Valid, behaviour);
+    let modern = || hello_offering(0x0303, Some(&[0x0a0a, 0x0304, 0x0303]));
+
+    // Correct: TLS 1.2 and 1.3 only (GREASE ignored), gives up after the alert.
+    let correct = hello_conn(0, modern(), behaviour);
+    check(&c, &obs(vec![correct]), Verdict::Pass, "gave up by itself");
+
+    // Wrong: TLS 1.0 and 1.1 in supported_versions.
+    let wide = hello_offering(0x0303, Some(&[0x0304, 0x0303, 0x0302, 0x0301]));
+    let wrong = hello_conn(0, wide, behaviour);
+    check(
+        &c,
+        &obs(vec![wrong]),
+        Verdict::Fail,
+        "offered TLS 1.1 and TLS 1.0 in its ClientHello (connection 0) to a TLS 1.0-only server",
+    );
+
+    // Wrong: a TLS 1.0 client without supported_versions, even one that hangs.
+    let old = hello_conn(0, hello_offering(0x0301, None), behaviour);
+    check(&c, &killed(vec![old]), Verdict::Fail, "offered TLS 1.0 in");
+
+    // Wrong: a fallback after the old server's alert, on a second connection.
+    let first = hello_conn(0, modern(), behaviour);
+    let fallback = hello_conn(1, hello_offering(0x0301, None), behaviour);
+    check(
+        &c,
+        &obs(vec![first, fallback]),
+        Verdict::Fail,
+        "offered TLS 1.0 in its ClientHello (connection 1)",
+    );
+
+    // SSL 3.0 by its name; bytes that are no ClientHello are left to the other rules.
+    let ssl3 = case(
+        Dialect::Smtp,
+        Scenario::Valid,
+        Behaviour::LegacyOnly(LegacyVersion::Ssl3),
+    );
+    let sslv3 = hello_conn(0, hello_offering(0x0300, None), behaviour);
+    check(&ssl3, &obs(vec![sslv3]), Verdict::Fail, "offered SSL 3.0");
+    let garbage = hello_conn(0, b"\x16\x03\x01\x00\x01\x02".to_vec(), behaviour);
+    check(&c, &obs(vec![garbage]), Verdict::Pass, "gave up by itself");
+}
+
+#[test]
+fn a_legacy_offer_is_not_judged_against_other_broken_handshakes() {
+    let behaviour = Behaviour::CloseMidHandshake;
+    let c = case(Dialect::Smtp, Scenario::Valid, behaviour);
+    let old = hello_conn(0, hello_offering(0x0301, None), behaviour);
+    check(&c, &obs(vec![old]), Verdict::Pass, "gave up by itself");
+}
