@@ -350,7 +350,8 @@ fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
         return Judgement::new(
             Verdict::Fail,
             format!(
-                "offered {} in its ClientHello (connection {}) to a {server}-only server",
+                "offered {} in its ClientHello (connection {}) to a server that speaks only \
+                 {server}",
                 offer.names.join(" and "),
                 offer.connection
             ),

@@ -490,7 +490,8 @@ fn a_client_offering_a_legacy_version_to_a_legacy_only_server_fails() {
         &c,
         &obs(vec![wrong]),
         Verdict::Fail,
-        "offered TLS 1.1 and TLS 1.0 in its ClientHello (connection 0) to a TLS 1.0-only server",
+        "offered TLS 1.1 and TLS 1.0 in its ClientHello (connection 0) to a server that speaks \
+         only TLS 1.0",
     );
 
     // Wrong: a TLS 1.0 client without supported_versions, even one that hangs.
