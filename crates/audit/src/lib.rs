@@ -42,6 +42,8 @@
 //! - [`verdict`]: the rules, observations in, [`Judgement`] out.
 //! - [`command`]: placeholders, the child process, its timeout and output tails.
 //! - [`runner`]: one case end to end, and all of them `jobs` at a time.
+//! - [`profile`]: the client profile from its first ClientHello (versions, suites with the weak
+//!   ones flagged, groups, signature schemes, SNI, ALPN, extensions, JA4).
 //! - [`report`]: [`Audit`], the terminal table, `audit.json`, the exit status.
 
 #![warn(missing_docs)]
@@ -50,6 +52,7 @@
 pub mod case;
 pub mod command;
 pub mod expect;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod verdict;

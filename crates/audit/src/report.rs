@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::Error;
 use crate::case::{Case, Category};
 use crate::command::ProcessRun;
+use crate::profile::ClientProfile;
 use crate::verdict::{Judgement, Observations, ProcessEnd, Verdict};
 
 /// Most bytes of each phase of a connection written to the report (escaped).
@@ -26,6 +27,9 @@ pub struct Audit {
     /// The time allowed per case.
     #[serde(serialize_with = "millis")]
     pub case_timeout: Duration,
+    /// What the client offered, from the first ClientHello of the run; `None` when it never
+    /// sent one.
+    pub client_profile: Option<ClientProfile>,
     /// One result per case, in catalogue order.
     pub results: Vec<CaseResult>,
 }
@@ -56,6 +60,9 @@ pub struct CaseResult {
     pub connections: Vec<ConnectionReport>,
     /// The process: substituted arguments, how it ended, how long it ran, output tails.
     pub process: ProcessReport,
+    /// The profile of this case's first ClientHello, from which the run's is chosen.
+    #[serde(skip)]
+    pub client_profile: Option<ClientProfile>,
 }
 
 /// One connection as the mock server saw it.
@@ -124,6 +131,10 @@ impl CaseResult {
             tls: case.entry.tls.clone(),
             client_cert_required: case.client_cert_required,
             judgement,
+            client_profile: ClientProfile::first(
+                [(case.id.as_str(), &observations.transcripts[..])],
+                testpki::TEST_HOST,
+            ),
             connections: observations
                 .transcripts
                 .iter()
@@ -179,7 +190,7 @@ impl Audit {
             .filter(move |r| r.judgement.verdict == verdict)
     }
 
-    /// The terminal report: a table of dialect x category with the count of each verdict, one
+    /// The terminal report: the client profile, a table of dialect x category with the count of each verdict, one
     /// line per failure (and warning) with its reason, and a last line in plain words.
     pub fn table(&self) -> String {
         let mut counts: BTreeMap<(Dialect, Category), BTreeMap<Verdict, usize>> = BTreeMap::new();
@@ -191,6 +202,10 @@ impl Audit {
                 .or_default() += 1;
         }
         let mut out = String::new();
+        if let Some(profile) = &self.client_profile {
+            out.push_str(&profile.block());
+            out.push('\n');
+        }
         let _ = write!(out, "{:<10} {:<18}", "dialect", "category");
         for v in Verdict::ALL {
             let _ = write!(out, " {:>12}", v.name());

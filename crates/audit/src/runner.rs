@@ -78,10 +78,12 @@ pub async fn run(config: AuditConfig) -> Result<Audit, Error> {
         }
     }
     results.sort_by_key(|(index, _)| *index);
+    let results: Vec<CaseResult> = results.into_iter().map(|(_, r)| r).collect();
     Ok(Audit {
         command: config.command.clone(),
         case_timeout: config.case_timeout,
-        results: results.into_iter().map(|(_, r)| r).collect(),
+        client_profile: results.iter().find_map(|r| r.client_profile.clone()),
+        results,
     })
 }
 

@@ -89,4 +89,22 @@ async fn the_streamsocket_cli_passes_every_implicit_tls_case() {
     .await;
     assert!(audit.results.len() > 20, "{}", audit.table());
     assert_passes_everything(&audit);
+    // Its ClientHello, as the mock server kept it: TLS 1.3 and 1.2 only, no weak suite, and no
+    // SNI, since it connects to an IP address.
+    let profile = audit.client_profile.as_ref().expect("a client profile");
+    let versions: Vec<_> = profile.versions.iter().map(|v| v.name).collect();
+    assert_eq!(
+        versions,
+        [Some("TLS 1.3"), Some("TLS 1.2")],
+        "{}",
+        profile.block()
+    );
+    assert_eq!(profile.weak_suites().count(), 0, "{}", profile.block());
+    assert_eq!(profile.sni, None);
+    assert!(profile.ja4.starts_with("t13i"), "{}", profile.ja4);
+    assert!(
+        audit.table().starts_with("client profile"),
+        "{}",
+        audit.table()
+    );
 }
