@@ -1,3 +1,6 @@
+//! Tests of the ClientHello parser: a rustls ClientHello, hand-built ones, and a property test
+//! whose encoder knows what it planted.
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
