@@ -416,6 +416,7 @@ pub(crate) mod tests {
             key_type: testpki::KeyKind::EcdsaP256,
             tls: "1.2,1.3".to_owned(),
             client_cert_required: false,
+            client_profile: None,
             judgement: Judgement {
                 verdict,
                 reason: format!("reason of <{id}> & \"{verdict}\" | more"),
@@ -449,6 +450,7 @@ pub(crate) mod tests {
         Audit {
             command: vec!["client".to_owned(), "{host}".to_owned()],
             case_timeout: Duration::from_secs(20),
+            client_profile: None,
             results,
         }
     }

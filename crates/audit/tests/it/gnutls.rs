@@ -28,16 +28,30 @@ async fn gnutls_cli_verdicts_as_observed() {
     let gnutls = audit(command, &[Dialect::Smtp], None, Duration::from_secs(5)).await;
     let table = gnutls.table();
     // It refuses every broken chain in the handshake but the CA-as-leaf one, which GnuTLS
-    // accepts; and after a server that never answers its ClientHello it waits past the case
-    // timeout (killed).
+    // accepts; its default priorities offer TLS 1.0 and 1.1 (RFC 8996 says not to), so each
+    // legacy-only server fails it; and after a server that never answers its ClientHello it
+    // waits past the case timeout (killed).
     assert_eq!(
         ids(&gnutls, Verdict::Fail),
         [
             "smtp-ca-leaf-honest-ecdsa-p256",
+            "smtp-valid-legacy-only-ssl3-ecdsa-p256",
+            "smtp-valid-legacy-only-tls10-ecdsa-p256",
+            "smtp-valid-legacy-only-tls11-ecdsa-p256",
             "smtp-valid-stall-after-go-ahead-ecdsa-p256"
         ],
         "{table}"
     );
+    for r in gnutls
+        .results
+        .iter()
+        .filter(|r| r.id.contains("legacy-only"))
+    {
+        assert!(
+            r.judgement.reason.contains("offered TLS 1.1 and TLS 1.0"),
+            "{r:?}"
+        );
+    }
     // Where STARTTLS is stripped or refused it sends nothing but EHLO and STARTTLS in
     // plaintext, then waits until it is killed: a warning, not a leak.
     for r in gnutls.results.iter().filter(|r| r.id.contains("starttls-")) {
