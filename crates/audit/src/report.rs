@@ -17,7 +17,7 @@ use crate::profile::ClientProfile;
 use crate::verdict::{Judgement, Observations, ProcessEnd, Verdict};
 
 /// Most bytes of each phase of a connection written to the report (escaped).
-const REPORT_BYTES: usize = 2048;
+pub const REPORT_BYTES: usize = 2048;
 
 /// Every case's result.
 #[derive(Clone, Debug, Serialize)]
