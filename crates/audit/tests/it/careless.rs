@@ -6,24 +6,14 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::{Outcome, Verdict};
 
-use crate::{audit, ids, streamsocket_bin, strings};
+use crate::{audit, ids, streamsocket_connect, strings};
 
 /// The project's CLI told to tolerate every certificate problem it can tolerate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cli_that_ignores_certificate_errors_is_failed_on_those_it_ignores() {
-    let mut command = vec![streamsocket_bin().display().to_string()];
-    command.extend(strings(&[
-        "connect",
-        "{host}",
-        "{port}",
-        "--level",
-        "Ssl",
+    let command = streamsocket_connect(&[
         "--starttls",
         "{dialect}",
-        "--ca",
-        "{ca}",
-        "--crl",
-        "{crl}",
         "--handshake-timeout",
         "2",
         // With `--crl`, a chain under a foreign root has no CRL to check: ignoring
@@ -31,7 +21,7 @@ async fn a_cli_that_ignores_certificate_errors_is_failed_on_those_it_ignores() {
         "--ignore",
         "untrusted,expired,incompletechain,wrongusage,invalidname,revocationfailure,\
          revocationinformationmissing",
-    ]));
+    ]);
     let audit = audit(
         command,
         &[Dialect::Smtp],

@@ -97,6 +97,17 @@ pub(crate) fn installed(program: &str, arg: &str) -> bool {
     found
 }
 
+/// `streamsocket connect {host} {port} --level Ssl --ca {ca} --crl {crl}` followed by `rest`:
+/// the project's CLI pointed at the case, as every test of it starts.
+pub(crate) fn streamsocket_connect(rest: &[&str]) -> Vec<String> {
+    let mut command = vec![streamsocket_bin().display().to_string()];
+    command.extend(strings(&[
+        "connect", "{host}", "{port}", "--level", "Ssl", "--ca", "{ca}", "--crl", "{crl}",
+    ]));
+    command.extend(strings(rest));
+    command
+}
+
 pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }

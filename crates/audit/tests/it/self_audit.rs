@@ -5,27 +5,12 @@ use std::time::Duration;
 use proto::starttls::Dialect;
 use streamsocket_audit::{Category, Outcome, Verdict};
 
-use crate::{audit, ids, streamsocket_bin, strings};
+use crate::{audit, ids, streamsocket_connect, strings};
 
 /// `streamsocket connect` as a careful user runs it: the case's CA and CRLs, short timeouts of
 /// its own (shorter than the case timeout, so the stall cases are judged on its own timeout).
 fn careful(starttls: bool) -> Vec<String> {
-    let mut command = vec![streamsocket_bin().display().to_string()];
-    command.extend(strings(&[
-        "connect",
-        "{host}",
-        "{port}",
-        "--level",
-        "Ssl",
-        "--ca",
-        "{ca}",
-        "--crl",
-        "{crl}",
-        "--connect-timeout",
-        "3",
-        "--handshake-timeout",
-        "2",
-    ]));
+    let mut command = streamsocket_connect(&["--connect-timeout", "3", "--handshake-timeout", "2"]);
     if starttls {
         command.extend(strings(&["--starttls", "{dialect}"]));
     }
