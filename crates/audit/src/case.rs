@@ -27,7 +27,8 @@ pub enum Category {
     Injection,
     /// The server answers as an SSL 3.0, TLS 1.0 or TLS 1.1 server would.
     Legacy,
-    /// STARTTLS not advertised, refused, or made moot by IMAP `PREAUTH`.
+    /// STARTTLS not advertised, refused (with each code, or a nonsense line), or made moot by
+    /// IMAP `PREAUTH`.
     Stripping,
     /// The valid chain from an honest server (or one that requires TLS before anything else).
     ValidChain,
@@ -84,9 +85,9 @@ impl Category {
                     Self::ValidChain
                 }
             }
-            Behaviour::StartTlsNotAdvertised | Behaviour::StartTlsRefused | Behaviour::Preauth => {
-                Self::Stripping
-            }
+            Behaviour::StartTlsNotAdvertised
+            | Behaviour::StartTlsRefused(_)
+            | Behaviour::Preauth => Self::Stripping,
             Behaviour::ResponseInjection => Self::Injection,
             Behaviour::LegacyOnly(_) => Self::Legacy,
             Behaviour::StallAfterGoAhead

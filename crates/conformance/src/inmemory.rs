@@ -152,7 +152,7 @@ pub fn dialects() -> Vec<Check> {
             ),
             (
                 "refused",
-                ServerBehaviour::StartTlsRefused,
+                ServerBehaviour::StartTlsRefused(proto::starttls::Refusal::Temporary),
                 DialectExpect::Refused,
             ),
             (

@@ -461,7 +461,9 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
     config.behaviour = match case.behaviour {
         Behaviour::Honest => MockBehaviour::Honest,
         Behaviour::StartTlsNotAdvertised => MockBehaviour::StartTlsNotAdvertised,
-        Behaviour::StartTlsRefused => MockBehaviour::StartTlsRefused,
+        Behaviour::StartTlsRefused => {
+            MockBehaviour::StartTlsRefused(mockserver::Refusal::Temporary)
+        }
         Behaviour::TlsRequired => MockBehaviour::TlsRequired,
         Behaviour::ResponseInjection => MockBehaviour::ResponseInjection,
         Behaviour::Preauth => MockBehaviour::Preauth,

@@ -65,7 +65,7 @@ pub enum ErrorClass {
     Preauth,
     /// The server only speaks an old protocol version (fatal `protocol_version` alert).
     ProtocolVersion,
-    /// STARTTLS was refused.
+    /// STARTTLS was refused, with a code or a nonsense line: anything but the go-ahead.
     StartTlsRefused,
     /// STARTTLS is not offered.
     StartTlsNotOffered,
@@ -152,8 +152,8 @@ pub fn applies(behaviour: Behaviour, dialect: Dialect) -> bool {
         | Behaviour::GarbageInsteadOfServerHello
         | Behaviour::CloseMidHandshake
         | Behaviour::LegacyOnly(_) => true,
+        Behaviour::StartTlsRefused(refusal) => refusal.applies_to(dialect),
         Behaviour::StartTlsNotAdvertised
-        | Behaviour::StartTlsRefused
         | Behaviour::TlsRequired
         | Behaviour::ResponseInjection => line,
         Behaviour::Preauth => dialect == Dialect::Imap,
@@ -187,7 +187,7 @@ impl Entry {
             Behaviour::Preauth => Some(ErrorClass::Preauth),
             Behaviour::ResponseInjection => Some(ErrorClass::PlaintextAfterGoAhead),
             Behaviour::StartTlsNotAdvertised => Some(ErrorClass::StartTlsNotOffered),
-            Behaviour::StartTlsRefused => Some(ErrorClass::StartTlsRefused),
+            Behaviour::StartTlsRefused(_) => Some(ErrorClass::StartTlsRefused),
         };
         Self {
             name,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proto::level::VersionSet;
-use proto::starttls::{Dialect, InjectionPolicy};
+use proto::starttls::{Dialect, InjectionPolicy, Refusal};
 use rustls::{CipherSuite, NamedGroup};
 use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -53,8 +53,9 @@ pub enum Behaviour {
     StallAfterGoAhead,
     /// STARTTLS is not in the capability list.
     StartTlsNotAdvertised,
-    /// STARTTLS is refused (`454`, `NO`, `-ERR`).
-    StartTlsRefused,
+    /// STARTTLS is advertised but refused with this answer: each code a real server gives
+    /// (SMTP `454`, `501`, `554`; IMAP `NO`, `BAD`; POP3 `-ERR`) or a nonsense line.
+    StartTlsRefused(Refusal),
     /// Every command but the session basics is refused until TLS (`530`, IMAP `LOGINDISABLED`).
     TlsRequired,
 }
@@ -155,7 +156,7 @@ impl Default for Limits {
 
 impl Behaviour {
     /// Every behaviour, each legacy version included.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 15] = [
         Self::CloseMidHandshake,
         Self::GarbageInsteadOfServerHello,
         Self::Honest,
@@ -166,7 +167,10 @@ impl Behaviour {
         Self::ResponseInjection,
         Self::StallAfterGoAhead,
         Self::StartTlsNotAdvertised,
-        Self::StartTlsRefused,
+        Self::StartTlsRefused(Refusal::Temporary),
+        Self::StartTlsRefused(Refusal::Syntax),
+        Self::StartTlsRefused(Refusal::Permanent),
+        Self::StartTlsRefused(Refusal::Nonsense),
         Self::TlsRequired,
     ];
 
@@ -183,7 +187,10 @@ impl Behaviour {
             Self::ResponseInjection => "response-injection",
             Self::StallAfterGoAhead => "stall-after-go-ahead",
             Self::StartTlsNotAdvertised => "starttls-not-advertised",
-            Self::StartTlsRefused => "starttls-refused",
+            Self::StartTlsRefused(Refusal::Temporary) => "starttls-refused",
+            Self::StartTlsRefused(Refusal::Syntax) => "starttls-refused-syntax",
+            Self::StartTlsRefused(Refusal::Permanent) => "starttls-refused-permanent",
+            Self::StartTlsRefused(Refusal::Nonsense) => "starttls-nonsense",
             Self::TlsRequired => "tls-required",
         }
     }

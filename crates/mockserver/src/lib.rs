@@ -50,6 +50,7 @@ mod tls;
 
 pub use config::{Behaviour, ClientAuth, LegacyVersion, Limits, MockConfig, ParseError, TlsPolicy};
 pub use proto::level::VersionSet;
+pub use proto::starttls::Refusal;
 pub use server::{run, run_with_stats};
 pub use session::injected_response;
 pub use stats::{

@@ -63,7 +63,7 @@ pub(crate) fn machine(config: &MockConfig) -> ServerMachine {
 fn machine_behaviour(behaviour: Behaviour, dialect: Dialect) -> ServerBehaviour {
     match behaviour {
         Behaviour::StartTlsNotAdvertised => ServerBehaviour::StartTlsNotAdvertised,
-        Behaviour::StartTlsRefused => ServerBehaviour::StartTlsRefused,
+        Behaviour::StartTlsRefused(refusal) => ServerBehaviour::StartTlsRefused(refusal),
         Behaviour::TlsRequired => ServerBehaviour::TlsRequired,
         Behaviour::Preauth => ServerBehaviour::Preauth,
         Behaviour::ResponseInjection => {
@@ -165,7 +165,7 @@ impl Session {
             | Behaviour::Preauth
             | Behaviour::ResponseInjection
             | Behaviour::StartTlsNotAdvertised
-            | Behaviour::StartTlsRefused
+            | Behaviour::StartTlsRefused(_)
             | Behaviour::TlsRequired => {}
         }
         // Pinned out here so that the socket inside is dropped only after the close reason is
@@ -265,7 +265,7 @@ impl Session {
             | Behaviour::ResponseInjection
             | Behaviour::StallAfterGoAhead
             | Behaviour::StartTlsNotAdvertised
-            | Behaviour::StartTlsRefused
+            | Behaviour::StartTlsRefused(_)
             | Behaviour::TlsRequired => &[],
         };
         if !answer.is_empty()

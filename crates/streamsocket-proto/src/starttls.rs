@@ -51,8 +51,8 @@ pub use client::{ClientEvent, ClientFailure, ClientMachine, ClientSettings};
 pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
 pub use server::{
-    CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_TLS_PREFIX, ServerBehaviour,
-    ServerEvent, ServerMachine, ServerSettings,
+    CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_TLS_PREFIX, Refusal,
+    ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The default line limit, terminator included; accepts RFC 5321's 512 (command) and 1000

@@ -4,7 +4,7 @@
 
 use streamsocket_proto::codec::{FRAME_LEN_CEILING, FrameCodec, HEADER_LEN};
 use streamsocket_proto::starttls::{
-    CloseReason, Dialect, InjectionPolicy, MAX_MAIL_LEN, MAX_TLS_PREFIX, ServerBehaviour,
+    CloseReason, Dialect, InjectionPolicy, MAX_MAIL_LEN, MAX_TLS_PREFIX, Refusal, ServerBehaviour,
     ServerEvent, ServerMachine, ServerSettings,
 };
 
@@ -43,8 +43,10 @@ pub fn framed_server(data: &[u8]) {
 pub struct ServerFlags {
     /// Bits 0-1: Discard, Reject, Vulnerable, Discard.
     pub policy: InjectionPolicy,
-    /// Bits 2-4: Honest, StartTlsNotAdvertised, StartTlsRefused, TlsRequired,
-    /// ResponseInjection([`INJECTED_RESPONSE`]), Preauth, Honest, Honest.
+    /// Bits 2-4: Honest, StartTlsNotAdvertised, StartTlsRefused(Temporary), TlsRequired,
+    /// ResponseInjection([`INJECTED_RESPONSE`]), Preauth, StartTlsRefused(Syntax),
+    /// StartTlsRefused(Nonsense). `Permanent` is left out: in every dialect it is one more
+    /// error line of the shape `Temporary` already gives.
     pub behaviour: ServerBehaviour,
     /// Bit 5: never call `handle_tls_established`.
     pub no_tls: bool,
@@ -64,10 +66,12 @@ impl ServerFlags {
         };
         let behaviour = match (flags >> 2) & 7 {
             1 => ServerBehaviour::StartTlsNotAdvertised,
-            2 => ServerBehaviour::StartTlsRefused,
+            2 => ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             3 => ServerBehaviour::TlsRequired,
             4 => ServerBehaviour::ResponseInjection(INJECTED_RESPONSE.to_vec()),
             5 => ServerBehaviour::Preauth,
+            6 => ServerBehaviour::StartTlsRefused(Refusal::Syntax),
+            7 => ServerBehaviour::StartTlsRefused(Refusal::Nonsense),
             _ => ServerBehaviour::Honest,
         };
         Self {

@@ -1,7 +1,7 @@
 //! Every verdict rule with a correct client's observations and a deliberately wrong one's: an
 //! audit that cannot fail proves nothing.
 
-use mockserver::LegacyVersion;
+use mockserver::{LegacyVersion, Refusal};
 use proto::alert::Alert;
 use proto::starttls::CloseReason;
 use testpki::Scenario;
@@ -270,7 +270,11 @@ fn stripping_fails_a_client_that_goes_on_in_plaintext() {
         "EHLO, QUIT",
     );
 
-    let refused = case(Dialect::Smtp, Scenario::Valid, Behaviour::StartTlsRefused);
+    let refused = case(
+        Dialect::Smtp,
+        Scenario::Valid,
+        Behaviour::StartTlsRefused(Refusal::Temporary),
+    );
     let leaks = plain_only(b"EHLO x\r\nSTARTTLS\r\nAUTH PLAIN AHVAcA==\r\n", QUIT);
     let j = check(
         &refused,
@@ -279,15 +283,24 @@ fn stripping_fails_a_client_that_goes_on_in_plaintext() {
         "credentials (AUTH)",
     );
     assert!(j.critical);
-    let hello_anyway = plain_only(b"EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x02\x00\x01", QUIT);
-    check(
-        &refused,
-        &obs(vec![hello_anyway]),
-        Verdict::Fail,
-        "ClientHello anyway",
-    );
-    let careful = plain_only(b"EHLO x\r\nSTARTTLS\r\nQUIT\r\n", QUIT);
-    check(&refused, &obs(vec![careful]), Verdict::Pass, "STARTTLS");
+    // Whatever the refusal said (each code, or a line that is no reply), a ClientHello after it
+    // is a ClientHello without the go-ahead.
+    for refusal in Refusal::ALL {
+        let refused = case(
+            Dialect::Smtp,
+            Scenario::Valid,
+            Behaviour::StartTlsRefused(refusal),
+        );
+        let hello_anyway = plain_only(b"EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x02\x00\x01", QUIT);
+        check(
+            &refused,
+            &obs(vec![hello_anyway]),
+            Verdict::Fail,
+            "ClientHello anyway",
+        );
+        let careful = plain_only(b"EHLO x\r\nSTARTTLS\r\nQUIT\r\n", QUIT);
+        check(&refused, &obs(vec![careful]), Verdict::Pass, "STARTTLS");
+    }
     let hangs = plain_only(
         b"EHLO x\r\nSTARTTLS\r\n",
         SessionEnd::Io(mockserver::IoFailure::Reset),
@@ -308,7 +321,11 @@ fn stripping_fails_a_client_that_goes_on_in_plaintext() {
         "CAPABILITY, LOGOUT",
     );
 
-    let pop3 = case(Dialect::Pop3, Scenario::Valid, Behaviour::StartTlsRefused);
+    let pop3 = case(
+        Dialect::Pop3,
+        Scenario::Valid,
+        Behaviour::StartTlsRefused(Refusal::Temporary),
+    );
     let careless = plain_only(b"CAPA\r\nSTLS\r\nUSER me\r\nPASS secret\r\n", QUIT);
     let j = check(&pop3, &obs(vec![careless]), Verdict::Fail, "USER");
     assert!(j.critical);

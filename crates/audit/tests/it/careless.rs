@@ -87,9 +87,13 @@ async fn an_opportunistic_client_that_mails_in_plaintext_is_failed_on_stripping(
     .await;
     assert_eq!(
         ids(&mails, Verdict::Fail),
+        // Each refusal code, and the nonsense line: anything but 220 sends it on in plaintext.
         [
+            "smtp-valid-starttls-nonsense-ecdsa-p256",
             "smtp-valid-starttls-not-advertised-ecdsa-p256",
             "smtp-valid-starttls-refused-ecdsa-p256",
+            "smtp-valid-starttls-refused-permanent-ecdsa-p256",
+            "smtp-valid-starttls-refused-syntax-ecdsa-p256",
         ],
         "{}",
         mails.table()

@@ -1,6 +1,7 @@
-//! Python's `smtplib`, audited: a careful script (a default SSL context with `{ca}`, STARTTLS
-//! required) and a careless one (an unverified context). `.ci/run` installs python3; without
-//! it the tests say so and check nothing.
+//! Python's `smtplib`, `imaplib` and `poplib`, audited: a careful script per library (a default
+//! SSL context with `{ca}`, STARTTLS required, the capabilities asked again inside TLS) and the
+//! same script with an unverified context. `.ci/run` installs python3; without it the tests say
+//! so and check nothing.
 
 use std::time::Duration;
 
@@ -9,12 +10,21 @@ use streamsocket_audit::Verdict;
 
 use crate::{audit, ids, installed, strings};
 
-/// Connects to `{host}`, validates `{name}`, requires STARTTLS (smtplib raises when it is not
-/// offered), asks again inside TLS and sends one mail; `-` as the CA means no verification.
-const SCRIPT: &str = r#"
-import smtplib, ssl, sys
+/// What every script starts with: the arguments, and the context (`-` as the CA: none).
+const PRELUDE: &str = r#"
+import smtplib, imaplib, poplib, ssl, sys
 host, port, name, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ctx = ssl.create_default_context(cafile=ca) if ca != "-" else ssl._create_unverified_context()
+"#;
+
+/// Validates `{name}` (each library checks the name it holds as its host, so that is set to
+/// `{name}` after connecting to `{host}`), requires STARTTLS (each library raises when it is
+/// not offered or not granted), then uses the session inside TLS.
+fn script(dialect: Dialect) -> String {
+    let body = match dialect {
+        // smtplib's starttls raises on anything but 220; sendmail asks EHLO again by itself.
+        Dialect::Smtp => {
+            r#"
 s = smtplib.SMTP(timeout=3)
 s._host = name
 s.connect(host, port)
@@ -23,38 +33,81 @@ s.starttls(context=ctx)
 s.ehlo("python.test")
 s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
 s.quit()
-"#;
-
-fn python(ca: &str) -> Vec<String> {
-    strings(&["python3", "-c", SCRIPT, "{host}", "{port}", "{name}", ca])
+"#
+        }
+        // imaplib's starttls raises unless STARTTLS is advertised and answered OK, and asks for
+        // the capabilities again inside TLS itself.
+        Dialect::Imap => {
+            r#"
+m = imaplib.IMAP4(host, port, timeout=3)
+m.host = name
+m.starttls(ssl_context=ctx)
+m.login("user", "secret")
+m.logout()
+"#
+        }
+        // poplib's stls raises unless STLS is in CAPA and answered +OK; it does not ask CAPA
+        // again, so the careful script does.
+        Dialect::Pop3 => {
+            r#"
+p = poplib.POP3(host, port, timeout=3)
+p.host = name
+p.stls(context=ctx)
+p.capa()
+p.user("user")
+p.pass_("secret")
+p.quit()
+"#
+        }
+        Dialect::Framed | Dialect::Implicit => unreachable!("no python library speaks {dialect}"),
+    };
+    format!("{PRELUDE}{body}")
 }
 
+fn python(dialect: Dialect, ca: &str) -> Vec<String> {
+    strings(&[
+        "python3",
+        "-c",
+        &script(dialect),
+        "{host}",
+        "{port}",
+        "{name}",
+        ca,
+    ])
+}
+
+const DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_careful_smtplib_script_fails_nothing_but_what_openssl_allows() {
+async fn careful_scripts_fail_nothing_but_what_openssl_allows() {
     if !installed("python3", "--version") {
         return;
     }
-    let careful = audit(
-        python("{ca}"),
-        &[Dialect::Smtp],
-        None,
-        Duration::from_secs(8),
-    )
-    .await;
-    // OpenSSL takes a leaf certificate that is a CA (the project's strict reading refuses
-    // it); every other case is as a correct client's.
-    assert_eq!(
-        ids(&careful, Verdict::Fail),
-        ["smtp-ca-leaf-honest-ecdsa-p256"],
-        "{}",
-        careful.table()
-    );
-    assert_eq!(
-        careful.with(Verdict::Inconclusive).count(),
-        0,
-        "{}",
-        careful.table()
-    );
+    for dialect in DIALECTS {
+        let careful = audit(
+            python(dialect, "{ca}"),
+            &[dialect],
+            None,
+            Duration::from_secs(8),
+        )
+        .await;
+        let table = careful.table();
+        // OpenSSL takes a leaf certificate that is a CA (the project's strict reading refuses
+        // it); every other case is as a correct client's, stripping and injection included.
+        assert_eq!(
+            ids(&careful, Verdict::Fail),
+            [format!("{dialect}-ca-leaf-honest-ecdsa-p256")],
+            "{table}"
+        );
+        assert_eq!(careful.with(Verdict::Inconclusive).count(), 0, "{table}");
+        // It asks for the capabilities again inside TLS: the valid chain passes, no warning.
+        let valid = careful
+            .results
+            .iter()
+            .find(|r| r.id == format!("{dialect}-valid-honest-ecdsa-p256"))
+            .expect("the valid case ran");
+        assert_eq!(valid.judgement.verdict, Verdict::Pass, "{table}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,24 +115,26 @@ async fn an_unverified_context_is_failed_on_every_broken_chain() {
     if !installed("python3", "--version") {
         return;
     }
-    let careless = audit(
-        python("-"),
-        &[Dialect::Smtp],
-        Some("bad-certificate"),
-        Duration::from_secs(8),
-    )
-    .await;
-    // Revocation is judged only for a client given the CRLs: informational here.
-    assert_eq!(
-        careless.with(Verdict::Fail).count(),
-        12,
-        "{}",
-        careless.table()
-    );
-    assert_eq!(
-        careless.with(Verdict::Info).count(),
-        2,
-        "{}",
-        careless.table()
-    );
+    for dialect in DIALECTS {
+        let careless = audit(
+            python(dialect, "-"),
+            &[dialect],
+            Some("bad-certificate"),
+            Duration::from_secs(8),
+        )
+        .await;
+        // Revocation is judged only for a client given the CRLs: informational here.
+        assert_eq!(
+            careless.with(Verdict::Fail).count(),
+            12,
+            "{dialect}: {}",
+            careless.table()
+        );
+        assert_eq!(
+            careless.with(Verdict::Info).count(),
+            2,
+            "{dialect}: {}",
+            careless.table()
+        );
+    }
 }

@@ -186,7 +186,10 @@ async fn failed_upgrades_leave_nothing_behind() {
     let runtime = tokio::runtime::Handle::current().metrics();
     let cases = [
         (Dialect::Smtp, mockserver::Behaviour::ResponseInjection),
-        (Dialect::Imap, mockserver::Behaviour::StartTlsRefused),
+        (
+            Dialect::Imap,
+            mockserver::Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+        ),
         (Dialect::Pop3, mockserver::Behaviour::StartTlsNotAdvertised),
         (Dialect::Imap, mockserver::Behaviour::Preauth),
         (

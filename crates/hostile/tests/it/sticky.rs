@@ -104,7 +104,7 @@ async fn every_upgrade_failure_is_sticky_and_nothing_reaches_the_server() {
             "refused",
             Dialect::Imap,
             MockConfig {
-                behaviour: Behaviour::StartTlsRefused,
+                behaviour: Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
                 ..mock(Dialect::Imap)
             },
             ProtectionLevel::Ssl,

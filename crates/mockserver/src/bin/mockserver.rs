@@ -60,7 +60,9 @@ struct ServeArgs {
     /// TLS versions to enable: 1.2, 1.3 or 1.2,1.3.
     #[arg(long, default_value = "1.2,1.3")]
     tls: VersionSet,
-    /// Behaviour: honest, starttls-not-advertised, starttls-refused, tls-required,
+    /// Behaviour: honest, starttls-not-advertised, starttls-refused (454, IMAP NO, POP3 -ERR),
+    /// starttls-refused-syntax (501, IMAP BAD), starttls-refused-permanent (SMTP 554),
+    /// starttls-nonsense (a line that is no reply), tls-required,
     /// response-injection, preauth (IMAP), stall-after-go-ahead,
     /// garbage-instead-of-server-hello, close-mid-handshake, legacy-only-ssl3,
     /// legacy-only-tls10, legacy-only-tls11.

@@ -42,8 +42,11 @@ pub(crate) async fn reply(
             loop {
                 let line = read_line(io).await;
                 let tagged = line.starts_with(&format!("{tag} "));
+                // A line neither tagged, untagged nor a continuation is no IMAP response: a
+                // strict client stops reading there.
+                let malformed = !tagged && !line.starts_with("* ") && !line.starts_with("+ ");
                 lines.push(line);
-                if tagged {
+                if tagged || malformed {
                     return lines;
                 }
             }

@@ -44,8 +44,8 @@ pub enum ServerBehaviour {
     Honest,
     /// Does not advertise STARTTLS and answers it as an unknown command.
     StartTlsNotAdvertised,
-    /// Advertises STARTTLS but refuses it (SMTP 454, IMAP NO, POP3 -ERR).
-    StartTlsRefused,
+    /// Advertises STARTTLS but answers it with this refusal.
+    StartTlsRefused(Refusal),
     /// Accepts STARTTLS and refuses everything but the upgrade and the session basics in
     /// plaintext (SMTP 530, IMAP NO and LOGINDISABLED, POP3 -ERR).
     TlsRequired,
@@ -54,6 +54,82 @@ pub enum ServerBehaviour {
     ResponseInjection(Vec<u8>),
     /// IMAP: greets with PREAUTH (STARTTLS is then not allowed). Other dialects: as `Honest`.
     Preauth,
+}
+
+/// How a server that advertises STARTTLS refuses it: each code a real server answers with, and
+/// a reply that is no reply of the dialect at all. None of them is a go-ahead: a client that
+/// demanded TLS must stop (saying only its goodbye), whatever the words.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum Refusal {
+    /// SMTP `454` (RFC 3207: "TLS not available due to temporary reason"), IMAP `NO`, POP3
+    /// `-ERR`.
+    #[default]
+    Temporary,
+    /// The command is refused as malformed: SMTP `501` (RFC 3207's answer to a STARTTLS with
+    /// parameters), IMAP `BAD`. POP3 has one negative answer, so this is SMTP and IMAP only.
+    Syntax,
+    /// SMTP `554`, refused for good. SMTP only: IMAP and POP3 have no separate permanent code.
+    Permanent,
+    /// A line with no reply code, tag or status indicator: what a client that only looks for an
+    /// error code might take for a go-ahead.
+    Nonsense,
+}
+
+impl Refusal {
+    /// Every refusal.
+    pub const ALL: [Self; 4] = [
+        Self::Temporary,
+        Self::Syntax,
+        Self::Permanent,
+        Self::Nonsense,
+    ];
+
+    /// Whether `dialect` has this refusal as an answer of its own (STARTTLS dialects only).
+    pub fn applies_to(self, dialect: Dialect) -> bool {
+        match self {
+            Self::Temporary | Self::Nonsense => {
+                matches!(dialect, Dialect::Smtp | Dialect::Imap | Dialect::Pop3)
+            }
+            Self::Syntax => matches!(dialect, Dialect::Smtp | Dialect::Imap),
+            Self::Permanent => dialect == Dialect::Smtp,
+        }
+    }
+
+    /// The answer to STARTTLS in `dialect` (`tag` is the IMAP command's tag), without the line
+    /// terminator; `None` for a dialect without STARTTLS.
+    pub fn reply(self, dialect: Dialect, tag: &str) -> Option<String> {
+        let line = match (dialect, self) {
+            (Dialect::Smtp, Self::Temporary) => {
+                "454 4.7.0 TLS not available due to temporary reason".to_owned()
+            }
+            (Dialect::Smtp, Self::Syntax) => "501 5.5.4 Syntax error in parameters".to_owned(),
+            (Dialect::Smtp, Self::Permanent) => "554 5.7.3 TLS not available".to_owned(),
+            (Dialect::Imap, Self::Temporary | Self::Permanent) => {
+                format!("{tag} NO TLS not available")
+            }
+            (Dialect::Imap, Self::Syntax) => {
+                format!("{tag} BAD command unknown or arguments invalid")
+            }
+            (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
+                "-ERR TLS not available".to_owned()
+            }
+            (Dialect::Smtp | Dialect::Imap | Dialect::Pop3, Self::Nonsense) => {
+                "Ready when you are".to_owned()
+            }
+            (Dialect::Framed | Dialect::Implicit, _) => return None,
+        };
+        Some(line)
+    }
+
+    /// The kebab-case name (`temporary`, `syntax`, `permanent`, `nonsense`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Temporary => "temporary",
+            Self::Syntax => "syntax",
+            Self::Permanent => "permanent",
+            Self::Nonsense => "nonsense",
+        }
+    }
 }
 
 /// Settings of a [`ServerMachine`].
@@ -409,6 +485,15 @@ impl ServerMachine {
 
     fn advertises_starttls(&self) -> bool {
         !self.tls && self.config.behaviour != ServerBehaviour::StartTlsNotAdvertised
+    }
+
+    /// The answer to STARTTLS when the behaviour refuses it (`tag`: the IMAP command's tag).
+    fn starttls_refusal(&self, tag: &str) -> Option<String> {
+        if let ServerBehaviour::StartTlsRefused(refusal) = self.config.behaviour {
+            refusal.reply(self.dialect, tag)
+        } else {
+            None
+        }
     }
 
     fn start_tls_now(&mut self) {

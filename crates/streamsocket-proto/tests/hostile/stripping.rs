@@ -4,7 +4,7 @@
 //! contract: `NotOffered` without trying).
 
 use streamsocket_proto::starttls::{
-    ClientEvent, ClientFailure, ClientSettings, Dialect, ServerBehaviour, ServerSettings,
+    ClientEvent, ClientFailure, ClientSettings, Dialect, Refusal, ServerBehaviour, ServerSettings,
     run_in_memory,
 };
 
@@ -249,7 +249,7 @@ fn a_close_before_the_go_ahead_is_closed_and_silent() {
 /// The server's transcript of what the client sent, for each stripping behaviour of the mock.
 #[test]
 fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() {
-    let cases: [(Dialect, ServerBehaviour, &str); 7] = [
+    let mut cases: Vec<(Dialect, ServerBehaviour, &str)> = vec![
         (
             Dialect::Smtp,
             ServerBehaviour::StartTlsNotAdvertised,
@@ -257,7 +257,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
         ),
         (
             Dialect::Smtp,
-            ServerBehaviour::StartTlsRefused,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n",
         ),
         (
@@ -267,7 +267,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
         ),
         (
             Dialect::Imap,
-            ServerBehaviour::StartTlsRefused,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             "A2 STARTTLS\r\nA4 LOGOUT\r\n",
         ),
         (Dialect::Imap, ServerBehaviour::Preauth, "A4 LOGOUT\r\n"),
@@ -278,10 +278,28 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
         ),
         (
             Dialect::Pop3,
-            ServerBehaviour::StartTlsRefused,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             "CAPA\r\nSTLS\r\nQUIT\r\n",
         ),
     ];
+    // Every other refusal the server machine can give, each code and the nonsense line, ends
+    // in the same transcript as the temporary one.
+    for refusal in [Refusal::Syntax, Refusal::Permanent, Refusal::Nonsense] {
+        for (dialect, transcript) in [
+            (Dialect::Smtp, "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n"),
+            (Dialect::Imap, "A2 STARTTLS\r\nA4 LOGOUT\r\n"),
+            (Dialect::Pop3, "CAPA\r\nSTLS\r\nQUIT\r\n"),
+        ] {
+            if refusal.applies_to(dialect) {
+                cases.push((
+                    dialect,
+                    ServerBehaviour::StartTlsRefused(refusal),
+                    transcript,
+                ));
+            }
+        }
+    }
+    assert_eq!(cases.len(), 7 + 6);
     for (dialect, behaviour, transcript) in cases {
         let server = ServerSettings {
             behaviour: behaviour.clone(),

@@ -608,7 +608,10 @@ async fn unsupported_levels_fail_before_any_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_or_missing_starttls_fails_with_its_name() {
     for (behaviour, error) in [
-        (Behaviour::StartTlsRefused, "StartTlsRefused"),
+        (
+            Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+            "StartTlsRefused",
+        ),
         (Behaviour::StartTlsNotAdvertised, "StartTlsNotOffered"),
     ] {
         for (dialect, name) in [(Dialect::Smtp, "smtp"), (Dialect::Imap, "imap")] {

@@ -182,7 +182,11 @@ async fn a_server_without_starttls_gets_nothing_more_in_plaintext() {
 #[tokio::test]
 async fn a_refused_starttls_never_continues_in_plaintext() {
     for dialect in LINE_DIALECTS {
-        let server = testing::spawn(mock(dialect, Behaviour::StartTlsRefused)).await;
+        let server = testing::spawn(mock(
+            dialect,
+            Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+        ))
+        .await;
         let mut socket = plain_socket(&server).await;
         let err = socket
             .upgrade_with(dialect, ProtectionLevel::Ssl, "localhost")

@@ -49,8 +49,8 @@ impl ServerMachine {
                     self.error(&format!("{tag} BAD TLS already active"));
                 } else if self.config.behaviour == ServerBehaviour::StartTlsNotAdvertised {
                     self.error(&format!("{tag} BAD unknown command"));
-                } else if self.config.behaviour == ServerBehaviour::StartTlsRefused {
-                    self.error(&format!("{tag} NO TLS not available"));
+                } else if let Some(refusal) = self.starttls_refusal(&tag) {
+                    self.error(&refusal);
                 } else if self.session.authenticated {
                     self.error(&format!(
                         "{tag} BAD STARTTLS not allowed in authenticated state"

@@ -26,8 +26,8 @@ impl ServerMachine {
                     self.error("-ERR TLS already active");
                 } else if self.config.behaviour == ServerBehaviour::StartTlsNotAdvertised {
                     self.error("-ERR unknown command");
-                } else if self.config.behaviour == ServerBehaviour::StartTlsRefused {
-                    self.error("-ERR TLS not available");
+                } else if let Some(refusal) = self.starttls_refusal("") {
+                    self.error(&refusal);
                 } else if self.session.authenticated {
                     self.error("-ERR command not valid in this state");
                 } else if !arg.is_empty() {

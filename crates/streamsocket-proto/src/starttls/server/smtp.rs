@@ -61,8 +61,8 @@ impl ServerMachine {
                     self.error("554 5.5.1 Error: TLS already active");
                 } else if self.config.behaviour == ServerBehaviour::StartTlsNotAdvertised {
                     self.error("502 5.5.1 Error: command not implemented");
-                } else if self.config.behaviour == ServerBehaviour::StartTlsRefused {
-                    self.error("454 4.7.0 TLS not available due to temporary reason");
+                } else if let Some(refusal) = self.starttls_refusal("") {
+                    self.error(&refusal);
                 } else if !arg.is_empty() {
                     self.error("501 5.5.4 Syntax: STARTTLS");
                 } else if !self.session.greeted {

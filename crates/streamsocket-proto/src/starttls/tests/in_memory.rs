@@ -133,25 +133,80 @@ fn starttls_not_advertised_never_continues_in_plaintext() {
 #[test]
 fn refused_starttls_never_continues_in_plaintext() {
     for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
-        let outcome = check(dialect, ServerBehaviour::StartTlsRefused, Expect::Refused);
-        let plaintext = String::from_utf8(outcome.client_plaintext).unwrap();
-        let last = plaintext.lines().last().unwrap_or_default();
-        assert!(
-            last == "QUIT" || last == "A4 LOGOUT",
-            "{dialect}: {plaintext}"
+        for refusal in Refusal::ALL {
+            if !refusal.applies_to(dialect) {
+                continue;
+            }
+            // A reply that is no reply of the dialect is a protocol error, not a refusal the
+            // client could quote; either way nothing follows but the goodbye.
+            let expect = if refusal == Refusal::Nonsense {
+                Expect::Protocol
+            } else {
+                Expect::Refused
+            };
+            let outcome = check(dialect, ServerBehaviour::StartTlsRefused(refusal), expect);
+            let plaintext = String::from_utf8(outcome.client_plaintext).unwrap();
+            let last = plaintext.lines().last().unwrap_or_default();
+            assert!(
+                last == "QUIT" || last == "A4 LOGOUT",
+                "{dialect} {refusal:?}: {plaintext}"
+            );
+        }
+    }
+    for (dialect, refusal, reply) in [
+        (
+            Dialect::Smtp,
+            Refusal::Temporary,
+            "454 4.7.0 TLS not available due to temporary reason",
+        ),
+        (
+            Dialect::Smtp,
+            Refusal::Syntax,
+            "501 5.5.4 Syntax error in parameters",
+        ),
+        (
+            Dialect::Smtp,
+            Refusal::Permanent,
+            "554 5.7.3 TLS not available",
+        ),
+        (Dialect::Imap, Refusal::Temporary, "A2 NO TLS not available"),
+        (
+            Dialect::Imap,
+            Refusal::Syntax,
+            "A2 BAD command unknown or arguments invalid",
+        ),
+        (Dialect::Pop3, Refusal::Temporary, "-ERR TLS not available"),
+    ] {
+        let outcome = check(
+            dialect,
+            ServerBehaviour::StartTlsRefused(refusal),
+            Expect::Refused,
+        );
+        assert_eq!(
+            outcome.failure(),
+            Some(&ClientFailure::Refused {
+                reply: reply.to_owned()
+            }),
+            "{dialect} {refusal:?}"
         );
     }
-    let smtp = check(
-        Dialect::Smtp,
-        ServerBehaviour::StartTlsRefused,
-        Expect::Refused,
-    );
-    assert_eq!(
-        smtp.failure(),
-        Some(&ClientFailure::Refused {
-            reply: "454 4.7.0 TLS not available due to temporary reason".to_owned()
-        })
-    );
+}
+
+#[test]
+fn refusals_exist_only_where_the_dialect_has_them() {
+    let smtp: Vec<_> = Refusal::ALL
+        .into_iter()
+        .filter(|r| r.applies_to(Dialect::Smtp))
+        .collect();
+    assert_eq!(smtp, Refusal::ALL);
+    assert!(!Refusal::Permanent.applies_to(Dialect::Imap));
+    assert!(!Refusal::Syntax.applies_to(Dialect::Pop3));
+    for dialect in [Dialect::Framed, Dialect::Implicit] {
+        for refusal in Refusal::ALL {
+            assert!(!refusal.applies_to(dialect), "{dialect} {refusal:?}");
+            assert_eq!(refusal.reply(dialect, "A1"), None);
+        }
+    }
 }
 
 #[test]
@@ -159,7 +214,7 @@ fn framed_and_implicit_do_not_depend_on_starttls_behaviours() {
     for dialect in [Dialect::Framed, Dialect::Implicit] {
         for behaviour in [
             ServerBehaviour::StartTlsNotAdvertised,
-            ServerBehaviour::StartTlsRefused,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             ServerBehaviour::Preauth,
         ] {
             check(dialect, behaviour, Expect::Ready);

@@ -112,10 +112,13 @@ fn normalise_server(events: Vec<ServerEvent>) -> Vec<ServerEvent> {
     out
 }
 
-const BEHAVIOURS: [ServerBehaviour; 5] = [
+const BEHAVIOURS: [ServerBehaviour; 8] = [
     ServerBehaviour::Honest,
     ServerBehaviour::StartTlsNotAdvertised,
-    ServerBehaviour::StartTlsRefused,
+    ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+    ServerBehaviour::StartTlsRefused(Refusal::Syntax),
+    ServerBehaviour::StartTlsRefused(Refusal::Permanent),
+    ServerBehaviour::StartTlsRefused(Refusal::Nonsense),
     ServerBehaviour::TlsRequired,
     ServerBehaviour::Preauth,
 ];

@@ -233,7 +233,7 @@ fn smtp_not_advertised_and_refused_behaviours() {
     );
     assert_eq!(server_events(&mut server), []);
 
-    let mut server = smtp(ServerBehaviour::StartTlsRefused);
+    let mut server = smtp(ServerBehaviour::StartTlsRefused(Refusal::Temporary));
     server.handle_input(b"EHLO c\r\n");
     assert!(server_text(&mut server).contains("250-STARTTLS\r\n"));
     server.handle_input(b"STARTTLS\r\n");
@@ -489,7 +489,10 @@ fn imap_preauth_greeting_forbids_starttls() {
 
 #[test]
 fn imap_refusals_and_syntax_errors() {
-    let mut server = server_with(Dialect::Imap, ServerBehaviour::StartTlsRefused);
+    let mut server = server_with(
+        Dialect::Imap,
+        ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+    );
     server_text(&mut server);
     server.handle_input(b"a STARTTLS\r\n\r\n* NOOP\r\nb\r\nc FETCH 1\r\n");
     assert_eq!(
@@ -557,7 +560,10 @@ fn pop3_not_advertised_and_refused() {
         "+OK capability list follows\r\nUSER\r\nIMPLEMENTATION streamsocket-mock\r\n.\r\n\
          -ERR unknown command\r\n"
     );
-    let mut server = server_with(Dialect::Pop3, ServerBehaviour::StartTlsRefused);
+    let mut server = server_with(
+        Dialect::Pop3,
+        ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+    );
     server_text(&mut server);
     server.handle_input(b"STLS\r\n");
     assert_eq!(server_text(&mut server), "-ERR TLS not available\r\n");
