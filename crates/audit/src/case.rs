@@ -25,7 +25,8 @@ pub enum Category {
     Informational,
     /// Plaintext appended to the go-ahead.
     Injection,
-    /// The server answers as an SSL 3.0, TLS 1.0 or TLS 1.1 server would.
+    /// The server answers as an SSL 3.0, TLS 1.0 or TLS 1.1 server would: with that version's
+    /// `protocol_version` alert, or with a ServerHello of that version.
     Legacy,
     /// STARTTLS not advertised, refused (with each code, or a nonsense line), or made moot by
     /// IMAP `PREAUTH`.
@@ -89,7 +90,7 @@ impl Category {
             | Behaviour::StartTlsRefused(_)
             | Behaviour::Preauth => Self::Stripping,
             Behaviour::ResponseInjection => Self::Injection,
-            Behaviour::LegacyOnly(_) => Self::Legacy,
+            Behaviour::LegacyOnly(_) | Behaviour::LegacyServerHello(_) => Self::Legacy,
             Behaviour::StallAfterGoAhead
             | Behaviour::GarbageInsteadOfServerHello
             | Behaviour::CloseMidHandshake => Self::BrokenHandshake,
@@ -195,7 +196,8 @@ mod tests {
         assert!(expired.iter().all(|c| c.id.contains("expired")));
         let legacy = cases(&[], Some("legacy"));
         assert!(legacy.iter().all(|c| c.category == Category::Legacy));
-        assert_eq!(legacy.len(), 3 * Dialect::ALL.len());
+        // Per dialect: each old version as an alert and as a ServerHello.
+        assert_eq!(legacy.len(), 6 * Dialect::ALL.len());
     }
 
     #[test]

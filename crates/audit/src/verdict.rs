@@ -26,7 +26,10 @@
 //! - Injection: fail when the first command inside TLS is not a capability request (the client
 //!   took the injected reply); pass when it aborts or asks again.
 //! - Legacy-only servers: fail when a ClientHello (any connection, so a fallback after the
-//!   old server's alert counts) offers SSL 3.0, TLS 1.0 or TLS 1.1, naming the versions.
+//!   old server's alert counts) offers SSL 3.0, TLS 1.0 or TLS 1.1, naming the versions, and
+//!   when the client answers an old version's ServerHello (the server negotiating down) with
+//!   its next handshake message or with bytes that are not TLS; warn when it answers with an
+//!   alert other than `protocol_version`.
 //! - Legacy-only and broken handshakes: fail when the client had to be killed at the case
 //!   timeout (it hangs) or a handshake completed; pass when it ends by itself.
 //! - Informational: what happened, never a finding.
@@ -36,7 +39,9 @@ use std::time::Duration;
 
 use mockserver::Behaviour;
 use mockserver::stats::{HandshakeFailure, Phase, SessionEnd, Transcript};
+use proto::alert::Alert;
 use proto::hello;
+use proto::hello::legacy::Answer;
 use proto::starttls::Dialect;
 use serde::Serialize;
 
@@ -342,11 +347,21 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
 
 fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
     let behaviour = case.entry.behaviour;
-    if let Behaviour::LegacyOnly(server) = behaviour
+    let legacy_server =
+        if let Behaviour::LegacyOnly(v) | Behaviour::LegacyServerHello(v) = behaviour {
+            let version = u16::from_be_bytes(v.record_version());
+            Some(hello::version_name(version).unwrap_or("legacy"))
+        } else {
+            None
+        };
+    if let Some(server) = legacy_server
+        && let Some(judgement) = legacy_answer(server, &obs.transcripts)
+    {
+        return judgement;
+    }
+    if let Some(server) = legacy_server
         && let Some(offer) = legacy_offer(&obs.transcripts)
     {
-        let server = u16::from_be_bytes(server.record_version());
-        let server = hello::version_name(server).unwrap_or("legacy");
         return Judgement::new(
             Verdict::Fail,
             format!(
@@ -379,6 +394,7 @@ fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
     }
     let answer = match behaviour {
         Behaviour::LegacyOnly(_) => "the protocol_version alert of an old server",
+        Behaviour::LegacyServerHello(_) => "the ServerHello of an old version",
         Behaviour::StallAfterGoAhead => "a server that never answered its ClientHello",
         Behaviour::GarbageInsteadOfServerHello => "bytes that are not TLS",
         _ => "a close in the middle of the handshake",
@@ -400,6 +416,46 @@ fn broken_handshake(case: &Case, obs: &Observations) -> Judgement {
             seconds(obs.duration)
         ),
     )
+}
+
+/// What the client answered a legacy ServerHello with, when that is a finding: it went on with
+/// the old version's handshake (fail), sent something that is not TLS (fail), or refused with an
+/// alert other than `protocol_version` (warn: it may have taken the version and refused
+/// something else). `protocol_version` and a close are the refusal RFC 8996 asks for: `None`.
+fn legacy_answer(server: &str, transcripts: &[Transcript]) -> Option<Judgement> {
+    transcripts.iter().find_map(|t| {
+        let SessionEnd::LegacyAnswer(answer) = t.end? else {
+            return None;
+        };
+        let connection = t.id;
+        match answer {
+            Answer::Alert(alert) if alert == Alert::PROTOCOL_VERSION => None,
+            Answer::Alert(alert) => Some(Judgement::new(
+                Verdict::Warn,
+                format!(
+                    "it answered a {server} ServerHello with the alert {alert}, not \
+                     protocol_version (connection {connection}): it may have taken the version \
+                     and refused something else"
+                ),
+            )),
+            Answer::NotTls => Some(Judgement::new(
+                Verdict::Fail,
+                format!(
+                    "it sent bytes that are not TLS after a {server} ServerHello (connection \
+                     {connection})"
+                ),
+            )),
+            Answer::Handshake(_) | Answer::ChangeCipherSpec | Answer::ApplicationData => {
+                Some(Judgement::new(
+                    Verdict::Fail,
+                    format!(
+                        "it went on with a {server} handshake after the server's {server} \
+                         ServerHello: it answered with its {answer} (connection {connection})"
+                    ),
+                ))
+            }
+        }
+    })
 }
 
 /// The legacy versions (SSL 2.0 and 3.0, TLS 1.0 and 1.1) a ClientHello offered.

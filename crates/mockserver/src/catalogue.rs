@@ -63,7 +63,8 @@ pub enum ErrorClass {
     PlaintextAfterGoAhead,
     /// IMAP `PREAUTH`: the session is authenticated in plaintext, no STARTTLS possible.
     Preauth,
-    /// The server only speaks an old protocol version (fatal `protocol_version` alert).
+    /// The server only speaks an old protocol version (its `protocol_version` alert, or its
+    /// ServerHello of that version, which the client must refuse).
     ProtocolVersion,
     /// STARTTLS was refused, with a code or a nonsense line: anything but the go-ahead.
     StartTlsRefused,
@@ -129,6 +130,14 @@ pub fn entries() -> Vec<Entry> {
             ));
         }
         for behaviour in Behaviour::ALL {
+            // A legacy ServerHello picks an RSA key exchange when the client offers one, and
+            // sends the server's own chain: an RSA one, so that a client that takes the old
+            // version can go on with it.
+            let key = if matches!(behaviour, Behaviour::LegacyServerHello(_)) {
+                KeyKind::Rsa2048
+            } else {
+                key
+            };
             if behaviour != Behaviour::Honest && applies(behaviour, dialect) {
                 out.push(Entry::new(
                     dialect,
@@ -151,7 +160,8 @@ pub fn applies(behaviour: Behaviour, dialect: Dialect) -> bool {
         | Behaviour::StallAfterGoAhead
         | Behaviour::GarbageInsteadOfServerHello
         | Behaviour::CloseMidHandshake
-        | Behaviour::LegacyOnly(_) => true,
+        | Behaviour::LegacyOnly(_)
+        | Behaviour::LegacyServerHello(_) => true,
         Behaviour::StartTlsRefused(refusal) => refusal.applies_to(dialect),
         Behaviour::StartTlsNotAdvertised
         | Behaviour::TlsRequired
@@ -183,7 +193,9 @@ impl Entry {
                 Some(ErrorClass::HandshakeFailed)
             }
             Behaviour::StallAfterGoAhead => Some(ErrorClass::HandshakeTimeout),
-            Behaviour::LegacyOnly(_) => Some(ErrorClass::ProtocolVersion),
+            Behaviour::LegacyOnly(_) | Behaviour::LegacyServerHello(_) => {
+                Some(ErrorClass::ProtocolVersion)
+            }
             Behaviour::Preauth => Some(ErrorClass::Preauth),
             Behaviour::ResponseInjection => Some(ErrorClass::PlaintextAfterGoAhead),
             Behaviour::StartTlsNotAdvertised => Some(ErrorClass::StartTlsNotOffered),

@@ -45,6 +45,11 @@ pub enum Behaviour {
     /// Answers any ClientHello as a server that only knows an old protocol version would: a
     /// fatal `protocol_version` alert in a record of that version, then close.
     LegacyOnly(LegacyVersion),
+    /// Answers any ClientHello as a server that knows only that old version and negotiates
+    /// down to it (RFC 5246 appendix E.1): ServerHello of that version, Certificate and
+    /// ServerHelloDone, built by hand. Records whether the client refused (a `protocol_version`
+    /// alert) or went on (its ClientKeyExchange), then closes; nothing is negotiated further.
+    LegacyServerHello(LegacyVersion),
     /// IMAP `PREAUTH` greeting (the session is authenticated in plaintext, STARTTLS is moot).
     Preauth,
     /// Plaintext appended after the go-ahead, in the same write.
@@ -60,7 +65,8 @@ pub enum Behaviour {
     TlsRequired,
 }
 
-/// The old protocol versions a [`Behaviour::LegacyOnly`] server pretends to speak.
+/// The old protocol versions a [`Behaviour::LegacyOnly`] or [`Behaviour::LegacyServerHello`]
+/// server pretends to speak.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum LegacyVersion {
     /// SSL 3.0 (record version 3.0).
@@ -156,13 +162,16 @@ impl Default for Limits {
 
 impl Behaviour {
     /// Every behaviour, each legacy version included.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 18] = [
         Self::CloseMidHandshake,
         Self::GarbageInsteadOfServerHello,
         Self::Honest,
         Self::LegacyOnly(LegacyVersion::Ssl3),
         Self::LegacyOnly(LegacyVersion::Tls10),
         Self::LegacyOnly(LegacyVersion::Tls11),
+        Self::LegacyServerHello(LegacyVersion::Ssl3),
+        Self::LegacyServerHello(LegacyVersion::Tls10),
+        Self::LegacyServerHello(LegacyVersion::Tls11),
         Self::Preauth,
         Self::ResponseInjection,
         Self::StallAfterGoAhead,
@@ -183,6 +192,9 @@ impl Behaviour {
             Self::LegacyOnly(LegacyVersion::Ssl3) => "legacy-only-ssl3",
             Self::LegacyOnly(LegacyVersion::Tls10) => "legacy-only-tls10",
             Self::LegacyOnly(LegacyVersion::Tls11) => "legacy-only-tls11",
+            Self::LegacyServerHello(LegacyVersion::Ssl3) => "legacy-server-hello-ssl3",
+            Self::LegacyServerHello(LegacyVersion::Tls10) => "legacy-server-hello-tls10",
+            Self::LegacyServerHello(LegacyVersion::Tls11) => "legacy-server-hello-tls11",
             Self::Preauth => "preauth",
             Self::ResponseInjection => "response-injection",
             Self::StallAfterGoAhead => "stall-after-go-ahead",

@@ -1,5 +1,7 @@
 //! The byte-level parts of the hostile behaviours that answer a ClientHello without TLS code.
 
+use proto::hello::legacy::{self, Answer};
+use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::config::LegacyVersion;
@@ -20,8 +22,8 @@ const PROTOCOL_VERSION: u8 = 70;
 /// What reading the first record gave.
 #[derive(Debug, Eq, PartialEq)]
 pub(crate) enum FirstRecord {
-    /// A whole handshake record was read (presumably the ClientHello).
-    ClientHello,
+    /// A whole handshake record was read (presumably the ClientHello): the record.
+    ClientHello(Vec<u8>),
     /// The peer closed before a whole record arrived.
     Eof,
     /// The bytes are not a TLS handshake record (or announce an oversized one).
@@ -46,7 +48,8 @@ pub(crate) async fn read_first_record(
                 return Ok(FirstRecord::NotTls);
             }
             if buf.len() >= RECORD_HEADER_LEN + len {
-                return Ok(FirstRecord::ClientHello);
+                buf.truncate(RECORD_HEADER_LEN + len);
+                return Ok(FirstRecord::ClientHello(buf));
             }
         }
         let want = match buf.len() {
@@ -70,6 +73,45 @@ pub(crate) fn protocol_version_alert(version: LegacyVersion) -> [u8; 7] {
     [ALERT, major, minor, 0, 2, FATAL, PROTOCOL_VERSION]
 }
 
+/// What an old server that negotiates down sends: its ServerHello, the server's own chain
+/// and ServerHelloDone (`proto::hello::legacy`); `None` when the ClientHello cannot be read or
+/// offers no suite an old version can use (the caller then sends the alert).
+pub(crate) fn legacy_flight(
+    version: LegacyVersion,
+    client_hello: &[u8],
+    chain: &[CertificateDer<'static>],
+) -> Option<Vec<u8>> {
+    let hello = proto::hello::parse(client_hello).ok()?;
+    let chain: Vec<&[u8]> = chain.iter().map(|c| c.as_ref()).collect();
+    let version = u16::from_be_bytes(version.record_version());
+    // A ServerHello random must not repeat; a failed source leaves zeros, which only a
+    // client that checks for a downgrade sentinel (it is not one) would look at.
+    let mut random = [0u8; 32];
+    let _ = rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut random);
+    legacy::server_flight(version, &hello, random, &chain).ok()
+}
+
+/// Reads the client's answer to a legacy flight: its first record, classified from at most
+/// seven bytes; `None` when it closed first.
+pub(crate) async fn read_legacy_answer(
+    io: &mut (impl AsyncRead + Unpin),
+) -> std::io::Result<Option<Answer>> {
+    let mut buf = [0u8; 7];
+    let mut len = 0;
+    loop {
+        if let Some(answer) = legacy::classify_answer(&buf[..len]) {
+            return Ok(Some(answer));
+        }
+        let n = io.read(&mut buf[len..]).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        len += n;
+    }
+}
+
 /// Bytes that no TLS client can take for a ServerHello.
 pub(crate) const GARBAGE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
@@ -83,7 +125,10 @@ mod tests {
         let rest: &[u8] = &record.split_off(2);
         let mut rest = rest;
         let got = read_first_record(&mut rest, record).await.unwrap();
-        assert_eq!(got, FirstRecord::ClientHello);
+        assert_eq!(
+            got,
+            FirstRecord::ClientHello(vec![HANDSHAKE, 3, 1, 0, 3, 1, 2, 3])
+        );
     }
 
     #[tokio::test]

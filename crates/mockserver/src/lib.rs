@@ -13,7 +13,9 @@
 //! never a readiness sleep. Protocol decisions live in the sans-IO `ServerMachine`; this crate
 //! adds sockets, TLS, time limits, the connection cap, counters and transcripts. It does not
 //! implement any legacy TLS: the `LegacyOnly` behaviours answer the ClientHello with a
-//! hand-made alert record.
+//! hand-made alert record, and the `LegacyServerHello` ones with a hand-made ServerHello,
+//! Certificate and ServerHelloDone (`proto::hello::legacy`), then only read what the client
+//! answers.
 //!
 //! Layout:
 //! - [`config`]: [`MockConfig`], [`Behaviour`], [`TlsPolicy`], [`Limits`].

@@ -73,7 +73,8 @@ fn machine_behaviour(behaviour: Behaviour, dialect: Dialect) -> ServerBehaviour 
         | Behaviour::StallAfterGoAhead
         | Behaviour::GarbageInsteadOfServerHello
         | Behaviour::CloseMidHandshake
-        | Behaviour::LegacyOnly(_) => ServerBehaviour::Honest,
+        | Behaviour::LegacyOnly(_)
+        | Behaviour::LegacyServerHello(_) => ServerBehaviour::Honest,
     }
 }
 
@@ -154,7 +155,8 @@ impl Session {
             }
             Behaviour::CloseMidHandshake
             | Behaviour::GarbageInsteadOfServerHello
-            | Behaviour::LegacyOnly(_) => {
+            | Behaviour::LegacyOnly(_)
+            | Behaviour::LegacyServerHello(_) => {
                 let recorder = transcript.hello_recorder();
                 let reason = self
                     .play_old_server(&mut stream, prefix, recorder, deadline)
@@ -239,8 +241,8 @@ impl Session {
             r = timeout_at(deadline, first_record) => r,
             () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
         };
-        match read {
-            Ok(Ok(FirstRecord::ClientHello)) => {}
+        let client_hello = match read {
+            Ok(Ok(FirstRecord::ClientHello(record))) => record,
             Ok(Ok(FirstRecord::Eof)) => {
                 return SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::Eof));
             }
@@ -254,10 +256,21 @@ impl Session {
                     .record_handshake_failure(HandshakeFailure::Timeout);
                 return SessionEnd::HandshakeTimeout;
             }
-        }
-        let answer: &[u8] = match behaviour {
-            Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE,
-            Behaviour::LegacyOnly(v) => &hostile::protocol_version_alert(v),
+        };
+        let mut flight_sent = false;
+        let answer: Vec<u8> = match behaviour {
+            Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE.to_vec(),
+            Behaviour::LegacyOnly(v) => hostile::protocol_version_alert(v).to_vec(),
+            // A client that offered nothing an old version can use gets the old server's alert.
+            Behaviour::LegacyServerHello(v) => {
+                match hostile::legacy_flight(v, &client_hello, &self.shared.config.identity.chain) {
+                    Some(flight) => {
+                        flight_sent = true;
+                        flight
+                    }
+                    None => hostile::protocol_version_alert(v).to_vec(),
+                }
+            }
             // Closes without a word; the other behaviours never get here.
             Behaviour::CloseMidHandshake
             | Behaviour::Honest
@@ -266,14 +279,31 @@ impl Session {
             | Behaviour::StallAfterGoAhead
             | Behaviour::StartTlsNotAdvertised
             | Behaviour::StartTlsRefused(_)
-            | Behaviour::TlsRequired => &[],
+            | Behaviour::TlsRequired => Vec::new(),
         };
         if !answer.is_empty()
-            && let Err(e) = self.write(stream, answer).await
+            && let Err(e) = self.write(&mut recorded, &answer).await
         {
             return e;
         }
-        SessionEnd::Behaviour(behaviour)
+        if !flight_sent {
+            return SessionEnd::Behaviour(behaviour);
+        }
+        let reply = tokio::select! {
+            r = timeout_at(deadline, hostile::read_legacy_answer(&mut recorded)) => r,
+            () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
+        };
+        match reply {
+            Ok(Ok(Some(answer))) => SessionEnd::LegacyAnswer(answer),
+            Ok(Ok(None)) => SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::Eof)),
+            Ok(Err(e)) => SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::from(&e))),
+            Err(_) => {
+                self.shared
+                    .stats
+                    .record_handshake_failure(HandshakeFailure::Timeout);
+                SessionEnd::HandshakeTimeout
+            }
+        }
     }
 
     /// Talks through the machine until it gives the go-ahead or the session must close.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::{fmt, io};
 
 use proto::alert::Alert;
+use proto::hello::legacy::Answer;
 use proto::starttls::CloseReason;
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -127,6 +128,9 @@ pub struct Transcript {
 pub enum SessionEnd {
     /// The behaviour closes here (close-mid-handshake, garbage, legacy alert).
     Behaviour(Behaviour),
+    /// What the client answered a legacy server's ServerHello flight with (a `protocol_version`
+    /// alert, or its ClientKeyExchange when it took the old version); the server closes then.
+    LegacyAnswer(Answer),
     /// The connection cap was reached; the dialect's refusal was sent.
     ConnectionCap,
     /// The TLS handshake failed.
@@ -224,6 +228,7 @@ impl SessionEnd {
                 | CloseReason::InvalidUtf8Frame => None,
             },
             Self::Behaviour(_)
+            | Self::LegacyAnswer(_)
             | Self::ConnectionCap
             | Self::HandshakeFailed(_)
             | Self::Io(_)
@@ -238,6 +243,7 @@ impl fmt::Display for SessionEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Behaviour(b) => write!(f, "behaviour:{b}"),
+            Self::LegacyAnswer(answer) => write!(f, "legacy-answer:{answer}"),
             Self::ConnectionCap => f.write_str("connection-cap"),
             Self::HandshakeFailed(why) => write!(f, "handshake-failed:{why}"),
             Self::HandshakeTimeout => f.write_str("handshake-timeout"),

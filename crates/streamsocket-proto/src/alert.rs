@@ -60,6 +60,8 @@ const NAMES: &[(u8, &str)] = &[
 impl Alert {
     /// `close_notify`: the orderly end of a TLS connection, not an error.
     pub const CLOSE_NOTIFY: Self = Self(0);
+    /// `protocol_version`: how a peer refuses the version the other one chose or offered.
+    pub const PROTOCOL_VERSION: Self = Self(70);
 
     /// The registry name, or `None` for a code the registry does not assign.
     pub fn name(self) -> Option<&'static str> {

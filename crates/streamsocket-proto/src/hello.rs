@@ -29,6 +29,7 @@
 //! ```
 
 pub mod ja4;
+pub mod legacy;
 
 use std::fmt;
 

@@ -3,20 +3,27 @@
 
 use mockserver::{LegacyVersion, Refusal};
 use proto::alert::Alert;
+use proto::hello::legacy::Answer;
 use proto::starttls::CloseReason;
 use testpki::Scenario;
 
 use super::*;
 use crate::case::cases;
 
-/// The case for `dialect`, `scenario` and `behaviour` (the ECDSA key, both TLS versions).
+/// The case for `dialect`, `scenario` and `behaviour` (the ECDSA key, or the RSA one that a
+/// legacy ServerHello is served with; both TLS versions).
 fn case(dialect: Dialect, scenario: Scenario, behaviour: Behaviour) -> Case {
+    let key = if matches!(behaviour, Behaviour::LegacyServerHello(_)) {
+        testpki::KeyKind::Rsa2048
+    } else {
+        testpki::KeyKind::EcdsaP256
+    };
     cases(&[dialect], None)
         .into_iter()
         .find(|c| {
             c.entry.scenario == scenario
                 && c.entry.behaviour == behaviour
-                && c.entry.key_type == testpki::KeyKind::EcdsaP256
+                && c.entry.key_type == key
                 && c.entry.tls == "1.2,1.3"
                 && !c.client_cert_required
         })
@@ -543,4 +550,90 @@ fn a_legacy_offer_is_not_judged_against_other_broken_handshakes() {
     let c = case(Dialect::Smtp, Scenario::Valid, behaviour);
     let old = hello_conn(0, hello_offering(0x0301, None), behaviour);
     check(&c, &obs(vec![old]), Verdict::Pass, "gave up by itself");
+}
+
+#[test]
+fn a_client_that_goes_on_after_a_legacy_server_hello_fails() {
+    let behaviour = Behaviour::LegacyServerHello(LegacyVersion::Tls10);
+    let c = case(Dialect::Smtp, Scenario::Valid, behaviour);
+    // A TLS 1.2 ClientHello without supported_versions: it offers nothing older by itself, so
+    // only its answer to the old ServerHello can tell.
+    let answered = |answer: Answer| Transcript {
+        end: Some(SessionEnd::LegacyAnswer(answer)),
+        ..hello_conn(0, hello_offering(0x0303, None), behaviour)
+    };
+
+    // Correct: protocol_version, or a close, and it ends by itself.
+    let refuses = answered(Answer::Alert(Alert::PROTOCOL_VERSION));
+    check(
+        &c,
+        &obs(vec![refuses]),
+        Verdict::Pass,
+        "ServerHello of an old version",
+    );
+    let closes = Transcript {
+        end: Some(SessionEnd::HandshakeFailed(HandshakeFailure::Io(
+            mockserver::IoFailure::Eof,
+        ))),
+        ..hello_conn(0, hello_offering(0x0303, None), behaviour)
+    };
+    check(&c, &obs(vec![closes]), Verdict::Pass, "gave up by itself");
+
+    // Wrong: its next handshake message, a ChangeCipherSpec, or plaintext.
+    for (answer, words) in [
+        (
+            Answer::Handshake(16),
+            "it answered with its client-key-exchange",
+        ),
+        (
+            Answer::ChangeCipherSpec,
+            "it answered with its change-cipher-spec",
+        ),
+    ] {
+        check(
+            &c,
+            &obs(vec![answered(answer)]),
+            Verdict::Fail,
+            &format!(
+                "it went on with a TLS 1.0 handshake after the server's TLS 1.0 ServerHello: {words}"
+            ),
+        );
+    }
+    check(
+        &c,
+        &obs(vec![answered(Answer::NotTls)]),
+        Verdict::Fail,
+        "not TLS after a TLS 1.0 ServerHello",
+    );
+    // Going on is the worse finding, and said even when it also offered the old version.
+    let both = Transcript {
+        end: Some(SessionEnd::LegacyAnswer(Answer::Handshake(16))),
+        ..hello_conn(0, hello_offering(0x0301, None), behaviour)
+    };
+    check(
+        &c,
+        &obs(vec![both]),
+        Verdict::Fail,
+        "went on with a TLS 1.0 handshake",
+    );
+    // Offering it and then refusing is still the offer's finding.
+    let offers = Transcript {
+        end: Some(SessionEnd::LegacyAnswer(Answer::Alert(
+            Alert::PROTOCOL_VERSION,
+        ))),
+        ..hello_conn(0, hello_offering(0x0301, None), behaviour)
+    };
+    check(&c, &obs(vec![offers]), Verdict::Fail, "offered TLS 1.0 in");
+
+    // Another alert: it may have taken the version and refused something else.
+    let other = answered(Answer::Alert(Alert(48)));
+    check(
+        &c,
+        &obs(vec![other]),
+        Verdict::Warn,
+        "the alert unknown_ca, not protocol_version",
+    );
+    // A client that refuses but then hangs is still failed for hanging.
+    let hangs = answered(Answer::Alert(Alert::PROTOCOL_VERSION));
+    check(&c, &killed(vec![hangs]), Verdict::Fail, "it hangs");
 }

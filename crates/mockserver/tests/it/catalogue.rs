@@ -73,9 +73,13 @@ async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServe
                     };
                     ErrorClass::Certificate(expected)
                 }
-                Some(rustls::Error::AlertReceived(AlertDescription::ProtocolVersion)) => {
-                    ErrorClass::ProtocolVersion
-                }
+                // The old server's alert, or its ServerHello of an old version refused here.
+                Some(
+                    rustls::Error::AlertReceived(AlertDescription::ProtocolVersion)
+                    | rustls::Error::PeerIncompatible(
+                        rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13,
+                    ),
+                ) => ErrorClass::ProtocolVersion,
                 _ => ErrorClass::HandshakeFailed,
             });
         }

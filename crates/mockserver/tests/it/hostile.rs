@@ -1,8 +1,12 @@
-//! Behaviours that act on the TLS bytes: legacy-only, garbage, close, stall.
+//! Behaviours that act on the TLS bytes: legacy-only (alert or ServerHello), garbage, close,
+//! stall.
 
 use mockserver::{Behaviour, HandshakeFailure, LegacyVersion, MockConfig, SessionEnd, testing};
+use proto::alert::Alert;
+use proto::hello::legacy::Answer;
 use proto::starttls::Dialect;
 use testpki::{KeyKind, Scenario};
+use tokio::io::AsyncReadExt;
 
 use crate::support::{client_config, client_hello, connect, read_to_eof, send, tls};
 
@@ -43,6 +47,88 @@ async fn legacy_only_answers_a_client_hello_with_a_protocol_version_alert() {
             transcripts[0].end,
             Some(SessionEnd::Behaviour(Behaviour::LegacyOnly(version)))
         );
+    }
+}
+
+/// A ClientHello record offering `suites` and nothing else (TLS 1.2, no extensions).
+fn bare_client_hello(suites: &[u16]) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0; 32]);
+    body.push(0);
+    body.extend_from_slice(&u16::try_from(suites.len() * 2).unwrap().to_be_bytes());
+    for suite in suites {
+        body.extend_from_slice(&suite.to_be_bytes());
+    }
+    body.extend_from_slice(&[1, 0]);
+    let mut record = vec![0x16, 3, 1, 0, u8::try_from(body.len() + 4).unwrap()];
+    record.extend_from_slice(&[1, 0, 0, u8::try_from(body.len()).unwrap()]);
+    record.extend_from_slice(&body);
+    record
+}
+
+#[tokio::test]
+async fn a_legacy_server_hello_negotiates_down_and_records_the_answer() {
+    for (version, minor) in [
+        (LegacyVersion::Ssl3, 0),
+        (LegacyVersion::Tls10, 1),
+        (LegacyVersion::Tls11, 2),
+    ] {
+        let server = testing::spawn(implicit(Behaviour::LegacyServerHello(version))).await;
+        let identity = &server.config().identity;
+
+        // rustls refuses the old version (with protocol_version).
+        assert!(
+            tls(connect(server.addr()).await, client_config(identity))
+                .await
+                .is_err()
+        );
+        server.wait_closed(1).await;
+
+        // A client that takes it: the flight is ServerHello (of the version, with the RSA suite
+        // it offered), Certificate (the server's chain), ServerHelloDone; it answers with a
+        // ClientKeyExchange.
+        let mut tcp = connect(server.addr()).await;
+        send(&mut tcp, &bare_client_hello(&[0xc02b, 0x002f])).await;
+        let mut head = [0u8; 5];
+        tcp.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[..3], [0x16, 3, minor], "{version:?}");
+        let mut record = vec![0; usize::from(u16::from_be_bytes([head[3], head[4]]))];
+        tcp.read_exact(&mut record).await.unwrap();
+        assert_eq!(record[0], 2, "a ServerHello first");
+        assert_eq!(record[4..6], [3, minor]);
+        assert_eq!(record[39..41], [0x00, 0x2f], "the RSA key exchange suite");
+        let leaf = identity.chain[0].as_ref();
+        assert!(
+            record.windows(leaf.len()).any(|w| w == leaf),
+            "the leaf is in the flight"
+        );
+        send(&mut tcp, &[0x16, 3, minor, 0, 6, 16, 0, 0, 2, 0, 0]).await;
+        read_to_eof(&mut tcp).await;
+        server.wait_closed(2).await;
+
+        // A client that offers only TLS 1.3 suites cannot be answered down: the alert.
+        let mut tcp = connect(server.addr()).await;
+        send(&mut tcp, &bare_client_hello(&[0x1301, 0x1302])).await;
+        assert_eq!(
+            read_to_eof(&mut tcp).await,
+            [0x15, 3, minor, 0, 2, 2, 70],
+            "{version:?}"
+        );
+        server.wait_closed(3).await;
+
+        let ends: Vec<_> = server.transcripts().iter().map(|t| t.end).collect();
+        assert_eq!(
+            ends,
+            [
+                Some(SessionEnd::LegacyAnswer(Answer::Alert(
+                    Alert::PROTOCOL_VERSION
+                ))),
+                Some(SessionEnd::LegacyAnswer(Answer::Handshake(16))),
+                Some(SessionEnd::Behaviour(Behaviour::LegacyServerHello(version))),
+            ],
+            "{version:?}"
+        );
+        assert!(server.transcripts().iter().all(|t| !t.handshake_completed));
     }
 }
 
