@@ -82,6 +82,11 @@ pub struct ConnectionReport {
     pub tls: String,
     /// How many bytes arrived inside TLS (of those the server kept).
     pub tls_bytes: usize,
+    /// The raw ClientHello as the server received it (hex, at most
+    /// `mockserver::MAX_CLIENT_HELLO_BYTES` bytes); `None` when the client began no handshake.
+    pub client_hello: Option<String>,
+    /// Its JA4 fingerprint, when it parses as a ClientHello.
+    pub ja4: Option<String>,
 }
 
 /// The process, for the report.
@@ -163,8 +168,23 @@ impl ConnectionReport {
             plaintext: escape(&t.bytes(Phase::Plaintext)),
             tls: escape(&tls),
             tls_bytes: tls.len(),
+            client_hello: t.client_hello.as_deref().map(hex),
+            ja4: t
+                .client_hello
+                .as_deref()
+                .and_then(|bytes| proto::hello::parse(bytes).ok())
+                .map(|hello| proto::hello::ja4::fingerprint(&hello)),
         }
     }
+}
+
+/// Lower-case hex, two digits a byte.
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
 }
 
 impl Audit {
@@ -431,6 +451,8 @@ pub(crate) mod tests {
                     plaintext: String::new(),
                     tls: String::new(),
                     tls_bytes: 0,
+                    client_hello: Some(hex(&[0x16, 0x03, 0xab])),
+                    ja4: None,
                 }]
             } else {
                 Vec::new()
@@ -502,6 +524,54 @@ pub(crate) mod tests {
         let value: serde_json::Value =
             serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
         assert_eq!(value["results"][0]["verdict"], "fail");
+    }
+
+    /// A connection that sent only `client_hello`.
+    fn hello_only(client_hello: Option<Vec<u8>>) -> Transcript {
+        Transcript {
+            id: 0,
+            chunks: Vec::new(),
+            dropped_bytes: 0,
+            end: None,
+            upgraded: true,
+            handshake_completed: false,
+            client_hello,
+        }
+    }
+
+    #[test]
+    fn each_connection_keeps_its_raw_client_hello_and_fingerprint() {
+        // TLS 1.2, one suite (TLS_RSA_WITH_3DES_EDE_CBC_SHA), no extensions.
+        let body = [
+            &[0x03, 0x03][..],
+            &[0; 32],
+            &[0],
+            &[0, 2, 0x00, 0x0a],
+            &[1, 0],
+        ]
+        .concat();
+        let mut hello = vec![0x16, 0x03, 0x01, 0, 4 + body.len() as u8, 1, 0, 0];
+        hello.push(body.len() as u8);
+        hello.extend_from_slice(&body);
+        let with = hello_only(Some(hello.clone()));
+        let report = ConnectionReport::of(&with);
+        let hex = report.client_hello.unwrap();
+        assert!(hex.starts_with("160301002d0100002903030000"), "{hex}");
+        let decoded: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(decoded, hello);
+        let parsed = proto::hello::parse(&hello).unwrap();
+        assert_eq!(report.ja4, Some(proto::hello::ja4::fingerprint(&parsed)));
+        assert!(report.ja4.unwrap().starts_with("t12i01"));
+
+        let without = ConnectionReport::of(&hello_only(None));
+        assert_eq!((without.client_hello, without.ja4), (None, None));
+        let garbage = hello_only(Some(vec![0x16, 0x03]));
+        let report = ConnectionReport::of(&garbage);
+        assert_eq!(report.client_hello.as_deref(), Some("1603"));
+        assert_eq!(report.ja4, None);
     }
 
     #[test]
