@@ -211,6 +211,23 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 8] = [
+        Self::Quit,
+        Self::TooManyErrors,
+        Self::LineTooLong,
+        Self::FrameTooLong,
+        Self::InjectionRejected,
+        Self::Eof,
+        Self::TlsPrefixTooLong,
+        Self::InvalidUtf8Frame,
+    ];
+
+    /// The reason of a [`name`](Self::name), for readers of logs that serialise it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// A stable kebab-case name (`quit`, `line-too-long`, ...), for logs and reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -85,6 +85,29 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
     );
 }
 
+/// `ALL` holds every reason once, at the place the exhaustive match below gives it (a new variant
+/// does not compile until it is placed), and every name reads back.
+#[test]
+fn every_close_reason_is_listed_once_and_its_name_reads_back() {
+    fn place(reason: CloseReason) -> usize {
+        match reason {
+            CloseReason::Quit => 0,
+            CloseReason::TooManyErrors => 1,
+            CloseReason::LineTooLong => 2,
+            CloseReason::FrameTooLong => 3,
+            CloseReason::InjectionRejected => 4,
+            CloseReason::Eof => 5,
+            CloseReason::TlsPrefixTooLong => 6,
+            CloseReason::InvalidUtf8Frame => 7,
+        }
+    }
+    for (i, reason) in CloseReason::ALL.into_iter().enumerate() {
+        assert_eq!(place(reason), i, "{reason:?}");
+        assert_eq!(CloseReason::from_name(reason.name()), Some(reason));
+    }
+    assert_eq!(CloseReason::from_name("Quit"), None);
+}
+
 #[test]
 fn default_configs_match_the_contract() {
     let client = ClientSettings::default();
