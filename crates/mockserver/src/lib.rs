@@ -23,6 +23,8 @@
 //! - `session`: one connection's driver (socket ⇄ machine ⇄ tokio-rustls).
 //! - [`stats`]: [`Stats`], [`StatsSnapshot`], [`Transcript`], and the typed observations
 //!   ([`SessionEnd`], [`HandshakeFailure`], [`Limit`]) that are named only when serialised.
+//! - [`session_log`]: [`SessionLog`](session_log::SessionLog), one JSON line per finished
+//!   session ([`SessionRecord`](session_log::SessionRecord)), and [`session_log::read`].
 //! - [`catalogue`]: every scenario x dialect x behaviour worth serving, with expectations.
 //! - [`testing`]: [`testing::spawn`] and friends for other crates' tests.
 //!
@@ -46,9 +48,11 @@ mod hostile;
 mod rewind;
 pub mod server;
 mod session;
+pub mod session_log;
 pub mod stats;
 pub mod testing;
 mod tls;
+mod wire;
 
 pub use config::{Behaviour, ClientAuth, LegacyVersion, Limits, MockConfig, ParseError, TlsPolicy};
 pub use proto::level::VersionSet;
@@ -57,7 +61,7 @@ pub use server::{run, run_with_stats};
 pub use session::injected_response;
 pub use stats::{
     HandshakeFailure, IoFailure, Limit, MAX_CLIENT_HELLO_BYTES, Phase, SessionEnd, Stats,
-    StatsSnapshot, Transcript,
+    StatsSnapshot, Transcript, UnknownName,
 };
 
 /// What can stop a mock server from serving.

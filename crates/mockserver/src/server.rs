@@ -90,8 +90,12 @@ pub(crate) async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let mut transcript = shared.stats.record_connection();
+                let facts = shared
+                    .stats
+                    .session_log()
+                    .map(|_| session::Facts::accepted(&stream, peer));
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    refuse(&shared, stream, &mut transcript);
+                    refuse(&shared, stream, &mut transcript, facts);
                     continue;
                 };
                 let span = info_span!("session", id = transcript.id(), %peer);
@@ -101,7 +105,7 @@ pub(crate) async fn serve(
                 // Boxed: a session's future holds a whole TLS connection inline, and the task
                 // cell would otherwise copy it on spawn and again on completion.
                 sessions.spawn(
-                    Box::pin(session::serve(stream, shared, transcript, stop, permit))
+                    Box::pin(session::serve(stream, shared, transcript, stop, permit, facts))
                         .instrument(span),
                 );
             }
@@ -132,6 +136,7 @@ fn refuse(
     shared: &Shared,
     stream: tokio::net::TcpStream,
     transcript: &mut crate::stats::TranscriptHandle,
+    facts: Option<session::Facts>,
 ) {
     shared.stats.record_refused_connection();
     shared
@@ -140,8 +145,24 @@ fn refuse(
     if let Some(msg) = session::machine(&shared.config).shutdown_message() {
         // A fresh socket's send buffer is empty, so a short line goes out at once; a refused
         // peer gets no more effort than that.
-        if let Err(e) = stream.try_write(&msg) {
-            debug!(%e, "could not send the refusal");
+        match stream.try_write(&msg) {
+            Ok(n) => {
+                if let Some(facts) = &facts {
+                    facts.count_sent(n);
+                }
+            }
+            Err(e) => debug!(%e, "could not send the refusal"),
+        }
+    }
+    if let (Some(log), Some(facts)) = (shared.stats.session_log(), &facts) {
+        let record = facts.record(
+            &shared.config,
+            &transcript.snapshot(),
+            0,
+            SessionEnd::ConnectionCap,
+        );
+        if let Err(e) = log.write(&record) {
+            warn!(%e, "cannot write the session log");
         }
     }
     debug!("connection refused: cap reached");

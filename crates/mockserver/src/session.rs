@@ -7,7 +7,9 @@
 //! graceful-shutdown message.
 
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use proto::starttls::{Dialect, ServerBehaviour, ServerEvent, ServerMachine};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,9 +22,12 @@ use tracing::{debug, info, warn};
 use crate::config::{Behaviour, MockConfig};
 use crate::hostile::{self, FirstRecord};
 use crate::rewind::Rewind;
+use crate::session_log::{self, HandshakeKind, HelloSummary, Negotiated, Plaintext, SessionRecord};
 use crate::stats::{
-    HandshakeFailure, HelloRecorder, IoFailure, Phase, SessionEnd, Stats, TranscriptHandle,
+    HandshakeFailure, HelloRecorder, IoFailure, Phase, SessionEnd, Stats, Transcript,
+    TranscriptHandle,
 };
+use crate::wire::{Counted, WireCounts};
 
 /// Size of the read buffer; the only per-connection buffer besides the machine's own.
 const READ_BUF_LEN: usize = 8 * 1024;
@@ -88,6 +93,134 @@ pub fn injected_response(dialect: Dialect) -> Vec<u8> {
     }
 }
 
+/// What the session log says of a session besides its transcript.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    local: SocketAddr,
+    peer: SocketAddr,
+    accepted: Instant,
+    started_unix_ms: u64,
+    starttls_at: Option<Duration>,
+    handshake_at: Option<Duration>,
+    negotiated: Option<Negotiated>,
+    wire: Arc<WireCounts>,
+}
+
+impl Facts {
+    /// Notes the connection's addresses and the time it was accepted.
+    pub(crate) fn accepted(stream: &TcpStream, peer: SocketAddr) -> Self {
+        let started_unix_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self {
+            local: stream
+                .local_addr()
+                .unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
+            peer,
+            accepted: Instant::now(),
+            started_unix_ms,
+            starttls_at: None,
+            handshake_at: None,
+            negotiated: None,
+            wire: Arc::default(),
+        }
+    }
+
+    /// Notes bytes written outside the session's counted stream (the refusal of a connection
+    /// over the cap).
+    pub(crate) fn count_sent(&self, n: usize) {
+        self.wire.add_sent(n);
+    }
+
+    /// The session log's line for this session.
+    pub(crate) fn record(
+        &self,
+        config: &MockConfig,
+        transcript: &Transcript,
+        injected_bytes_discarded: u64,
+        end: SessionEnd,
+    ) -> SessionRecord {
+        let (client_hello, client_hello_error) = match transcript.client_hello.as_deref() {
+            None => (None, None),
+            Some(bytes) => match proto::hello::parse(bytes) {
+                Ok(hello) => (Some(HelloSummary::of(&hello)), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+        };
+        let plaintext = transcript.bytes(Phase::Plaintext);
+        // The transcript drops bytes only once both phases together reached its cap; all of
+        // them count as plaintext only while TLS never began.
+        let dropped = if transcript.upgraded {
+            0
+        } else {
+            transcript.dropped_bytes
+        };
+        SessionRecord {
+            id: transcript.id,
+            local: self.local,
+            peer: self.peer,
+            started_unix_ms: self.started_unix_ms,
+            duration_ms: millis(self.accepted.elapsed()),
+            dialect: config.dialect,
+            behaviour: config.behaviour,
+            scenario: config.identity.scenario,
+            key_type: config.identity.key_kind,
+            plaintext: Plaintext::of(config.dialect, &plaintext, dropped),
+            starttls: transcript.upgraded,
+            starttls_ms: self.starttls_at.map(millis),
+            handshake: transcript.handshake_completed,
+            handshake_ms: self.handshake_at.map(millis),
+            tls: self.negotiated.clone(),
+            client_hello,
+            client_hello_error,
+            injected_bytes_discarded,
+            bytes_received: self.wire.received(),
+            bytes_sent: self.wire.sent(),
+            end,
+        }
+    }
+}
+
+/// Milliseconds, to the microsecond.
+fn millis(d: Duration) -> f64 {
+    (d.as_micros() as f64) / 1000.0
+}
+
+/// What a completed handshake negotiated, as the session log writes it.
+fn negotiated(conn: &rustls::ServerConnection) -> Negotiated {
+    let client_certificate_subject = conn
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|der| match x509_parser::parse_x509_certificate(der) {
+            Ok((_, cert)) => cert.subject().to_string(),
+            Err(_) => "<unparsable>".to_owned(),
+        });
+    Negotiated {
+        version: conn
+            .protocol_version()
+            .and_then(proto::level::TlsVersion::from_rustls),
+        cipher_suite: conn.negotiated_cipher_suite().map(|s| s.suite()).map(|s| {
+            s.as_str()
+                .map_or_else(|| format!("0x{:04x}", u16::from(s)), str::to_owned)
+        }),
+        key_exchange_group: conn.negotiated_key_exchange_group().map(|g| {
+            let name = g.name();
+            name.as_str()
+                .map_or_else(|| format!("0x{:04x}", u16::from(name)), str::to_owned)
+        }),
+        alpn: conn.alpn_protocol().map(session_log::escape),
+        sni: conn.server_name().map(str::to_owned),
+        handshake_kind: conn.handshake_kind().map(|kind| match kind {
+            rustls::HandshakeKind::Full => HandshakeKind::Full,
+            rustls::HandshakeKind::FullWithHelloRetryRequest => {
+                HandshakeKind::FullWithHelloRetryRequest
+            }
+            rustls::HandshakeKind::Resumed => HandshakeKind::Resumed,
+        }),
+        client_certificate_subject,
+    }
+}
+
 /// Serves one accepted connection until it closes; records the close reason first.
 pub(crate) async fn serve(
     stream: TcpStream,
@@ -95,16 +228,21 @@ pub(crate) async fn serve(
     mut transcript: TranscriptHandle,
     shutdown: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
+    facts: Option<Facts>,
 ) {
     shared.stats.record_session_start();
+    let wire = facts.as_ref().map(|f| f.wire.clone());
     let mut session = Session {
         machine: machine(&shared.config),
         reported_discards: 0,
         shared,
         shutdown,
         permit: Some(permit),
+        facts,
     };
-    let reason = session.run(stream, &mut transcript).await;
+    let reason = session
+        .run(Counted::new(stream, wire), &mut transcript)
+        .await;
     debug!(%reason, "session closed");
 }
 
@@ -117,12 +255,14 @@ struct Session {
     /// This session's place under the connection cap; given back when the session is
     /// recorded as closed, so that a client that saw the close can connect again at once.
     permit: Option<OwnedSemaphorePermit>,
+    /// Kept only when the server writes a session log.
+    facts: Option<Facts>,
 }
 
 impl Session {
     async fn run(
         &mut self,
-        mut stream: TcpStream,
+        mut stream: Counted<TcpStream>,
         transcript: &mut TranscriptHandle,
     ) -> SessionEnd {
         match self
@@ -134,6 +274,9 @@ impl Session {
         }
         self.shared.stats.record_upgrade();
         transcript.record_upgrade();
+        if let Some(facts) = &mut self.facts {
+            facts.starttls_at = Some(facts.accepted.elapsed());
+        }
         let prefix = self.machine.take_tls_prefix();
         transcript.unrecord_plaintext_tail(prefix.len());
         self.report_discards();
@@ -214,6 +357,10 @@ impl Session {
                 resumed = ?conn.handshake_kind(),
                 "tls established"
             );
+            if let Some(facts) = &mut self.facts {
+                facts.handshake_at = Some(facts.accepted.elapsed());
+                facts.negotiated = Some(negotiated(conn));
+            }
         }
         self.shared.stats.record_handshake();
         transcript.record_handshake();
@@ -228,7 +375,7 @@ impl Session {
     /// The hostile behaviours that read the ClientHello and answer it without TLS.
     async fn play_old_server(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut Counted<TcpStream>,
         prefix: Vec<u8>,
         recorder: HelloRecorder,
         deadline: Instant,
@@ -464,6 +611,17 @@ impl Session {
             self.shared.stats.record_session_end();
         }
         self.shared.stats.record_end(transcript, *reason);
+        if let (Some(log), Some(facts)) = (self.shared.stats.session_log(), &self.facts) {
+            let record = facts.record(
+                &self.shared.config,
+                &transcript.snapshot(),
+                self.reported_discards as u64,
+                *reason,
+            );
+            if let Err(e) = log.write(&record) {
+                warn!(%e, "cannot write the session log");
+            }
+        }
     }
 
     /// Records the reason, then shuts the stream down (close_notify first inside TLS).

@@ -4,6 +4,7 @@
 //! it observable, so a test that has read the server's answer (or its EOF) sees the counter.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::{fmt, io};
@@ -15,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::config::Behaviour;
+use crate::session_log::SessionLog;
 
 /// Most transcripts a server keeps (the oldest are dropped first).
 pub const MAX_TRANSCRIPTS: usize = 1024;
@@ -46,6 +48,8 @@ struct Inner {
     closed: AtomicU64,
     /// Woken at each close, for [`Stats::wait_closed`].
     closed_notify: Notify,
+    /// Where finished sessions are written, if anywhere.
+    session_log: Option<Arc<SessionLog>>,
 }
 
 #[derive(Debug, Default)]
@@ -123,7 +127,8 @@ pub struct Transcript {
 /// Why a session ended.
 ///
 /// Kept as values end to end; [`Display`](fmt::Display) and serde give each a stable
-/// kebab-case name (`quit`, `handshake-failed:alert-received:unknown_ca`, `idle-timeout`, ...).
+/// kebab-case name (`quit`, `handshake-failed:alert-received:unknown_ca`, `idle-timeout`, ...),
+/// which [`FromStr`] and serde read back for readers of the session log.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum SessionEnd {
     /// The behaviour closes here (close-mid-handshake, garbage, legacy alert).
@@ -344,7 +349,133 @@ macro_rules! serialize_as_name {
 }
 serialize_as_name!(SessionEnd, HandshakeFailure, IoFailure, Limit);
 
+/// Deserialises a value from its `Display` name, for readers of the session log.
+macro_rules! deserialize_from_name {
+    ($($t:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                name.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+deserialize_from_name!(SessionEnd, HandshakeFailure, IoFailure);
+
+/// A name that is not the `Display` of any [`SessionEnd`], [`HandshakeFailure`] or
+/// [`IoFailure`].
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("unknown {what} {name:?}")]
+pub struct UnknownName {
+    what: &'static str,
+    name: String,
+}
+
+impl UnknownName {
+    fn new(what: &'static str, name: &str) -> Self {
+        Self {
+            what,
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl FromStr for SessionEnd {
+    type Err = UnknownName;
+
+    /// Reads back what [`Display`](fmt::Display) wrote.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownName::new("session end", s);
+        if let Some(rest) = s.strip_prefix("behaviour:") {
+            return rest.parse().map(Self::Behaviour).map_err(|_| unknown());
+        }
+        if let Some(rest) = s.strip_prefix("handshake-failed:") {
+            return rest
+                .parse()
+                .map(Self::HandshakeFailed)
+                .map_err(|_| unknown());
+        }
+        if let Some(rest) = s.strip_prefix("io:") {
+            return rest.parse().map(Self::Io).map_err(|_| unknown());
+        }
+        Ok(match s {
+            "connection-cap" => Self::ConnectionCap,
+            "handshake-timeout" => Self::HandshakeTimeout,
+            "idle-timeout" => Self::IdleTimeout,
+            "request-timeout" => Self::RequestTimeout,
+            "shutdown" => Self::Shutdown,
+            "starttls-inside-tls" => Self::StartTlsInsideTls,
+            "truncated" => Self::Truncated,
+            _ => Self::Machine(CloseReason::from_name(s).ok_or_else(unknown)?),
+        })
+    }
+}
+
+impl FromStr for HandshakeFailure {
+    type Err = UnknownName;
+
+    /// Reads back what [`Display`](fmt::Display) wrote.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownName::new("handshake failure", s);
+        if let Some(alert) = s.strip_prefix("alert-received:") {
+            return parse_alert(alert)
+                .map(Self::AlertReceived)
+                .ok_or_else(unknown);
+        }
+        Ok(match s {
+            "invalid-client-certificate" => Self::InvalidClientCertificate,
+            "no-client-certificate" => Self::NoClientCertificate,
+            "peer-incompatible" => Self::PeerIncompatible,
+            "peer-misbehaved" => Self::PeerMisbehaved,
+            "not-tls" => Self::NotTls,
+            "other-tls" => Self::OtherTls,
+            "timeout" => Self::Timeout,
+            _ => Self::Io(s.parse().map_err(|_| unknown())?),
+        })
+    }
+}
+
+impl FromStr for IoFailure {
+    type Err = UnknownName;
+
+    /// Reads back what [`Display`](fmt::Display) wrote.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "eof" => Self::Eof,
+            "reset" => Self::Reset,
+            "broken-pipe" => Self::BrokenPipe,
+            "other" => Self::Other,
+            _ => return Err(UnknownName::new("i/o failure", s)),
+        })
+    }
+}
+
+/// An alert as [`Alert`]'s `Display` writes it: a registry name or `unknown(CODE)`.
+fn parse_alert(s: &str) -> Option<Alert> {
+    if let Some(code) = s.strip_prefix("unknown(").and_then(|c| c.strip_suffix(')')) {
+        return code.parse().ok().map(Alert).filter(|a| a.name().is_none());
+    }
+    Alert::from_name(s)
+}
+
 impl Stats {
+    /// Counters that also write a [`SessionRecord`](crate::session_log::SessionRecord) to `log`
+    /// for every session that ends (refused connections included). Several servers may share a
+    /// log.
+    pub fn with_session_log(log: Arc<SessionLog>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                session_log: Some(log),
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// The session log, if these counters write one.
+    pub(crate) fn session_log(&self) -> Option<&SessionLog> {
+        self.inner.session_log.as_deref()
+    }
+
     /// Copies the counters.
     pub fn snapshot(&self) -> StatsSnapshot {
         let i = &self.inner;
@@ -518,6 +649,11 @@ impl TranscriptHandle {
     /// The connection's number (order of acceptance, from 0).
     pub(crate) fn id(&self) -> u64 {
         lock(&self.transcript).id
+    }
+
+    /// A copy of the transcript as it is now.
+    pub(crate) fn snapshot(&self) -> Transcript {
+        lock(&self.transcript).clone()
     }
 
     /// Notes that the go-ahead was given.
@@ -701,6 +837,60 @@ mod tests {
         let json = serde_json::to_value(stats.snapshot()).unwrap();
         assert_eq!(json["handshake_failures"]["timeout"], 1);
         assert_eq!(json["limit_hits"]["max-connections"], 1);
+    }
+
+    /// Every session end, with every alert code, reads back from its name and from serde.
+    #[test]
+    fn every_session_end_reads_back_from_its_name() {
+        let io = [
+            IoFailure::Eof,
+            IoFailure::Reset,
+            IoFailure::BrokenPipe,
+            IoFailure::Other,
+        ];
+        let mut failures: Vec<HandshakeFailure> = (0..=u8::MAX)
+            .map(|code| HandshakeFailure::AlertReceived(Alert(code)))
+            .collect();
+        failures.extend([
+            HandshakeFailure::InvalidClientCertificate,
+            HandshakeFailure::NoClientCertificate,
+            HandshakeFailure::PeerIncompatible,
+            HandshakeFailure::PeerMisbehaved,
+            HandshakeFailure::NotTls,
+            HandshakeFailure::OtherTls,
+            HandshakeFailure::Timeout,
+        ]);
+        failures.extend(io.map(HandshakeFailure::Io));
+        let mut ends: Vec<SessionEnd> = Behaviour::ALL.map(SessionEnd::Behaviour).to_vec();
+        ends.extend(failures.iter().copied().map(SessionEnd::HandshakeFailed));
+        ends.extend(io.map(SessionEnd::Io));
+        ends.extend(CloseReason::ALL.map(SessionEnd::Machine));
+        ends.extend([
+            SessionEnd::ConnectionCap,
+            SessionEnd::HandshakeTimeout,
+            SessionEnd::IdleTimeout,
+            SessionEnd::RequestTimeout,
+            SessionEnd::Shutdown,
+            SessionEnd::StartTlsInsideTls,
+            SessionEnd::Truncated,
+        ]);
+        let names: std::collections::BTreeSet<String> =
+            ends.iter().map(ToString::to_string).collect();
+        assert_eq!(names.len(), ends.len(), "two ends share a name");
+        for end in ends {
+            assert_eq!(end.to_string().parse::<SessionEnd>(), Ok(end));
+            let json = serde_json::to_string(&end).unwrap();
+            assert_eq!(serde_json::from_str::<SessionEnd>(&json).unwrap(), end);
+        }
+        for bad in [
+            "",
+            "quit ",
+            "io:",
+            "handshake-failed:alert-received:unknown(48)",
+            "Shutdown",
+        ] {
+            assert!(bad.parse::<SessionEnd>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -64,8 +64,34 @@ pub async fn spawn_on(addr: SocketAddr, config: MockConfig) -> RunningServer {
 ///
 /// [`Error::Io`] if binding fails, [`Error::Tls`]/[`Error::InvalidPolicy`] for a bad policy.
 pub async fn try_spawn_on(addr: SocketAddr, config: MockConfig) -> Result<RunningServer, Error> {
+    try_spawn_with_stats(addr, config, Stats::default()).await
+}
+
+/// Binds `127.0.0.1:0` and serves `config` there, counting into `stats` (for example
+/// [`Stats::with_session_log`]).
+///
+/// # Panics
+///
+/// As [`spawn`].
+pub async fn spawn_with_stats(config: MockConfig, stats: Stats) -> RunningServer {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    match try_spawn_with_stats(addr, config, stats).await {
+        Ok(server) => server,
+        Err(e) => panic!("mock server on {addr} did not start: {e}"),
+    }
+}
+
+/// Binds `addr` and serves `config` there, counting into `stats`.
+///
+/// # Errors
+///
+/// As [`try_spawn_on`].
+pub async fn try_spawn_with_stats(
+    addr: SocketAddr,
+    config: MockConfig,
+    stats: Stats,
+) -> Result<RunningServer, Error> {
     let config = Arc::new(config);
-    let stats = Stats::default();
     let shared = server::prepare(config.clone(), stats.clone())?;
     let listener = TcpListener::bind(addr).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
