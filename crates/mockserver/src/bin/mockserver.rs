@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mockserver::catalogue::{self, Manifest, ServedEntry};
+use mockserver::session_log::SessionLog;
 use mockserver::{Behaviour, ClientAuth, Limits, MockConfig, Stats, TlsPolicy, VersionSet};
 use proto::starttls::{Dialect, InjectionPolicy};
 use testpki::{KeyKind, Pki, Scenario};
@@ -103,6 +104,10 @@ struct ServeArgs {
     /// Sessions served at once; further connections get the dialect's refusal.
     #[arg(long = "max-connections", default_value_t = 1024)]
     max_connections: usize,
+    /// Write one JSON object per line per finished session to this file (created or
+    /// truncated; each line is flushed at once, so the file can be tailed).
+    #[arg(long)]
+    sessions: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +122,10 @@ struct CatalogueArgs {
     /// Directory for the PEM files (default: next to the manifest, in `<manifest>.pem/`).
     #[arg(long = "pem-dir")]
     pem_dir: Option<PathBuf>,
+    /// Write one JSON object per line per finished session of every server to this file
+    /// (their `local` address tells the servers apart).
+    #[arg(long)]
+    sessions: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -185,12 +194,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         limits,
         hostname: args.hostname,
     };
+    let stats = stats_for(args.sessions.as_deref())?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on {addr}");
-    mockserver::run(listener, Arc::new(config), signalled()).await?;
+    mockserver::run_with_stats(listener, Arc::new(config), stats, signalled()).await?;
     Ok(())
 }
 
@@ -200,6 +210,7 @@ async fn catalogue(args: CatalogueArgs) -> Result<()> {
         p.push(".pem");
         PathBuf::from(p)
     });
+    let log = open_log(args.sessions.as_deref())?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let mut served = Vec::new();
@@ -222,13 +233,16 @@ async fn catalogue(args: CatalogueArgs) -> Result<()> {
             .port();
         let mut stop = stop_rx.clone();
         let name = entry.name.clone();
+        // Each server counts on its own; they share only the session log.
+        let stats = log.as_ref().map_or_else(Stats::default, |log| {
+            Stats::with_session_log(Arc::clone(log))
+        });
         tasks.spawn(async move {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
             if let Err(e) =
-                mockserver::run_with_stats(listener, Arc::new(config), Stats::default(), shutdown)
-                    .await
+                mockserver::run_with_stats(listener, Arc::new(config), stats, shutdown).await
             {
                 error!(%name, "server failed: {e:#}");
             }
@@ -258,6 +272,23 @@ async fn catalogue(args: CatalogueArgs) -> Result<()> {
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Counters that write the session log to `path`, if one is asked for.
+fn stats_for(path: Option<&Path>) -> Result<Stats> {
+    Ok(match open_log(path)? {
+        Some(log) => Stats::with_session_log(log),
+        None => Stats::default(),
+    })
+}
+
+fn open_log(path: Option<&Path>) -> Result<Option<Arc<SessionLog>>> {
+    path.map(|path| {
+        SessionLog::create(path)
+            .map(Arc::new)
+            .with_context(|| format!("creating the session log {}", path.display()))
+    })
+    .transpose()
 }
 
 /// Writes the trust anchors (and CRLs, if any) a client needs, as PEM.

@@ -136,6 +136,7 @@ fn help_documents_every_option() {
         "--injection",
         "--ca-out",
         "--alpn",
+        "--sessions",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
@@ -191,4 +192,62 @@ async fn catalogue_serves_every_entry_and_describes_it() {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn serve_writes_a_session_log_line_as_each_session_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, log) = (dir.path().join("ca.pem"), dir.path().join("sessions.jsonl"));
+    let (ca_arg, log_arg) = (
+        ca.to_str().unwrap().to_owned(),
+        log.to_str().unwrap().to_owned(),
+    );
+    let (child, addr, _stdout) = tokio::task::spawn_blocking(move || {
+        start(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dialect",
+            "implicit",
+            "--scenario",
+            "valid",
+            "--ca-out",
+            &ca_arg,
+            "--sessions",
+            &log_arg,
+        ])
+    })
+    .await
+    .unwrap();
+    let addr: SocketAddr = addr.parse().unwrap();
+    let read_log = || {
+        let file = std::fs::File::open(&log).unwrap();
+        mockserver::session_log::read(BufReader::new(file)).unwrap()
+    };
+    assert!(read_log().is_empty());
+    for n in 1..=2 {
+        let mut stream = tls(connect(addr).await, client_trusting(&ca))
+            .await
+            .unwrap();
+        send(&mut stream, &frame("logged")).await;
+        assert_eq!(read_frame(&mut stream).await, "logged");
+        tokio::io::AsyncWriteExt::shutdown(&mut stream)
+            .await
+            .unwrap();
+        crate::support::read_to_eof(&mut stream).await;
+        // The line is flushed before the server closes: the client's EOF means it is there.
+        let records = read_log();
+        assert_eq!(records.len(), n);
+        let last = &records[n - 1];
+        assert_eq!(last.id, n as u64 - 1);
+        assert_eq!(last.local, addr);
+        assert!(last.handshake, "{last:?}");
+        assert_eq!(
+            last.end,
+            mockserver::SessionEnd::Machine(proto::starttls::CloseReason::Eof)
+        );
+    }
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .unwrap();
 }
