@@ -9,6 +9,7 @@ mod limits;
 mod load;
 mod malformed;
 mod reset;
+mod session_log;
 mod slow;
 mod sticky;
 mod stripping;
