@@ -72,8 +72,14 @@ pub(crate) async fn serve(
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
-    let local = listener.local_addr().ok();
-    info!(?local, dialect = %shared.config.dialect, behaviour = %shared.config.behaviour, "serving");
+    match listener.local_addr() {
+        Ok(local) => {
+            info!(%local, dialect = %shared.config.dialect, behaviour = %shared.config.behaviour, "serving");
+        }
+        Err(e) => {
+            info!(%e, dialect = %shared.config.dialect, behaviour = %shared.config.behaviour, "serving (address unknown)");
+        }
+    }
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

@@ -181,6 +181,18 @@ impl Facts {
     }
 }
 
+/// A value for a log field, or `none`.
+struct OrNone<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrNone<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => f.write_str("none"),
+        }
+    }
+}
+
 /// Milliseconds, to the microsecond.
 fn millis(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0
@@ -350,16 +362,21 @@ impl Session {
         };
         {
             let conn = tls.get_ref().1;
-            info!(
-                version = ?conn.protocol_version(),
-                suite = ?conn.negotiated_cipher_suite().map(|s| s.suite()),
-                alpn = ?conn.alpn_protocol().map(String::from_utf8_lossy),
-                resumed = ?conn.handshake_kind(),
-                "tls established"
-            );
-            if let Some(facts) = &mut self.facts {
-                facts.handshake_at = Some(facts.accepted.elapsed());
-                facts.negotiated = Some(negotiated(conn));
+            if self.facts.is_some() || tracing::enabled!(tracing::Level::INFO) {
+                let n = negotiated(conn);
+                info!(
+                    version = %OrNone(n.version),
+                    suite = %OrNone(n.cipher_suite.as_deref()),
+                    group = %OrNone(n.key_exchange_group.as_deref()),
+                    alpn = %OrNone(n.alpn.as_deref()),
+                    sni = %OrNone(n.sni.as_deref()),
+                    kind = %OrNone(n.handshake_kind.map(HandshakeKind::name)),
+                    "tls established"
+                );
+                if let Some(facts) = &mut self.facts {
+                    facts.handshake_at = Some(facts.accepted.elapsed());
+                    facts.negotiated = Some(n);
+                }
             }
         }
         self.shared.stats.record_handshake();

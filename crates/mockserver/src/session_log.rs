@@ -188,6 +188,17 @@ pub enum HandshakeKind {
     Resumed,
 }
 
+impl HandshakeKind {
+    /// The kebab-case name serde writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::FullWithHelloRetryRequest => "full-with-hello-retry-request",
+            Self::Resumed => "resumed",
+        }
+    }
+}
+
 /// What a client's ClientHello offered, read by `proto::hello`.
 #[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -479,6 +490,17 @@ mod tests {
         let p = Plaintext::of(Dialect::Pop3, many.as_bytes(), 7);
         assert_eq!((p.commands.len(), p.omitted), (MAX_COMMANDS, 5));
         assert_eq!(p.bytes, many.len() as u64 + 7);
+    }
+
+    #[test]
+    fn handshake_kind_names_are_what_serde_writes() {
+        for kind in [
+            HandshakeKind::Full,
+            HandshakeKind::FullWithHelloRetryRequest,
+            HandshakeKind::Resumed,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
     }
 
     #[test]

@@ -28,8 +28,21 @@ use tracing::{error, info};
 #[derive(Debug, Parser)]
 #[command(name = "mockserver", version)]
 struct Cli {
+    /// Log lines on stderr: text (coloured only when stderr is a terminal and NO_COLOR is
+    /// unset) or json (one JSON object per line). RUST_LOG sets what is logged (default info).
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, clap::ValueEnum)]
+enum LogFormat {
+    /// For people: one line per event, coloured on a terminal.
+    Text,
+    /// For machines: one JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,36 +143,51 @@ struct CatalogueArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    init_logs(cli.log_format);
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Catalogue(args) => catalogue(args).await,
-        }
-    });
+        .context("cannot start the runtime")
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match cli.command {
+                    Command::Serve(args) => serve(args).await,
+                    Command::Catalogue(args) => catalogue(args).await,
+                }
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if cli.log_format == LogFormat::Json {
+                // Every line on stderr stays JSON.
+                error!(error = %format!("{e:#}"), "mockserver failed");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr (stdout carries only `listening on ...`), filtered by RUST_LOG.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.with_ansi(colour()).init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
+}
+
+/// Colour only for a person at a terminal who has not asked for none (<https://no-color.org>:
+/// a `NO_COLOR` that is set and not empty).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {

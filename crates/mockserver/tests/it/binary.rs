@@ -251,3 +251,155 @@ async fn serve_writes_a_session_log_line_as_each_session_ends() {
         .await
         .unwrap();
 }
+
+/// Runs `serve` (implicit TLS) with `extra` arguments and environment, serves one TLS session,
+/// stops it with SIGTERM and returns what it wrote to stdout and to stderr (both piped).
+async fn serve_one_session(extra: &[&str], env: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let mut args: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--dialect",
+        "implicit",
+        "--scenario",
+        "valid",
+        "--ca-out",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.push(ca.to_str().unwrap().to_owned());
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let mut command = Command::new(BIN);
+    command
+        .args(&args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Read on a thread, so that a chatty server never blocks on a full pipe.
+    let stderr = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut all).unwrap();
+        all
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (addr, stdout) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        (line, stdout)
+    })
+    .await
+    .unwrap();
+    let bound: SocketAddr = addr
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut stream = tls(connect(bound).await, client_trusting(&ca))
+        .await
+        .unwrap();
+    send(&mut stream, &frame("log me")).await;
+    assert_eq!(read_frame(&mut stream).await, "log me");
+    drop(stream);
+    let rest = tokio::task::spawn_blocking(move || {
+        terminate(child);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout.into_inner(), &mut rest).unwrap();
+        rest
+    })
+    .await
+    .unwrap();
+    (addr + &rest, stderr.join().unwrap())
+}
+
+#[tokio::test]
+async fn logs_to_a_pipe_have_no_colour_and_stdout_has_only_the_address() {
+    let (stdout, stderr) = serve_one_session(&[], &[]).await;
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("listening on 127.0.0.1:"), "{stdout}");
+    let text = String::from_utf8(stderr).unwrap();
+    assert!(
+        !text.contains('\x1b'),
+        "escape bytes in piped logs:\n{text}"
+    );
+    assert!(
+        text.contains("serving") && text.contains("tls established"),
+        "{text}"
+    );
+    assert!(text.contains("version=TLSv1.3"), "{text}");
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let (stdout, stderr) = serve_one_session(&["--log-format", "json"], &[]).await;
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let text = String::from_utf8(stderr).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    let established = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "tls established")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(established["level"], "INFO");
+    assert_eq!(established["fields"]["version"], "TLSv1.3");
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "stopped"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn rust_log_chooses_what_is_logged() {
+    let (_, quiet) = serve_one_session(&[], &[("RUST_LOG", "warn")]).await;
+    assert_eq!(String::from_utf8(quiet).unwrap(), "");
+    let (_, chatty) = serve_one_session(&[], &[("RUST_LOG", "mockserver=debug")]).await;
+    let text = String::from_utf8(chatty).unwrap();
+    assert!(
+        text.contains("connection accepted") && text.contains("DEBUG"),
+        "{text}"
+    );
+}
+
+/// Under a pseudo-terminal (util-linux `script`) the text logs are coloured, unless NO_COLOR is
+/// set.
+#[test]
+fn a_terminal_gets_colour_unless_no_color_is_set() {
+    let Ok(status) = Command::new("script").arg("--version").output() else {
+        // No `script` on this machine: the piped tests above still hold.
+        return;
+    };
+    assert!(status.status.success());
+    for (no_color, coloured) in [(None, true), (Some("1"), false)] {
+        let mut command = Command::new("script");
+        // Serves for a second (logging `serving`), then coreutils' timeout stops it.
+        let serve = format!(
+            "timeout -s TERM 1 {BIN} serve --listen 127.0.0.1:0 --dialect smtp --scenario valid"
+        );
+        command
+            .args(["-qec", &serve, "/dev/null"])
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let out = command.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("serving"), "{text:?}");
+        assert_eq!(
+            text.contains('\x1b'),
+            coloured,
+            "NO_COLOR={no_color:?}: {text:?}"
+        );
+    }
+}
