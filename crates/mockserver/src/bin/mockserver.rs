@@ -30,7 +30,13 @@ use tracing::{error, info};
 struct Cli {
     /// Log lines on stderr: text (coloured only when stderr is a terminal and NO_COLOR is
     /// unset) or json (one JSON object per line). RUST_LOG sets what is logged (default info).
-    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(
+        long = "log-format",
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "MOCKSERVER_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -48,6 +54,9 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve one server until SIGINT/SIGTERM; print `listening on IP:PORT` once bound.
+    ///
+    /// Every option can also be set by the environment variable named in its help
+    /// (MOCKSERVER_LISTEN, MOCKSERVER_DIALECT, ...); a flag on the command line wins over it.
     Serve(ServeArgs),
     /// Serve every scenario x dialect x behaviour worth serving, each on its own port, and
     /// write a JSON manifest of them (with what a correct client must do); run until signalled.
@@ -57,22 +66,26 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:0 (port 0 picks a free port), [::1]:2525.
-    #[arg(long)]
+    #[arg(long, env = "MOCKSERVER_LISTEN")]
     listen: SocketAddr,
     /// Protocol before TLS: smtp, imap, pop3, framed (the seed's length-prefixed frames) or
     /// implicit (TLS from the first byte).
-    #[arg(long)]
+    #[arg(long, env = "MOCKSERVER_DIALECT")]
     dialect: Dialect,
     /// Certificate scenario: valid, expired, not-yet-valid, wrong-host, self-signed,
     /// untrusted-root, missing-intermediate, wrong-eku, intermediate-not-ca, revoked,
     /// bad-signature, forged-signature, attacker-root-expired, ca-leaf, stale-crl.
-    #[arg(long)]
+    #[arg(long, env = "MOCKSERVER_SCENARIO")]
     scenario: Scenario,
     /// Key type of the certificates: ecdsa-p256, ed25519, rsa2048.
-    #[arg(long = "key-type", default_value = "ecdsa-p256")]
+    #[arg(
+        long = "key-type",
+        default_value = "ecdsa-p256",
+        env = "MOCKSERVER_KEY_TYPE"
+    )]
     key_type: KeyKind,
     /// TLS versions to enable: 1.2, 1.3 or 1.2,1.3.
-    #[arg(long, default_value = "1.2,1.3")]
+    #[arg(long, default_value = "1.2,1.3", env = "MOCKSERVER_TLS")]
     tls: VersionSet,
     /// Behaviour: honest, starttls-not-advertised, starttls-refused (454, IMAP NO, POP3 -ERR),
     /// starttls-refused-syntax (501, IMAP BAD), starttls-refused-permanent (SMTP 554),
@@ -80,46 +93,66 @@ struct ServeArgs {
     /// response-injection, preauth (IMAP), stall-after-go-ahead,
     /// garbage-instead-of-server-hello, close-mid-handshake, legacy-only-ssl3,
     /// legacy-only-tls10, legacy-only-tls11.
-    #[arg(long, default_value = "honest")]
+    #[arg(long, default_value = "honest", env = "MOCKSERVER_BEHAVIOUR")]
     behaviour: Behaviour,
     /// Client certificates: none, optional or required (trusting testpki's client CA).
-    #[arg(long = "client-auth", default_value = "none")]
+    #[arg(
+        long = "client-auth",
+        default_value = "none",
+        env = "MOCKSERVER_CLIENT_AUTH"
+    )]
     client_auth: ClientAuth,
     /// Bytes pipelined after STARTTLS: discard (and count), reject (close) or vulnerable
     /// (process them after the handshake: CVE-2011-0411, for testing injection testers).
-    #[arg(long, default_value = "discard", value_parser = parse_injection)]
+    #[arg(long, default_value = "discard", value_parser = parse_injection, env = "MOCKSERVER_INJECTION")]
     injection: InjectionPolicy,
     /// Write the PEM of what a client must trust to this file (and, for the revoked and
     /// stale-crl scenarios, the CRLs a client must be given to `FILE.crl`).
-    #[arg(long = "ca-out")]
+    #[arg(long = "ca-out", env = "MOCKSERVER_CA_OUT")]
     ca_out: Option<PathBuf>,
     /// Offer this ALPN protocol (repeat for several, in preference order).
-    #[arg(long)]
+    #[arg(long, env = "MOCKSERVER_ALPN", value_delimiter = ',')]
     alpn: Vec<String>,
     /// Disable session resumption (no session cache, no TLS 1.3 tickets).
-    #[arg(long = "no-resumption")]
+    #[arg(long = "no-resumption", env = "MOCKSERVER_NO_RESUMPTION")]
     no_resumption: bool,
     /// Host name in the greeting.
-    #[arg(long, default_value = testpki::TEST_HOST)]
+    #[arg(long, default_value = testpki::TEST_HOST, env = "MOCKSERVER_HOSTNAME")]
     hostname: String,
     /// Seconds allowed for the TLS handshake.
-    #[arg(long = "handshake-timeout", default_value_t = 10)]
+    #[arg(
+        long = "handshake-timeout",
+        default_value_t = 10,
+        env = "MOCKSERVER_HANDSHAKE_TIMEOUT"
+    )]
     handshake_timeout: u64,
     /// Seconds allowed without any byte from the client.
-    #[arg(long = "idle-timeout", default_value_t = 300)]
+    #[arg(
+        long = "idle-timeout",
+        default_value_t = 300,
+        env = "MOCKSERVER_IDLE_TIMEOUT"
+    )]
     idle_timeout: u64,
     /// Longest accepted command line, CRLF included.
-    #[arg(long = "max-line-len", default_value_t = 2048)]
+    #[arg(
+        long = "max-line-len",
+        default_value_t = 2048,
+        env = "MOCKSERVER_MAX_LINE_LEN"
+    )]
     max_line_len: usize,
     /// Longest accepted frame payload (framed dialect).
-    #[arg(long = "max-frame-len", default_value_t = 1 << 20)]
+    #[arg(long = "max-frame-len", default_value_t = 1 << 20, env = "MOCKSERVER_MAX_FRAME_LEN")]
     max_frame_len: u32,
     /// Sessions served at once; further connections get the dialect's refusal.
-    #[arg(long = "max-connections", default_value_t = 1024)]
+    #[arg(
+        long = "max-connections",
+        default_value_t = 1024,
+        env = "MOCKSERVER_MAX_CONNECTIONS"
+    )]
     max_connections: usize,
     /// Write one JSON object per line per finished session to this file (created or
     /// truncated; each line is flushed at once, so the file can be tailed).
-    #[arg(long)]
+    #[arg(long, env = "MOCKSERVER_SESSIONS")]
     sessions: Option<PathBuf>,
 }
 

@@ -14,7 +14,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_mockserver");
 
 /// Starts the binary and reads its `listening on ...` line.
 fn start(args: &[&str]) -> (Child, String, BufReader<ChildStdout>) {
-    let mut child = Command::new(BIN)
+    start_with_env(args, &[])
+}
+
+/// As [`start`], with these environment variables (and no other `MOCKSERVER_*` one).
+fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Child, String, BufReader<ChildStdout>) {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MOCKSERVER_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().copied());
+    let mut child = command
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -400,6 +412,79 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
             text.contains('\x1b'),
             coloured,
             "NO_COLOR={no_color:?}: {text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_options_come_from_the_environment_and_a_flag_wins() {
+    let env = [
+        ("MOCKSERVER_LISTEN", "127.0.0.1:0"),
+        ("MOCKSERVER_DIALECT", "smtp"),
+        ("MOCKSERVER_SCENARIO", "valid"),
+        ("MOCKSERVER_HOSTNAME", "env.example"),
+    ];
+    // Nothing on the command line but the subcommand.
+    let (child, addr, _stdout) =
+        tokio::task::spawn_blocking(move || start_with_env(&["serve"], &env))
+            .await
+            .unwrap();
+    let mut tcp = connect(addr.parse().unwrap()).await;
+    let greeting = crate::support::read_line(&mut tcp).await;
+    assert!(greeting.starts_with("220 env.example"), "{greeting:?}");
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .unwrap();
+
+    // The flags win: POP3 and another host name, whatever the environment says.
+    let (child, addr, _stdout) = tokio::task::spawn_blocking(move || {
+        start_with_env(
+            &["serve", "--dialect", "pop3", "--hostname", "flag.example"],
+            &env,
+        )
+    })
+    .await
+    .unwrap();
+    let mut tcp = connect(addr.parse().unwrap()).await;
+    let greeting = crate::support::read_line(&mut tcp).await;
+    assert!(
+        greeting.starts_with("+OK") && greeting.contains("flag.example"),
+        "{greeting:?}"
+    );
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .unwrap();
+
+    // A bad value from the environment is refused as a bad flag is, naming the variable's value.
+    let out = Command::new(BIN)
+        .arg("serve")
+        .envs(env)
+        .env("MOCKSERVER_BEHAVIOUR", "nice")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nice"));
+}
+
+#[test]
+fn help_names_the_environment_variable_of_every_serve_option() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let options: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .filter_map(|l| l.split([' ', '<']).next())
+        .filter(|o| !["help", "version"].contains(o))
+        .collect();
+    assert!(options.len() >= 19, "{options:?}");
+    for option in options {
+        let var = format!("MOCKSERVER_{}", option.to_uppercase().replace('-', "_"));
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from:\n{help}"
         );
     }
 }
