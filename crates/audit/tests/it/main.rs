@@ -4,6 +4,7 @@
 
 mod binary;
 mod careless;
+mod conventions;
 mod curl;
 mod gnutls;
 mod openssl;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use mockserver::catalogue::{self, Manifest, ServedEntry};
 use mockserver::session_log::SessionLog;
 use mockserver::{Behaviour, ClientAuth, Limits, MockConfig, Stats, TlsPolicy, VersionSet};
@@ -61,6 +61,16 @@ enum Command {
     /// Serve every scenario x dialect x behaviour worth serving, each on its own port, and
     /// write a JSON manifest of them (with what a correct client must do); run until signalled.
     Catalogue(CatalogueArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `NAME man > NAME.1`, `NAME man SUBCOMMAND`.
+    Man {
+        /// The subcommand whose page to print (the tool's own page without one).
+        subcommand: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,6 +186,11 @@ struct CatalogueArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match cli.command {
+        Command::Completions { shell } => return completions(shell),
+        Command::Man { subcommand } => return man(subcommand.as_deref()),
+        Command::Serve(_) | Command::Catalogue(_) => {}
+    }
     init_logs(cli.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,6 +201,8 @@ fn main() -> ExitCode {
                 match cli.command {
                     Command::Serve(args) => serve(args).await,
                     Command::Catalogue(args) => catalogue(args).await,
+                    // Answered above, before the logs and the runtime start.
+                    Command::Completions { .. } | Command::Man { .. } => Ok(()),
                 }
             })
         });
@@ -198,6 +215,52 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error: {e:#}");
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut command = Cli::command();
+    let name = command.get_name().to_owned();
+    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    print_all(&script, "the completion script")
+}
+
+/// Writes the man page of the tool, or of one of its subcommands, to stdout.
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let mut command = Cli::command();
+    // Gives the subcommands their page names (`tool-subcommand`).
+    command.build();
+    let page = match subcommand {
+        None => command,
+        Some(name) => match command.find_subcommand(name) {
+            Some(sub) => sub.clone().version(env!("CARGO_PKG_VERSION")),
+            None => {
+                eprintln!("error: no subcommand {name:?}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut roff = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(page).render(&mut roff) {
+        eprintln!("error: cannot render the man page: {e}");
+        return ExitCode::FAILURE;
+    }
+    print_all(&roff, "the man page")
+}
+
+/// Writes `bytes` to stdout; a failure (a closed pipe) is reported, never a panic.
+fn print_all(bytes: &[u8], what: &str) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write {what}: {e}");
             ExitCode::FAILURE
         }
     }

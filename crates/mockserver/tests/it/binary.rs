@@ -488,3 +488,37 @@ fn help_names_the_environment_variable_of_every_serve_option() {
         );
     }
 }
+
+/// `--version`, `completions bash|zsh|fish` and `man` (the tool's page and a subcommand's).
+#[test]
+fn version_completions_and_man_pages_are_printed() {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        run(&["--version"]),
+        format!("mockserver {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for (shell, marker) in [
+        ("bash", "complete -F _mockserver"),
+        ("zsh", "#compdef mockserver"),
+        ("fish", "complete -c mockserver"),
+    ] {
+        let script = run(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("serve") && script.contains("completions"),
+            "{shell}"
+        );
+    }
+    let page = run(&["man"]);
+    assert!(page.contains(".TH mockserver 1"), "{page}");
+    assert!(page.contains("mockserver\\-serve(1)"), "{page}");
+    let sub = run(&["man", "serve"]);
+    assert!(sub.contains(".TH mockserver-serve 1"), "{sub}");
+    assert!(sub.contains("\\-\\-sessions"), "{sub}");
+    let out = Command::new(BIN).args(["man", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -926,3 +926,43 @@ async fn the_wrong_port_is_said_plainly() {
     smtp.shutdown().await;
     implicit.shutdown().await;
 }
+
+/// `--version`, `completions bash|zsh|fish` and `man` (the tool's page and a subcommand's).
+#[test]
+fn version_completions_and_man_pages_are_printed() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_streamsocket"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        run(&["--version"]),
+        format!("streamsocket {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for (shell, marker) in [
+        ("bash", "complete -F _streamsocket"),
+        ("zsh", "#compdef streamsocket"),
+        ("fish", "complete -c streamsocket"),
+    ] {
+        let script = run(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("connect") && script.contains("completions"),
+            "{shell}"
+        );
+    }
+    let page = run(&["man"]);
+    assert!(page.contains(".TH streamsocket 1"), "{page}");
+    assert!(page.contains("streamsocket\\-connect(1)"), "{page}");
+    let sub = run(&["man", "connect"]);
+    assert!(sub.contains(".TH streamsocket-connect 1"), "{sub}");
+    assert!(sub.contains("\\-\\-starttls"), "{sub}");
+    let out = Command::new(env!("CARGO_BIN_EXE_streamsocket"))
+        .args(["man", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
