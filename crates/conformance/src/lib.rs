@@ -28,9 +28,20 @@ use std::time::Instant;
 use crate::case::Case;
 use crate::report::{CaseResult, Report};
 
+/// How far a run has come, as [`run`] reports it after each case.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Progress {
+    /// Cases finished.
+    pub done: usize,
+    /// Cases in the run.
+    pub total: usize,
+    /// Finished cases that failed.
+    pub failed: usize,
+}
+
 /// Runs `cases` on loopback, at most `jobs` at a time, and the in-memory checks; calls
-/// `progress(done, total)` after each case.
-pub async fn run(cases: Vec<Case>, jobs: usize, progress: impl Fn(usize, usize)) -> Report {
+/// `progress` after each case.
+pub async fn run(cases: Vec<Case>, jobs: usize, mut progress: impl FnMut(Progress)) -> Report {
     let in_memory = [inmemory::policy_table(), inmemory::dialects()].concat();
     let started = Instant::now();
     let total = cases.len();
@@ -45,14 +56,22 @@ pub async fn run(cases: Vec<Case>, jobs: usize, progress: impl Fn(usize, usize))
         });
     }
     let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(total);
+    let mut failed = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(result) => results.push(result),
+            Ok(result) => {
+                failed += usize::from(!result.1.pass);
+                results.push(result);
+            }
             // A panicking case is a bug in the code under test or the runner: surface it.
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("a conformance case was cancelled: {e}"),
         }
-        progress(results.len(), total);
+        progress(Progress {
+            done: results.len(),
+            total,
+            failed,
+        });
     }
     results.sort_by_key(|(index, _)| *index);
     Report {

@@ -1,7 +1,7 @@
 //! The conformance runner's command line (`cargo xtask conformance` runs it).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use conformance::matrix;
@@ -29,7 +29,7 @@ fn parse_args() -> anyhow::Result<Args> {
         filter: None,
         list: false,
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/conformance"),
+        out: normalise(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/conformance")),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -88,25 +88,88 @@ fn try_main() -> anyhow::Result<bool> {
         .worker_threads(args.jobs.clamp(1, 8))
         .enable_all()
         .build()?;
-    let interactive = std::io::stderr().is_terminal();
-    let report = runtime.block_on(conformance::run(cases, args.jobs, |done, total| {
-        if interactive {
-            let width = 40;
-            let filled = done * width / total.max(1);
-            eprint!(
-                "\r[{}{}] {done}/{total}",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if done == total {
-                eprintln!();
-            }
-        } else if done % 100 == 0 || done == total {
-            eprintln!("conformance: {done}/{total} cases");
+    let report = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        // The template is a constant; it parses, or the bar falls back to the default style.
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cases, {msg}, {elapsed} elapsed, about {eta} left",
+        ) {
+            bar.set_style(style);
         }
-    }));
+        bar.set_message("0 failed");
+        let report = runtime.block_on(conformance::run(cases, args.jobs, |p| {
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{} failed", p.failed));
+        }));
+        bar.finish();
+        report
+    } else {
+        runtime.block_on(conformance::run(cases, args.jobs, |p| {
+            if p.done % 100 == 0 || p.done == p.total {
+                eprintln!(
+                    "conformance: {}/{} cases, {} failed",
+                    p.done, p.total, p.failed
+                );
+            }
+        }))
+    };
     print!("{}", report.tables());
     report.write(&args.out)?;
-    eprintln!("reports written to {}", args.out.display());
+    eprintln!("reports written to {}", shown(&args.out));
     Ok(report.failures() == 0)
+}
+
+/// `path` as a reader would type it: `.` and `..` resolved, and relative to the working
+/// directory when it is inside it (`target/conformance`).
+fn shown(path: &Path) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return normalise(path).display().to_string();
+    };
+    let absolute = normalise(&cwd.join(path));
+    match absolute.strip_prefix(normalise(&cwd)) {
+        Ok(inside) if !inside.as_os_str().is_empty() => inside.display().to_string(),
+        _ => absolute.display().to_string(),
+    }
+}
+
+/// Resolves `.` and `..` without asking the file system (the paths shown and written here are
+/// the project's own, with no symbolic link to step back over).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_shown_as_a_reader_types_them() {
+        assert_eq!(
+            normalise(Path::new("/w/crates/conformance/../../target/conformance")),
+            Path::new("/w/target/conformance")
+        );
+        assert_eq!(normalise(Path::new("a/./b/../c")), Path::new("a/c"));
+        assert_eq!(normalise(Path::new("../x")), Path::new("../x"));
+        let cwd = std::env::current_dir().unwrap();
+        let inside = cwd.join("sub/../target/conformance");
+        assert_eq!(shown(&inside), "target/conformance");
+        assert_eq!(
+            shown(Path::new("./target/./conformance")),
+            "target/conformance"
+        );
+        let outside = normalise(&cwd.join("../elsewhere"));
+        assert_eq!(shown(&outside), outside.display().to_string());
+    }
 }

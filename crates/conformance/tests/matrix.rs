@@ -8,7 +8,7 @@ use insta::dynamic_redaction;
 use insta::internals::Content;
 
 async fn run_matrix() -> Report {
-    conformance::run(default_matrix(), 2, |_, _| {}).await
+    conformance::run(default_matrix(), 2, |_| {}).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,4 +135,44 @@ fn sha256_hex(value: Content, _: insta::internals::ContentPath<'_>) -> String {
         "not hex: {text:?}"
     );
     "[sha256]".to_owned()
+}
+
+/// The runner's command line: plain progress lines when stderr is not a terminal, a bar when it
+/// is (under util-linux `script`), and the report directory shown as the reader typed it.
+#[test]
+fn the_runner_shows_progress_and_where_the_reports_went() {
+    let bin = env!("CARGO_BIN_EXE_conformance");
+    let filter = "Tls13/connect&honest/valid/ecdsa-p256/defaults";
+    let out = std::process::Command::new(bin)
+        .args(["--filter", filter, "--out", "./cli-run/../cli-reports"])
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "conformance: 7/7 cases, 0 failed\nreports written to cli-reports\n"
+    );
+    let reports = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-reports");
+    assert!(reports.join("report.json").is_file());
+
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        // No `script` here: the piped run above still holds.
+        return;
+    }
+    let run = format!("{bin} --filter '{filter}' --out cli-reports");
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &run, "/dev/null"])
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    assert!(screen.contains("7/7 cases, 0 failed"), "{screen:?}");
+    assert!(!screen.contains("conformance: 7/7"), "{screen:?}");
 }
