@@ -37,7 +37,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
     eprintln!(
         "xtask: wrote {} and summary.md",
-        out.join("summary.json").display()
+        crate::util::shown(&out.join("summary.json"))
     );
     Ok(())
 }

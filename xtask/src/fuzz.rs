@@ -75,7 +75,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         options.targets.clone()
     };
     let out_dir = root.join("target/fuzz");
-    fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", crate::util::shown(&out_dir)))?;
     eprintln!(
         "fuzz: {} target(s), {} s each, sanitizer {}, toolchain {}",
         selected.len(),
@@ -163,7 +164,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 fn targets(root: &Path) -> anyhow::Result<Vec<String>> {
     let dir = root.join("fuzz/fuzz_targets");
     let mut names = Vec::new();
-    for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+    for entry in
+        fs::read_dir(&dir).with_context(|| format!("cannot read {}", crate::util::shown(&dir)))?
+    {
         let name = entry?.file_name().to_string_lossy().into_owned();
         if let Some(stem) = name.strip_suffix(".rs") {
             names.push(stem.to_owned());
@@ -195,7 +198,7 @@ fn run_target(
     let before = list(&root.join(&artifacts));
     let log_path = out_dir.join(format!("{target}.log"));
     let log = fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
+        .with_context(|| format!("cannot create {}", crate::util::shown(&log_path)))?;
     let mut cmd = fuzz_command();
     cmd.args([
         "run",

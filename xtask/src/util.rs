@@ -13,6 +13,18 @@ pub(crate) fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `path` as a reader would type it: relative to the working directory when it is inside it
+/// (`target/bench/summary.json`), as it is otherwise.
+pub(crate) fn shown(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|inside| !inside.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// A `cargo` command (the one running us) in the project root.
 pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -63,4 +75,17 @@ fn display(cmd: &Command) -> String {
         out.push_str(&arg.to_string_lossy());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_inside_the_working_directory_are_shown_relative() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(shown(&cwd.join("target/bench")), "target/bench");
+        assert_eq!(shown(Path::new("/elsewhere/x")), "/elsewhere/x");
+        assert_eq!(shown(&cwd), cwd.display().to_string());
+    }
 }
