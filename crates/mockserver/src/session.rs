@@ -101,6 +101,8 @@ pub(crate) struct Facts {
     accepted: Instant,
     started_unix_ms: u64,
     starttls_at: Option<Duration>,
+    /// Bytes received before the go-ahead's TLS began (the ClientHello's first bytes left out).
+    plaintext_bytes: Option<u64>,
     handshake_at: Option<Duration>,
     negotiated: Option<Negotiated>,
     wire: Arc<WireCounts>,
@@ -120,6 +122,7 @@ impl Facts {
             accepted: Instant::now(),
             started_unix_ms,
             starttls_at: None,
+            plaintext_bytes: None,
             handshake_at: None,
             negotiated: None,
             wire: Arc::default(),
@@ -148,13 +151,7 @@ impl Facts {
             },
         };
         let plaintext = transcript.bytes(Phase::Plaintext);
-        // The transcript drops bytes only once both phases together reached its cap; all of
-        // them count as plaintext only while TLS never began.
-        let dropped = if transcript.upgraded {
-            0
-        } else {
-            transcript.dropped_bytes
-        };
+        let plaintext_bytes = self.plaintext_bytes.unwrap_or_else(|| self.wire.received());
         SessionRecord {
             id: transcript.id,
             local: self.local,
@@ -165,7 +162,7 @@ impl Facts {
             behaviour: config.behaviour,
             scenario: config.identity.scenario,
             key_type: config.identity.key_kind,
-            plaintext: Plaintext::of(config.dialect, &plaintext, dropped),
+            plaintext: Plaintext::of(config.dialect, &plaintext, plaintext_bytes),
             starttls: transcript.upgraded,
             starttls_ms: self.starttls_at.map(millis),
             handshake: transcript.handshake_completed,
@@ -291,6 +288,10 @@ impl Session {
         }
         let prefix = self.machine.take_tls_prefix();
         transcript.unrecord_plaintext_tail(prefix.len());
+        if let Some(facts) = &mut self.facts {
+            let received = facts.wire.received();
+            facts.plaintext_bytes = Some(received.saturating_sub(prefix.len() as u64));
+        }
         self.report_discards();
         let limits = self.shared.config.limits;
         let deadline = Instant::now() + limits.handshake_timeout;

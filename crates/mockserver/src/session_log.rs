@@ -59,8 +59,9 @@
 //!   line (CRLF removed) or per frame (the Framed dialect's payloads), escaped: printable ASCII
 //!   stays, `\` becomes `\\`, CR, LF and tab become `\r`, `\n`, `\t`, any other byte `\xNN`. At
 //!   most [`MAX_COMMANDS`] entries of at most [`MAX_COMMAND_BYTES`] bytes each (a longer one is
-//!   cut and ends in `...`); `omitted` counts the entries left out, `bytes` every plaintext byte
-//!   received, kept or not. An unterminated last line or frame is an entry too.
+//!   cut and ends in `...`), read from the first 16 KiB the session's transcript keeps;
+//!   `omitted` counts the entries left out, `bytes` every plaintext byte received, kept or not.
+//!   An unterminated last line or frame is an entry too.
 //! - `starttls`: the server gave the go-ahead (STARTTLS accepted, a ClientHello in Framed,
 //!   always in Implicit); `handshake`: the TLS handshake completed. The `_ms` fields are
 //!   milliseconds since the connection was accepted.
@@ -224,6 +225,9 @@ pub struct HelloSummary {
 }
 
 /// Where session records go: one JSON line each, written and flushed at once.
+///
+/// The write is a blocking one of a few hundred bytes, under a lock, from the session's task:
+/// cheap for a test server's file or pipe, and it keeps the line ahead of the close.
 pub struct SessionLog {
     out: Mutex<Box<dyn Write + Send>>,
 }
@@ -312,8 +316,8 @@ pub fn read(input: impl BufRead) -> Result<Vec<SessionRecord>, ReadError> {
 
 impl Plaintext {
     /// Splits what arrived before TLS into commands: frames for `Framed`, lines otherwise.
-    /// `dropped` is the number of bytes that arrived beyond what the transcript kept.
-    pub(crate) fn of(dialect: Dialect, kept: &[u8], dropped: u64) -> Self {
+    /// `kept` is what the transcript kept of it, `bytes` how many arrived in all.
+    pub(crate) fn of(dialect: Dialect, kept: &[u8], bytes: u64) -> Self {
         let pieces: Vec<&[u8]> = match dialect {
             Dialect::Framed => frames(kept),
             Dialect::Imap | Dialect::Implicit | Dialect::Pop3 | Dialect::Smtp => lines(kept),
@@ -322,7 +326,7 @@ impl Plaintext {
         Self {
             commands: pieces.into_iter().take(MAX_COMMANDS).map(command).collect(),
             omitted,
-            bytes: kept.len() as u64 + dropped,
+            bytes: bytes.max(kept.len() as u64),
         }
     }
 }
@@ -454,7 +458,7 @@ mod tests {
 
     #[test]
     fn lines_lose_their_crlf_and_keep_an_unterminated_tail() {
-        let p = Plaintext::of(Dialect::Smtp, b"EHLO a\r\nSTARTTLS\r\nQU", 0);
+        let p = Plaintext::of(Dialect::Smtp, b"EHLO a\r\nSTARTTLS\r\nQU", 20);
         assert_eq!(p.commands, ["EHLO a", "STARTTLS", "QU"]);
         assert_eq!((p.omitted, p.bytes), (0, 20));
         assert_eq!(
@@ -473,7 +477,7 @@ mod tests {
             Plaintext::of(Dialect::Framed, b"\x00\x00", 3).commands,
             ["\\x00\\x00"]
         );
-        assert_eq!(Plaintext::of(Dialect::Framed, b"\x00\x00", 3).bytes, 5);
+        assert_eq!(Plaintext::of(Dialect::Framed, b"\x00\x00", 5).bytes, 5);
     }
 
     #[test]
@@ -487,7 +491,7 @@ mod tests {
         assert_eq!(p.commands[0].len(), MAX_COMMAND_BYTES + 3);
         assert!(p.commands[0].ends_with("x..."));
         let many = "NOOP\r\n".repeat(MAX_COMMANDS + 5);
-        let p = Plaintext::of(Dialect::Pop3, many.as_bytes(), 7);
+        let p = Plaintext::of(Dialect::Pop3, many.as_bytes(), many.len() as u64 + 7);
         assert_eq!((p.commands.len(), p.omitted), (MAX_COMMANDS, 5));
         assert_eq!(p.bytes, many.len() as u64 + 7);
     }

@@ -171,8 +171,18 @@ async fn catalogue_serves_every_entry_and_describes_it() {
         let dir = tempfile::tempdir().unwrap();
         let manifest_path = dir.path().join("manifest.json");
         let arg = manifest_path.to_str().unwrap().to_owned();
+        let sessions = dir.path().join("sessions.jsonl");
+        let sessions_arg = sessions.to_str().unwrap().to_owned();
         let (child, _, _stdout) = tokio::task::spawn_blocking(move || {
-            start(&["catalogue", "--listen", listen, "--manifest", &arg])
+            start(&[
+                "catalogue",
+                "--listen",
+                listen,
+                "--manifest",
+                &arg,
+                "--sessions",
+                &sessions_arg,
+            ])
         })
         .await
         .unwrap();
@@ -198,6 +208,26 @@ async fn catalogue_serves_every_entry_and_describes_it() {
                 result.is_ok(),
                 served.entry.expect == Expect::Succeed,
                 "{name} on {listen}"
+            );
+            drop(result);
+            // Every server of the catalogue writes into the one log; `local` tells them apart.
+            // Tailed: the server writes the line as the session ends, after the client's part.
+            let logged = crate::support::within(async {
+                loop {
+                    let file = std::fs::File::open(&sessions).unwrap();
+                    let records = mockserver::session_log::read(BufReader::new(file)).unwrap();
+                    if let Some(r) = records.into_iter().find(|r| r.local == addr) {
+                        break r;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            assert_eq!(logged.scenario, served.entry.scenario, "{name}");
+            assert_eq!(
+                logged.handshake,
+                served.entry.expect == Expect::Succeed,
+                "{name}"
             );
         }
         tokio::task::spawn_blocking(move || terminate(child))

@@ -198,3 +198,36 @@ async fn a_refused_connection_and_a_framed_session_are_logged() {
     assert!(framed.starttls && framed.handshake);
     assert_eq!(framed.end, SessionEnd::Machine(CloseReason::Eof));
 }
+
+#[tokio::test]
+async fn plaintext_beyond_what_the_transcript_keeps_is_counted_and_its_commands_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.jsonl");
+    let d = Dialect::Smtp;
+    let server = spawn_logged(
+        testing::config(d, Scenario::Valid, KeyKind::EcdsaP256),
+        &path,
+    )
+    .await;
+    let mut tcp = connect(server.addr()).await;
+    greeting(d, &mut tcp).await;
+    let noops = "NOOP\r\n".repeat(4000);
+    send(&mut tcp, noops.as_bytes()).await;
+    send(&mut tcp, b"QUIT\r\n").await;
+    read_to_eof(&mut tcp).await;
+    let [record] = records(&path).try_into().unwrap();
+    let sent = noops.len() as u64 + 6;
+    assert!(sent > mockserver::stats::MAX_TRANSCRIPT_BYTES as u64);
+    assert_eq!(
+        (record.plaintext.bytes, record.bytes_received),
+        (sent, sent)
+    );
+    assert_eq!(record.plaintext.commands.len(), session_log::MAX_COMMANDS);
+    // Only what the transcript kept is split into commands.
+    let kept_lines = mockserver::stats::MAX_TRANSCRIPT_BYTES.div_ceil(6) as u64;
+    assert_eq!(
+        record.plaintext.omitted,
+        kept_lines - session_log::MAX_COMMANDS as u64
+    );
+    assert_eq!(record.end, SessionEnd::Machine(CloseReason::Quit));
+}
