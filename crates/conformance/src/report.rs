@@ -1,4 +1,5 @@
-//! Reports: the summary tables on stdout and `report.json`, `report.md` and `junit.xml`.
+//! Reports: the summary tables on stdout and `report.json`, `report.md`, `junit.xml` and
+//! `report.html`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,6 +13,8 @@ use serde::Serialize;
 use crate::case::{Case, Mode, ServerTls};
 use crate::inmemory::Check;
 use crate::oracle::{Expected, Outcome};
+
+mod html;
 
 /// What one case did.
 #[derive(Clone, Debug, Serialize)]
@@ -161,6 +164,7 @@ impl Report {
         fs::write(dir.join("report.json"), serde_json::to_vec_pretty(self)?)?;
         fs::write(dir.join("report.md"), self.markdown())?;
         fs::write(dir.join("junit.xml"), self.junit())?;
+        fs::write(dir.join("report.html"), self.html())?;
         Ok(())
     }
 

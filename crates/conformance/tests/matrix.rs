@@ -155,7 +155,17 @@ fn the_runner_shows_progress_and_where_the_reports_went() {
         "conformance: 7/7 cases, 0 failed\nreports written to cli-reports\n"
     );
     let reports = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-reports");
-    assert!(reports.join("report.json").is_file());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    let cases = json["cases"].as_array().unwrap().len();
+    assert_eq!(cases, 7);
+    assert!(
+        html.contains(&format!(
+            "data-cases=\"{cases}\" data-pass=\"{cases}\" data-fail=\"0\""
+        )),
+        "{html}"
+    );
 
     if std::process::Command::new("script")
         .arg("--version")
