@@ -6,6 +6,8 @@
 //!   the valid scenario and fail on expired, wrong-host and untrusted-root.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
 //!   mutual TLS).
+//! - The conformance report page (`report.html`) rendered by headless `chromium`: the counts in
+//!   its DOM must equal `report.json`'s, and a screenshot is saved beside it.
 //!
 //! It installs nothing: each missing peer is named, with the Debian package that provides it,
 //! and its cases are skipped. Every process is bounded by a timeout and killed after it.
@@ -20,6 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::util::{cargo, have, project_root, run as sh};
+
+mod report_page;
 
 /// Programs this task drives, with the Debian package that provides each.
 const PEERS: [(&str, &str); 4] = [
@@ -95,6 +99,24 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 record(&mut results, name, true, outcome);
             }
         }
+    }
+
+    if have("chromium") {
+        let outcome = report_page::check(&bin_dir, &work);
+        let (pass, detail) = match outcome {
+            Ok(agreed) => agreed,
+            Err(e) => (false, format!("{e:#}")),
+        };
+        let name = "chromium renders report.html".to_owned();
+        eprintln!(
+            "interop: {} {name}: {detail}",
+            if pass { "ok  " } else { "FAIL" }
+        );
+        results.push((name, pass, detail));
+    } else {
+        eprintln!(
+            "interop: chromium is missing (Debian package chromium); the report page check is skipped"
+        );
     }
 
     let failed: Vec<&(String, bool, String)> = results.iter().filter(|r| !r.1).collect();
