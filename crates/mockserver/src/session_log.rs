@@ -529,7 +529,7 @@ mod tests {
             started_unix_ms: 1,
             duration_ms: 2.5,
             dialect: Dialect::Smtp,
-            behaviour: Behaviour::StartTlsRefused,
+            behaviour: Behaviour::StartTlsRefused(crate::Refusal::Temporary),
             scenario: Scenario::Expired,
             key_type: KeyKind::Ed25519,
             plaintext: Plaintext::of(Dialect::Smtp, b"EHLO x\r\nSTARTTLS\r\n", 0),

@@ -398,6 +398,11 @@ impl FromStr for SessionEnd {
         if let Some(rest) = s.strip_prefix("io:") {
             return rest.parse().map(Self::Io).map_err(|_| unknown());
         }
+        if let Some(rest) = s.strip_prefix("legacy-answer:") {
+            return Answer::from_display(rest)
+                .map(Self::LegacyAnswer)
+                .ok_or_else(unknown);
+        }
         Ok(match s {
             "connection-cap" => Self::ConnectionCap,
             "handshake-timeout" => Self::HandshakeTimeout,
@@ -418,7 +423,7 @@ impl FromStr for HandshakeFailure {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let unknown = || UnknownName::new("handshake failure", s);
         if let Some(alert) = s.strip_prefix("alert-received:") {
-            return parse_alert(alert)
+            return Alert::from_display(alert)
                 .map(Self::AlertReceived)
                 .ok_or_else(unknown);
         }
@@ -448,14 +453,6 @@ impl FromStr for IoFailure {
             _ => return Err(UnknownName::new("i/o failure", s)),
         })
     }
-}
-
-/// An alert as [`Alert`]'s `Display` writes it: a registry name or `unknown(CODE)`.
-fn parse_alert(s: &str) -> Option<Alert> {
-    if let Some(code) = s.strip_prefix("unknown(").and_then(|c| c.strip_suffix(')')) {
-        return code.parse().ok().map(Alert).filter(|a| a.name().is_none());
-    }
-    Alert::from_name(s)
 }
 
 impl Stats {
@@ -865,6 +862,13 @@ mod tests {
         ends.extend(failures.iter().copied().map(SessionEnd::HandshakeFailed));
         ends.extend(io.map(SessionEnd::Io));
         ends.extend(CloseReason::ALL.map(SessionEnd::Machine));
+        ends.extend((0..=u8::MAX).map(|code| SessionEnd::LegacyAnswer(Answer::Alert(Alert(code)))));
+        ends.extend((0..=u8::MAX).map(|kind| SessionEnd::LegacyAnswer(Answer::Handshake(kind))));
+        ends.extend([
+            SessionEnd::LegacyAnswer(Answer::ChangeCipherSpec),
+            SessionEnd::LegacyAnswer(Answer::ApplicationData),
+            SessionEnd::LegacyAnswer(Answer::NotTls),
+        ]);
         ends.extend([
             SessionEnd::ConnectionCap,
             SessionEnd::HandshakeTimeout,

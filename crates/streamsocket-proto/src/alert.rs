@@ -90,6 +90,17 @@ impl fmt::Display for Alert {
     }
 }
 
+impl Alert {
+    /// Reads back what [`Display`](fmt::Display) wrote: a registry name, or `unknown(N)` for a
+    /// code the registry does not assign.
+    pub fn from_display(s: &str) -> Option<Self> {
+        if let Some(code) = s.strip_prefix("unknown(").and_then(|c| c.strip_suffix(')')) {
+            return code.parse().ok().map(Self).filter(|a| a.name().is_none());
+        }
+        Self::from_name(s)
+    }
+}
+
 impl From<rustls::AlertDescription> for Alert {
     fn from(alert: rustls::AlertDescription) -> Self {
         Self(u8::from(alert))
@@ -99,6 +110,17 @@ impl From<rustls::AlertDescription> for Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_reads_back_from_its_display() {
+        for code in 0..=u8::MAX {
+            let alert = Alert(code);
+            assert_eq!(Alert::from_display(&alert.to_string()), Some(alert));
+        }
+        assert_eq!(Alert::from_display("unknown(48)"), None, "48 has a name");
+        assert_eq!(Alert::from_display("unknown(256)"), None);
+        assert_eq!(Alert::from_display("nonsense"), None);
+    }
 
     #[test]
     fn the_table_is_sorted_and_names_are_unique() {

@@ -102,7 +102,7 @@ async fn a_stripped_or_refused_starttls_is_logged_as_no_tls_and_no_plaintext_aft
         ),
         (
             Dialect::Imap,
-            Behaviour::StartTlsRefused,
+            Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
             ErrorKind::StartTlsRefused,
             "STARTTLS",
         ),
@@ -133,7 +133,7 @@ async fn a_stripped_or_refused_starttls_is_logged_as_no_tls_and_no_plaintext_aft
         let asked = commands.iter().any(|c| c.ends_with("STARTTLS"));
         assert_eq!(
             asked,
-            behaviour == Behaviour::StartTlsRefused,
+            behaviour == Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
             "{commands:?}"
         );
         let after: Vec<_> = commands

@@ -202,6 +202,34 @@ impl fmt::Display for Answer {
     }
 }
 
+impl Answer {
+    /// Reads back what [`Display`](fmt::Display) wrote.
+    pub fn from_display(s: &str) -> Option<Self> {
+        if let Some(alert) = s.strip_prefix("alert:") {
+            return Alert::from_display(alert).map(Self::Alert);
+        }
+        let named = match s {
+            "certificate" => Some(Self::Handshake(11)),
+            "certificate-verify" => Some(Self::Handshake(15)),
+            "client-key-exchange" => Some(Self::Handshake(16)),
+            "finished" => Some(Self::Handshake(20)),
+            "change-cipher-spec" => Some(Self::ChangeCipherSpec),
+            "application-data" => Some(Self::ApplicationData),
+            "not-tls" => Some(Self::NotTls),
+            _ => None,
+        };
+        named.or_else(|| {
+            let kind: u8 = s
+                .strip_prefix("handshake(")?
+                .strip_suffix(')')?
+                .parse()
+                .ok()?;
+            // A named type is written by its name only.
+            (!matches!(kind, 11 | 15 | 16 | 20)).then_some(Self::Handshake(kind))
+        })
+    }
+}
+
 /// Classifies the first bytes a client sent after the flight; `None` while too few bytes have
 /// arrived to tell. Reads at most the first seven bytes (an alert's description is the
 /// seventh).
@@ -359,6 +387,25 @@ mod tests {
         assert!(!Answer::Alert(Alert(70)).continued());
         assert!(!Answer::NotTls.continued());
         assert_eq!(Answer::Handshake(16).to_string(), "client-key-exchange");
+        let mut all: Vec<Answer> = (0..=u8::MAX).map(|c| Answer::Alert(Alert(c))).collect();
+        all.extend((0..=u8::MAX).map(Answer::Handshake));
+        all.extend([
+            Answer::ChangeCipherSpec,
+            Answer::ApplicationData,
+            Answer::NotTls,
+        ]);
+        for answer in all {
+            assert_eq!(
+                Answer::from_display(&answer.to_string()),
+                Some(answer),
+                "{answer}"
+            );
+        }
+        assert_eq!(
+            Answer::from_display("handshake(16)"),
+            None,
+            "written by its name"
+        );
         assert_eq!(
             Answer::Alert(Alert(70)).to_string(),
             "alert:protocol_version"
