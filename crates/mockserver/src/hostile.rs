@@ -112,6 +112,78 @@ pub(crate) async fn read_legacy_answer(
     }
 }
 
+/// The bytes a client sent after the go-ahead, walked record by record: TLS records (any content
+/// type, version 3.x) are skipped, and the first byte at a record boundary that starts none
+/// begins plaintext. At most [`MAX_WALKED`] bytes are kept while undecided.
+#[derive(Debug)]
+pub(crate) struct TlsRecords {
+    pending: Vec<u8>,
+    /// Set once plaintext began: the bytes from there on, handed out once.
+    plaintext: Option<Vec<u8>>,
+    given: bool,
+}
+
+/// The most bytes kept while the walk has not found plaintext: beyond them the rest is not
+/// looked at (a client sending that much TLS to a stalled server is not falling back).
+pub(crate) const MAX_WALKED: usize = 64 * 1024;
+
+impl TlsRecords {
+    pub(crate) fn new(first: Vec<u8>) -> Self {
+        let mut walk = Self {
+            pending: Vec::new(),
+            plaintext: None,
+            given: false,
+        };
+        walk.push(&first);
+        walk
+    }
+
+    /// Adds bytes read after those already pushed.
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        if self.plaintext.is_some() {
+            return;
+        }
+        let room = MAX_WALKED.saturating_sub(self.pending.len());
+        self.pending
+            .extend_from_slice(&data[..data.len().min(room)]);
+        let mut at = 0;
+        while let Some(&content) = self.pending.get(at) {
+            if !(0x14..=0x17).contains(&content)
+                || self.pending.get(at + 1).is_some_and(|&major| major != 3)
+            {
+                self.plaintext = Some(self.pending.split_off(at));
+                self.pending.clear();
+                return;
+            }
+            let Some(header) = self.pending.get(at..at + RECORD_HEADER_LEN) else {
+                break;
+            };
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if self.pending.len() < at + RECORD_HEADER_LEN + len {
+                break;
+            }
+            at += RECORD_HEADER_LEN + len;
+        }
+        // Whole records are done with; an unfinished one stays.
+        self.pending.drain(..at);
+    }
+
+    /// Whether plaintext began: every later byte is plaintext.
+    pub(crate) fn in_plaintext(&self) -> bool {
+        self.plaintext.is_some()
+    }
+
+    /// The plaintext found, the first time it is asked for after it began.
+    pub(crate) fn plaintext(&mut self) -> Option<Vec<u8>> {
+        if self.given {
+            return None;
+        }
+        let found = self.plaintext.clone()?;
+        self.given = true;
+        Some(found)
+    }
+}
+
 /// Bytes that no TLS client can take for a ServerHello.
 pub(crate) const GARBAGE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
@@ -150,6 +222,37 @@ mod tests {
             read_first_record(&mut huge, Vec::new()).await.unwrap(),
             FirstRecord::NotTls
         );
+    }
+
+    #[test]
+    fn plaintext_after_tls_records_is_found_wherever_the_reads_split() {
+        let mut stream = vec![0x16, 3, 1, 0, 3, 1, 2, 3];
+        stream.extend_from_slice(&[0x15, 3, 3, 0, 2, 2, 40]);
+        stream.extend_from_slice(b"MAIL FROM:<a@b>\r\n");
+        for split in 0..=stream.len() {
+            let mut walk = TlsRecords::new(stream[..split].to_vec());
+            let mut found = walk.plaintext().unwrap_or_default();
+            walk.push(&stream[split..]);
+            if found.is_empty() {
+                found = walk.plaintext().unwrap_or_default();
+            } else {
+                // Handed out already: what the caller got first and records itself after.
+                found.extend_from_slice(&stream[split..]);
+            }
+            assert!(walk.in_plaintext(), "{split}");
+            assert_eq!(found, b"MAIL FROM:<a@b>\r\n", "split at {split}");
+        }
+        // Only TLS, in pieces: never plaintext.
+        let mut walk = TlsRecords::new(vec![0x16, 3]);
+        walk.push(&[1, 0, 1]);
+        walk.push(&[9, 0x15, 3, 1, 0, 2, 2]);
+        walk.push(&[0]);
+        assert!(!walk.in_plaintext());
+        assert_eq!(walk.plaintext(), None);
+        // A first byte that starts no record: all of it is plaintext.
+        let mut walk = TlsRecords::new(b"QUIT\r\n".to_vec());
+        assert_eq!(walk.plaintext().as_deref(), Some(&b"QUIT\r\n"[..]));
+        assert_eq!(walk.plaintext(), None, "handed out once");
     }
 
     #[test]

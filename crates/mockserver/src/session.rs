@@ -298,15 +298,7 @@ impl Session {
         let behaviour = self.shared.config.behaviour;
         match behaviour {
             Behaviour::StallAfterGoAhead => {
-                // Nothing more is read: what arrived with the go-ahead is all there is to keep.
-                transcript.hello_recorder().record(&prefix);
-                let reason = tokio::select! {
-                    () = tokio::time::sleep_until(deadline) => {
-                        self.shared.stats.record_handshake_failure(HandshakeFailure::Timeout);
-                        SessionEnd::HandshakeTimeout
-                    }
-                    () = wait_shutdown(&mut self.shutdown) => SessionEnd::Shutdown,
-                };
+                let reason = self.stall(&mut stream, prefix, transcript, deadline).await;
                 return self.close(reason, stream, transcript).await;
             }
             Behaviour::CloseMidHandshake
@@ -388,6 +380,57 @@ impl Session {
             Err(reason) => reason,
         };
         self.close(reason, tls, transcript).await
+    }
+
+    /// Answers nothing until `deadline`, but keeps reading: the ClientHello goes to the
+    /// transcript's recorder, and whatever follows the client's TLS records on this connection
+    /// (a fallback to plaintext) is kept as plaintext. A client that closes is waited out.
+    async fn stall(
+        &mut self,
+        stream: &mut (impl AsyncRead + Unpin),
+        prefix: Vec<u8>,
+        transcript: &mut TranscriptHandle,
+        deadline: Instant,
+    ) -> SessionEnd {
+        let mut recorder = transcript.hello_recorder();
+        recorder.record(&prefix);
+        let mut records = hostile::TlsRecords::new(prefix);
+        if let Some(plaintext) = records.plaintext() {
+            transcript.record(Phase::Plaintext, &plaintext);
+        }
+        let mut chunk = vec![0u8; READ_BUF_LEN];
+        let mut open = true;
+        loop {
+            let read = async {
+                if open {
+                    stream.read(&mut chunk).await
+                } else {
+                    std::future::pending().await
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    self.shared.stats.record_handshake_failure(HandshakeFailure::Timeout);
+                    return SessionEnd::HandshakeTimeout;
+                }
+                () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
+                read = read => match read {
+                    Ok(0) | Err(_) => open = false,
+                    Ok(n) => {
+                        let data = &chunk[..n];
+                        if records.in_plaintext() {
+                            transcript.record(Phase::Plaintext, data);
+                        } else {
+                            recorder.record(data);
+                            records.push(data);
+                            if let Some(plaintext) = records.plaintext() {
+                                transcript.record(Phase::Plaintext, &plaintext);
+                            }
+                        }
+                    }
+                },
+            }
+        }
     }
 
     /// The hostile behaviours that read the ClientHello and answer it without TLS.

@@ -637,3 +637,32 @@ fn a_client_that_goes_on_after_a_legacy_server_hello_fails() {
     let hangs = answered(Answer::Alert(Alert::PROTOCOL_VERSION));
     check(&c, &killed(vec![hangs]), Verdict::Fail, "it hangs");
 }
+
+#[test]
+fn a_plaintext_fallback_on_the_stalled_connection_itself_fails() {
+    let c = case(Dialect::Smtp, Scenario::Valid, Behaviour::StallAfterGoAhead);
+    // What the stalled server keeps: the upgrade, then (after the ClientHello and the client's
+    // alert, which are TLS) the mail in the clear.
+    let hello = hello_offering(0x0303, Some(&[0x0304, 0x0303]));
+    let falls_back = Transcript {
+        id: 0,
+        client_hello: Some(hello.clone()),
+        ..conn(
+            b"EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@b.test>\r\n",
+            None,
+            SessionEnd::HandshakeTimeout,
+        )
+    };
+    check(
+        &c,
+        &obs(vec![falls_back]),
+        Verdict::Fail,
+        "MAIL in plaintext",
+    );
+    let gives_up = Transcript {
+        id: 0,
+        client_hello: Some(hello),
+        ..conn(SMTP_UPGRADE, None, SessionEnd::HandshakeTimeout)
+    };
+    check(&c, &obs(vec![gives_up]), Verdict::Pass, "gave up by itself");
+}

@@ -1,7 +1,9 @@
 //! Behaviours that act on the TLS bytes: legacy-only (alert or ServerHello), garbage, close,
 //! stall.
 
-use mockserver::{Behaviour, HandshakeFailure, LegacyVersion, MockConfig, SessionEnd, testing};
+use mockserver::{
+    Behaviour, HandshakeFailure, LegacyVersion, MockConfig, Phase, SessionEnd, testing,
+};
 use proto::alert::Alert;
 use proto::hello::legacy::Answer;
 use proto::starttls::Dialect;
@@ -189,4 +191,41 @@ async fn stall_after_go_ahead_answers_nothing_until_the_handshake_timeout() {
             .get(&HandshakeFailure::Timeout),
         Some(&1)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_server_still_sees_a_plaintext_fallback_on_the_same_connection() {
+    for fallback in [true, false] {
+        let mut config = testing::config(Dialect::Smtp, Scenario::Valid, KeyKind::EcdsaP256);
+        config.behaviour = Behaviour::StallAfterGoAhead;
+        let server = testing::spawn(config).await;
+        let mut tcp = connect(server.addr()).await;
+        let mut greeting = [0u8; 512];
+        let _ = tcp.read(&mut greeting).await.unwrap();
+        send(&mut tcp, b"EHLO x\r\n").await;
+        let _ = tcp.read(&mut greeting).await.unwrap();
+        send(&mut tcp, b"STARTTLS\r\n").await;
+        let _ = tcp.read(&mut greeting).await.unwrap();
+        let hello = client_hello(&server.config().identity);
+        send(&mut tcp, &hello).await;
+        // A client that gives up sends an alert (TLS, not plaintext); a falling-back one then
+        // speaks SMTP in the clear on the same connection.
+        send(&mut tcp, &[0x15, 3, 3, 0, 2, 2, 90]).await;
+        if fallback {
+            send(&mut tcp, b"MAIL FROM:<a@b.test>\r\n").await;
+        }
+        drop(tcp);
+        server.wait_closed(1).await;
+        let t = &server.transcripts()[0];
+        // The recorder keeps up to the end of the read that completed the ClientHello.
+        assert!(t.client_hello.as_ref().unwrap().starts_with(&hello));
+        let plaintext = t.bytes(Phase::Plaintext);
+        let expected: &[u8] = if fallback {
+            b"EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@b.test>\r\n"
+        } else {
+            b"EHLO x\r\nSTARTTLS\r\n"
+        };
+        assert_eq!(plaintext, expected, "fallback: {fallback}");
+        assert_eq!(t.end, Some(SessionEnd::HandshakeTimeout));
+    }
 }
