@@ -325,6 +325,19 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_fits_the_certificate_message_up_to_its_24_bit_length() {
+        let offer = hello(&[0x002f], &[]);
+        // Each certificate carries a 3-byte length: a total of 2^24 - 1 is the largest.
+        let largest = vec![0u8; MAX_U24 - 3];
+        assert!(server_flight(0x0301, &offer, [0; 32], &[&largest]).is_ok());
+        let one_more = vec![0u8; MAX_U24 - 2];
+        assert_eq!(
+            server_flight(0x0301, &offer, [0; 32], &[&one_more]),
+            Err(FlightError::Chain)
+        );
+    }
+
+    #[test]
     fn renegotiation_info_is_answered_only_when_asked_for() {
         let plain = hello(&[0x002f], &[]);
         let flight = server_flight(0x0302, &plain, [0; 32], &[b"cert"]).unwrap();
