@@ -102,20 +102,30 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     if have("chromium") {
-        let outcome = report_page::check(&bin_dir, &work);
-        let (pass, detail) = match outcome {
-            Ok(agreed) => agreed,
-            Err(e) => (false, format!("{e:#}")),
-        };
-        let name = "chromium renders report.html".to_owned();
-        eprintln!(
-            "interop: {} {name}: {detail}",
-            if pass { "ok  " } else { "FAIL" }
-        );
-        results.push((name, pass, detail));
+        let pages = [
+            (
+                "chromium renders report.html",
+                report_page::check(&bin_dir, &work),
+            ),
+            (
+                "chromium renders audit.html",
+                report_page::check_audit(&bin_dir, &work),
+            ),
+        ];
+        for (name, outcome) in pages {
+            let (pass, detail) = match outcome {
+                Ok(agreed) => agreed,
+                Err(e) => (false, format!("{e:#}")),
+            };
+            eprintln!(
+                "interop: {} {name}: {detail}",
+                if pass { "ok  " } else { "FAIL" }
+            );
+            results.push((name.to_owned(), pass, detail));
+        }
     } else {
         eprintln!(
-            "interop: chromium is missing (Debian package chromium); the report page check is skipped"
+            "interop: chromium is missing (Debian package chromium); the report page checks are skipped"
         );
     }
 

@@ -59,7 +59,7 @@ pub mod verdict;
 
 pub use case::{Case, Category, cases};
 pub use report::{Audit, CaseResult, Outcome};
-pub use runner::{AuditConfig, run};
+pub use runner::{AuditConfig, Progress, run, run_with_progress};
 pub use verdict::{Judgement, Observations, ProcessEnd, Verdict, judge};
 
 /// What can stop an audit before it judges anything: problems of the harness, not findings.

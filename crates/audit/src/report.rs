@@ -1,5 +1,5 @@
 //! The audit's results: the terminal table (dialect x category), one line per failure,
-//! `audit.json`, and the exit status.
+//! `audit.json`, `audit.md`, `junit.xml`, `audit.html` (module `html`), and the exit status.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,6 +9,8 @@ use std::time::Duration;
 use mockserver::stats::{Phase, Transcript};
 use proto::starttls::Dialect;
 use serde::Serialize;
+
+mod html;
 
 use crate::Error;
 use crate::case::{Case, Category};
@@ -272,7 +274,7 @@ impl Audit {
         out
     }
 
-    /// Writes `audit.json`, `audit.md` and `junit.xml` into `dir` (created if needed);
+    /// Writes `audit.json`, `audit.md`, `junit.xml` and `audit.html` into `dir` (created if needed);
     /// returns the path of `audit.json`.
     ///
     /// # Errors
@@ -285,6 +287,7 @@ impl Audit {
         std::fs::write(&path, json).map_err(Error::Io)?;
         std::fs::write(dir.join("audit.md"), self.markdown()).map_err(Error::Io)?;
         std::fs::write(dir.join("junit.xml"), self.junit()).map_err(Error::Io)?;
+        std::fs::write(dir.join("audit.html"), self.html()).map_err(Error::Io)?;
         Ok(path)
     }
 
@@ -518,7 +521,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = audit(vec![result("b", Verdict::Fail, true)]);
         let json = a.write_reports(dir.path()).unwrap();
-        for name in ["audit.json", "audit.md", "junit.xml"] {
+        for name in ["audit.json", "audit.md", "junit.xml", "audit.html"] {
             assert!(dir.path().join(name).is_file(), "{name}");
         }
         let value: serde_json::Value =

@@ -41,6 +41,17 @@ pub struct AuditConfig {
     pub ipv6: bool,
 }
 
+/// How far a run is, after each case.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Progress {
+    /// Cases judged so far.
+    pub done: usize,
+    /// Cases in the run.
+    pub total: usize,
+    /// Of those judged, how many failed.
+    pub failed: usize,
+}
+
 /// Runs every selected case and judges each.
 ///
 /// # Errors
@@ -48,10 +59,23 @@ pub struct AuditConfig {
 /// If the command is empty, or a case cannot be set up (certificates, PEM files, the server's
 /// port): a problem of the harness, not a finding.
 pub async fn run(config: AuditConfig) -> Result<Audit, Error> {
+    run_with_progress(config, |_| {}).await
+}
+
+/// [`run`], calling `progress` after each case is judged (in the order they finish).
+///
+/// # Errors
+///
+/// As [`run`].
+pub async fn run_with_progress(
+    config: AuditConfig,
+    mut progress: impl FnMut(Progress),
+) -> Result<Audit, Error> {
     if config.command.is_empty() {
         return Err(Error::EmptyCommand);
     }
     let cases = crate::case::cases(&config.dialects, config.filter.as_deref());
+    let total = cases.len();
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.jobs.max(1)));
     let mut set = JoinSet::new();
@@ -70,9 +94,19 @@ pub async fn run(config: AuditConfig) -> Result<Audit, Error> {
         });
     }
     let mut results = Vec::new();
+    let mut failed = 0;
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((index, result)) => results.push((index, result?)),
+            Ok((index, result)) => {
+                let result = result?;
+                failed += usize::from(result.judgement.verdict == crate::Verdict::Fail);
+                results.push((index, result));
+                progress(Progress {
+                    done: results.len(),
+                    total,
+                    failed,
+                });
+            }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => {}
         }

@@ -1,5 +1,6 @@
-//! The conformance report page in a real browser: headless Chromium renders `report.html`,
-//! the counts in its DOM must equal `report.json`'s, and a screenshot is kept beside it.
+//! The report pages in a real browser: headless Chromium renders the conformance runner's
+//! `report.html` and an audit's `audit.html`; the counts in each rendered DOM must equal its
+//! JSON report's, and a screenshot is kept beside each.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,6 +12,9 @@ use crate::util::shown;
 
 /// The cases rendered: a slice of the matrix, enough to fill every mode's column.
 const FILTER: &str = "Tls13";
+
+/// The audit cases rendered: the honest servers of one dialect, audited with the project's CLI.
+const AUDIT_FILTER: &str = "honest";
 
 /// Runs the conformance runner on [`FILTER`] into `work/conformance`, renders its page with
 /// `chromium` and compares; returns whether the page agreed, with what was compared.
@@ -35,7 +39,52 @@ pub(super) fn check(bin_dir: &Path, work: &Path) -> anyhow::Result<(bool, String
         pass,
         fail: cases.len() - pass,
     };
-    let page = std::path::absolute(out.join("report.html"))?;
+    rendered(&out.join("report.html"), &out.join("report.png"), &expected)
+}
+
+/// Audits the project's own CLI over [`AUDIT_FILTER`] in SMTP into `work/audit`, renders
+/// `audit.html` with `chromium` and compares its counts with `audit.json`'s.
+pub(super) fn check_audit(bin_dir: &Path, work: &Path) -> anyhow::Result<(bool, String)> {
+    let out = work.join("audit");
+    let client = bin_dir.join("streamsocket");
+    let (_, log) = run_peer(
+        Command::new(bin_dir.join("streamsocket-audit"))
+            .args(["client", "--dialect", "smtp", "--filter", AUDIT_FILTER])
+            .args(["--case-timeout", "10", "--report-dir"])
+            .arg(&out)
+            .arg("--")
+            .arg(&client)
+            .args([
+                "connect",
+                "{host}",
+                "{port}",
+                "--level",
+                "Ssl",
+                "--starttls",
+            ])
+            .args(["{dialect}", "--ca", "{ca}", "--handshake-timeout", "5"]),
+        b"",
+    )?;
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("audit.json"))
+            .with_context(|| format!("no audit.json after the audit: {log}"))?,
+    )?;
+    let results = json["results"]
+        .as_array()
+        .context("audit.json has no results")?;
+    let with = |verdict: &str| results.iter().filter(|r| r["verdict"] == verdict).count();
+    let expected = Counts {
+        cases: results.len(),
+        pass: with("pass"),
+        fail: with("fail"),
+    };
+    rendered(&out.join("audit.html"), &out.join("audit.png"), &expected)
+}
+
+/// Renders `page` with headless Chromium, reads its counts from the DOM and takes a screenshot
+/// into `screenshot`; whether the counts are `expected`, with what was compared.
+fn rendered(page: &Path, screenshot: &Path, expected: &Counts) -> anyhow::Result<(bool, String)> {
+    let page = std::path::absolute(page)?;
     let url = format!("file://{}", page.display());
     let chromium = |extra: &[&str]| {
         let mut cmd = Command::new("chromium");
@@ -50,7 +99,6 @@ pub(super) fn check(bin_dir: &Path, work: &Path) -> anyhow::Result<(bool, String
         bail!("chromium could not render {}: {dom}", shown(&page));
     }
     let seen = counts_in(&dom)?;
-    let screenshot = out.join("report.png");
     let (shot, log) = chromium(&[
         &format!("--screenshot={}", screenshot.display()),
         "--window-size=1400,1000",
@@ -59,10 +107,10 @@ pub(super) fn check(bin_dir: &Path, work: &Path) -> anyhow::Result<(bool, String
         bail!("chromium took no screenshot: {log}");
     }
     Ok((
-        seen == expected,
+        seen == *expected,
         format!(
-            "report.json {expected}, rendered page {seen}; screenshot {}",
-            shown(&screenshot)
+            "the JSON report {expected}, rendered page {seen}; screenshot {}",
+            shown(screenshot)
         ),
     ))
 }

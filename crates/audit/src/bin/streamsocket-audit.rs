@@ -3,13 +3,14 @@
 
 #![allow(clippy::print_stdout, reason = "a command-line tool reports on stdout")]
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use streamsocket_audit::expect::Baseline;
-use streamsocket_audit::{AuditConfig, cases, run};
+use streamsocket_audit::{AuditConfig, cases, run, run_with_progress};
 
 #[derive(Debug, Parser)]
 #[command(name = "streamsocket-audit", version, about)]
@@ -59,7 +60,8 @@ struct ClientArgs {
     /// Time allowed to the command per case; it is killed then.
     #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     case_timeout: u64,
-    /// Write audit.json, audit.md and junit.xml into DIR.
+    /// Write audit.json, audit.md, junit.xml and audit.html (a dialect x category grid for a
+    /// browser, self-contained) into DIR.
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Known deviations (a file written by --write-expect): the failures it lists do not fail
@@ -165,7 +167,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let audit = match runtime.block_on(run(config)) {
+    // A bar on a terminal (cases done, failures, time left); nothing otherwise, so that a log
+    // holds the report alone.
+    let result = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        // The template is a constant; it parses, or the bar keeps the default style.
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cases, {msg}, {elapsed} elapsed, about {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message("0 failed");
+        let result = runtime.block_on(run_with_progress(config, |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{} failed", p.failed));
+        }));
+        bar.finish_and_clear();
+        result
+    } else {
+        runtime.block_on(run(config))
+    };
+    let audit = match result {
         Ok(audit) => audit,
         Err(e) => {
             eprintln!("streamsocket-audit: {:#}", anyhow::Error::new(e));

@@ -146,3 +146,30 @@ sleep 30"#;
     assert!(r.judgement.reason.contains("it hangs"), "{r:?}");
     assert!(r.process.duration < Duration::from_secs(8), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_reported_after_every_case_with_the_failures_so_far() {
+    let mut seen = Vec::new();
+    let audit = streamsocket_audit::run_with_progress(
+        streamsocket_audit::AuditConfig {
+            command: opportunistic("MAIL FROM:<a@careless.test>"),
+            dialects: vec![Dialect::Smtp],
+            filter: Some("stripping".to_owned()),
+            jobs: 2,
+            case_timeout: Duration::from_secs(10),
+            env: Vec::new(),
+            ipv6: false,
+        },
+        |p| seen.push(p),
+    )
+    .await
+    .expect("the audit runs");
+    let total = audit.results.len();
+    assert_eq!(seen.len(), total);
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!((p.done, p.total), (i + 1, total));
+    }
+    // Every stripping case fails this client, so the count rises by one a case.
+    assert_eq!(seen.last().map(|p| p.failed), Some(total));
+    assert!(seen.windows(2).all(|w| w[1].failed == w[0].failed + 1));
+}
