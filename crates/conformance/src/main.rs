@@ -1,6 +1,6 @@
 //! The conformance runner's command line (`cargo xtask conformance` runs it).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,8 +79,12 @@ fn try_main() -> anyhow::Result<bool> {
         cases = matrix::filter(cases, expr);
     }
     if args.list {
+        // A reader that stops early (`| head`) ends the listing, not the process with a panic.
+        let mut out = std::io::stdout().lock();
         for case in &cases {
-            println!("{case}");
+            if writeln!(out, "{case}").is_err() {
+                break;
+            }
         }
         return Ok(true);
     }

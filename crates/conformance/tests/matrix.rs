@@ -186,3 +186,19 @@ fn the_runner_shows_progress_and_where_the_reports_went() {
     assert!(screen.contains("7/7 cases, 0 failed"), "{screen:?}");
     assert!(!screen.contains("conformance: 7/7"), "{screen:?}");
 }
+
+/// `--list` into a pipe whose reader is already gone (as `| head` is after its lines) ends
+/// quietly instead of panicking on the broken pipe.
+#[test]
+fn the_list_into_a_closed_pipe_ends_quietly() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -3,7 +3,7 @@
 
 #![allow(clippy::print_stdout, reason = "a command-line tool reports on stdout")]
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -131,8 +131,12 @@ fn main() -> ExitCode {
     };
     let dialects: Vec<_> = args.dialect.iter().copied().map(Into::into).collect();
     if args.list {
+        // A reader that stops early (`| head`) ends the listing, not the process with a panic.
+        let mut out = std::io::stdout().lock();
         for case in cases(&dialects, args.filter.as_deref()) {
-            println!("{:<18} {}", case.category, case.id);
+            if writeln!(out, "{:<18} {}", case.category, case.id).is_err() {
+                break;
+            }
         }
         return ExitCode::SUCCESS;
     }

@@ -148,3 +148,22 @@ fn env_templates_and_ipv6_reach_the_command() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
     }
 }
+
+#[test]
+fn list_into_a_closed_pipe_ends_quietly() {
+    // The reader is gone before the first line is written (as `| head` is after its lines).
+    let mut child = Command::new(BIN)
+        .args(["client", "--list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{out:?}"
+    );
+}
