@@ -61,7 +61,7 @@ enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
     Completions {
         /// The shell to complete for.
-        shell: clap_complete::Shell,
+        shell: cli_docs::Shell,
     },
     /// Print the man page (roff) on stdout: `NAME man > NAME.1`, `NAME man SUBCOMMAND`.
     Man {
@@ -283,8 +283,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Command::Connect(args) => args,
-        Command::Completions { shell } => return completions(shell),
-        Command::Man { subcommand } => return man(subcommand.as_deref()),
+        Command::Completions { shell } => return cli_docs::completions(Cli::command(), shell),
+        Command::Man { subcommand } => {
+            return cli_docs::man(
+                Cli::command(),
+                subcommand.as_deref(),
+                env!("CARGO_PKG_VERSION"),
+            );
+        }
     };
     if args.hello.is_some() && !matches!(args.starttls, Some(StartTls::Framed)) {
         Cli::command()
@@ -674,52 +680,6 @@ fn printable(text: &str) -> String {
         }
     }
     out
-}
-
-/// Writes the completion script for `shell` to stdout.
-fn completions(shell: clap_complete::Shell) -> ExitCode {
-    let mut command = Cli::command();
-    let name = command.get_name().to_owned();
-    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, name, &mut script);
-    print_all(&script, "the completion script")
-}
-
-/// Writes the man page of the tool, or of one of its subcommands, to stdout.
-fn man(subcommand: Option<&str>) -> ExitCode {
-    let mut command = Cli::command();
-    // Gives the subcommands their page names (`tool-subcommand`).
-    command.build();
-    let page = match subcommand {
-        None => command,
-        Some(name) => match command.find_subcommand(name) {
-            Some(sub) => sub.clone().version(env!("CARGO_PKG_VERSION")),
-            None => {
-                eprintln!("error: no subcommand {name:?}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let mut roff = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(page).render(&mut roff) {
-        eprintln!("error: cannot render the man page: {e}");
-        return ExitCode::FAILURE;
-    }
-    print_all(&roff, "the man page")
-}
-
-/// Writes `bytes` to stdout; a failure (a closed pipe) is reported, never a panic.
-fn print_all(bytes: &[u8], what: &str) -> ExitCode {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: cannot write {what}: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 #[cfg(test)]
