@@ -64,7 +64,7 @@ enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
     Completions {
         /// The shell to complete for.
-        shell: clap_complete::Shell,
+        shell: cli_docs::Shell,
     },
     /// Print the man page (roff) on stdout: `NAME man > NAME.1`, `NAME man SUBCOMMAND`.
     Man {
@@ -187,8 +187,14 @@ struct CatalogueArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Completions { shell } => return completions(shell),
-        Command::Man { subcommand } => return man(subcommand.as_deref()),
+        Command::Completions { shell } => return cli_docs::completions(Cli::command(), shell),
+        Command::Man { subcommand } => {
+            return cli_docs::man(
+                Cli::command(),
+                subcommand.as_deref(),
+                env!("CARGO_PKG_VERSION"),
+            );
+        }
         Command::Serve(_) | Command::Catalogue(_) => {}
     }
     init_logs(cli.log_format);
@@ -215,52 +221,6 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error: {e:#}");
             }
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Writes the completion script for `shell` to stdout.
-fn completions(shell: clap_complete::Shell) -> ExitCode {
-    let mut command = Cli::command();
-    let name = command.get_name().to_owned();
-    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, name, &mut script);
-    print_all(&script, "the completion script")
-}
-
-/// Writes the man page of the tool, or of one of its subcommands, to stdout.
-fn man(subcommand: Option<&str>) -> ExitCode {
-    let mut command = Cli::command();
-    // Gives the subcommands their page names (`tool-subcommand`).
-    command.build();
-    let page = match subcommand {
-        None => command,
-        Some(name) => match command.find_subcommand(name) {
-            Some(sub) => sub.clone().version(env!("CARGO_PKG_VERSION")),
-            None => {
-                eprintln!("error: no subcommand {name:?}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let mut roff = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(page).render(&mut roff) {
-        eprintln!("error: cannot render the man page: {e}");
-        return ExitCode::FAILURE;
-    }
-    print_all(&roff, "the man page")
-}
-
-/// Writes `bytes` to stdout; a failure (a closed pipe) is reported, never a panic.
-fn print_all(bytes: &[u8], what: &str) -> ExitCode {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: cannot write {what}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -323,8 +283,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let stop = signalled();
     println!("listening on {addr}");
-    mockserver::run_with_stats(listener, Arc::new(config), stats, signalled()).await?;
+    mockserver::run_with_stats(listener, Arc::new(config), stats, stop).await?;
     Ok(())
 }
 
@@ -386,13 +347,14 @@ async fn catalogue(args: CatalogueArgs) -> Result<()> {
     fs::write(&args.manifest, json)
         .with_context(|| format!("writing {}", args.manifest.display()))?;
     info!(servers = manifest.entries.len(), manifest = %args.manifest.display(), "catalogue served");
+    let stop = signalled();
     println!(
         "listening on {} ({} servers, manifest {})",
         args.listen,
         manifest.entries.len(),
         args.manifest.display()
     );
-    signalled().await;
+    stop.await;
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     Ok(())
@@ -443,26 +405,36 @@ fn parse_injection(s: &str) -> Result<InjectionPolicy, String> {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn signalled() {
+/// Registers for SIGINT and SIGTERM at once, and resolves on either. Called before `listening
+/// on` is printed, so that a signal sent on reading that line always finds the handler (and not
+/// the default action, which ends the process with the signal).
+fn signalled() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    let wait = {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn recv(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                None => std::future::pending().await,
             }
         }
-    }
+        let term = recv(signal(SignalKind::terminate()).ok());
+        let int = recv(signal(SignalKind::interrupt()).ok());
+        async move {
+            tokio::select! {
+                () = term => {}
+                () = int => {}
+            }
+        }
+    };
     #[cfg(not(unix))]
-    {
+    let wait = async {
         let _ = tokio::signal::ctrl_c().await;
+    };
+    async move {
+        wait.await;
+        info!("signal received: shutting down");
     }
-    info!("signal received: shutting down");
 }
