@@ -21,6 +21,10 @@
 //!   `SocketSslErrorSeverity`) and the classification of rustls and webpki errors into it.
 //! - [`hello`]: the ClientHello a client sent, parsed from its first records (versions, suites
 //!   with the weak ones flagged, groups, signature schemes, SNI, ALPN), and its JA4 fingerprint.
+//! - [`probe`]: hand-built ClientHello records of SSL 3.0, TLS 1.0, 1.1 or 1.2 with chosen
+//!   cipher suites, and the classification of a server's answer (ServerHello with its version
+//!   and suite, alert, close, plaintext, garbage), for the server audit; nothing goes past the
+//!   ServerHello.
 //! - [`service`]: host and service names: the port a service names and the name a certificate is
 //!   validated for, without resolving anything.
 //! - [`reply`]: what a server sent where TLS was expected (a plaintext greeting, an HTTP
@@ -44,6 +48,7 @@ pub mod cert;
 pub mod codec;
 pub mod hello;
 pub mod level;
+pub mod probe;
 pub mod reply;
 pub mod service;
 pub mod starttls;

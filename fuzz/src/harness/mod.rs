@@ -10,7 +10,8 @@
 //!
 //! One module per family of targets: `chain` (the chain verifier), `line` (the line reader),
 //! `frame` (the frame codec, with the `Framed` server beside it), `hello` (the ClientHello
-//! parser and its JA4 fingerprint), `client` and `server` (the
+//! parser and its JA4 fingerprint), `probe` (the classifier of a server's answer to a
+//! hand-built hello), `client` and `server` (the
 //! dialect machines), `service` (host and service parsing); `script` is the input layout the
 //! machine targets share.
 
@@ -19,6 +20,7 @@ mod client;
 mod frame;
 mod hello;
 mod line;
+mod probe;
 mod script;
 mod server;
 mod service;
@@ -28,6 +30,7 @@ pub use self::client::{imap_client, pop3_client, smtp_client};
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
+pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{framed_server, imap_server, pop3_server, smtp_server};
 pub use self::service::{host_name, service_name};
@@ -48,6 +51,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("line_reader", line_reader),
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
+    ("probe_reply", probe_reply),
     ("service_name", service_name),
     ("smtp_client", smtp_client),
     ("smtp_server", smtp_server),

@@ -1,0 +1,687 @@
+//! Hand-built ClientHello records for the server audit, and the classification of what a server
+//! answers them with: enough to learn whether a server accepts an old protocol version or a weak
+//! cipher suite, never enough to negotiate one.
+//!
+//! ```text
+//!   HelloSpec (version, suites, name, random) ──► client_hello ──► one handshake record
+//!   bytes the server sent back (+ eof?)        ──► classify     ──► ServerHello { version, suite }
+//!                                                                  | Alert | Closed | Plaintext
+//!                                                                  | Garbage, or None: read more
+//! ```
+//!
+//! Nothing here goes past the ServerHello: the probe reads the server's choice and hangs up. No
+//! key is generated, no key share is sent (the probes offer TLS 1.2 at most), and no legacy
+//! cipher is implemented. [`classify`] looks at a bounded prefix ([`MAX_REPLY_LEN`] bytes),
+//! never panics and allocates only for what is present.
+//!
+//! ```
+//! use streamsocket_proto::probe::{self, HelloSpec, ProbeVersion, ProbeReply};
+//!
+//! let spec = HelloSpec::new(ProbeVersion::Tls10, probe::LEGACY_SUITES);
+//! let record = probe::client_hello(&spec).unwrap();
+//! assert_eq!(record[..3], [0x16, 0x03, 0x01]);
+//!
+//! // What a server that accepts TLS 1.0 answers (built by the encoder the tests use too).
+//! let answer = probe::server_hello_record(0x0301, 0xc013, [7; 32]);
+//! let reply = probe::classify(&answer, false).unwrap();
+//! assert!(matches!(reply, ProbeReply::ServerHello(ref hello) if hello.version == 0x0301));
+//! assert!(reply.accepts(ProbeVersion::Tls10));
+//! // Half a record is not an answer yet; at the end of the stream it is a truncated one.
+//! assert_eq!(probe::classify(&answer[..7], false), None);
+//! assert!(matches!(probe::classify(&answer[..7], true), Some(ProbeReply::Closed { .. })));
+//! ```
+
+use std::fmt;
+
+use crate::alert::Alert;
+use crate::hello::Weakness;
+use crate::reply::{self, FirstReply, PlaintextReply};
+use crate::starttls::Dialect;
+
+/// The most bytes [`classify`] looks at: the first handshake message may span records, but a
+/// ServerHello never needs more than two full ones.
+pub const MAX_REPLY_LEN: usize = 2 * (RECORD_HEADER_LEN + MAX_FRAGMENT);
+
+/// The most cipher suites a hand-built hello offers (the suite list has a two-byte length; this
+/// keeps the whole hello within one record).
+pub const MAX_SUITES: usize = 4096;
+
+const RECORD_HEADER_LEN: usize = 5;
+const MAX_FRAGMENT: usize = 1 << 14;
+const CONTENT_ALERT: u8 = 0x15;
+const CONTENT_HANDSHAKE: u8 = 0x16;
+const HANDSHAKE_CLIENT_HELLO: u8 = 1;
+const HANDSHAKE_SERVER_HELLO: u8 = 2;
+const EXT_SERVER_NAME: u16 = 0x0000;
+const EXT_SUPPORTED_GROUPS: u16 = 0x000a;
+const EXT_EC_POINT_FORMATS: u16 = 0x000b;
+const EXT_SIGNATURE_ALGORITHMS: u16 = 0x000d;
+const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
+const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
+
+/// `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` (RFC 5746): not a suite a server can choose.
+const RENEGOTIATION_SCSV: u16 = 0x00ff;
+/// `TLS_FALLBACK_SCSV` (RFC 7507): not a suite a server can choose either.
+const FALLBACK_SCSV: u16 = 0x5600;
+
+/// The random of a HelloRetryRequest (RFC 8446, section 4.1.3): SHA-256 of
+/// "HelloRetryRequest".
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Groups offered for ECDHE suites: X25519, secp256r1, secp384r1.
+const GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018];
+
+/// Signature schemes offered in a TLS 1.2 hello (RFC 5246 needs the extension for anything but
+/// SHA-1): ECDSA, RSA-PSS, Ed25519, RSA PKCS#1, then the SHA-1 ones.
+const SIGNATURE_SCHEMES: &[u16] = &[
+    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201,
+];
+
+/// The suites a version probe offers: what servers of TLS 1.0 to 1.2 commonly accept, strong
+/// ones first (ECDHE with AES-GCM or CBC, DHE, RSA key exchange, 3DES, RC4), so that a server
+/// that speaks the version finds one it can choose.
+pub const LEGACY_SUITES: &[u16] = &[
+    0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc009, 0xc013, 0xc00a, 0xc014, 0x009e, 0x009f,
+    0x0033, 0x0039, 0x009c, 0x009d, 0x002f, 0x0035, 0xc008, 0xc012, 0x0016, 0x000a, 0xc007, 0xc011,
+    0x0005, 0x0004,
+];
+
+/// A protocol version a hand-built hello can offer: the WinRT levels the client library refuses
+/// to speak, and TLS 1.2 for the weak-suite probes.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ProbeVersion {
+    /// SSL 3.0 (`0x0300`, RFC 6101; prohibited by RFC 7568).
+    Ssl3,
+    /// TLS 1.0 (`0x0301`; deprecated by RFC 8996).
+    Tls10,
+    /// TLS 1.1 (`0x0302`; deprecated by RFC 8996).
+    Tls11,
+    /// TLS 1.2 (`0x0303`).
+    Tls12,
+}
+
+impl ProbeVersion {
+    /// The legacy versions the client library never offers, oldest first.
+    pub const LEGACY: [Self; 3] = [Self::Ssl3, Self::Tls10, Self::Tls11];
+
+    /// The version's code point (`client_version`).
+    pub const fn wire(self) -> u16 {
+        match self {
+            Self::Ssl3 => 0x0300,
+            Self::Tls10 => 0x0301,
+            Self::Tls11 => 0x0302,
+            Self::Tls12 => 0x0303,
+        }
+    }
+
+    /// The version of the record that carries the hello: `0x0300` for SSL 3.0 (an SSL 3.0
+    /// server may not read a newer record), `0x0301` otherwise, as most clients send.
+    pub const fn record_version(self) -> u16 {
+        match self {
+            Self::Ssl3 => 0x0300,
+            Self::Tls10 | Self::Tls11 | Self::Tls12 => 0x0301,
+        }
+    }
+
+    /// The version's name, as [`crate::hello::version_name`] gives it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Ssl3 => "SSL 3.0",
+            Self::Tls10 => "TLS 1.0",
+            Self::Tls11 => "TLS 1.1",
+            Self::Tls12 => "TLS 1.2",
+        }
+    }
+}
+
+impl fmt::Display for ProbeVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a hand-built ClientHello offers.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct HelloSpec<'a> {
+    /// `client_version`: the highest version offered (no `supported_versions` extension is
+    /// sent, so it is the only one a TLS 1.3 server may read).
+    pub version: ProbeVersion,
+    /// The cipher suites, in preference order; `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` is appended.
+    pub cipher_suites: &'a [u16],
+    /// The name for the `server_name` extension (a DNS name; IP literals are never sent as
+    /// SNI, RFC 6066 section 3). Not sent in an SSL 3.0 hello, which has no extensions.
+    pub server_name: Option<&'a str>,
+    /// The client random: the caller's, since this layer has no source of randomness.
+    pub random: [u8; 32],
+}
+
+impl<'a> HelloSpec<'a> {
+    /// A hello of `version` offering `cipher_suites`, without a name and with a zero random.
+    pub fn new(version: ProbeVersion, cipher_suites: &'a [u16]) -> Self {
+        Self {
+            version,
+            cipher_suites,
+            server_name: None,
+            random: [0; 32],
+        }
+    }
+}
+
+/// Why a hello could not be built: the caller's mistake, never the peer's.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No cipher suite to offer.
+    #[error("no cipher suite to offer")]
+    NoCipherSuites,
+    /// More than [`MAX_SUITES`] cipher suites.
+    #[error("{0} cipher suites is more than a probe offers")]
+    TooManySuites(usize),
+    /// The server name is not a DNS name (empty, too long, an IP literal, or a character
+    /// outside letters, digits, `-` and `.`).
+    #[error("the server name is not a dns name")]
+    InvalidServerName,
+}
+
+/// The ClientHello of `spec`, in one handshake record.
+///
+/// SSL 3.0: no extensions. TLS 1.0 and 1.1: `server_name`, `supported_groups`,
+/// `ec_point_formats`, `extended_master_secret`, `renegotiation_info`. TLS 1.2: the same and
+/// `signature_algorithms`. Never `supported_versions` or `key_share`: a TLS 1.3 server must
+/// answer as to a client of `spec.version` (RFC 8446, appendix D.2).
+pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
+    if spec.cipher_suites.is_empty() {
+        return Err(BuildError::NoCipherSuites);
+    }
+    if spec.cipher_suites.len() > MAX_SUITES {
+        return Err(BuildError::TooManySuites(spec.cipher_suites.len()));
+    }
+    let name = match spec.server_name {
+        Some(name) if is_dns_name(name) => Some(name),
+        Some(_) => return Err(BuildError::InvalidServerName),
+        None => None,
+    };
+    let mut body = Vec::with_capacity(128 + 2 * spec.cipher_suites.len());
+    body.extend_from_slice(&spec.version.wire().to_be_bytes());
+    body.extend_from_slice(&spec.random);
+    body.push(0); // No session id: nothing is resumed.
+    let suites: Vec<u16> = spec
+        .cipher_suites
+        .iter()
+        .copied()
+        .chain([RENEGOTIATION_SCSV])
+        .collect();
+    push_u16s(&mut body, &suites);
+    body.extend_from_slice(&[1, 0]); // Compression: null only.
+    if spec.version != ProbeVersion::Ssl3 {
+        let mut block = Vec::new();
+        if let Some(name) = name {
+            let mut entry = vec![0];
+            push_vec16(&mut entry, name.as_bytes());
+            let mut list = Vec::new();
+            push_vec16(&mut list, &entry);
+            push_extension(&mut block, EXT_SERVER_NAME, &list);
+        }
+        let mut groups = Vec::new();
+        push_u16s(&mut groups, GROUPS);
+        push_extension(&mut block, EXT_SUPPORTED_GROUPS, &groups);
+        push_extension(&mut block, EXT_EC_POINT_FORMATS, &[1, 0]);
+        if spec.version == ProbeVersion::Tls12 {
+            let mut schemes = Vec::new();
+            push_u16s(&mut schemes, SIGNATURE_SCHEMES);
+            push_extension(&mut block, EXT_SIGNATURE_ALGORITHMS, &schemes);
+        }
+        push_extension(&mut block, EXT_EXTENDED_MASTER_SECRET, &[]);
+        push_extension(&mut block, EXT_RENEGOTIATION_INFO, &[0]);
+        push_vec16(&mut body, &block);
+    }
+    Ok(record(
+        CONTENT_HANDSHAKE,
+        spec.version.record_version(),
+        &handshake(HANDSHAKE_CLIENT_HELLO, &body),
+    ))
+}
+
+/// Every suite with `weakness` in the IANA registry's tables of [`crate::hello`], in code point
+/// order, for a probe that offers only those. `TLS_NULL_WITH_NULL_NULL` is left out: it is the
+/// state before a handshake, not a suite a server may choose.
+pub fn weak_suites(weakness: Weakness) -> Vec<u16> {
+    (0x0001..=0xfffe)
+        .filter(|&suite| weakness.applies(suite))
+        .collect()
+}
+
+/// What a server answered a hand-built hello with.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum ProbeReply {
+    /// A ServerHello: the server chose a version and a suite.
+    ServerHello(ServerHello),
+    /// A TLS 1.3 HelloRetryRequest: the server speaks only TLS 1.3 and asks for a key share
+    /// the probe never sends.
+    HelloRetryRequest,
+    /// An alert record.
+    Alert {
+        /// Whether the level is fatal (2); a warning (1) otherwise.
+        fatal: bool,
+        /// The description.
+        description: Alert,
+        /// The version of the alert's record (an old server answers in its own).
+        record_version: u16,
+    },
+    /// The connection ended before a whole answer arrived.
+    Closed {
+        /// How many bytes had arrived.
+        after: usize,
+    },
+    /// Text where TLS was due: the port speaks a plaintext protocol (or expects STARTTLS).
+    Plaintext(PlaintextReply),
+    /// Bytes that are neither a well-formed answer nor text.
+    Garbage(Garbage),
+}
+
+/// What a ServerHello says.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub struct ServerHello {
+    /// The version the server chose: `supported_versions` when present, else `server_version`.
+    pub version: u16,
+    /// The version of the record that carried it.
+    pub record_version: u16,
+    /// The cipher suite the server chose.
+    pub cipher_suite: u16,
+    /// The compression method the server chose (anything but 0 is CRIME-prone).
+    pub compression: u8,
+}
+
+/// Why an answer is garbage.
+#[derive(Clone, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum Garbage {
+    /// Bytes that do not start a TLS record and are not text (escaped, at most
+    /// [`reply::PREVIEW_LEN`] of them).
+    NotTls(String),
+    /// A TLS record of a content type other than handshake or alert came first.
+    ContentType(u8),
+    /// A record declares more than 2^14 bytes, or none.
+    RecordLength(usize),
+    /// The first handshake message is not a ServerHello (its type).
+    Message(u8),
+    /// A ServerHello or alert whose fields do not fit their lengths.
+    Malformed,
+    /// The first handshake message is longer than [`MAX_REPLY_LEN`] allows.
+    TooLong,
+}
+
+impl ProbeReply {
+    /// Whether the server accepted `version`: a ServerHello that chose exactly it. A server
+    /// that answers an older version than offered refused the one offered (it would have
+    /// chosen it otherwise); a newer one is a protocol violation, not an acceptance.
+    pub fn accepts(&self, version: ProbeVersion) -> bool {
+        matches!(self, Self::ServerHello(hello) if hello.version == version.wire())
+    }
+
+    /// The weaknesses of the suite a ServerHello chose (none for other answers).
+    pub fn weaknesses(&self) -> Vec<Weakness> {
+        match self {
+            Self::ServerHello(hello) => crate::hello::weaknesses(hello.cipher_suite).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for ProbeReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ServerHello(hello) => {
+                match crate::hello::version_name(hello.version) {
+                    Some(name) => write!(f, "server hello: {name}")?,
+                    None => write!(f, "server hello: version {:#06x}", hello.version)?,
+                }
+                write!(f, ", suite {:#06x}", hello.cipher_suite)
+            }
+            Self::HelloRetryRequest => f.write_str("hello retry request (tls 1.3 only)"),
+            Self::Alert {
+                fatal, description, ..
+            } => {
+                let level = if *fatal { "fatal" } else { "warning" };
+                write!(f, "{level} alert {description}")
+            }
+            Self::Closed { after: 0 } => f.write_str("closed without answering"),
+            Self::Closed { after } => write!(f, "closed after {after} bytes of an answer"),
+            Self::Plaintext(reply) => write!(f, "plaintext `{}`", reply.preview),
+            Self::Garbage(garbage) => write!(f, "garbage: {garbage}"),
+        }
+    }
+}
+
+impl fmt::Display for Garbage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotTls(preview) => write!(f, "not tls (`{preview}`)"),
+            Self::ContentType(kind) => write!(f, "record of content type {kind:#04x} first"),
+            Self::RecordLength(len) => write!(f, "record length {len}"),
+            Self::Message(kind) => write!(f, "handshake message of type {kind} first"),
+            Self::Malformed => f.write_str("malformed server hello or alert"),
+            Self::TooLong => f.write_str("first handshake message too long"),
+        }
+    }
+}
+
+/// Classifies what a server sent after a hand-built hello. `eof`: the server has closed (or the
+/// caller stops reading), so an incomplete answer is final. Returns `None` when more bytes are
+/// needed; never `None` when `eof` is true or when `bytes` holds [`MAX_REPLY_LEN`] or more.
+///
+/// The answer depends only on the bytes, not on how they were split across reads: a prefix of
+/// an input gives `None` or the input's own answer.
+pub fn classify(bytes: &[u8], eof: bool) -> Option<ProbeReply> {
+    let bytes = bytes.get(..MAX_REPLY_LEN).unwrap_or(bytes);
+    let full = bytes.len() == MAX_REPLY_LEN;
+    let incomplete = |after: usize| match (eof, full) {
+        (true, _) => Some(ProbeReply::Closed { after }),
+        (false, true) => Some(ProbeReply::Garbage(Garbage::TooLong)),
+        (false, false) => None,
+    };
+    match bytes {
+        [] => return incomplete(0),
+        [CONTENT_ALERT | CONTENT_HANDSHAKE] => return incomplete(1),
+        [CONTENT_ALERT | CONTENT_HANDSHAKE, 3, ..] => {}
+        _ => return not_tls(bytes, eof),
+    }
+    let mut records = Records { rest: bytes };
+    let mut message: Vec<u8> = Vec::new();
+    let mut first_version = None;
+    loop {
+        let record = match records.next() {
+            Next::Record(record) => record,
+            Next::Incomplete => return incomplete(bytes.len()),
+            Next::BadLength(len) => return Some(ProbeReply::Garbage(Garbage::RecordLength(len))),
+        };
+        first_version.get_or_insert(record.version);
+        if record.content_type == CONTENT_ALERT && message.is_empty() {
+            return Some(alert(record));
+        }
+        if record.content_type != CONTENT_HANDSHAKE {
+            return Some(ProbeReply::Garbage(Garbage::ContentType(
+                record.content_type,
+            )));
+        }
+        message.extend_from_slice(record.fragment);
+        if let Some(&kind) = message.first()
+            && kind != HANDSHAKE_SERVER_HELLO
+        {
+            return Some(ProbeReply::Garbage(Garbage::Message(kind)));
+        }
+        if let [_, a, b, c, ..] = message[..] {
+            let declared = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+            if declared > MAX_REPLY_LEN {
+                return Some(ProbeReply::Garbage(Garbage::TooLong));
+            }
+            if let Some(body) = message.get(4..4 + declared) {
+                let version = first_version.unwrap_or_default();
+                return Some(server_hello(body, version));
+            }
+        }
+    }
+}
+
+/// An answer that is not an alert or handshake record: decided once its first line (or
+/// [`reply::PREVIEW_LEN`] bytes) is there, so that the preview does not depend on the reads.
+fn not_tls(bytes: &[u8], eof: bool) -> Option<ProbeReply> {
+    let first = bytes.first().copied().unwrap_or_default();
+    if bytes.len() < 2 && !eof && (0x14..=0x18).contains(&first) {
+        return None;
+    }
+    if reply::looks_like_tls(bytes) {
+        return Some(ProbeReply::Garbage(Garbage::ContentType(first)));
+    }
+    let settled = eof || bytes.len() >= reply::PREVIEW_LEN;
+    match reply::classify(bytes) {
+        FirstReply::Plaintext(text) => {
+            let head = bytes.get(..reply::PREVIEW_LEN).unwrap_or(bytes);
+            let line_ended = head.iter().any(|&b| b == b'\r' || b == b'\n');
+            (settled || line_ended).then_some(ProbeReply::Plaintext(text))
+        }
+        FirstReply::Binary(preview) => {
+            settled.then_some(ProbeReply::Garbage(Garbage::NotTls(preview)))
+        }
+        // Not reached for a non-empty input that does not start a record; named anyway.
+        FirstReply::Nothing | FirstReply::Tls | FirstReply::EchoedClientHello => {
+            settled.then_some(ProbeReply::Garbage(Garbage::NotTls(String::new())))
+        }
+    }
+}
+
+fn alert(record: Record<'_>) -> ProbeReply {
+    match record.fragment {
+        [level @ (1 | 2), description, ..] => ProbeReply::Alert {
+            fatal: *level == 2,
+            description: Alert(*description),
+            record_version: record.version,
+        },
+        _ => ProbeReply::Garbage(Garbage::Malformed),
+    }
+}
+
+/// The body of a ServerHello (RFC 5246, section 7.4.1.3; RFC 8446, section 4.1.3).
+fn server_hello(body: &[u8], record_version: u16) -> ProbeReply {
+    let mut reader = Reader { rest: body };
+    let parsed = (|| {
+        let legacy_version = reader.u16()?;
+        let random = reader.take(32)?;
+        let session_id = reader.vec_u8()?;
+        if session_id.len() > 32 {
+            return None;
+        }
+        let cipher_suite = reader.u16()?;
+        let compression = reader.u8()?;
+        let mut version = legacy_version;
+        if !reader.rest.is_empty() {
+            let mut extensions = Reader {
+                rest: reader.vec_u16()?,
+            };
+            if !reader.rest.is_empty() {
+                return None;
+            }
+            while !extensions.rest.is_empty() {
+                let kind = extensions.u16()?;
+                let data = extensions.vec_u16()?;
+                if kind == EXT_SUPPORTED_VERSIONS {
+                    let [a, b] = data else { return None };
+                    version = u16::from_be_bytes([*a, *b]);
+                }
+            }
+        }
+        let retry = random == HELLO_RETRY_RANDOM;
+        Some((retry, version, cipher_suite, compression))
+    })();
+    match parsed {
+        Some((true, ..)) => ProbeReply::HelloRetryRequest,
+        Some((false, version, cipher_suite, compression)) => ProbeReply::ServerHello(ServerHello {
+            version,
+            record_version,
+            cipher_suite,
+            compression,
+        }),
+        None => ProbeReply::Garbage(Garbage::Malformed),
+    }
+}
+
+/// A ServerHello record choosing `version` and `cipher_suite` (no session id, null compression,
+/// no extensions): what an old server answers a hello it accepts. The encoder of the tests and
+/// of the mock server's legacy behaviours; it carries no key and continues nothing.
+pub fn server_hello_record(version: u16, cipher_suite: u16, random: [u8; 32]) -> Vec<u8> {
+    let mut body = version.to_be_bytes().to_vec();
+    body.extend_from_slice(&random);
+    body.push(0);
+    body.extend_from_slice(&cipher_suite.to_be_bytes());
+    body.push(0);
+    let record_version = version.min(0x0303);
+    record(
+        CONTENT_HANDSHAKE,
+        record_version,
+        &handshake(HANDSHAKE_SERVER_HELLO, &body),
+    )
+}
+
+/// The suite an old server of `version` would choose from a ClientHello's list: the first one
+/// that is not a signalling value. `None` when only signalling values are offered.
+pub fn first_choosable_suite(cipher_suites: &[u16]) -> Option<u16> {
+    cipher_suites.iter().copied().find(|&suite| {
+        suite != RENEGOTIATION_SCSV && suite != FALLBACK_SCSV && !crate::hello::is_grease(suite)
+    })
+}
+
+/// An alert record of `version`: `fatal` or a warning, with `description`.
+pub fn alert_record(version: u16, fatal: bool, description: Alert) -> Vec<u8> {
+    let level = if fatal { 2 } else { 1 };
+    record(CONTENT_ALERT, version, &[level, description.0])
+}
+
+/// The command a STARTTLS probe pipelines after STARTTLS (or writes just before its
+/// ClientHello): harmless and answered by every server of the dialect, so that an answer inside
+/// TLS proves the plaintext bytes were processed as if protected (CVE-2011-0411 class). `None`
+/// for `Framed` and `Implicit`, which have no plaintext command to inject.
+pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
+    match dialect {
+        Dialect::Smtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
+        Dialect::Imap => Some(b"X1 NOOP\r\n"),
+        Dialect::Framed | Dialect::Implicit => None,
+    }
+}
+
+/// Whether bytes a server sent inside TLS, before the client said anything there, answer a
+/// command: a complete line. A server owes nothing unprompted after STARTTLS (no greeting, RFC
+/// 3207 section 4.2, RFC 3501 section 6.2.1, RFC 2595 section 4), so any line is the answer to
+/// a command that arrived in plaintext.
+pub fn answers_injected(bytes: &[u8]) -> bool {
+    bytes
+        .get(..MAX_REPLY_LEN.min(bytes.len()))
+        .is_some_and(|head| head.contains(&b'\n'))
+}
+
+/// A DNS name as SNI may carry it: letters, digits, hyphens and dots, labels of 1 to 63 bytes,
+/// at most 253 bytes, not all digits and dots (an IPv4 literal).
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && !name.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn record(content_type: u8, version: u16, fragment: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_HEADER_LEN + fragment.len());
+    out.push(content_type);
+    out.extend_from_slice(&version.to_be_bytes());
+    push_vec16(&mut out, fragment);
+    out
+}
+
+fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+    // Bodies here are built from bounded parts (at most MAX_SUITES suites): well below 2^24.
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes();
+    let mut out = vec![kind, len[1], len[2], len[3]];
+    out.extend_from_slice(body);
+    out
+}
+
+fn push_extension(block: &mut Vec<u8>, kind: u16, data: &[u8]) {
+    block.extend_from_slice(&kind.to_be_bytes());
+    push_vec16(block, data);
+}
+
+/// A vector with a two-byte length. Callers pass at most a record's worth of bytes.
+fn push_vec16(out: &mut Vec<u8>, data: &[u8]) {
+    let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(data.get(..usize::from(len)).unwrap_or(data));
+}
+
+fn push_u16s(out: &mut Vec<u8>, values: &[u16]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    push_vec16(out, &bytes);
+}
+
+struct Record<'a> {
+    content_type: u8,
+    version: u16,
+    fragment: &'a [u8],
+}
+
+enum Next<'a> {
+    Record(Record<'a>),
+    Incomplete,
+    BadLength(usize),
+}
+
+struct Records<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Records<'a> {
+    fn next(&mut self) -> Next<'a> {
+        let Some(&[content_type, major, minor, high, low]) = self.rest.first_chunk::<5>() else {
+            return Next::Incomplete;
+        };
+        let len = usize::from(u16::from_be_bytes([high, low]));
+        if len == 0 || len > MAX_FRAGMENT {
+            return Next::BadLength(len);
+        }
+        let Some(fragment) = self.rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + len) else {
+            return Next::Incomplete;
+        };
+        self.rest = self.rest.get(RECORD_HEADER_LEN + len..).unwrap_or_default();
+        Next::Record(Record {
+            content_type,
+            version: u16::from_be_bytes([major, minor]),
+            fragment,
+        })
+    }
+}
+
+/// A cursor over bytes that never reads past the end.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let head = self.rest.get(..n)?;
+        self.rest = self.rest.get(n..).unwrap_or_default();
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).and_then(|b| b.first().copied())
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        let bytes = self.take(2)?;
+        Some(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]))
+    }
+
+    fn vec_u8(&mut self) -> Option<&'a [u8]> {
+        let n = self.u8()?;
+        self.take(usize::from(n))
+    }
+
+    fn vec_u16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,567 @@
+//! Tests of the probe: hellos read back by the ClientHello parser, answers built by an encoder
+//! that knows what it planted, and properties over any split of the bytes.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::hello;
+
+/// What a test plants in a ServerHello.
+#[derive(Clone, Debug)]
+struct Planted {
+    legacy_version: u16,
+    random: [u8; 32],
+    session_id: Vec<u8>,
+    suite: u16,
+    compression: u8,
+    /// `None`: no extension block; `Some(Some(v))`: a `supported_versions` choosing `v`.
+    extensions: Option<Option<u16>>,
+    record_version: u16,
+}
+
+/// The ServerHello message of `planted`, handshake header included.
+fn encode(planted: &Planted) -> Vec<u8> {
+    let mut body = planted.legacy_version.to_be_bytes().to_vec();
+    body.extend_from_slice(&planted.random);
+    body.push(planted.session_id.len() as u8);
+    body.extend_from_slice(&planted.session_id);
+    body.extend_from_slice(&planted.suite.to_be_bytes());
+    body.push(planted.compression);
+    if let Some(selected) = planted.extensions {
+        let mut block = Vec::new();
+        // An extension the classifier skips, then the one it reads.
+        block.extend_from_slice(&[0xff, 0x01, 0x00, 0x01, 0x00]);
+        if let Some(version) = selected {
+            block.extend_from_slice(&[0x00, 0x2b, 0x00, 0x02]);
+            block.extend_from_slice(&version.to_be_bytes());
+        }
+        body.extend_from_slice(&(block.len() as u16).to_be_bytes());
+        body.extend_from_slice(&block);
+    }
+    let len = body.len() as u32;
+    let mut message = vec![2, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+    message.extend_from_slice(&body);
+    message
+}
+
+/// `message` in handshake records of at most `size` bytes each.
+fn records(version: u16, message: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for fragment in message.chunks(size.max(1)) {
+        out.push(0x16);
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend_from_slice(&(fragment.len() as u16).to_be_bytes());
+        out.extend_from_slice(fragment);
+    }
+    out
+}
+
+fn planted() -> Planted {
+    Planted {
+        legacy_version: 0x0301,
+        random: [0x11; 32],
+        session_id: vec![0x22; 32],
+        suite: 0xc013,
+        compression: 0,
+        extensions: None,
+        record_version: 0x0301,
+    }
+}
+
+fn check(input: &[u8], eof: bool, expected: Option<ProbeReply>) {
+    let head = input.get(..64).unwrap_or(input);
+    let len = input.len();
+    assert_eq!(
+        classify(input, eof),
+        expected,
+        "input of {len} bytes: {head:02x?}"
+    );
+}
+
+fn hello_of(planted: &Planted) -> ProbeReply {
+    let version = match planted.extensions {
+        Some(Some(version)) => version,
+        _ => planted.legacy_version,
+    };
+    ProbeReply::ServerHello(ServerHello {
+        version,
+        record_version: planted.record_version,
+        cipher_suite: planted.suite,
+        compression: planted.compression,
+    })
+}
+
+#[test]
+fn every_probe_version_reads_back_as_the_hello_it_planted() {
+    for version in [
+        ProbeVersion::Ssl3,
+        ProbeVersion::Tls10,
+        ProbeVersion::Tls11,
+        ProbeVersion::Tls12,
+    ] {
+        let spec = HelloSpec {
+            version,
+            cipher_suites: &[0x002f, 0x000a],
+            server_name: Some("mail.example"),
+            random: [9; 32],
+        };
+        let record = client_hello(&spec).unwrap();
+        let parsed = hello::parse(&record).unwrap();
+        assert_eq!(parsed.record_version, version.record_version());
+        assert_eq!(parsed.legacy_version, version.wire());
+        assert_eq!(parsed.supported_versions, None, "{version}");
+        assert_eq!(
+            parsed.offered_versions().collect::<Vec<_>>(),
+            [version.wire()]
+        );
+        assert_eq!(parsed.cipher_suites, [0x002f, 0x000a, 0x00ff]);
+        assert_eq!(parsed.compression_methods, [0]);
+        if version == ProbeVersion::Ssl3 {
+            assert!(
+                parsed.extensions.is_empty(),
+                "ssl 3.0 hello has no extensions"
+            );
+            assert_eq!(parsed.server_name, None);
+        } else {
+            assert_eq!(parsed.server_name_str(), Some("mail.example"));
+            assert_eq!(parsed.supported_groups, GROUPS);
+            assert!(!parsed.has_extension(EXT_SUPPORTED_VERSIONS));
+            assert!(!parsed.has_extension(0x0033), "no key share");
+            assert_eq!(
+                parsed.has_extension(EXT_SIGNATURE_ALGORITHMS),
+                version == ProbeVersion::Tls12,
+                "{version}"
+            );
+        }
+        // The record is exactly one record: header length = the rest.
+        let declared = usize::from(u16::from_be_bytes([record[3], record[4]]));
+        assert_eq!(declared, record.len() - 5);
+    }
+}
+
+#[test]
+fn the_random_and_the_absent_name_are_the_callers() {
+    let spec = HelloSpec {
+        random: [0xab; 32],
+        ..HelloSpec::new(ProbeVersion::Tls11, LEGACY_SUITES)
+    };
+    let record = client_hello(&spec).unwrap();
+    // Record header (5), handshake header (4), version (2), then the random.
+    assert_eq!(record[11..43], [0xab; 32]);
+    let parsed = hello::parse(&record).unwrap();
+    assert_eq!(parsed.server_name, None);
+    assert!(!parsed.has_extension(EXT_SERVER_NAME));
+    assert_eq!(parsed.cipher_suites.len(), LEGACY_SUITES.len() + 1);
+}
+
+#[test]
+fn hellos_that_cannot_be_built_say_why() {
+    let none = HelloSpec::new(ProbeVersion::Tls10, &[]);
+    assert_eq!(client_hello(&none), Err(BuildError::NoCipherSuites));
+    let many = vec![0x002f; MAX_SUITES + 1];
+    let spec = HelloSpec::new(ProbeVersion::Tls10, &many);
+    assert_eq!(
+        client_hello(&spec),
+        Err(BuildError::TooManySuites(MAX_SUITES + 1))
+    );
+    let most = vec![0x002f; MAX_SUITES];
+    assert!(client_hello(&HelloSpec::new(ProbeVersion::Tls10, &most)).is_ok());
+    for name in [
+        "",
+        "127.0.0.1",
+        "a b",
+        "-a.example",
+        "a-.example",
+        "a..b",
+        &"a".repeat(64),
+    ] {
+        let spec = HelloSpec {
+            server_name: Some(name),
+            ..HelloSpec::new(ProbeVersion::Tls12, LEGACY_SUITES)
+        };
+        assert_eq!(
+            client_hello(&spec),
+            Err(BuildError::InvalidServerName),
+            "{name:?}"
+        );
+    }
+    for name in ["localhost", "mail.example.", "a-b.example", &"a".repeat(63)] {
+        let spec = HelloSpec {
+            server_name: Some(name),
+            ..HelloSpec::new(ProbeVersion::Tls12, LEGACY_SUITES)
+        };
+        assert!(client_hello(&spec).is_ok(), "{name:?}");
+    }
+}
+
+#[test]
+fn a_server_hello_says_its_version_and_suite() {
+    let reply = classify(&server_hello_record(0x0302, 0x000a, [1; 32]), false).unwrap();
+    assert_eq!(
+        reply,
+        ProbeReply::ServerHello(ServerHello {
+            version: 0x0302,
+            record_version: 0x0302,
+            cipher_suite: 0x000a,
+            compression: 0,
+        })
+    );
+    assert!(reply.accepts(ProbeVersion::Tls11));
+    assert!(!reply.accepts(ProbeVersion::Tls10));
+    assert!(!reply.accepts(ProbeVersion::Tls12));
+    assert_eq!(reply.weaknesses(), [Weakness::TripleDes, Weakness::CbcSha1]);
+    assert_eq!(reply.to_string(), "server hello: TLS 1.1, suite 0x000a");
+}
+
+#[test]
+fn supported_versions_overrides_the_legacy_version() {
+    let planted = Planted {
+        legacy_version: 0x0303,
+        extensions: Some(Some(0x0304)),
+        ..planted()
+    };
+    let reply = classify(&records(0x0303, &encode(&planted), 1 << 14), false).unwrap();
+    assert!(matches!(reply, ProbeReply::ServerHello(h) if h.version == 0x0304));
+    assert!(!reply.accepts(ProbeVersion::Tls12));
+}
+
+#[test]
+fn a_hello_retry_request_is_not_a_server_hello() {
+    let planted = Planted {
+        legacy_version: 0x0303,
+        random: HELLO_RETRY_RANDOM,
+        extensions: Some(Some(0x0304)),
+        ..planted()
+    };
+    let input = records(0x0303, &encode(&planted), 1 << 14);
+    check(&input, false, Some(ProbeReply::HelloRetryRequest));
+    assert!(
+        !classify(&input, false)
+            .unwrap()
+            .accepts(ProbeVersion::Tls12)
+    );
+}
+
+#[test]
+fn alerts_closes_and_partial_answers_are_told_apart() {
+    let alert = alert_record(0x0300, true, Alert(40));
+    let expected = ProbeReply::Alert {
+        fatal: true,
+        description: Alert(40),
+        record_version: 0x0300,
+    };
+    check(&alert, false, Some(expected.clone()));
+    assert_eq!(expected.to_string(), "fatal alert handshake_failure");
+    assert!(expected.weaknesses().is_empty());
+    check(
+        &alert_record(0x0303, false, Alert(90)),
+        false,
+        Some(ProbeReply::Alert {
+            fatal: false,
+            description: Alert(90),
+            record_version: 0x0303,
+        }),
+    );
+    check(&[], false, None);
+    check(&[], true, Some(ProbeReply::Closed { after: 0 }));
+    check(&[0x15], false, None);
+    check(&[0x15], true, Some(ProbeReply::Closed { after: 1 }));
+    check(&alert[..6], false, None);
+    check(&alert[..6], true, Some(ProbeReply::Closed { after: 6 }));
+    // An alert level that is neither warning nor fatal.
+    check(
+        &[0x15, 3, 3, 0, 2, 7, 40],
+        false,
+        Some(ProbeReply::Garbage(Garbage::Malformed)),
+    );
+    check(
+        &[0x15, 3, 3, 0, 1, 2],
+        false,
+        Some(ProbeReply::Garbage(Garbage::Malformed)),
+    );
+}
+
+#[test]
+fn plaintext_and_garbage_are_named() {
+    let greeting = b"220 mx.example ESMTP\r\n";
+    let Some(ProbeReply::Plaintext(text)) = classify(greeting, false) else {
+        panic!("a greeting is plaintext");
+    };
+    assert_eq!(text.preview, "220 mx.example ESMTP");
+    // Without its line end the greeting may go on: wait, unless the stream ended.
+    check(&greeting[..10], false, None);
+    assert!(matches!(
+        classify(&greeting[..10], true),
+        Some(ProbeReply::Plaintext(_))
+    ));
+    check(&[0x00, 0x01, 0x02], false, None);
+    check(
+        &[0x00, 0x01, 0x02],
+        true,
+        Some(ProbeReply::Garbage(Garbage::NotTls(
+            "\\x00\\x01\\x02".into(),
+        ))),
+    );
+    check(
+        &[0x17, 3, 3, 0, 1, 0],
+        false,
+        Some(ProbeReply::Garbage(Garbage::ContentType(0x17))),
+    );
+    check(&[0x17], false, None);
+    // A handshake record of a major version other than 3 is not TLS.
+    check(
+        &[0x16, 0x00, 0x01, 0x02, 0x03],
+        true,
+        Some(ProbeReply::Garbage(Garbage::NotTls(
+            "\\x16\\x00\\x01\\x02\\x03".into(),
+        ))),
+    );
+    check(
+        &[0x16, 3, 1, 0, 0],
+        false,
+        Some(ProbeReply::Garbage(Garbage::RecordLength(0))),
+    );
+    check(
+        &[0x16, 3, 1, 0x40, 0x01],
+        false,
+        Some(ProbeReply::Garbage(Garbage::RecordLength(0x4001))),
+    );
+    // A Certificate message (11) where the ServerHello was due.
+    check(
+        &[0x16, 3, 3, 0, 4, 11, 0, 0, 0],
+        false,
+        Some(ProbeReply::Garbage(Garbage::Message(11))),
+    );
+    // An alert after half a handshake message.
+    let mut input = records(0x0303, &encode(&planted())[..10], 10);
+    input.extend_from_slice(&alert_record(0x0303, true, Alert(40)));
+    check(
+        &input,
+        false,
+        Some(ProbeReply::Garbage(Garbage::ContentType(0x15))),
+    );
+}
+
+#[test]
+fn malformed_server_hellos_are_garbage() {
+    let long_session = Planted {
+        session_id: vec![0; 33],
+        ..planted()
+    };
+    let bad_versions = Planted {
+        extensions: Some(Some(0x0304)),
+        ..planted()
+    };
+    let mut truncated_ext = encode(&bad_versions);
+    // Claim one byte more in the handshake header than the body has: incomplete, then closed.
+    truncated_ext[3] += 1;
+    let input = records(0x0301, &truncated_ext, 1 << 14);
+    check(&input, false, None);
+    check(
+        &input,
+        true,
+        Some(ProbeReply::Closed { after: input.len() }),
+    );
+    check(
+        &records(0x0301, &encode(&long_session), 1 << 14),
+        false,
+        Some(ProbeReply::Garbage(Garbage::Malformed)),
+    );
+    // A body cut short inside the cipher suite (the header declares what is there).
+    let mut short = encode(&planted());
+    short.truncate(4 + 2 + 32 + 1 + 32 + 1);
+    let len = short.len() as u32 - 4;
+    short[1..4].copy_from_slice(&len.to_be_bytes()[1..]);
+    check(
+        &records(0x0301, &short, 1 << 14),
+        false,
+        Some(ProbeReply::Garbage(Garbage::Malformed)),
+    );
+    // A declared message longer than the classifier ever reads.
+    check(
+        &[0x16, 3, 3, 0, 4, 2, 0xff, 0xff, 0xff],
+        false,
+        Some(ProbeReply::Garbage(Garbage::TooLong)),
+    );
+}
+
+#[test]
+fn the_classifier_stops_at_its_bound() {
+    // Records of 2^14 bytes whose handshake message never ends within the bound.
+    // Declared within the bound, but two full records cannot carry it.
+    let mut message = vec![2, 0, 0x80, 0x00];
+    message.resize(0x8004, 0);
+    let input = records(0x0303, &message, 1 << 14);
+    assert!(input.len() > MAX_REPLY_LEN);
+    check(&input, false, Some(ProbeReply::Garbage(Garbage::TooLong)));
+    check(&input[..MAX_REPLY_LEN - 1], false, None);
+}
+
+#[test]
+fn weak_suite_lists_hold_only_their_weakness() {
+    for weakness in Weakness::ALL {
+        let suites = weak_suites(weakness);
+        assert!(!suites.is_empty(), "{weakness}");
+        assert!(suites.iter().all(|&s| weakness.applies(s)), "{weakness}");
+        assert!(
+            suites.windows(2).all(|w| w[0] < w[1]),
+            "in code point order"
+        );
+        assert!(suites.len() <= MAX_SUITES);
+        let spec = HelloSpec::new(ProbeVersion::Tls12, &suites);
+        assert!(client_hello(&spec).is_ok(), "{weakness}");
+    }
+    assert!(!weak_suites(Weakness::Null).contains(&0x0000));
+    assert!(weak_suites(Weakness::Null).contains(&0x0001));
+    assert!(weak_suites(Weakness::Export).contains(&0x0003));
+    assert!(weak_suites(Weakness::Rc4).contains(&0x0005));
+    assert!(weak_suites(Weakness::TripleDes).contains(&0x000a));
+    assert!(weak_suites(Weakness::CbcSha1).contains(&0x002f));
+    assert!(!weak_suites(Weakness::CbcSha1).contains(&0xc02f));
+}
+
+#[test]
+fn an_old_server_chooses_the_first_real_suite() {
+    assert_eq!(
+        first_choosable_suite(&[0x5600, 0x0a0a, 0x00ff, 0x0005, 0x002f]),
+        Some(0x0005)
+    );
+    assert_eq!(first_choosable_suite(&[0x00ff, 0x5600]), None);
+    assert_eq!(first_choosable_suite(&[]), None);
+}
+
+#[test]
+fn injected_commands_are_one_line_of_their_dialect() {
+    assert_eq!(injected_command(Dialect::Smtp), Some(&b"NOOP\r\n"[..]));
+    assert_eq!(injected_command(Dialect::Pop3), Some(&b"NOOP\r\n"[..]));
+    assert_eq!(injected_command(Dialect::Imap), Some(&b"X1 NOOP\r\n"[..]));
+    assert_eq!(injected_command(Dialect::Framed), None);
+    assert_eq!(injected_command(Dialect::Implicit), None);
+    assert!(answers_injected(b"250 2.0.0 OK\r\n"));
+    assert!(answers_injected(b"X1 OK\n"));
+    assert!(!answers_injected(b""));
+    assert!(!answers_injected(b"250 2.0.0 O"));
+}
+
+#[test]
+fn version_names_and_wire_values_agree_with_the_hello_module() {
+    for version in [
+        ProbeVersion::Ssl3,
+        ProbeVersion::Tls10,
+        ProbeVersion::Tls11,
+        ProbeVersion::Tls12,
+    ] {
+        assert_eq!(hello::version_name(version.wire()), Some(version.name()));
+        assert_eq!(version.to_string(), version.name());
+    }
+    assert_eq!(
+        ProbeVersion::LEGACY,
+        [ProbeVersion::Ssl3, ProbeVersion::Tls10, ProbeVersion::Tls11]
+    );
+}
+
+fn planted_strategy() -> impl Strategy<Value = Planted> {
+    (
+        prop::sample::select(vec![0x0300u16, 0x0301, 0x0302, 0x0303]),
+        any::<[u8; 32]>(),
+        prop::collection::vec(any::<u8>(), 0..=32),
+        any::<u16>(),
+        any::<u8>(),
+        prop::option::of(prop::option::of(any::<u16>())),
+        prop::sample::select(vec![0x0300u16, 0x0301, 0x0303]),
+    )
+        .prop_filter("not the retry random", |p| p.1 != HELLO_RETRY_RANDOM)
+        .prop_map(
+            |(
+                legacy_version,
+                random,
+                session_id,
+                suite,
+                compression,
+                extensions,
+                record_version,
+            )| {
+                Planted {
+                    legacy_version,
+                    random,
+                    session_id,
+                    suite,
+                    compression,
+                    extensions,
+                    record_version,
+                }
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn any_planted_server_hello_in_any_records_reads_back(
+        planted in planted_strategy(),
+        size in 1usize..200,
+        trailing in prop::collection::vec(any::<u8>(), 0..16),
+    ) {
+        let mut input = records(planted.record_version, &encode(&planted), size);
+        let whole = input.len();
+        input.extend_from_slice(&trailing);
+        let expected = hello_of(&planted);
+        prop_assert_eq!(classify(&input, false), Some(expected.clone()));
+        prop_assert_eq!(classify(&input, true), Some(expected));
+        // Every prefix that stops short of the message: more bytes needed, or closed at eof.
+        for cut in 0..whole {
+            let head = input.get(..cut).unwrap_or_default();
+            let pending = classify(head, false);
+            // A prefix ending exactly on a record boundary may hold the whole message already.
+            if let Some(reply) = pending {
+                prop_assert_eq!(reply, hello_of(&planted));
+            } else {
+                prop_assert_eq!(classify(head, true), Some(ProbeReply::Closed { after: cut }));
+            }
+        }
+    }
+
+    #[test]
+    fn any_bytes_classify_without_panic_and_prefixes_agree(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        lead in prop::sample::select(vec![None, Some(0x15u8), Some(0x16)]),
+    ) {
+        let mut input = bytes;
+        if let Some(lead) = lead {
+            input.splice(0..0, [lead, 3]);
+        }
+        prop_assert!(classify(&input, true).is_some());
+        let answer = classify(&input, false);
+        for cut in 0..input.len() {
+            let head = input.get(..cut).unwrap_or_default();
+            if let Some(early) = classify(head, false) {
+                prop_assert_eq!(Some(early), answer.clone(), "prefix of {} bytes", cut);
+            }
+        }
+    }
+
+    #[test]
+    fn any_hello_spec_builds_a_hello_the_parser_reads(
+        version in prop::sample::select(vec![
+            ProbeVersion::Ssl3, ProbeVersion::Tls10, ProbeVersion::Tls11, ProbeVersion::Tls12,
+        ]),
+        suites in prop::collection::vec(any::<u16>(), 1..300),
+        name in prop::option::of("[a-z0-9]{1,20}(\\.[a-z]{1,10}){0,3}"),
+        random in any::<[u8; 32]>(),
+    ) {
+        let spec = HelloSpec { version, cipher_suites: &suites, server_name: name.as_deref(), random };
+        let built = client_hello(&spec);
+        let all_digits = name.as_deref().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+        if all_digits {
+            prop_assert_eq!(built, Err(BuildError::InvalidServerName));
+            return Ok(());
+        }
+        let record = built.unwrap();
+        let parsed = hello::parse(&record).unwrap();
+        prop_assert_eq!(parsed.legacy_version, version.wire());
+        let mut offered = suites.clone();
+        offered.push(0x00ff);
+        prop_assert_eq!(&parsed.cipher_suites, &offered);
+        let sent_name = if version == ProbeVersion::Ssl3 { None } else { name.as_deref() };
+        prop_assert_eq!(parsed.server_name_str(), sent_name);
+    }
+}
