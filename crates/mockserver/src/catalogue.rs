@@ -63,8 +63,9 @@ pub enum ErrorClass {
     PlaintextAfterGoAhead,
     /// IMAP `PREAUTH`: the session is authenticated in plaintext, no STARTTLS possible.
     Preauth,
-    /// The server only speaks an old protocol version (its `protocol_version` alert, or its
-    /// ServerHello of that version, which the client must refuse).
+    /// The server only speaks an old protocol version (`LegacyOnly`: a ServerHello of it to a
+    /// client that offers it, a fatal `protocol_version` alert to any other; `LegacyServerHello`:
+    /// its ServerHello whatever the client offers, which the client must refuse).
     ProtocolVersion,
     /// STARTTLS was refused, with a code or a nonsense line: anything but the go-ahead.
     StartTlsRefused,

@@ -42,8 +42,9 @@ pub enum Behaviour {
     GarbageInsteadOfServerHello,
     /// A correct server.
     Honest,
-    /// Answers any ClientHello as a server that only knows an old protocol version would: a
-    /// fatal `protocol_version` alert in a record of that version, then close.
+    /// Answers a ClientHello as a server that only knows an old protocol version would: when the
+    /// client offers that version, a ServerHello of it (and nothing more: the server has no
+    /// key); otherwise a fatal `protocol_version` alert in a record of that version; then close.
     LegacyOnly(LegacyVersion),
     /// Answers any ClientHello as a server that knows only that old version and negotiates
     /// down to it (RFC 5246 appendix E.1): ServerHello of that version, Certificate and

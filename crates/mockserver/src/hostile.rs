@@ -73,6 +73,27 @@ pub(crate) fn protocol_version_alert(version: LegacyVersion) -> [u8; 7] {
     [ALERT, major, minor, 0, 2, FATAL, PROTOCOL_VERSION]
 }
 
+/// What an old server of `version` answers the first record of a ClientHello with: a
+/// ServerHello of that version choosing the client's first suite when the client offers the
+/// version explicitly (its `client_version`, or its `supported_versions`), as a server that
+/// accepts it would; otherwise the `protocol_version` alert. Nothing follows the ServerHello:
+/// the server has no key, and closes.
+pub(crate) fn legacy_answer(version: LegacyVersion, record: &[u8]) -> Vec<u8> {
+    let [major, minor] = version.record_version();
+    let wire = u16::from_be_bytes([major, minor]);
+    let offered = proto::hello::parse(record).ok().and_then(|hello| {
+        let offers = hello.offered_versions().any(|v| v == wire);
+        offers
+            .then(|| proto::probe::first_choosable_suite(&hello.cipher_suites))
+            .flatten()
+    });
+    match offered {
+        // The random is fixed: nothing is negotiated that it could protect.
+        Some(suite) => proto::probe::server_hello_record(wire, suite, [0x4f; 32]),
+        None => protocol_version_alert(version).to_vec(),
+    }
+}
+
 /// What an old server that negotiates down sends: its ServerHello, the server's own chain
 /// and ServerHelloDone (`proto::hello::legacy`); `None` when the ClientHello cannot be read or
 /// offers no suite an old version can use (the caller then sends the alert).
@@ -253,6 +274,28 @@ mod tests {
         let mut walk = TlsRecords::new(b"QUIT\r\n".to_vec());
         assert_eq!(walk.plaintext().as_deref(), Some(&b"QUIT\r\n"[..]));
         assert_eq!(walk.plaintext(), None, "handed out once");
+    }
+
+    #[test]
+    fn a_legacy_server_accepts_only_a_hello_that_offers_its_version() {
+        use proto::probe::{self, HelloSpec, ProbeReply, ProbeVersion};
+
+        let hello = |version| probe::client_hello(&HelloSpec::new(version, &[0x00ff, 0x002f]));
+        let tls10 = hello(ProbeVersion::Tls10).unwrap();
+        let answer = legacy_answer(LegacyVersion::Tls10, &tls10);
+        let reply = probe::classify(&answer, true).unwrap();
+        assert!(reply.accepts(ProbeVersion::Tls10), "{reply}");
+        assert!(matches!(reply, ProbeReply::ServerHello(h) if h.cipher_suite == 0x002f));
+        // A TLS 1.1 hello to a TLS 1.0 server, and a hello that is no hello: the alert.
+        let tls11 = hello(ProbeVersion::Tls11).unwrap();
+        assert_eq!(
+            legacy_answer(LegacyVersion::Tls10, &tls11),
+            protocol_version_alert(LegacyVersion::Tls10)
+        );
+        assert_eq!(
+            legacy_answer(LegacyVersion::Ssl3, b"\x16\x03\x00\x00\x01\x01"),
+            protocol_version_alert(LegacyVersion::Ssl3)
+        );
     }
 
     #[test]

@@ -468,7 +468,7 @@ impl Session {
         let mut flight_sent = false;
         let answer: Vec<u8> = match behaviour {
             Behaviour::GarbageInsteadOfServerHello => hostile::GARBAGE.to_vec(),
-            Behaviour::LegacyOnly(v) => hostile::protocol_version_alert(v).to_vec(),
+            Behaviour::LegacyOnly(v) => hostile::legacy_answer(v, &client_hello),
             // A client that offered nothing an old version can use gets the old server's alert.
             Behaviour::LegacyServerHello(v) => {
                 match hostile::legacy_flight(v, &client_hello, &self.shared.config.identity.chain) {
