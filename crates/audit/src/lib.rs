@@ -45,6 +45,8 @@
 //! - [`profile`]: the client profile from its first ClientHello (versions, suites with the weak
 //!   ones flagged, groups, signature schemes, SNI, ALPN, extensions, JA4).
 //! - [`report`]: [`Audit`], the terminal table, `audit.json`, the exit status.
+//! - [`server`]: the other direction, `streamsocket-audit server HOST SERVICE`: which
+//!   protection levels a server accepts, its certificate, and whether its STARTTLS is safe.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -55,6 +57,7 @@ pub mod expect;
 pub mod profile;
 pub mod report;
 pub mod runner;
+pub mod server;
 pub mod verdict;
 
 pub use case::{Case, Category, cases};

@@ -402,7 +402,7 @@ fn escape(bytes: &[u8]) -> String {
 }
 
 /// Text for an XML attribute or element.
-fn xml(text: &str) -> String {
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -37,6 +37,7 @@ use crate::alert::Alert;
 use crate::hello::Weakness;
 use crate::reply::{self, FirstReply, PlaintextReply};
 use crate::starttls::Dialect;
+use crate::starttls::client::has_capability;
 
 /// The most bytes [`classify`] looks at: the first handshake message may span records, but a
 /// ServerHello never needs more than two full ones.
@@ -550,6 +551,47 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         Dialect::Smtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
+    }
+}
+
+/// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
+/// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, and implicit
+/// TLS anywhere else (465, 993, 995, 443, ...).
+pub fn default_dialect(port: u16) -> Dialect {
+    match port {
+        25 | 587 | 2525 => Dialect::Smtp,
+        143 => Dialect::Imap,
+        110 => Dialect::Pop3,
+        _ => Dialect::Implicit,
+    }
+}
+
+/// Whether a capability list offers authentication to a client that has not secured the
+/// connection (RFC 8314 section 3: credentials only over TLS): SMTP `AUTH` in the EHLO reply,
+/// IMAP without `LOGINDISABLED` (or with an `AUTH=` mechanism), POP3 `USER` or `SASL` in CAPA.
+pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
+    let has = |name: &str| has_capability(capabilities, name);
+    match dialect {
+        Dialect::Smtp => has("AUTH"),
+        Dialect::Imap => {
+            let mechanism = capabilities.iter().any(|cap| {
+                cap.get(..5)
+                    .is_some_and(|head| head.eq_ignore_ascii_case("AUTH="))
+            });
+            mechanism || !has("LOGINDISABLED")
+        }
+        Dialect::Pop3 => has("USER") || has("SASL"),
+        Dialect::Framed | Dialect::Implicit => false,
+    }
+}
+
+/// Whether a capability list offers the dialect's STARTTLS (`STLS` in POP3): inside TLS, a
+/// sign that the server did not reset its session state after the upgrade.
+pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
+    match dialect {
+        Dialect::Smtp | Dialect::Imap => has_capability(capabilities, "STARTTLS"),
+        Dialect::Pop3 => has_capability(capabilities, "STLS"),
+        Dialect::Framed | Dialect::Implicit => false,
     }
 }
 

@@ -42,7 +42,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-mod client;
+pub(crate) mod client;
 mod ehlo;
 mod line;
 mod server;

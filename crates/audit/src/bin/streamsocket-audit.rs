@@ -25,6 +25,10 @@ enum Command {
     /// server observed.
     #[command(after_long_help = PLACEHOLDER_HELP)]
     Client(ClientArgs),
+    /// Probe the server at HOST SERVICE (loopback or the host named; never a range): which
+    /// protection levels it accepts, its certificate, and whether its STARTTLS is safe.
+    #[command(after_long_help = SERVER_HELP)]
+    Server(server_cli::ServerArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
     Completions {
         /// The shell to complete for.
@@ -37,6 +41,10 @@ enum Command {
     },
 }
 
+// Beside this file, not in src/bin/ itself, where Cargo would take it for a binary.
+#[path = "streamsocket-audit/server_cli.rs"]
+mod server_cli;
+
 const PLACEHOLDER_HELP: &str = "Placeholders, substituted literally in every argument (no \
 shell: write sh -c '...' for one): {host} {port} (where the mock server listens), {name} (the \
 name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
@@ -44,6 +52,9 @@ must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is
 {client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, imap, pop3, \
 framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
 findings, 2 bad command line, 3 the command never connected in any case.";
+
+const SERVER_HELP: &str = "Exit status: 0 nothing failed (warnings do not fail), 1 findings, 2 \
+bad command line, 3 the server could not be reached.";
 
 #[derive(Debug, clap::Args)]
 struct ClientArgs {
@@ -126,6 +137,7 @@ fn env_pair(arg: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Client(args) => args,
+        Command::Server(args) => return server_cli::main(args),
         Command::Completions { shell } => return cli_docs::completions(Cli::command(), shell),
         Command::Man { subcommand } => {
             return cli_docs::man(

@@ -443,6 +443,71 @@ fn injected_commands_are_one_line_of_their_dialect() {
     assert!(!answers_injected(b"250 2.0.0 O"));
 }
 
+fn caps(list: &[&str]) -> Vec<String> {
+    list.iter().map(|&c| c.to_owned()).collect()
+}
+
+#[test]
+fn authentication_before_tls_is_read_from_each_dialects_capabilities() {
+    assert!(auth_offered(
+        Dialect::Smtp,
+        &caps(&["PIPELINING", "AUTH PLAIN LOGIN"])
+    ));
+    assert!(!auth_offered(
+        Dialect::Smtp,
+        &caps(&["PIPELINING", "STARTTLS"])
+    ));
+    assert!(!auth_offered(Dialect::Smtp, &caps(&["AUTHX"])));
+    assert!(auth_offered(
+        Dialect::Imap,
+        &caps(&["IMAP4rev1", "STARTTLS"])
+    ));
+    assert!(!auth_offered(
+        Dialect::Imap,
+        &caps(&["IMAP4rev1", "STARTTLS", "LOGINDISABLED"])
+    ));
+    assert!(auth_offered(
+        Dialect::Imap,
+        &caps(&["LOGINDISABLED", "auth=PLAIN"])
+    ));
+    assert!(auth_offered(Dialect::Pop3, &caps(&["TOP", "USER"])));
+    assert!(auth_offered(Dialect::Pop3, &caps(&["SASL PLAIN"])));
+    assert!(!auth_offered(Dialect::Pop3, &caps(&["TOP", "STLS"])));
+    assert!(!auth_offered(Dialect::Framed, &caps(&["USER"])));
+    assert!(!auth_offered(Dialect::Implicit, &caps(&["AUTH"])));
+}
+
+#[test]
+fn starttls_is_read_from_each_dialects_capabilities() {
+    assert!(offers_starttls(Dialect::Smtp, &caps(&["starttls"])));
+    assert!(offers_starttls(
+        Dialect::Imap,
+        &caps(&["IMAP4rev1", "STARTTLS"])
+    ));
+    assert!(offers_starttls(Dialect::Pop3, &caps(&["STLS"])));
+    assert!(!offers_starttls(Dialect::Pop3, &caps(&["STARTTLS"])));
+    assert!(!offers_starttls(Dialect::Smtp, &caps(&["PIPELINING"])));
+    assert!(!offers_starttls(Dialect::Implicit, &caps(&["STARTTLS"])));
+    assert!(!offers_starttls(Dialect::Framed, &caps(&["STARTTLS"])));
+}
+
+#[test]
+fn ports_name_their_conventional_dialect() {
+    for (port, dialect) in [
+        (25, Dialect::Smtp),
+        (587, Dialect::Smtp),
+        (2525, Dialect::Smtp),
+        (143, Dialect::Imap),
+        (110, Dialect::Pop3),
+        (465, Dialect::Implicit),
+        (993, Dialect::Implicit),
+        (995, Dialect::Implicit),
+        (8443, Dialect::Implicit),
+    ] {
+        assert_eq!(default_dialect(port), dialect, "{port}");
+    }
+}
+
 #[test]
 fn version_names_and_wire_values_agree_with_the_hello_module() {
     for version in [

@@ -1,0 +1,558 @@
+//! `streamsocket-audit server HOST SERVICE`: what a TLS/STARTTLS server accepts, level by
+//! level, and whether its STARTTLS can be attacked.
+//!
+//! ```text
+//!   HOST SERVICE ──► Target (one address, dialect, name, timeout)
+//!        │
+//!        ├─ client library: Ssl (+ capabilities inside TLS, certificate), Tls12, Tls13
+//!        ├─ client library + injected command: same write as STARTTLS, later write
+//!        └─ raw hellos from proto::probe: SSL 3.0, TLS 1.0, TLS 1.1; NULL, EXPORT, RC4, 3DES,
+//!           CBC-SHA1 suites (nothing past the ServerHello)
+//!                        │
+//!                        ▼
+//!   judge::Observations ──► judge::levels, judge::findings (pure) ──► ServerAudit (table,
+//!                                                                    JSON, Markdown, JUnit)
+//! ```
+//!
+//! Connections are made one after the other to the one address given (never a range), each
+//! within the timeout. Layout: [`wire`] moves the bytes, [`judge`] holds the rules.
+
+pub mod judge;
+mod wire;
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use proto::ProtectionLevel;
+use proto::hello::Weakness;
+use proto::probe::{self, HelloSpec, ProbeReply, ProbeVersion};
+use proto::starttls::Dialect;
+use serde::Serialize;
+use streamsocket::{ChainValidationResult, SocketControl, SocketInformation, TrustAnchors};
+
+use self::judge::{Certificate, ChainEntry, Handshake, InjectionProbe, RawProbe, WeakProbe};
+pub use self::judge::{Finding, FindingKind, LevelRow, LevelStatus, Observations, Rules, Severity};
+pub use self::wire::{Exchange, StartTlsAnswer};
+use self::wire::{Injection, RawOutcome, Session, Target};
+
+/// What to audit and how.
+#[derive(Clone, Debug)]
+pub struct ServerAuditConfig {
+    /// The host (a name or an IP literal): resolved once, and only its first address is used.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The dialect spoken before TLS.
+    pub dialect: Dialect,
+    /// The name certificates are validated for and sent as SNI (default: the host).
+    pub name: Option<String>,
+    /// The roots the chain is validated against.
+    pub trust: TrustAnchors,
+    /// The time allowed to each connection.
+    pub timeout: Duration,
+    /// The rules' knobs.
+    pub rules: Rules,
+}
+
+/// What can stop a server audit before it judges anything.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The server could not be reached (exit status 3).
+    #[error("the server could not be reached: {0}")]
+    Unreachable(String),
+    /// The client library refused the options (trust anchors, name).
+    #[error("invalid option")]
+    Options(#[source] streamsocket::Error),
+    /// A report could not be written.
+    #[error("file system")]
+    Io(#[source] std::io::Error),
+    /// The JSON report could not be serialised.
+    #[error("json report")]
+    Json(#[source] serde_json::Error),
+}
+
+/// The audit's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerAudit {
+    /// The host as given.
+    pub host: String,
+    /// The address audited.
+    pub address: SocketAddr,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The name validated.
+    pub name: String,
+    /// One row per WinRT level.
+    pub levels: Vec<LevelRow>,
+    /// Failures first, then warnings.
+    pub findings: Vec<Finding>,
+    /// What the findings were judged from.
+    pub observations: Observations,
+}
+
+/// Runs every probe against the server and judges what they saw.
+///
+/// # Errors
+///
+/// [`ServerError::Unreachable`] when the host does not resolve or the first connection fails;
+/// [`ServerError::Options`] for trust anchors or a name the client library refuses.
+pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, ServerError> {
+    let addr = resolve(&config.host, config.port).await?;
+    let name = config.name.clone().unwrap_or_else(|| config.host.clone());
+    let target = Target {
+        addr,
+        name: name.clone(),
+        dialect: config.dialect,
+        timeout: config.timeout,
+    };
+    let control = control(&config)?;
+    let unreachable = |e: wire::Unreachable| ServerError::Unreachable(e.0);
+    let ssl = wire::secured(&target, &control, ProtectionLevel::Ssl, Injection::None)
+        .await
+        .map_err(unreachable)?;
+    // After the first connection the server is known to listen: a later connection that fails
+    // is an observation of that probe, not an unreachable server.
+    let tls12 = wire::secured(&target, &control, ProtectionLevel::Tls12, Injection::None).await;
+    let tls13 = wire::secured(&target, &control, ProtectionLevel::Tls13, Injection::None).await;
+    let mut legacy = Vec::new();
+    for version in ProbeVersion::LEGACY {
+        legacy.push(legacy_probe(&target, version).await);
+    }
+    let mut weak_suites = Vec::new();
+    for weakness in Weakness::ALL {
+        weak_suites.push(weak_probe(&target, weakness).await);
+    }
+    let injectable = probe::injected_command(config.dialect).is_some();
+    let mut injections = [None, None];
+    if injectable {
+        for (slot, injection) in injections
+            .iter_mut()
+            .zip([Injection::SameWrite, Injection::LaterWrite])
+        {
+            let session = wire::secured(&target, &control, ProtectionLevel::Ssl, injection).await;
+            *slot = Some(injection_probe(session));
+        }
+    }
+    let [injection_same_write, injection_later_write] = injections;
+    let observations = Observations {
+        dialect: config.dialect,
+        greeting: ssl.exchange.greeting,
+        capabilities_before: ssl.exchange.capabilities.clone(),
+        starttls: ssl.exchange.answer.clone(),
+        capabilities_after: ssl.capabilities_after.clone(),
+        ssl: handshake(&ssl),
+        tls12: tls12.as_ref().map_or_else(failed_connect, handshake),
+        tls13: tls13.as_ref().map_or_else(failed_connect, handshake),
+        legacy,
+        weak_suites,
+        injection_same_write,
+        injection_later_write,
+        certificate: certificate(&ssl.info, &name, SystemTime::now()),
+    };
+    let levels = judge::levels(&observations);
+    let findings = judge::findings(&observations, &levels, config.rules);
+    Ok(ServerAudit {
+        host: config.host,
+        address: addr,
+        dialect: config.dialect,
+        name,
+        levels,
+        findings,
+        observations,
+    })
+}
+
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
+    let query = format!(
+        "{}:{port}",
+        host.trim_start_matches('[').trim_end_matches(']')
+    );
+    let query = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        query
+    };
+    let found = tokio::task::spawn_blocking(move || {
+        query
+            .to_socket_addrs()
+            .map(|mut addrs| addrs.next())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ServerError::Unreachable(e.to_string()))?;
+    match found {
+        Ok(Some(addr)) => Ok(addr),
+        Ok(None) => Err(ServerError::Unreachable(format!("{host} has no address"))),
+        Err(e) => Err(ServerError::Unreachable(format!(
+            "{host} does not resolve: {e}"
+        ))),
+    }
+}
+
+/// The client library's options: the trust, the timeouts, and every certificate class that
+/// can be ignored ignored, so that a version is judged even behind a broken chain (the
+/// information still reports every problem).
+fn control(config: &ServerAuditConfig) -> Result<SocketControl, ServerError> {
+    let mut control = SocketControl::default();
+    let options = |r: Result<(), streamsocket::Error>| r.map_err(ServerError::Options);
+    options(control.set_trust_anchors(config.trust.clone()))?;
+    options(control.set_connect_timeout(config.timeout))?;
+    options(control.set_handshake_timeout(config.timeout))?;
+    options(control.set_ignorable_server_certificate_errors(vec![
+        ChainValidationResult::Untrusted,
+        ChainValidationResult::IncompleteChain,
+        ChainValidationResult::Expired,
+        ChainValidationResult::WrongUsage,
+        ChainValidationResult::InvalidName,
+        ChainValidationResult::RevocationInformationMissing,
+        ChainValidationResult::RevocationFailure,
+    ]))?;
+    Ok(control)
+}
+
+fn failed_connect(e: &wire::Unreachable) -> Handshake {
+    Handshake::Failed {
+        kind: "Unreachable".to_owned(),
+        error: e.0.clone(),
+    }
+}
+
+fn handshake(session: &Session) -> Handshake {
+    let version = || session.info.protocol_version.map(|v| v.to_string());
+    match &session.handshake {
+        None => Handshake::NotAttempted,
+        Some(wire::Handshake::Completed) => Handshake::Completed {
+            version: version().unwrap_or_default(),
+            suite: session
+                .info
+                .cipher_suite
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_default(),
+        },
+        Some(wire::Handshake::Failed(e @ streamsocket::Error::Certificate { .. })) => {
+            Handshake::CertificateRefused {
+                version: version(),
+                error: e.full_message(),
+            }
+        }
+        Some(wire::Handshake::Failed(e)) => Handshake::Failed {
+            kind: e.kind().name().to_owned(),
+            error: e.full_message(),
+        },
+        Some(wire::Handshake::TimedOut) => Handshake::Failed {
+            kind: "HandshakeTimedOut".to_owned(),
+            error: "the handshake did not complete within the timeout".to_owned(),
+        },
+    }
+}
+
+async fn legacy_probe(target: &Target, version: ProbeVersion) -> RawProbe {
+    let spec = HelloSpec {
+        server_name: sni(&target.name),
+        ..HelloSpec::new(version, probe::LEGACY_SUITES)
+    };
+    let (reply, accepted) = match raw(target, spec).await {
+        Ok(reply) => {
+            let accepted = reply.accepts(version);
+            (reply.to_string(), Some(accepted))
+        }
+        Err(why) => (why, None),
+    };
+    RawProbe {
+        version,
+        accepted,
+        reply,
+    }
+}
+
+async fn weak_probe(target: &Target, weakness: Weakness) -> WeakProbe {
+    let suites = probe::weak_suites(weakness);
+    let spec = HelloSpec {
+        server_name: sni(&target.name),
+        ..HelloSpec::new(ProbeVersion::Tls12, &suites)
+    };
+    match raw(target, spec).await {
+        Ok(reply) => {
+            let chosen = match &reply {
+                ProbeReply::ServerHello(hello) if reply.weaknesses().contains(&weakness) => {
+                    Some(hello.cipher_suite)
+                }
+                _ => None,
+            };
+            WeakProbe {
+                weakness,
+                chosen,
+                probed: true,
+                reply: reply.to_string(),
+            }
+        }
+        Err(why) => WeakProbe {
+            weakness,
+            chosen: None,
+            probed: false,
+            reply: why,
+        },
+    }
+}
+
+/// One raw probe; `Err` says why it could not run.
+async fn raw(target: &Target, spec: HelloSpec<'_>) -> Result<ProbeReply, String> {
+    let hello = wire::hello_bytes(spec).map_err(|e| e.to_string())?;
+    match wire::raw_probe(target, &hello).await {
+        Ok(RawOutcome::Reply(reply)) => Ok(reply),
+        Ok(RawOutcome::NoGoAhead(exchange)) => Err(format!(
+            "not probed: no go-ahead for TLS ({:?})",
+            exchange.answer
+        )),
+        Err(e) => Err(format!("not probed: {}", e.0)),
+    }
+}
+
+/// The name for SNI in a raw hello: a DNS name, never an IP literal.
+fn sni(name: &str) -> Option<&str> {
+    proto::service::parse_ip(name).is_none().then_some(name)
+}
+
+fn injection_probe(session: Result<Session, wire::Unreachable>) -> InjectionProbe {
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => return InjectionProbe::NotTested(e.0),
+    };
+    match (
+        &session.exchange.answer,
+        &session.handshake,
+        &session.unsolicited,
+    ) {
+        (StartTlsAnswer::GoAhead, Some(wire::Handshake::Completed), Some(bytes))
+            if probe::answers_injected(bytes) =>
+        {
+            InjectionProbe::Answered(escape(bytes))
+        }
+        (StartTlsAnswer::GoAhead, Some(wire::Handshake::Completed), _) => {
+            InjectionProbe::NotAnswered
+        }
+        (StartTlsAnswer::GoAhead, Some(wire::Handshake::Failed(e)), _) => {
+            InjectionProbe::Refused(e.full_message())
+        }
+        (StartTlsAnswer::GoAhead, Some(wire::Handshake::TimedOut), _) => {
+            InjectionProbe::Refused("the handshake timed out".to_owned())
+        }
+        (StartTlsAnswer::GoAhead, None, _) => {
+            InjectionProbe::Refused("the connection failed before the handshake".to_owned())
+        }
+        (answer, ..) => InjectionProbe::NotTested(format!("no go-ahead for TLS ({answer:?})")),
+    }
+}
+
+/// The chain from the `Ssl` handshake, with the days left to the leaf at `now`.
+fn certificate(info: &SocketInformation, name: &str, now: SystemTime) -> Option<Certificate> {
+    let leaf = info.server_certificates.first()?;
+    let chain = info
+        .server_certificates
+        .iter()
+        .map(|c| ChainEntry {
+            subject: c.subject().to_owned(),
+            issuer: c.issuer().to_owned(),
+            subject_alt_names: c.subject_alt_names().to_vec(),
+            not_after: c.not_after().to_owned(),
+        })
+        .collect();
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let days_until_expiry = x509_parser::parse_x509_certificate(leaf.der().as_ref())
+        .ok()
+        .map(|(_, cert)| cert.validity().not_after.timestamp().saturating_sub(now) / 86_400);
+    Some(Certificate {
+        chain,
+        errors: info.server_certificate_errors.clone(),
+        name: name.to_owned(),
+        days_until_expiry,
+    })
+}
+
+/// Printable ASCII as it is, CR and LF as `\r` `\n`, anything else as `\xNN`; at most 200
+/// bytes.
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(200) {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+impl ServerAudit {
+    /// The failures, which decide the exit status.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Fail)
+    }
+
+    /// The exit status: 1 when anything failed, 0 otherwise (warnings do not fail).
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.failures().next().is_some())
+    }
+
+    /// The terminal table: the levels, then one line per finding and a summary.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "server {} ({}), certificates validated for {}\n",
+            self.address, self.dialect, self.name
+        );
+        let _ = writeln!(out, "{:<44} {:<15} detail", "level", "status");
+        for row in &self.levels {
+            let _ = writeln!(
+                out,
+                "{:<44} {:<15} {}",
+                row.level.to_string(),
+                row.status.to_string(),
+                row.detail
+            );
+        }
+        out.push('\n');
+        if let Some(cert) = &self.observations.certificate {
+            if let Some(leaf) = cert.chain.first() {
+                let _ = writeln!(
+                    out,
+                    "certificate {} (issuer {}), {} in chain, SANs {}",
+                    leaf.subject,
+                    leaf.issuer,
+                    cert.chain.len(),
+                    leaf.subject_alt_names.join(", ")
+                );
+            }
+            let errors: Vec<String> = cert.errors.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "  errors {}; expires {}{}\n",
+                if errors.is_empty() {
+                    "none".to_owned()
+                } else {
+                    errors.join(", ")
+                },
+                cert.chain.first().map_or("", |c| c.not_after.as_str()),
+                cert.days_until_expiry
+                    .map(|d| format!(" ({d} days)"))
+                    .unwrap_or_default()
+            );
+        }
+        for f in &self.findings {
+            let _ = writeln!(out, "{} {}: {}", f.severity, f.kind, f.message);
+        }
+        let fails = self.failures().count();
+        let _ = writeln!(
+            out,
+            "{} findings: {fails} fail, {} warn",
+            self.findings.len(),
+            self.findings.len() - fails
+        );
+        out
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("# streamsocket-audit server\n\n");
+        let _ = writeln!(
+            out,
+            "Server `{}` ({}), certificates validated for `{}`.\n",
+            self.address, self.dialect, self.name
+        );
+        out.push_str("| level | status | detail |\n|---|---|---|\n");
+        for row in &self.levels {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                row.level,
+                row.status,
+                md(&row.detail)
+            );
+        }
+        out.push_str("\n| severity | finding | message |\n|---|---|---|\n");
+        for f in &self.findings {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                f.severity,
+                f.kind,
+                md(&f.message)
+            );
+        }
+        out
+    }
+
+    /// The report as JUnit XML: one test case per finding (a failure, or a warning in
+    /// `system-out`), and one passing case per level that was judged.
+    pub fn junit(&self) -> String {
+        let fails = self.failures().count();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuite name=\"streamsocket-audit server\" tests=\"{}\" failures=\"{fails}\">",
+            self.findings.len() + self.levels.len()
+        );
+        for row in &self.levels {
+            let _ = writeln!(
+                out,
+                "  <testcase classname=\"level\" name=\"{}\"><system-out>{}: {}</system-out></testcase>",
+                row.level,
+                row.status,
+                crate::report::xml(&row.detail)
+            );
+        }
+        for f in &self.findings {
+            let message = crate::report::xml(&f.message);
+            match f.severity {
+                Severity::Fail => {
+                    let _ = writeln!(
+                        out,
+                        "  <testcase classname=\"finding\" name=\"{}\"><failure message=\"{message}\">{message}</failure></testcase>",
+                        f.kind
+                    );
+                }
+                Severity::Warn => {
+                    let _ = writeln!(
+                        out,
+                        "  <testcase classname=\"finding\" name=\"{}\"><system-out>warn: {message}</system-out></testcase>",
+                        f.kind
+                    );
+                }
+            }
+        }
+        out.push_str("</testsuite>\n");
+        out
+    }
+
+    /// Writes `server-audit.json`, `server-audit.md` and `server-junit.xml` into `dir`
+    /// (created if needed); returns the path of the JSON report.
+    ///
+    /// # Errors
+    ///
+    /// If the directory or a file cannot be written.
+    pub fn write_reports(&self, dir: &Path) -> Result<PathBuf, ServerError> {
+        std::fs::create_dir_all(dir).map_err(ServerError::Io)?;
+        let path = dir.join("server-audit.json");
+        let json = serde_json::to_vec_pretty(self).map_err(ServerError::Json)?;
+        std::fs::write(&path, json).map_err(ServerError::Io)?;
+        std::fs::write(dir.join("server-audit.md"), self.markdown()).map_err(ServerError::Io)?;
+        std::fs::write(dir.join("server-junit.xml"), self.junit()).map_err(ServerError::Io)?;
+        Ok(path)
+    }
+}
+
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}

@@ -1,0 +1,612 @@
+//! The server audit's rules: what was observed in, the protection-level table and the
+//! findings out. Pure: no socket, no clock (the days left are observed, not computed here).
+
+use std::fmt;
+
+use proto::ProtectionLevel;
+use proto::cert::ChainValidationResult;
+use proto::hello::Weakness;
+use proto::probe::{self, ProbeVersion};
+use proto::starttls::Dialect;
+use serde::Serialize;
+
+/// Days before expiry under which a valid certificate is a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// Everything the probes saw, as typed values.
+#[derive(Clone, Debug, Serialize)]
+pub struct Observations {
+    /// The dialect spoken before TLS.
+    pub dialect: Dialect,
+    /// Whether a plaintext greeting arrived (line dialects).
+    pub greeting: bool,
+    /// The capabilities announced before TLS.
+    pub capabilities_before: Vec<String>,
+    /// The answer to STARTTLS (always `go-ahead` for `Framed` and `Implicit`).
+    pub starttls: crate::server::StartTlsAnswer,
+    /// The capabilities announced again inside TLS; `None` when they were not.
+    pub capabilities_after: Option<Vec<String>>,
+    /// The client library's handshake with `Ssl` (TLS 1.3 or 1.2).
+    pub ssl: Handshake,
+    /// With `Tls12` (TLS 1.2 only).
+    pub tls12: Handshake,
+    /// With `Tls13` (TLS 1.3 only).
+    pub tls13: Handshake,
+    /// The raw probes of SSL 3.0, TLS 1.0 and TLS 1.1, in that order.
+    pub legacy: Vec<RawProbe>,
+    /// The raw TLS 1.2 probes offering only the suites of one weakness each.
+    pub weak_suites: Vec<WeakProbe>,
+    /// A command pipelined after STARTTLS in the same write; `None` for dialects without one.
+    pub injection_same_write: Option<InjectionProbe>,
+    /// A command in its own write after the go-ahead, before the ClientHello.
+    pub injection_later_write: Option<InjectionProbe>,
+    /// The certificate chain, from the `Ssl` handshake; `None` when none was received.
+    pub certificate: Option<Certificate>,
+}
+
+/// How a handshake of the client library went.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "result")]
+pub enum Handshake {
+    /// It completed with this version and suite.
+    Completed {
+        /// The negotiated version (`TLS 1.3`, ...).
+        version: String,
+        /// The negotiated suite's registered name.
+        suite: String,
+    },
+    /// The server sent a certificate the client library refused: the version was accepted.
+    CertificateRefused {
+        /// The negotiated version, when it was recorded.
+        version: Option<String>,
+        /// The error.
+        error: String,
+    },
+    /// It failed before a certificate was judged.
+    Failed {
+        /// The client library's error kind (`ProtocolVersionMismatch`, ...).
+        kind: String,
+        /// The error.
+        error: String,
+    },
+    /// Not attempted: the exchange before TLS gave no go-ahead.
+    NotAttempted,
+}
+
+impl Handshake {
+    fn accepted(&self) -> Option<bool> {
+        match self {
+            Self::Completed { .. } | Self::CertificateRefused { .. } => Some(true),
+            Self::Failed { .. } => Some(false),
+            Self::NotAttempted => None,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Completed { version, suite } => format!("negotiated {version}, {suite}"),
+            Self::CertificateRefused {
+                version: Some(version),
+                error,
+            } => format!("negotiated {version}; {error}"),
+            Self::CertificateRefused {
+                version: None,
+                error,
+            } => format!("version accepted; {error}"),
+            Self::Failed { error, .. } => error.clone(),
+            Self::NotAttempted => "not tried: no go-ahead for TLS".to_owned(),
+        }
+    }
+}
+
+/// What a raw probe found.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct RawProbe {
+    /// The version the hello offered.
+    #[serde(serialize_with = "display")]
+    pub version: ProbeVersion,
+    /// Whether the server chose exactly that version (`None`: not probed).
+    pub accepted: Option<bool>,
+    /// The answer, as layer 1 names it.
+    pub reply: String,
+}
+
+/// What a weak-suite probe found.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct WeakProbe {
+    /// The weakness every offered suite has.
+    #[serde(serialize_with = "display")]
+    pub weakness: Weakness,
+    /// The suite chosen, when the server chose one with that weakness (`None` otherwise).
+    pub chosen: Option<u16>,
+    /// Whether the probe ran (the exchange before TLS gave the go-ahead).
+    pub probed: bool,
+    /// The answer, as layer 1 names it.
+    pub reply: String,
+}
+
+/// What an injection probe found.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "result", content = "detail")]
+pub enum InjectionProbe {
+    /// The injected command was answered inside TLS: the answer (escaped).
+    Answered(String),
+    /// The handshake completed and nothing came unasked.
+    NotAnswered,
+    /// The server would not go on (closed, refused the handshake): safe, and said why.
+    Refused(String),
+    /// The probe could not run (no go-ahead): why.
+    NotTested(String),
+}
+
+/// The chain the server presented, and its problems under the audit's trust.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Certificate {
+    /// Leaf first: subject, issuer, SANs, validity.
+    pub chain: Vec<ChainEntry>,
+    /// Every problem the client library found (all of them).
+    pub errors: Vec<ChainValidationResult>,
+    /// The name the chain was validated for.
+    pub name: String,
+    /// Whole days from the audit's run to the leaf's `notAfter` (negative: expired).
+    pub days_until_expiry: Option<i64>,
+}
+
+/// One certificate of the chain.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct ChainEntry {
+    /// The subject DN.
+    pub subject: String,
+    /// The issuer DN.
+    pub issuer: String,
+    /// The subject alternative names.
+    pub subject_alt_names: Vec<String>,
+    /// `notAfter`, RFC 3339.
+    pub not_after: String,
+}
+
+/// What the audit concluded about one protection level.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LevelStatus {
+    /// The server accepted a connection at this level.
+    Accepted,
+    /// It refused it.
+    Refused,
+    /// The level means nothing for this server (Bluetooth, or plaintext on a TLS port).
+    NotApplicable,
+    /// The probe could not run.
+    NotTested,
+}
+
+impl fmt::Display for LevelStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Accepted => "accepted",
+            Self::Refused => "refused",
+            Self::NotApplicable => "not applicable",
+            Self::NotTested => "not tested",
+        })
+    }
+}
+
+/// One row of the level table.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct LevelRow {
+    /// The WinRT level.
+    pub level: ProtectionLevel,
+    /// Accepted, refused, not applicable, not tested.
+    pub status: LevelStatus,
+    /// What it was judged from.
+    pub detail: String,
+}
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Fails the audit (exit status 1).
+    Fail,
+    /// Reported, does not fail the audit.
+    Warn,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Fail => "FAIL",
+            Self::Warn => "WARN",
+        })
+    }
+}
+
+/// Every kind of finding, by a stable kebab-case id.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// Authentication offered before TLS (RFC 8314).
+    AuthBeforeTls,
+    /// The capabilities were not announced again inside TLS.
+    CapabilitiesNotReannounced,
+    /// The chain has problems under the given trust.
+    CertificateErrors,
+    /// The leaf expires within [`EXPIRY_WARNING_DAYS`].
+    CertificateExpiresSoon,
+    /// A command pipelined in the same write as STARTTLS was answered inside TLS.
+    InjectionSameWrite,
+    /// A command written after the go-ahead, before the ClientHello, was answered inside TLS.
+    InjectionLaterWrite,
+    /// A legacy version (SSL 3.0, TLS 1.0, TLS 1.1) was accepted.
+    LegacyVersion,
+    /// A level below `--require-min-level` was accepted.
+    BelowMinimumLevel,
+    /// Neither TLS 1.2 nor TLS 1.3 was accepted.
+    NoModernTls,
+    /// STARTTLS was advertised again inside TLS (the session state was not reset).
+    StartTlsAfterUpgrade,
+    /// The STARTTLS exchange failed otherwise.
+    StartTlsFailed,
+    /// STARTTLS was not advertised.
+    StartTlsNotAdvertised,
+    /// STARTTLS was refused.
+    StartTlsRefused,
+    /// A suite with a weakness was chosen from a hello offering only such suites.
+    WeakSuite,
+}
+
+impl FindingKind {
+    /// The kebab-case id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::AuthBeforeTls => "auth-before-tls",
+            Self::BelowMinimumLevel => "below-minimum-level",
+            Self::CapabilitiesNotReannounced => "capabilities-not-reannounced",
+            Self::CertificateErrors => "certificate-errors",
+            Self::CertificateExpiresSoon => "certificate-expires-soon",
+            Self::InjectionLaterWrite => "injection-later-write",
+            Self::InjectionSameWrite => "injection-same-write",
+            Self::LegacyVersion => "legacy-version",
+            Self::NoModernTls => "no-modern-tls",
+            Self::StartTlsAfterUpgrade => "starttls-after-upgrade",
+            Self::StartTlsFailed => "starttls-failed",
+            Self::StartTlsNotAdvertised => "starttls-not-advertised",
+            Self::StartTlsRefused => "starttls-refused",
+            Self::WeakSuite => "weak-suite",
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Finding {
+    /// What kind.
+    pub kind: FindingKind,
+    /// Fail or warn.
+    pub severity: Severity,
+    /// What was seen, in words.
+    pub message: String,
+}
+
+/// The rules' knobs.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Rules {
+    /// An accepted level below this one fails (one of `Ssl3AllowWeakEncryption`, `Tls10`,
+    /// `Tls11`, `Tls12`, `Tls13`).
+    pub require_min_level: Option<ProtectionLevel>,
+}
+
+/// The levels a minimum can name, oldest first.
+pub const VERSION_LEVELS: [ProtectionLevel; 5] = [
+    ProtectionLevel::Ssl3AllowWeakEncryption,
+    ProtectionLevel::Tls10,
+    ProtectionLevel::Tls11,
+    ProtectionLevel::Tls12,
+    ProtectionLevel::Tls13,
+];
+
+fn rank(level: ProtectionLevel) -> Option<usize> {
+    VERSION_LEVELS.iter().position(|&l| l == level)
+}
+
+fn legacy_level(version: ProbeVersion) -> ProtectionLevel {
+    match version {
+        ProbeVersion::Ssl3 => ProtectionLevel::Ssl3AllowWeakEncryption,
+        ProbeVersion::Tls10 => ProtectionLevel::Tls10,
+        ProbeVersion::Tls11 => ProtectionLevel::Tls11,
+        ProbeVersion::Tls12 => ProtectionLevel::Tls12,
+    }
+}
+
+/// The level table, in the WinRT numeric order.
+pub fn levels(obs: &Observations) -> Vec<LevelRow> {
+    ProtectionLevel::ALL
+        .into_iter()
+        .map(|level| {
+            let (status, detail) = level_status(obs, level);
+            LevelRow {
+                level,
+                status,
+                detail,
+            }
+        })
+        .collect()
+}
+
+fn level_status(obs: &Observations, level: ProtectionLevel) -> (LevelStatus, String) {
+    let handshake = |h: &Handshake| match h.accepted() {
+        Some(true) => (LevelStatus::Accepted, h.detail()),
+        Some(false) => (LevelStatus::Refused, h.detail()),
+        None => (LevelStatus::NotTested, h.detail()),
+    };
+    match level {
+        ProtectionLevel::PlainSocket => match obs.dialect {
+            d if d.is_line_based() && obs.greeting => (
+                LevelStatus::Accepted,
+                "plaintext greeting before STARTTLS".to_owned(),
+            ),
+            d if d.is_line_based() => (LevelStatus::Refused, "no plaintext greeting".to_owned()),
+            _ => (
+                LevelStatus::NotApplicable,
+                format!("{}: no plaintext exchange", obs.dialect),
+            ),
+        },
+        ProtectionLevel::Ssl => handshake(&obs.ssl),
+        ProtectionLevel::Unspecified => {
+            let (status, detail) = handshake(&obs.ssl);
+            (status, format!("as Ssl: {detail}"))
+        }
+        ProtectionLevel::SslAllowNullEncryption => {
+            match obs
+                .weak_suites
+                .iter()
+                .find(|p| p.weakness == Weakness::Null)
+            {
+                Some(WeakProbe {
+                    chosen: Some(suite),
+                    ..
+                }) => (
+                    LevelStatus::Accepted,
+                    format!("chose the NULL suite {suite:#06x}"),
+                ),
+                Some(WeakProbe {
+                    probed: true,
+                    reply,
+                    ..
+                }) => (
+                    LevelStatus::Refused,
+                    format!("no NULL suite accepted ({reply})"),
+                ),
+                _ => (LevelStatus::NotTested, "no NULL probe ran".to_owned()),
+            }
+        }
+        ProtectionLevel::BluetoothEncryptionAllowNullAuthentication
+        | ProtectionLevel::BluetoothEncryptionWithAuthentication => {
+            (LevelStatus::NotApplicable, "not a TCP level".to_owned())
+        }
+        ProtectionLevel::Ssl3AllowWeakEncryption
+        | ProtectionLevel::Tls10
+        | ProtectionLevel::Tls11 => {
+            let probe = obs.legacy.iter().find(|p| legacy_level(p.version) == level);
+            match probe {
+                Some(RawProbe {
+                    accepted: Some(true),
+                    reply,
+                    ..
+                }) => (LevelStatus::Accepted, reply.clone()),
+                Some(RawProbe {
+                    accepted: Some(false),
+                    reply,
+                    ..
+                }) => (LevelStatus::Refused, reply.clone()),
+                Some(RawProbe { reply, .. }) => (LevelStatus::NotTested, reply.clone()),
+                None => (LevelStatus::NotTested, "no probe ran".to_owned()),
+            }
+        }
+        ProtectionLevel::Tls12 => handshake(&obs.tls12),
+        ProtectionLevel::Tls13 => handshake(&obs.tls13),
+    }
+}
+
+/// Every finding, failures first, each kind in the order of [`FindingKind`].
+pub fn findings(obs: &Observations, levels: &[LevelRow], rules: Rules) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut add = |kind, severity, message: String| {
+        out.push(Finding {
+            kind,
+            severity,
+            message,
+        });
+    };
+    let minimum = rules.require_min_level.and_then(rank);
+    let accepted = |level| {
+        levels
+            .iter()
+            .any(|row| row.level == level && row.status == LevelStatus::Accepted)
+    };
+    for probe in &obs.legacy {
+        if probe.accepted != Some(true) {
+            continue;
+        }
+        let level = legacy_level(probe.version);
+        let below = minimum.zip(rank(level)).is_some_and(|(min, r)| r < min);
+        let severity = if probe.version == ProbeVersion::Ssl3 || below {
+            Severity::Fail
+        } else {
+            Severity::Warn
+        };
+        let rfc = if probe.version == ProbeVersion::Ssl3 {
+            "RFC 7568 prohibits it"
+        } else {
+            "RFC 8996 deprecates it"
+        };
+        add(
+            FindingKind::LegacyVersion,
+            severity,
+            format!(
+                "{} ({level}) accepted: {}; {rfc}",
+                probe.version, probe.reply
+            ),
+        );
+    }
+    if let Some(min) = minimum {
+        for level in [ProtectionLevel::Tls12] {
+            if rank(level).is_some_and(|r| r < min) && accepted(level) {
+                add(
+                    FindingKind::BelowMinimumLevel,
+                    Severity::Fail,
+                    format!(
+                        "{level} accepted, below the required {}",
+                        VERSION_LEVELS.get(min).copied().unwrap_or(level)
+                    ),
+                );
+            }
+        }
+    }
+    if obs.tls12.accepted() == Some(false) && obs.tls13.accepted() == Some(false) {
+        add(
+            FindingKind::NoModernTls,
+            Severity::Fail,
+            format!(
+                "neither TLS 1.2 nor TLS 1.3 accepted (TLS 1.2: {}; TLS 1.3: {})",
+                obs.tls12.detail(),
+                obs.tls13.detail()
+            ),
+        );
+    }
+    for probe in &obs.weak_suites {
+        let Some(suite) = probe.chosen else { continue };
+        let severity = match probe.weakness {
+            Weakness::Null | Weakness::Export | Weakness::Rc4 => Severity::Fail,
+            Weakness::TripleDes | Weakness::CbcSha1 => Severity::Warn,
+        };
+        add(
+            FindingKind::WeakSuite,
+            severity,
+            format!(
+                "a {} suite accepted: {suite:#06x} from a hello offering only {} suites",
+                probe.weakness, probe.weakness
+            ),
+        );
+    }
+    if obs.dialect.is_line_based() {
+        starttls_findings(obs, &mut add);
+    }
+    if let Some(cert) = &obs.certificate {
+        if !cert.errors.is_empty() {
+            let names: Vec<String> = cert.errors.iter().map(ToString::to_string).collect();
+            add(
+                FindingKind::CertificateErrors,
+                Severity::Fail,
+                format!(
+                    "the chain for {} has problems: {}",
+                    cert.name,
+                    names.join(", ")
+                ),
+            );
+        }
+        if let Some(days) = cert.days_until_expiry
+            && (0..EXPIRY_WARNING_DAYS).contains(&days)
+        {
+            add(
+                FindingKind::CertificateExpiresSoon,
+                Severity::Warn,
+                format!("the leaf certificate expires in {days} days"),
+            );
+        }
+    }
+    out.sort_by_key(|f| (f.severity, f.kind));
+    out
+}
+
+fn starttls_findings(obs: &Observations, add: &mut impl FnMut(FindingKind, Severity, String)) {
+    use crate::server::StartTlsAnswer;
+    let d = obs.dialect;
+    match &obs.starttls {
+        StartTlsAnswer::GoAhead => {}
+        StartTlsAnswer::NotOffered => add(
+            FindingKind::StartTlsNotAdvertised,
+            Severity::Fail,
+            format!(
+                "{d}: STARTTLS is not advertised (capabilities: {})",
+                obs.capabilities_before.join(", ")
+            ),
+        ),
+        StartTlsAnswer::Refused(reply) => add(
+            FindingKind::StartTlsRefused,
+            Severity::Fail,
+            format!("{d}: STARTTLS refused: {reply}"),
+        ),
+        StartTlsAnswer::Failed(why) => add(
+            FindingKind::StartTlsFailed,
+            Severity::Fail,
+            format!("{d}: the STARTTLS exchange failed: {why}"),
+        ),
+    }
+    for (probe, kind, how) in [
+        (
+            &obs.injection_same_write,
+            FindingKind::InjectionSameWrite,
+            "pipelined in the same write as STARTTLS",
+        ),
+        (
+            &obs.injection_later_write,
+            FindingKind::InjectionLaterWrite,
+            "written after the go-ahead, before the ClientHello",
+        ),
+    ] {
+        if let Some(InjectionProbe::Answered(answer)) = probe {
+            add(
+                kind,
+                Severity::Fail,
+                format!(
+                    "{d}: a command {how} was answered inside TLS (`{answer}`): plaintext \
+                     processed as if protected (CVE-2011-0411 class)"
+                ),
+            );
+        }
+    }
+    let completed = matches!(obs.ssl, Handshake::Completed { .. });
+    match &obs.capabilities_after {
+        Some(after) if probe::offers_starttls(d, after) => add(
+            FindingKind::StartTlsAfterUpgrade,
+            Severity::Fail,
+            format!(
+                "{d}: STARTTLS still advertised inside TLS: the session was not reset \
+                 (capabilities: {})",
+                after.join(", ")
+            ),
+        ),
+        Some(_) => {}
+        None if completed => add(
+            FindingKind::CapabilitiesNotReannounced,
+            Severity::Fail,
+            format!("{d}: the capabilities were not announced again inside TLS"),
+        ),
+        None => {}
+    }
+    if obs.greeting && probe::auth_offered(d, &obs.capabilities_before) {
+        add(
+            FindingKind::AuthBeforeTls,
+            Severity::Warn,
+            format!(
+                "{d}: authentication offered before TLS (capabilities: {}); RFC 8314 wants \
+                 credentials only over TLS",
+                obs.capabilities_before.join(", ")
+            ),
+        );
+    }
+}
+
+/// Serialises a vocabulary type of layer 1 by its name.
+fn display<S: serde::Serializer>(value: &impl fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+#[cfg(test)]
+mod tests;

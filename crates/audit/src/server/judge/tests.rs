@@ -1,0 +1,301 @@
+//! Tests of the server audit's rules: one observation per finding, with and without it.
+
+use super::*;
+use crate::server::StartTlsAnswer;
+
+fn completed(version: &str) -> Handshake {
+    Handshake::Completed {
+        version: version.to_owned(),
+        suite: "TLS13_AES_256_GCM_SHA384".to_owned(),
+    }
+}
+
+fn refused() -> Handshake {
+    Handshake::Failed {
+        kind: "ProtocolVersionMismatch".to_owned(),
+        error: "no version in common".to_owned(),
+    }
+}
+
+fn raw(version: ProbeVersion, accepted: bool) -> RawProbe {
+    let reply = if accepted {
+        "server hello"
+    } else {
+        "fatal alert protocol_version"
+    };
+    RawProbe {
+        version,
+        accepted: Some(accepted),
+        reply: reply.to_owned(),
+    }
+}
+
+fn weak(weakness: Weakness, chosen: Option<u16>) -> WeakProbe {
+    WeakProbe {
+        weakness,
+        chosen,
+        probed: true,
+        reply: "fatal alert handshake_failure".to_owned(),
+    }
+}
+
+/// A safe SMTP server with TLS 1.3 and 1.2.
+fn safe() -> Observations {
+    Observations {
+        dialect: Dialect::Smtp,
+        greeting: true,
+        capabilities_before: vec!["PIPELINING".into(), "STARTTLS".into()],
+        starttls: StartTlsAnswer::GoAhead,
+        capabilities_after: Some(vec!["PIPELINING".into(), "AUTH PLAIN".into()]),
+        ssl: completed("TLS 1.3"),
+        tls12: completed("TLS 1.2"),
+        tls13: completed("TLS 1.3"),
+        legacy: ProbeVersion::LEGACY.map(|v| raw(v, false)).to_vec(),
+        weak_suites: Weakness::ALL.map(|w| weak(w, None)).to_vec(),
+        injection_same_write: Some(InjectionProbe::NotAnswered),
+        injection_later_write: Some(InjectionProbe::Refused("handshake failed".into())),
+        certificate: Some(Certificate {
+            chain: Vec::new(),
+            errors: Vec::new(),
+            name: "localhost".into(),
+            days_until_expiry: Some(365),
+        }),
+    }
+}
+
+fn kinds(obs: &Observations, rules: Rules) -> Vec<(FindingKind, Severity)> {
+    let levels = levels(obs);
+    findings(obs, &levels, rules)
+        .into_iter()
+        .map(|f| (f.kind, f.severity))
+        .collect()
+}
+
+fn status(obs: &Observations, level: ProtectionLevel) -> LevelStatus {
+    let row = levels(obs).into_iter().find(|row| row.level == level);
+    row.map(|row| row.status).unwrap_or(LevelStatus::NotTested)
+}
+
+fn minimum(level: ProtectionLevel) -> Rules {
+    Rules {
+        require_min_level: Some(level),
+    }
+}
+
+#[test]
+fn a_safe_server_has_no_finding_and_every_level_a_status() {
+    use LevelStatus::{Accepted, NotApplicable, Refused};
+    use ProtectionLevel as L;
+
+    let obs = safe();
+    assert_eq!(kinds(&obs, Rules::default()), []);
+    assert_eq!(levels(&obs).len(), ProtectionLevel::ALL.len());
+    for (level, expected) in [
+        (L::PlainSocket, Accepted),
+        (L::Ssl, Accepted),
+        (L::SslAllowNullEncryption, Refused),
+        (L::BluetoothEncryptionAllowNullAuthentication, NotApplicable),
+        (L::BluetoothEncryptionWithAuthentication, NotApplicable),
+        (L::Ssl3AllowWeakEncryption, Refused),
+        (L::Tls10, Refused),
+        (L::Tls11, Refused),
+        (L::Tls12, Accepted),
+        (L::Unspecified, Accepted),
+        (L::Tls13, Accepted),
+    ] {
+        assert_eq!(status(&obs, level), expected, "{level}");
+    }
+}
+
+#[test]
+fn implicit_tls_has_no_plaintext_level_and_no_starttls_findings() {
+    let obs = Observations {
+        dialect: Dialect::Implicit,
+        greeting: false,
+        capabilities_before: Vec::new(),
+        capabilities_after: None,
+        injection_same_write: None,
+        injection_later_write: None,
+        ..safe()
+    };
+    assert_eq!(
+        status(&obs, ProtectionLevel::PlainSocket),
+        LevelStatus::NotApplicable
+    );
+    assert_eq!(kinds(&obs, Rules::default()), []);
+}
+
+#[test]
+fn legacy_versions_warn_and_ssl3_or_below_the_minimum_fails() {
+    let mut obs = safe();
+    obs.legacy = vec![
+        raw(ProbeVersion::Ssl3, false),
+        raw(ProbeVersion::Tls10, true),
+        raw(ProbeVersion::Tls11, false),
+    ];
+    assert_eq!(status(&obs, ProtectionLevel::Tls10), LevelStatus::Accepted);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::LegacyVersion, Severity::Warn)]
+    );
+    assert_eq!(
+        kinds(&obs, minimum(ProtectionLevel::Tls12)),
+        [(FindingKind::LegacyVersion, Severity::Fail)]
+    );
+    // TLS 1.0 is the minimum itself: a warning still.
+    assert_eq!(
+        kinds(&obs, minimum(ProtectionLevel::Tls10)),
+        [(FindingKind::LegacyVersion, Severity::Warn)]
+    );
+    obs.legacy[0] = raw(ProbeVersion::Ssl3, true);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [
+            (FindingKind::LegacyVersion, Severity::Fail),
+            (FindingKind::LegacyVersion, Severity::Warn)
+        ]
+    );
+}
+
+#[test]
+fn tls12_fails_only_a_tls13_minimum() {
+    let obs = safe();
+    assert_eq!(
+        kinds(&obs, minimum(ProtectionLevel::Tls13)),
+        [(FindingKind::BelowMinimumLevel, Severity::Fail)]
+    );
+    assert_eq!(kinds(&obs, minimum(ProtectionLevel::Tls12)), []);
+    let mut only13 = safe();
+    only13.tls12 = refused();
+    assert_eq!(kinds(&only13, minimum(ProtectionLevel::Tls13)), []);
+    assert_eq!(
+        status(&only13, ProtectionLevel::Tls12),
+        LevelStatus::Refused
+    );
+}
+
+#[test]
+fn no_modern_tls_is_a_failure() {
+    let mut obs = safe();
+    obs.tls12 = refused();
+    assert_eq!(kinds(&obs, Rules::default()), []);
+    obs.tls13 = refused();
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::NoModernTls, Severity::Fail)]
+    );
+}
+
+#[test]
+fn weak_suites_fail_or_warn_by_weakness() {
+    let mut obs = safe();
+    obs.weak_suites[0] = weak(Weakness::Null, Some(0x0002));
+    assert_eq!(
+        status(&obs, ProtectionLevel::SslAllowNullEncryption),
+        LevelStatus::Accepted
+    );
+    obs.weak_suites[4] = weak(Weakness::CbcSha1, Some(0x002f));
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [
+            (FindingKind::WeakSuite, Severity::Fail),
+            (FindingKind::WeakSuite, Severity::Warn)
+        ]
+    );
+}
+
+#[test]
+fn starttls_not_advertised_refused_or_failed_fails() {
+    for (answer, kind) in [
+        (
+            StartTlsAnswer::NotOffered,
+            FindingKind::StartTlsNotAdvertised,
+        ),
+        (
+            StartTlsAnswer::Refused("454 no".into()),
+            FindingKind::StartTlsRefused,
+        ),
+        (
+            StartTlsAnswer::Failed("closed".into()),
+            FindingKind::StartTlsFailed,
+        ),
+    ] {
+        let obs = Observations {
+            starttls: answer,
+            ..safe()
+        };
+        assert_eq!(kinds(&obs, Rules::default()), [(kind, Severity::Fail)]);
+    }
+}
+
+#[test]
+fn an_answered_injection_fails_in_either_variant() {
+    let mut obs = safe();
+    obs.injection_same_write = Some(InjectionProbe::Answered("250 OK".into()));
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::InjectionSameWrite, Severity::Fail)]
+    );
+    obs.injection_same_write = Some(InjectionProbe::NotTested("no".into()));
+    obs.injection_later_write = Some(InjectionProbe::Answered("250 OK".into()));
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::InjectionLaterWrite, Severity::Fail)]
+    );
+}
+
+#[test]
+fn the_session_state_must_be_reset_and_announced_again() {
+    let mut obs = safe();
+    obs.capabilities_after = Some(vec!["STARTTLS".into()]);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::StartTlsAfterUpgrade, Severity::Fail)]
+    );
+    obs.capabilities_after = None;
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::CapabilitiesNotReannounced, Severity::Fail)]
+    );
+    // Not announced because the handshake failed: no such finding.
+    obs.ssl = refused();
+    let found = kinds(&obs, Rules::default());
+    assert!(!found.contains(&(FindingKind::CapabilitiesNotReannounced, Severity::Fail)));
+}
+
+#[test]
+fn authentication_before_tls_warns() {
+    let mut obs = safe();
+    obs.capabilities_before.push("AUTH PLAIN LOGIN".into());
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::AuthBeforeTls, Severity::Warn)]
+    );
+}
+
+#[test]
+fn certificate_errors_fail_and_a_near_expiry_warns() {
+    let mut obs = safe();
+    let set = |obs: &mut Observations, errors: Vec<ChainValidationResult>, days: i64| {
+        if let Some(cert) = obs.certificate.as_mut() {
+            cert.errors = errors;
+            cert.days_until_expiry = Some(days);
+        }
+    };
+    let errors = vec![
+        ChainValidationResult::Expired,
+        ChainValidationResult::InvalidName,
+    ];
+    set(&mut obs, errors, -3);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::CertificateErrors, Severity::Fail)]
+    );
+    set(&mut obs, Vec::new(), EXPIRY_WARNING_DAYS - 1);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::CertificateExpiresSoon, Severity::Warn)]
+    );
+    set(&mut obs, Vec::new(), EXPIRY_WARNING_DAYS);
+    assert_eq!(kinds(&obs, Rules::default()), []);
+}
