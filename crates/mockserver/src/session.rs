@@ -11,7 +11,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use proto::starttls::{Dialect, ServerBehaviour, ServerEvent, ServerMachine};
+use proto::starttls::{
+    Dialect, InjectionPolicy, MAX_TLS_PREFIX, ServerBehaviour, ServerEvent, ServerMachine,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -286,7 +288,7 @@ impl Session {
         if let Some(facts) = &mut self.facts {
             facts.starttls_at = Some(facts.accepted.elapsed());
         }
-        let prefix = self.machine.take_tls_prefix();
+        let mut prefix = self.machine.take_tls_prefix();
         transcript.unrecord_plaintext_tail(prefix.len());
         if let Some(facts) = &mut self.facts {
             let received = facts.wire.received();
@@ -317,6 +319,13 @@ impl Session {
             | Behaviour::StartTlsNotAdvertised
             | Behaviour::StartTlsRefused(_)
             | Behaviour::TlsRequired => {}
+        }
+        let config = &self.shared.config;
+        if config.dialect.is_line_based() && config.injection_policy == InjectionPolicy::Vulnerable
+        {
+            prefix = self
+                .read_until_handshake(&mut stream, prefix, deadline)
+                .await;
         }
         // Pinned out here so that the socket inside is dropped only after the close reason is
         // recorded.
@@ -429,6 +438,37 @@ impl Session {
                         }
                     }
                 },
+            }
+        }
+    }
+
+    /// A `Vulnerable` server reads on after the go-ahead until a record begins (`0x16`), and
+    /// hands the plaintext before it to the machine, which answers it after the handshake as
+    /// if it had come inside TLS: what a CVE-2011-0411 server with a read-ahead buffer does
+    /// with a command written after the go-ahead, before the ClientHello. Returns the bytes from
+    /// the record on; bounded by [`MAX_TLS_PREFIX`] and the handshake deadline.
+    async fn read_until_handshake(
+        &mut self,
+        stream: &mut Counted<TcpStream>,
+        mut buf: Vec<u8>,
+        deadline: Instant,
+    ) -> Vec<u8> {
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(start) = buf.iter().position(|&b| b == 0x16) {
+                let record = buf.split_off(start);
+                if !buf.is_empty() {
+                    self.machine.handle_input(&buf);
+                }
+                return record;
+            }
+            if buf.len() > MAX_TLS_PREFIX {
+                return buf;
+            }
+            match timeout_at(deadline, stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                // The handshake that follows fails on what there is.
+                _ => return buf,
             }
         }
     }
