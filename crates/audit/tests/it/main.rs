@@ -10,6 +10,7 @@ mod gnutls;
 mod openssl;
 mod python;
 mod self_audit;
+mod server;
 
 use std::path::PathBuf;
 use std::process::Command;

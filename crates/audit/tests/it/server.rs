@@ -1,0 +1,540 @@
+//! `streamsocket-audit server` against the mock server in-process, and against `openssl
+//! s_server`: every finding present where the server has it and absent where it does not.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mockserver::{Behaviour, LegacyVersion, MockConfig, testing};
+use proto::ProtectionLevel;
+use proto::level::VersionSet;
+use proto::starttls::{Dialect, InjectionPolicy};
+use streamsocket::{ChainValidationResult, TrustAnchors};
+use streamsocket_audit::server::{
+    FindingKind, LevelStatus, Rules, ServerAudit, ServerAuditConfig, ServerError, Severity,
+    audit_server,
+};
+use testpki::{KeyKind, Pki, Scenario};
+
+const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+
+fn mock(dialect: Dialect, behaviour: Behaviour) -> MockConfig {
+    let mut config = testing::config(dialect, Scenario::Valid, KeyKind::EcdsaP256);
+    config.behaviour = behaviour;
+    config
+}
+
+fn settings(port: u16, dialect: Dialect, trust: TrustAnchors, rules: Rules) -> ServerAuditConfig {
+    ServerAuditConfig {
+        host: "127.0.0.1".to_owned(),
+        port,
+        dialect,
+        name: Some(testpki::TEST_HOST.to_owned()),
+        trust,
+        timeout: Duration::from_secs(5),
+        rules,
+    }
+}
+
+/// Audits a mock server serving `config`, trusting what a correct client must trust.
+async fn audit_with(config: MockConfig, rules: Rules) -> ServerAudit {
+    let dialect = config.dialect;
+    let trust = TrustAnchors::from_der(config.identity.trust_anchors.clone());
+    let server = testing::spawn(config).await;
+    let config = settings(server.addr().port(), dialect, trust, rules);
+    let audit = audit_server(config)
+        .await
+        .expect("the mock server is reachable");
+    server.shutdown().await;
+    audit
+}
+
+async fn audit(config: MockConfig) -> ServerAudit {
+    audit_with(config, Rules::default()).await
+}
+
+fn found(audit: &ServerAudit, kind: FindingKind) -> Option<Severity> {
+    audit
+        .findings
+        .iter()
+        .find(|f| f.kind == kind)
+        .map(|f| f.severity)
+}
+
+fn status(audit: &ServerAudit, level: ProtectionLevel) -> LevelStatus {
+    let row = audit.levels.iter().find(|row| row.level == level);
+    row.map_or(LevelStatus::NotTested, |row| row.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vulnerable_server_is_found_in_both_injection_variants_in_every_line_dialect() {
+    for dialect in LINE_DIALECTS {
+        let mut config = mock(dialect, Behaviour::Honest);
+        config.injection_policy = InjectionPolicy::Vulnerable;
+        let audit = audit(config).await;
+        let table = audit.table();
+        for kind in [
+            FindingKind::InjectionSameWrite,
+            FindingKind::InjectionLaterWrite,
+        ] {
+            assert_eq!(
+                found(&audit, kind),
+                Some(Severity::Fail),
+                "{dialect} {kind}: {table}"
+            );
+        }
+        assert_eq!(audit.exit_code(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discarding_and_rejecting_servers_are_not_vulnerable() {
+    for dialect in LINE_DIALECTS {
+        for policy in [InjectionPolicy::Discard, InjectionPolicy::Reject] {
+            let mut config = mock(dialect, Behaviour::Honest);
+            config.injection_policy = policy;
+            let audit = audit(config).await;
+            let table = audit.table();
+            for kind in [
+                FindingKind::InjectionSameWrite,
+                FindingKind::InjectionLaterWrite,
+            ] {
+                assert_eq!(
+                    found(&audit, kind),
+                    None,
+                    "{dialect} {policy:?} {kind}: {table}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_server_accepts_tls12_and_tls13_only() {
+    let audit = audit(mock(Dialect::Smtp, Behaviour::Honest)).await;
+    let table = audit.table();
+    use LevelStatus::{Accepted, NotApplicable, Refused};
+    use ProtectionLevel as L;
+    for (level, expected) in [
+        (L::PlainSocket, Accepted),
+        (L::Ssl, Accepted),
+        (L::SslAllowNullEncryption, Refused),
+        (L::BluetoothEncryptionAllowNullAuthentication, NotApplicable),
+        (L::BluetoothEncryptionWithAuthentication, NotApplicable),
+        (L::Ssl3AllowWeakEncryption, Refused),
+        (L::Tls10, Refused),
+        (L::Tls11, Refused),
+        (L::Tls12, Accepted),
+        (L::Unspecified, Accepted),
+        (L::Tls13, Accepted),
+    ] {
+        assert_eq!(status(&audit, level), expected, "{level}: {table}");
+    }
+    // The mock server's SMTP advertises no AUTH: nothing at all is found.
+    assert!(audit.findings.is_empty(), "{table}");
+    assert_eq!(audit.exit_code(), 0);
+    let certificate = audit.observations.certificate.as_ref().expect("a chain");
+    assert_eq!(certificate.chain.len(), 2, "leaf and intermediate");
+    assert!(certificate.errors.is_empty());
+    assert!(certificate.days_until_expiry.is_some_and(|days| days > 365));
+    assert!(audit.observations.capabilities_after.is_some(), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_only_servers_show_exactly_their_level_accepted() {
+    let legacy = [
+        (
+            LegacyVersion::Ssl3,
+            ProtectionLevel::Ssl3AllowWeakEncryption,
+        ),
+        (LegacyVersion::Tls10, ProtectionLevel::Tls10),
+        (LegacyVersion::Tls11, ProtectionLevel::Tls11),
+    ];
+    for (version, level) in legacy {
+        let audit = audit(mock(Dialect::Implicit, Behaviour::LegacyOnly(version))).await;
+        let table = audit.table();
+        for (_, other) in legacy {
+            let expected = if other == level {
+                LevelStatus::Accepted
+            } else {
+                LevelStatus::Refused
+            };
+            assert_eq!(
+                status(&audit, other),
+                expected,
+                "{version:?} {other}: {table}"
+            );
+        }
+        for modern in [
+            ProtectionLevel::Tls12,
+            ProtectionLevel::Tls13,
+            ProtectionLevel::Ssl,
+        ] {
+            assert_eq!(
+                status(&audit, modern),
+                LevelStatus::Refused,
+                "{modern}: {table}"
+            );
+        }
+        let severity = if version == LegacyVersion::Ssl3 {
+            Severity::Fail
+        } else {
+            Severity::Warn
+        };
+        assert_eq!(
+            found(&audit, FindingKind::LegacyVersion),
+            Some(severity),
+            "{table}"
+        );
+        assert_eq!(
+            found(&audit, FindingKind::NoModernTls),
+            Some(Severity::Fail)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minimum_level_makes_an_accepted_legacy_version_a_failure() {
+    let config = mock(Dialect::Smtp, Behaviour::LegacyOnly(LegacyVersion::Tls11));
+    let rules = Rules {
+        require_min_level: Some(ProtectionLevel::Tls12),
+    };
+    let audit = audit_with(config, rules).await;
+    assert_eq!(
+        found(&audit, FindingKind::LegacyVersion),
+        Some(Severity::Fail)
+    );
+    // Without the minimum, the same server's TLS 1.1 is a warning.
+    let audit = self::audit(mock(
+        Dialect::Smtp,
+        Behaviour::LegacyOnly(LegacyVersion::Tls11),
+    ))
+    .await;
+    assert_eq!(
+        found(&audit, FindingKind::LegacyVersion),
+        Some(Severity::Warn)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_version_servers_accept_exactly_their_version() {
+    for (versions, accepted, refused) in [
+        (
+            VersionSet::TLS12_ONLY,
+            ProtectionLevel::Tls12,
+            ProtectionLevel::Tls13,
+        ),
+        (
+            VersionSet::TLS13_ONLY,
+            ProtectionLevel::Tls13,
+            ProtectionLevel::Tls12,
+        ),
+    ] {
+        let mut config = mock(Dialect::Imap, Behaviour::Honest);
+        config.tls.versions = versions;
+        let audit = audit(config).await;
+        let table = audit.table();
+        assert_eq!(status(&audit, accepted), LevelStatus::Accepted, "{table}");
+        assert_eq!(status(&audit, refused), LevelStatus::Refused, "{table}");
+        assert_eq!(status(&audit, ProtectionLevel::Ssl), LevelStatus::Accepted);
+        assert_eq!(found(&audit, FindingKind::NoModernTls), None);
+        // TLS 1.2 below a TLS 1.3 minimum fails; TLS 1.3 alone passes it.
+        let rules = Rules {
+            require_min_level: Some(ProtectionLevel::Tls13),
+        };
+        let mut config = mock(Dialect::Imap, Behaviour::Honest);
+        config.tls.versions = versions;
+        let strict = audit_with(config, rules).await;
+        let below = found(&strict, FindingKind::BelowMinimumLevel);
+        let expected = (accepted == ProtectionLevel::Tls12).then_some(Severity::Fail);
+        assert_eq!(below, expected, "{}", strict.table());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_scenarios_report_their_errors() {
+    for (scenario, error) in [
+        (Scenario::Expired, Some(ChainValidationResult::Expired)),
+        (
+            Scenario::WrongHost,
+            Some(ChainValidationResult::InvalidName),
+        ),
+        (
+            Scenario::UntrustedRoot,
+            Some(ChainValidationResult::Untrusted),
+        ),
+        (Scenario::SelfSigned, Some(ChainValidationResult::Untrusted)),
+        (Scenario::Valid, None),
+    ] {
+        let config = testing::config(Dialect::Implicit, scenario, KeyKind::EcdsaP256);
+        let audit = audit(config).await;
+        let table = audit.table();
+        let certificate = audit.observations.certificate.as_ref().expect("a chain");
+        match error {
+            Some(error) => {
+                assert!(certificate.errors.contains(&error), "{scenario:?}: {table}");
+                let severity = found(&audit, FindingKind::CertificateErrors);
+                assert_eq!(severity, Some(Severity::Fail), "{table}");
+                // The version is judged behind the broken chain.
+                assert_eq!(
+                    status(&audit, ProtectionLevel::Tls13),
+                    LevelStatus::Accepted
+                );
+            }
+            None => {
+                assert!(certificate.errors.is_empty(), "{table}");
+                assert_eq!(found(&audit, FindingKind::CertificateErrors), None);
+            }
+        }
+        if scenario == Scenario::Expired {
+            assert!(
+                certificate.days_until_expiry.is_some_and(|d| d < 0),
+                "{table}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_not_advertised_or_refused_is_found() {
+    for dialect in LINE_DIALECTS {
+        for (behaviour, kind) in [
+            (
+                Behaviour::StartTlsNotAdvertised,
+                FindingKind::StartTlsNotAdvertised,
+            ),
+            (Behaviour::StartTlsRefused, FindingKind::StartTlsRefused),
+        ] {
+            let audit = audit(mock(dialect, behaviour)).await;
+            let table = audit.table();
+            assert_eq!(
+                found(&audit, kind),
+                Some(Severity::Fail),
+                "{dialect}: {table}"
+            );
+            assert_eq!(status(&audit, ProtectionLevel::Ssl), LevelStatus::NotTested);
+            assert_eq!(
+                status(&audit, ProtectionLevel::Tls10),
+                LevelStatus::NotTested
+            );
+        }
+        let honest = audit(mock(dialect, Behaviour::Honest)).await;
+        for kind in [
+            FindingKind::StartTlsNotAdvertised,
+            FindingKind::StartTlsRefused,
+        ] {
+            assert_eq!(found(&honest, kind), None, "{dialect}");
+        }
+        // An honest server announces its capabilities again, without STARTTLS.
+        assert_eq!(found(&honest, FindingKind::StartTlsAfterUpgrade), None);
+        assert_eq!(
+            found(&honest, FindingKind::CapabilitiesNotReannounced),
+            None
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_before_tls_warns_unless_the_server_disables_it() {
+    // POP3 offers USER in plaintext; IMAP without LOGINDISABLED allows LOGIN.
+    for dialect in [Dialect::Pop3, Dialect::Imap] {
+        let audit = audit(mock(dialect, Behaviour::Honest)).await;
+        let severity = found(&audit, FindingKind::AuthBeforeTls);
+        assert_eq!(
+            severity,
+            Some(Severity::Warn),
+            "{dialect}: {}",
+            audit.table()
+        );
+        assert_eq!(audit.exit_code(), 0, "a warning does not fail");
+    }
+    // A TLS-required IMAP server announces LOGINDISABLED before TLS.
+    let audit = audit(mock(Dialect::Imap, Behaviour::TlsRequired)).await;
+    assert_eq!(
+        found(&audit, FindingKind::AuthBeforeTls),
+        None,
+        "{}",
+        audit.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_and_framed_servers_have_no_plaintext_level() {
+    for dialect in [Dialect::Implicit, Dialect::Framed] {
+        let audit = audit(mock(dialect, Behaviour::Honest)).await;
+        let table = audit.table();
+        assert_eq!(
+            status(&audit, ProtectionLevel::PlainSocket),
+            LevelStatus::NotApplicable,
+            "{table}"
+        );
+        assert_eq!(
+            status(&audit, ProtectionLevel::Tls13),
+            LevelStatus::Accepted,
+            "{table}"
+        );
+        assert!(audit.observations.injection_same_write.is_none());
+        assert!(audit.findings.is_empty(), "{table}");
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable() {
+    let port = free_port();
+    let config = settings(
+        port,
+        Dialect::Smtp,
+        TrustAnchors::mozilla(),
+        Rules::default(),
+    );
+    let result = audit_server(config).await;
+    assert!(
+        matches!(result, Err(ServerError::Unreachable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_written_and_name_every_finding() {
+    let mut config = mock(Dialect::Smtp, Behaviour::Honest);
+    config.injection_policy = InjectionPolicy::Vulnerable;
+    let audit = audit(config).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = audit
+        .write_reports(dir.path())
+        .expect("reports are written");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the json report")).expect("json");
+    let kinds: Vec<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["injection-same-write", "injection-later-write"]);
+    assert_eq!(json["levels"].as_array().map(Vec::len), Some(11));
+    let junit = std::fs::read_to_string(dir.path().join("server-junit.xml")).expect("junit");
+    assert_eq!(junit.matches("<failure").count(), 2, "{junit}");
+    let markdown = std::fs::read_to_string(dir.path().join("server-audit.md")).expect("md");
+    assert!(markdown.contains("`injection-later-write`"), "{markdown}");
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().expect("a bound address").port()
+}
+
+/// A running `openssl s_server`; killed on drop.
+struct SServer {
+    child: Child,
+    port: u16,
+    _pem: tempfile::TempDir,
+}
+
+impl SServer {
+    /// `openssl s_server` with testpki's valid ECDSA chain and `flags`; `None` (with a note)
+    /// when openssl is not installed.
+    fn start(flags: &[&str]) -> Option<Self> {
+        if !crate::installed("openssl", "version") {
+            return None;
+        }
+        let pem = tempfile::tempdir().expect("a temporary directory");
+        Pki::shared(KeyKind::EcdsaP256)
+            .server(Scenario::Valid)
+            .expect("testpki issues the valid chain")
+            .write_pem(pem.path())
+            .expect("server PEM files are written");
+        for _attempt in 0..3 {
+            let port = free_port();
+            let path = |name: &str| pem.path().join(name);
+            let mut child = Command::new("openssl")
+                .args(["s_server", "-quiet", "-accept"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(flags)
+                .arg("-cert")
+                .arg(path("chain.pem"))
+                .arg("-cert_chain")
+                .arg(path("chain.pem"))
+                .arg("-key")
+                .arg(path("key.pem"))
+                // A piped stdin that stays open: s_server would end its session at its EOF.
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl s_server starts");
+            for _ in 0..100 {
+                if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                    return Some(Self {
+                        child,
+                        port,
+                        _pem: pem,
+                    });
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("openssl s_server did not start on a free port in 3 attempts");
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn audit_s_server(server: &SServer) -> ServerAudit {
+    let root = Pki::shared(KeyKind::EcdsaP256).root_der();
+    let config = settings(
+        server.port,
+        Dialect::Implicit,
+        TrustAnchors::from_der([root]),
+        Rules::default(),
+    );
+    audit_server(config).await.expect("s_server is reachable")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_s_server_limited_to_one_version_accepts_exactly_it() {
+    for (flag, accepted, refused) in [
+        ("-tls1_2", ProtectionLevel::Tls12, ProtectionLevel::Tls13),
+        ("-tls1_3", ProtectionLevel::Tls13, ProtectionLevel::Tls12),
+    ] {
+        let Some(server) = SServer::start(&[flag]) else {
+            return;
+        };
+        let audit = audit_s_server(&server).await;
+        let table = audit.table();
+        assert_eq!(
+            status(&audit, accepted),
+            LevelStatus::Accepted,
+            "{flag}: {table}"
+        );
+        assert_eq!(
+            status(&audit, refused),
+            LevelStatus::Refused,
+            "{flag}: {table}"
+        );
+        for legacy in [
+            ProtectionLevel::Ssl3AllowWeakEncryption,
+            ProtectionLevel::Tls10,
+            ProtectionLevel::Tls11,
+        ] {
+            assert_eq!(
+                status(&audit, legacy),
+                LevelStatus::Refused,
+                "{flag}: {table}"
+            );
+        }
+        let certificate = audit.observations.certificate.as_ref().expect("a chain");
+        assert!(certificate.errors.is_empty(), "{flag}: {table}");
+        assert_eq!(found(&audit, FindingKind::LegacyVersion), None);
+    }
+}
