@@ -538,3 +538,95 @@ async fn openssl_s_server_limited_to_one_version_accepts_exactly_it() {
         assert_eq!(found(&audit, FindingKind::LegacyVersion), None);
     }
 }
+
+/// The binary, run to its end with stdin closed (in a blocking task: the mock server runs on
+/// this test's runtime).
+async fn run_bin(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_streamsocket-audit"))
+            .arg("server")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("the blocking task ends")
+}
+
+#[tokio::test]
+async fn the_binary_refuses_a_bad_command_line_with_2_and_an_unreachable_server_with_3() {
+    let port = free_port().to_string();
+    for args in [
+        vec!["127.0.0.1", &port, "--require-min-level", "Ssl"],
+        vec!["127.0.0.1", "no-such-service"],
+        vec!["127.0.0.1", &port, "--ca", "/nonexistent/ca.pem"],
+        vec!["127.0.0.1", &port, "--starttls", "gopher"],
+    ] {
+        let out = run_bin(args.iter().map(|s| (*s).to_owned()).collect()).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let out = run_bin(vec![
+        "127.0.0.1".into(),
+        port,
+        "--timeout".into(),
+        "2".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_one_json_document_and_exits_1_on_findings() {
+    let mut config = mock(Dialect::Smtp, Behaviour::Honest);
+    config.injection_policy = InjectionPolicy::Vulnerable;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, Pki::shared(KeyKind::EcdsaP256).root_pem()).expect("ca.pem");
+    let server = testing::spawn(config).await;
+    let port = server.addr().port().to_string();
+    let args = |extra: &[&str]| {
+        let mut args: Vec<String> = ["127.0.0.1", &port, "--starttls", "smtp", "--name"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        args.push(testpki::TEST_HOST.to_owned());
+        args.push("--ca".to_owned());
+        args.push(ca.display().to_string());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let reports = dir.path().join("reports").display().to_string();
+    let out = run_bin(args(&["--json", "--report-dir", &reports])).await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("exactly one document");
+    assert_eq!(json["dialect"], "smtp");
+    assert_eq!(json["findings"][0]["kind"], "injection-same-write");
+    assert!(dir.path().join("reports/server-audit.json").is_file());
+    let table = run_bin(args(&[])).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("FAIL injection-later-write"), "{text}");
+    assert!(text.contains("Tls13                  "), "{text}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exits_0_for_a_safe_server_and_defaults_the_dialect_from_the_port() {
+    let server = testing::spawn(mock(Dialect::Implicit, Behaviour::Honest)).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, Pki::shared(KeyKind::EcdsaP256).root_pem()).expect("ca.pem");
+    let out = run_bin(vec![
+        "127.0.0.1".into(),
+        server.addr().port().to_string(),
+        "--ca".into(),
+        ca.display().to_string(),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(implicit)"), "{text}");
+    server.shutdown().await;
+}
