@@ -435,6 +435,15 @@ impl SServer {
     /// `openssl s_server` with testpki's valid ECDSA chain and `flags`; `None` (with a note)
     /// when openssl is not installed.
     fn start(flags: &[&str]) -> Option<Self> {
+        let started = Self::try_start(flags)?;
+        Some(started.unwrap_or_else(|| {
+            panic!("openssl s_server {flags:?} did not start on a free port in 3 attempts")
+        }))
+    }
+
+    /// As [`SServer::start`]; `Some(None)` when s_server does not start with these flags (an
+    /// openssl built without them).
+    fn try_start(flags: &[&str]) -> Option<Option<Self>> {
         if !crate::installed("openssl", "version") {
             return None;
         }
@@ -465,11 +474,11 @@ impl SServer {
                 .expect("openssl s_server starts");
             for _ in 0..100 {
                 if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
-                    return Some(Self {
+                    return Some(Some(Self {
                         child,
                         port,
                         _pem: pem,
-                    });
+                    }));
                 }
                 if child.try_wait().ok().flatten().is_some() {
                     break;
@@ -479,7 +488,7 @@ impl SServer {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("openssl s_server did not start on a free port in 3 attempts");
+        Some(None)
     }
 }
 
@@ -629,4 +638,47 @@ async fn the_binary_exits_0_for_a_safe_server_and_defaults_the_dialect_from_the_
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("(implicit)"), "{text}");
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_s_server_with_tls10_or_tls11_at_security_level_0_is_reported_accepting_it() {
+    for (flag, accepted, refused) in [
+        ("-tls1", ProtectionLevel::Tls10, ProtectionLevel::Tls11),
+        ("-tls1_1", ProtectionLevel::Tls11, ProtectionLevel::Tls10),
+    ] {
+        let Some(started) = SServer::try_start(&[flag, "-cipher", "DEFAULT:@SECLEVEL=0"]) else {
+            return;
+        };
+        let Some(server) = started else {
+            eprintln!("openssl s_server {flag} at @SECLEVEL=0 does not start here: not checked");
+            continue;
+        };
+        let audit = audit_s_server(&server).await;
+        let table = audit.table();
+        assert_eq!(
+            status(&audit, accepted),
+            LevelStatus::Accepted,
+            "{flag}: {table}"
+        );
+        assert_eq!(
+            status(&audit, refused),
+            LevelStatus::Refused,
+            "{flag}: {table}"
+        );
+        assert_eq!(
+            status(&audit, ProtectionLevel::Tls12),
+            LevelStatus::Refused,
+            "{table}"
+        );
+        assert_eq!(
+            found(&audit, FindingKind::LegacyVersion),
+            Some(Severity::Warn),
+            "{table}"
+        );
+        assert_eq!(
+            found(&audit, FindingKind::NoModernTls),
+            Some(Severity::Fail),
+            "{table}"
+        );
+    }
 }
