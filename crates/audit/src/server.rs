@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Connections are made one after the other to the one address given (never a range), each
-//! within the timeout. Layout: [`wire`] moves the bytes, [`judge`] holds the rules.
+//! within the timeout. Layout: `wire` (private) moves the bytes, [`judge`] holds the rules.
 
 pub mod judge;
 mod wire;
