@@ -1,5 +1,6 @@
 //! `streamsocket-audit server HOST SERVICE`: the command line of the server audit.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -126,14 +127,16 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
         }
         Err(e) => return usage(&format!("{:#}", anyhow::Error::new(e))),
     };
-    if args.json {
+    let output = if args.json {
         match serde_json::to_string_pretty(&audit) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => json + "\n",
             Err(e) => return usage(&format!("json: {e}")),
         }
     } else {
-        print!("{}", audit.table());
-    }
+        audit.table()
+    };
+    // A closed stdout (`| head`) is the reader's choice, not an error of the audit.
+    let _ = std::io::stdout().lock().write_all(output.as_bytes());
     if let Some(dir) = args.report_dir {
         match audit.write_reports(&dir) {
             // The JSON document is the only thing on stdout with --json.
