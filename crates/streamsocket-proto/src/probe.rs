@@ -554,6 +554,44 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
     }
 }
 
+/// The STARTTLS command a probe sends a second time, inside TLS: a server that reset its
+/// session refuses it (RFC 3207 section 4.2, RFC 3501 section 6.2.1, RFC 2595 section 4).
+/// `None` for `Framed` and `Implicit`.
+pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
+    match dialect {
+        Dialect::Smtp => Some(b"STARTTLS\r\n"),
+        Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
+        Dialect::Pop3 => Some(b"STLS\r\n"),
+        Dialect::Framed | Dialect::Implicit => None,
+    }
+}
+
+/// Whether the answer to [`starttls_command`] is a go-ahead: SMTP `220`, IMAP `X2 OK`, POP3
+/// `+OK`. `None` until the line that decides has arrived (IMAP's untagged lines are skipped);
+/// only the first [`MAX_REPLY_LEN`] bytes are looked at.
+pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
+    let answer = answer.get(..MAX_REPLY_LEN).unwrap_or(answer);
+    let mut lines = answer.split(|&b| b == b'\n');
+    // The last piece has no line end yet (or is empty after the last one).
+    let _ = lines.next_back();
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let upper = line.to_ascii_uppercase();
+        match dialect {
+            Dialect::Smtp => return Some(upper.starts_with(b"220")),
+            Dialect::Pop3 => {
+                return Some(
+                    upper.starts_with(b"+OK") && matches!(upper.get(3), None | Some(b' ')),
+                );
+            }
+            Dialect::Imap if upper.starts_with(b"* ") => {}
+            Dialect::Imap => return Some(upper.starts_with(b"X2 OK")),
+            Dialect::Framed | Dialect::Implicit => return Some(false),
+        }
+    }
+    None
+}
+
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
 /// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, and implicit
 /// TLS anywhere else (465, 993, 995, 443, ...).

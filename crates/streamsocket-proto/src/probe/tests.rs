@@ -492,6 +492,46 @@ fn starttls_is_read_from_each_dialects_capabilities() {
 }
 
 #[test]
+fn a_second_starttls_is_judged_by_the_line_that_answers_it() {
+    assert_eq!(starttls_command(Dialect::Smtp), Some(&b"STARTTLS\r\n"[..]));
+    assert_eq!(
+        starttls_command(Dialect::Imap),
+        Some(&b"X2 STARTTLS\r\n"[..])
+    );
+    assert_eq!(starttls_command(Dialect::Pop3), Some(&b"STLS\r\n"[..]));
+    assert_eq!(starttls_command(Dialect::Implicit), None);
+    assert_eq!(starttls_command(Dialect::Framed), None);
+    for (dialect, answer, expected) in [
+        (Dialect::Smtp, &b"220 2.0.0 go ahead\r\n"[..], Some(true)),
+        (
+            Dialect::Smtp,
+            b"554 5.5.1 TLS already active\r\n",
+            Some(false),
+        ),
+        (Dialect::Smtp, b"220 2.0.0 go ah", None),
+        (Dialect::Smtp, b"", None),
+        (
+            Dialect::Imap,
+            b"* OK still here\r\nX2 OK begin TLS\r\n",
+            Some(true),
+        ),
+        (Dialect::Imap, b"* OK still here\r\n", None),
+        (Dialect::Imap, b"X2 BAD TLS already active\n", Some(false)),
+        (Dialect::Pop3, b"+OK begin TLS\r\n", Some(true)),
+        (Dialect::Pop3, b"+OK\r\n", Some(true)),
+        (Dialect::Pop3, b"+OKAY\r\n", Some(false)),
+        (Dialect::Pop3, b"-ERR TLS already active\r\n", Some(false)),
+        (Dialect::Implicit, b"220 x\r\n", Some(false)),
+    ] {
+        assert_eq!(
+            starttls_accepted(dialect, answer),
+            expected,
+            "{dialect} {answer:?}"
+        );
+    }
+}
+
+#[test]
 fn ports_name_their_conventional_dialect() {
     for (port, dialect) in [
         (25, Dialect::Smtp),
