@@ -114,26 +114,40 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         .await
         .map_err(unreachable)?;
     // After the first connection the server is known to listen: a later connection that fails
-    // is an observation of that probe, not an unreachable server.
-    let tls12 = wire::secured(&target, &control, ProtectionLevel::Tls12, Injection::None).await;
-    let tls13 = wire::secured(&target, &control, ProtectionLevel::Tls13, Injection::None).await;
-    let mut legacy = Vec::new();
-    for version in ProbeVersion::LEGACY {
-        legacy.push(legacy_probe(&target, version).await);
-    }
-    let mut weak_suites = Vec::new();
-    for weakness in Weakness::ALL {
-        weak_suites.push(weak_probe(&target, weakness).await);
-    }
-    let injectable = probe::injected_command(config.dialect).is_some();
+    // is an observation of that probe, not an unreachable server. When the first one showed
+    // that the port does not speak the dialect at all, the others would only wait as long.
+    let mismatch = matches!(
+        ssl.exchange.answer,
+        StartTlsAnswer::TlsFirst | StartTlsAnswer::NoGreeting
+    );
+    let (mut tls12, mut tls13) = (Handshake::NotAttempted, Handshake::NotAttempted);
+    let (mut legacy, mut weak_suites) = (Vec::new(), Vec::new());
     let mut injections = [None, None];
-    if injectable {
-        for (slot, injection) in injections
-            .iter_mut()
-            .zip([Injection::SameWrite, Injection::LaterWrite])
-        {
-            let session = wire::secured(&target, &control, ProtectionLevel::Ssl, injection).await;
-            *slot = Some(injection_probe(session));
+    if !mismatch {
+        let session = |level| wire::secured(&target, &control, level, Injection::None);
+        tls12 = session(ProtectionLevel::Tls12)
+            .await
+            .as_ref()
+            .map_or_else(failed_connect, handshake);
+        tls13 = session(ProtectionLevel::Tls13)
+            .await
+            .as_ref()
+            .map_or_else(failed_connect, handshake);
+        for version in ProbeVersion::LEGACY {
+            legacy.push(legacy_probe(&target, version).await);
+        }
+        for weakness in Weakness::ALL {
+            weak_suites.push(weak_probe(&target, weakness).await);
+        }
+        if probe::injected_command(config.dialect).is_some() {
+            for (slot, injection) in injections
+                .iter_mut()
+                .zip([Injection::SameWrite, Injection::LaterWrite])
+            {
+                let session =
+                    wire::secured(&target, &control, ProtectionLevel::Ssl, injection).await;
+                *slot = Some(injection_probe(session));
+            }
         }
     }
     let [injection_same_write, injection_later_write] = injections;
@@ -143,9 +157,10 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         capabilities_before: ssl.exchange.capabilities.clone(),
         starttls: ssl.exchange.answer.clone(),
         capabilities_after: ssl.capabilities_after.clone(),
+        second_starttls: ssl.second_starttls,
         ssl: handshake(&ssl),
-        tls12: tls12.as_ref().map_or_else(failed_connect, handshake),
-        tls13: tls13.as_ref().map_or_else(failed_connect, handshake),
+        tls12,
+        tls13,
         legacy,
         weak_suites,
         injection_same_write,
@@ -215,7 +230,7 @@ fn control(config: &ServerAuditConfig) -> Result<SocketControl, ServerError> {
 
 fn failed_connect(e: &wire::Unreachable) -> Handshake {
     Handshake::Failed {
-        kind: "Unreachable".to_owned(),
+        kind: None,
         error: e.0.clone(),
     }
 }
@@ -239,11 +254,11 @@ fn handshake(session: &Session) -> Handshake {
             }
         }
         Some(wire::Handshake::Failed(e)) => Handshake::Failed {
-            kind: e.kind().name().to_owned(),
+            kind: Some(e.kind()),
             error: e.full_message(),
         },
         Some(wire::Handshake::TimedOut) => Handshake::Failed {
-            kind: "HandshakeTimedOut".to_owned(),
+            kind: Some(streamsocket::ErrorKind::HandshakeTimedOut),
             error: "the handshake did not complete within the timeout".to_owned(),
         },
     }

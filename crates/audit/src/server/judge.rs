@@ -26,6 +26,9 @@ pub struct Observations {
     pub starttls: crate::server::StartTlsAnswer,
     /// The capabilities announced again inside TLS; `None` when they were not.
     pub capabilities_after: Option<Vec<String>>,
+    /// Whether STARTTLS sent again inside TLS got the go-ahead (`None`: not tried or not
+    /// answered).
+    pub second_starttls: Option<bool>,
     /// The client library's handshake with `Ssl` (TLS 1.3 or 1.2).
     pub ssl: Handshake,
     /// With `Tls12` (TLS 1.2 only).
@@ -64,8 +67,9 @@ pub enum Handshake {
     },
     /// It failed before a certificate was judged.
     Failed {
-        /// The client library's error kind (`ProtocolVersionMismatch`, ...).
-        kind: String,
+        /// The client library's error kind (`ProtocolVersionMismatch`, ...); `None` when the
+        /// connection itself failed.
+        kind: Option<streamsocket::ErrorKind>,
         /// The error.
         error: String,
     },
@@ -240,10 +244,15 @@ pub enum FindingKind {
     LegacyVersion,
     /// A level below `--require-min-level` was accepted.
     BelowMinimumLevel,
+    /// The port speaks TLS at once where a STARTTLS dialect was spoken, or plaintext where TLS
+    /// was.
+    ModeMismatch,
     /// Neither TLS 1.2 nor TLS 1.3 was accepted.
     NoModernTls,
     /// STARTTLS was advertised again inside TLS (the session state was not reset).
     StartTlsAfterUpgrade,
+    /// STARTTLS sent again inside TLS got the go-ahead.
+    StartTlsAcceptedTwice,
     /// The STARTTLS exchange failed otherwise.
     StartTlsFailed,
     /// STARTTLS was not advertised.
@@ -266,7 +275,9 @@ impl FindingKind {
             Self::InjectionLaterWrite => "injection-later-write",
             Self::InjectionSameWrite => "injection-same-write",
             Self::LegacyVersion => "legacy-version",
+            Self::ModeMismatch => "mode-mismatch",
             Self::NoModernTls => "no-modern-tls",
+            Self::StartTlsAcceptedTwice => "starttls-accepted-twice",
             Self::StartTlsAfterUpgrade => "starttls-after-upgrade",
             Self::StartTlsFailed => "starttls-failed",
             Self::StartTlsNotAdvertised => "starttls-not-advertised",
@@ -494,6 +505,18 @@ pub fn findings(obs: &Observations, levels: &[LevelRow], rules: Rules) -> Vec<Fi
             ),
         );
     }
+    if let Handshake::Failed {
+        kind: Some(streamsocket::ErrorKind::PlaintextInsteadOfTls),
+        error,
+    } = &obs.ssl
+        && !obs.dialect.is_line_based()
+    {
+        add(
+            FindingKind::ModeMismatch,
+            Severity::Fail,
+            format!("{}: {error}", obs.dialect),
+        );
+    }
     if obs.dialect.is_line_based() {
         starttls_findings(obs, &mut add);
     }
@@ -547,6 +570,22 @@ fn starttls_findings(obs: &Observations, add: &mut impl FnMut(FindingKind, Sever
             Severity::Fail,
             format!("{d}: the STARTTLS exchange failed: {why}"),
         ),
+        StartTlsAnswer::TlsFirst => add(
+            FindingKind::ModeMismatch,
+            Severity::Fail,
+            format!(
+                "{d} spoken to a port of implicit TLS: the server sent a TLS record where the \
+                 greeting was due; audit it without --starttls"
+            ),
+        ),
+        StartTlsAnswer::NoGreeting => add(
+            FindingKind::ModeMismatch,
+            Severity::Fail,
+            format!(
+                "{d} spoken to a port that sent no greeting: it waits for the client to speak \
+                 first, as a port of implicit TLS does; audit it without --starttls"
+            ),
+        ),
     }
     for (probe, kind, how) in [
         (
@@ -589,6 +628,13 @@ fn starttls_findings(obs: &Observations, add: &mut impl FnMut(FindingKind, Sever
             format!("{d}: the capabilities were not announced again inside TLS"),
         ),
         None => {}
+    }
+    if obs.second_starttls == Some(true) {
+        add(
+            FindingKind::StartTlsAcceptedTwice,
+            Severity::Fail,
+            format!("{d}: STARTTLS sent again inside TLS got the go-ahead"),
+        );
     }
     if obs.greeting && probe::auth_offered(d, &obs.capabilities_before) {
         add(

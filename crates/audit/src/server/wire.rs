@@ -46,6 +46,11 @@ pub enum StartTlsAnswer {
     NotOffered,
     /// The server refused it: its reply.
     Refused(String),
+    /// A TLS record came where the greeting was due: the port speaks TLS at once.
+    TlsFirst,
+    /// Nothing came where the greeting was due, within the timeout: the port may wait for a
+    /// ClientHello.
+    NoGreeting,
     /// Anything else: the machine's failure or the connection's.
     Failed(String),
 }
@@ -95,6 +100,9 @@ async fn exchange(
                 ClientEvent::Failed(ClientFailure::Refused { reply }) => {
                     StartTlsAnswer::Refused(reply)
                 }
+                ClientEvent::Failed(ClientFailure::TlsInsteadOfGreeting) => {
+                    StartTlsAnswer::TlsFirst
+                }
                 ClientEvent::Failed(failure) => StartTlsAnswer::Failed(failure.to_string()),
                 ClientEvent::Ready { .. } => {
                     StartTlsAnswer::Failed("ready before the upgrade".to_owned())
@@ -128,6 +136,13 @@ async fn exchange(
             }
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return failed(greeting, machine, &format!("read failed: {e}")),
+            Err(_) if !greeting && machine.dialect().is_line_based() => {
+                return Exchange {
+                    greeting,
+                    capabilities: Vec::new(),
+                    answer: StartTlsAnswer::NoGreeting,
+                };
+            }
             Err(_) => return failed(greeting, machine, "timed out in the plaintext exchange"),
         };
         read += n;
@@ -234,6 +249,9 @@ pub(crate) struct Session {
     /// Bytes the server sent inside TLS before the client said anything there (injection
     /// probes only).
     pub(crate) unsolicited: Option<Vec<u8>>,
+    /// Whether STARTTLS sent again inside TLS, once the capabilities were announced, got the
+    /// go-ahead; `None` when it was not tried or not answered.
+    pub(crate) second_starttls: Option<bool>,
 }
 
 /// How a handshake of the client library ended.
@@ -284,6 +302,7 @@ pub(crate) async fn secured(
         info: SocketInformation::default(),
         capabilities_after: None,
         unsolicited: None,
+        second_starttls: None,
     };
     if session.exchange.answer != StartTlsAnswer::GoAhead {
         session.info = socket.information().clone();
@@ -315,6 +334,10 @@ pub(crate) async fn secured(
             machine.handle_tls_established();
             session.capabilities_after =
                 capabilities_inside(&mut socket, &mut machine, deadline).await;
+            if session.capabilities_after.is_some() {
+                session.second_starttls =
+                    second_starttls(&mut socket, target.dialect, deadline).await;
+            }
         } else {
             let window = Instant::now() + INJECTION_WINDOW.min(target.timeout);
             session.unsolicited = Some(unsolicited(&mut socket, window.min(deadline)).await);
@@ -362,6 +385,38 @@ async fn capabilities_inside(
             }
             Ok(Ok(_)) => machine.handle_eof(),
             Ok(Err(_)) | Err(_) => return None,
+        }
+    }
+}
+
+/// Sends the dialect's STARTTLS inside TLS and reads until layer 1 can say whether the answer
+/// is a go-ahead. Whatever it is, nothing more is sent.
+async fn second_starttls(
+    socket: &mut StreamSocket,
+    dialect: Dialect,
+    deadline: Instant,
+) -> Option<bool> {
+    let command = probe::starttls_command(dialect)?;
+    let written = timeout_at(deadline, async {
+        socket.write_all(command).await?;
+        socket.flush().await
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        return None;
+    }
+    let mut answer = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        if let Some(accepted) = probe::starttls_accepted(dialect, &answer) {
+            return Some(accepted);
+        }
+        if answer.len() >= MAX_READ {
+            return None;
+        }
+        match timeout_at(deadline, socket.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            _ => return None,
         }
     }
 }

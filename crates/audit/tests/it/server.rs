@@ -682,3 +682,63 @@ async fn openssl_s_server_with_tls10_or_tls11_at_security_level_0_is_reported_ac
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialect_spoken_to_the_wrong_kind_of_port_is_a_mode_mismatch() {
+    // Implicit TLS spoken to an SMTP port: the client library names the plaintext greeting.
+    let smtp = testing::spawn(mock(Dialect::Smtp, Behaviour::Honest)).await;
+    let trust = TrustAnchors::from_der([Pki::shared(KeyKind::EcdsaP256).root_der()]);
+    let config = settings(
+        smtp.addr().port(),
+        Dialect::Implicit,
+        trust.clone(),
+        Rules::default(),
+    );
+    let audit = audit_server(config).await.expect("reachable");
+    let table = audit.table();
+    assert_eq!(
+        found(&audit, FindingKind::ModeMismatch),
+        Some(Severity::Fail),
+        "{table}"
+    );
+    assert!(
+        table.contains("--starttls smtp"),
+        "the fix is named: {table}"
+    );
+    smtp.shutdown().await;
+    // SMTP spoken to a port of implicit TLS, which waits for a ClientHello.
+    let implicit = testing::spawn(mock(Dialect::Implicit, Behaviour::Honest)).await;
+    let mut config = settings(
+        implicit.addr().port(),
+        Dialect::Smtp,
+        trust,
+        Rules::default(),
+    );
+    config.timeout = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let audit = audit_server(config).await.expect("reachable");
+    let table = audit.table();
+    assert_eq!(
+        found(&audit, FindingKind::ModeMismatch),
+        Some(Severity::Fail),
+        "{table}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "one timeout, not one per probe"
+    );
+    implicit.shutdown().await;
+    // The right dialect on each: no mismatch.
+    let audit = self::audit(mock(Dialect::Smtp, Behaviour::Honest)).await;
+    assert_eq!(found(&audit, FindingKind::ModeMismatch), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_starttls_inside_tls_is_refused_by_the_mock_server() {
+    for dialect in LINE_DIALECTS {
+        let audit = audit(mock(dialect, Behaviour::Honest)).await;
+        // The probe ran and the answer was a refusal: no finding.
+        assert_eq!(audit.observations.second_starttls, Some(false), "{dialect}");
+        assert_eq!(found(&audit, FindingKind::StartTlsAcceptedTwice), None);
+    }
+}

@@ -12,7 +12,7 @@ fn completed(version: &str) -> Handshake {
 
 fn refused() -> Handshake {
     Handshake::Failed {
-        kind: "ProtocolVersionMismatch".to_owned(),
+        kind: Some(streamsocket::ErrorKind::ProtocolVersionMismatch),
         error: "no version in common".to_owned(),
     }
 }
@@ -47,6 +47,7 @@ fn safe() -> Observations {
         capabilities_before: vec!["PIPELINING".into(), "STARTTLS".into()],
         starttls: StartTlsAnswer::GoAhead,
         capabilities_after: Some(vec!["PIPELINING".into(), "AUTH PLAIN".into()]),
+        second_starttls: Some(false),
         ssl: completed("TLS 1.3"),
         tls12: completed("TLS 1.2"),
         tls13: completed("TLS 1.3"),
@@ -298,4 +299,51 @@ fn certificate_errors_fail_and_a_near_expiry_warns() {
     );
     set(&mut obs, Vec::new(), EXPIRY_WARNING_DAYS);
     assert_eq!(kinds(&obs, Rules::default()), []);
+}
+
+#[test]
+fn a_second_starttls_accepted_inside_tls_fails() {
+    let mut obs = safe();
+    obs.second_starttls = Some(true);
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::StartTlsAcceptedTwice, Severity::Fail)]
+    );
+    obs.second_starttls = None;
+    assert_eq!(kinds(&obs, Rules::default()), []);
+}
+
+#[test]
+fn a_mode_mismatch_is_named_in_either_direction() {
+    for answer in [StartTlsAnswer::TlsFirst, StartTlsAnswer::NoGreeting] {
+        let obs = Observations {
+            starttls: answer,
+            greeting: false,
+            ..safe()
+        };
+        assert_eq!(
+            kinds(&obs, Rules::default()),
+            [(FindingKind::ModeMismatch, Severity::Fail)]
+        );
+    }
+    let plaintext = Handshake::Failed {
+        kind: Some(streamsocket::ErrorKind::PlaintextInsteadOfTls),
+        error: "the server answered in plaintext".into(),
+    };
+    let obs = Observations {
+        dialect: Dialect::Implicit,
+        ssl: plaintext.clone(),
+        capabilities_after: None,
+        ..safe()
+    };
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::ModeMismatch, Severity::Fail)]
+    );
+    // The same error on a STARTTLS dialect is not this finding (the exchange said more).
+    let obs = Observations {
+        ssl: plaintext,
+        ..safe()
+    };
+    assert!(!kinds(&obs, Rules::default()).contains(&(FindingKind::ModeMismatch, Severity::Fail)));
 }
