@@ -32,7 +32,9 @@ use proto::starttls::Dialect;
 use serde::Serialize;
 use streamsocket::{ChainValidationResult, SocketControl, SocketInformation, TrustAnchors};
 
-use self::judge::{Certificate, ChainEntry, Handshake, InjectionProbe, RawProbe, WeakProbe};
+use self::judge::{
+    Certificate, ChainEntry, GroupProbe, Handshake, InjectionProbe, RawProbe, SuiteProbe, WeakProbe,
+};
 pub use self::judge::{Finding, FindingKind, LevelRow, LevelStatus, Observations, Rules, Severity};
 pub use self::wire::{Exchange, StartTlsAnswer};
 use self::wire::{Injection, RawOutcome, Session, Target};
@@ -122,9 +124,11 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
     );
     let (mut tls12, mut tls13) = (Handshake::NotAttempted, Handshake::NotAttempted);
     let (mut legacy, mut weak_suites) = (Vec::new(), Vec::new());
+    let (mut suites, mut groups) = (Vec::new(), Vec::new());
+    let ssl_handshake = handshake(&ssl);
     let mut injections = [None, None];
     if !mismatch {
-        let session = |level| wire::secured(&target, &control, level, Injection::None);
+        let session = |level| wire::secured(&target, &control, level, Injection::HandshakeOnly);
         tls12 = session(ProtectionLevel::Tls12)
             .await
             .as_ref()
@@ -133,6 +137,8 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
             .await
             .as_ref()
             .map_or_else(failed_connect, handshake);
+        suites = suite_probes(&target, &control, &tls12, &tls13).await?;
+        groups = group_probes(&target, &control, &ssl_handshake).await?;
         for version in ProbeVersion::LEGACY {
             legacy.push(legacy_probe(&target, version).await);
         }
@@ -158,7 +164,9 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         starttls: ssl.exchange.answer.clone(),
         capabilities_after: ssl.capabilities_after.clone(),
         second_starttls: ssl.second_starttls,
-        ssl: handshake(&ssl),
+        ssl: ssl_handshake,
+        suites,
+        groups,
         tls12,
         tls13,
         legacy,
@@ -226,6 +234,73 @@ fn control(config: &ServerAuditConfig) -> Result<SocketControl, ServerError> {
         ChainValidationResult::RevocationFailure,
     ]))?;
     Ok(control)
+}
+
+/// Every suite the client library implements, one connection each, at the level of its
+/// version; a version the server refused is not probed again suite by suite.
+async fn suite_probes(
+    target: &Target,
+    control: &SocketControl,
+    tls12: &Handshake,
+    tls13: &Handshake,
+) -> Result<Vec<SuiteProbe>, ServerError> {
+    let mut probes = Vec::new();
+    for suite in rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES {
+        let (level, version, of_version) = match suite.version().version {
+            rustls::ProtocolVersion::TLSv1_3 => (ProtectionLevel::Tls13, "TLS 1.3", tls13),
+            _ => (ProtectionLevel::Tls12, "TLS 1.2", tls12),
+        };
+        let accepted = if matches!(of_version, Handshake::Completed { .. }) {
+            let mut control = control.clone();
+            control
+                .set_cipher_suites([suite.suite()])
+                .map_err(ServerError::Options)?;
+            let session = wire::secured(target, &control, level, Injection::HandshakeOnly).await;
+            session
+                .as_ref()
+                .map_or_else(failed_connect, handshake)
+                .accepted()
+        } else {
+            None
+        };
+        probes.push(SuiteProbe {
+            version: version.to_owned(),
+            suite: format!("{:?}", suite.suite()),
+            accepted,
+        });
+    }
+    Ok(probes)
+}
+
+/// Every key-exchange group the client library implements, one connection each with `Ssl`
+/// offering only that group (and its key share).
+async fn group_probes(
+    target: &Target,
+    control: &SocketControl,
+    ssl: &Handshake,
+) -> Result<Vec<GroupProbe>, ServerError> {
+    let mut probes = Vec::new();
+    for group in SocketControl::supported_key_exchange_groups() {
+        let accepted = if matches!(ssl, Handshake::Completed { .. }) {
+            let mut control = control.clone();
+            control
+                .set_key_exchange_groups([group])
+                .map_err(ServerError::Options)?;
+            let level = ProtectionLevel::Ssl;
+            let session = wire::secured(target, &control, level, Injection::HandshakeOnly).await;
+            session
+                .as_ref()
+                .map_or_else(failed_connect, handshake)
+                .accepted()
+        } else {
+            None
+        };
+        probes.push(GroupProbe {
+            group: format!("{group:?}"),
+            accepted,
+        });
+    }
+    Ok(probes)
 }
 
 fn failed_connect(e: &wire::Unreachable) -> Handshake {
@@ -439,6 +514,49 @@ impl ServerAudit {
             );
         }
         out.push('\n');
+        let obs = &self.observations;
+        let named = |accepted: bool, names: Vec<&str>| {
+            let word = if accepted { " accepted" } else { "; refused" };
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!("{word} {}", names.join(", "))
+            }
+        };
+        if !obs.suites.is_empty() {
+            for version in ["TLS 1.3", "TLS 1.2"] {
+                let pick = |want: bool| {
+                    obs.suites
+                        .iter()
+                        .filter(|p| p.version == version && p.accepted == Some(want))
+                        .map(|p| p.suite.as_str())
+                        .collect::<Vec<_>>()
+                };
+                let (yes, no) = (pick(true), pick(false));
+                if !yes.is_empty() || !no.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "suites {version}:{}{}",
+                        named(true, yes),
+                        named(false, no)
+                    );
+                }
+            }
+        }
+        let pick = |want: bool| {
+            obs.groups
+                .iter()
+                .filter(|p| p.accepted == Some(want))
+                .map(|p| p.group.as_str())
+                .collect::<Vec<_>>()
+        };
+        let (yes, no) = (pick(true), pick(false));
+        if !yes.is_empty() || !no.is_empty() {
+            let _ = writeln!(out, "groups:{}{}", named(true, yes), named(false, no));
+        }
+        if !obs.suites.is_empty() || !obs.groups.is_empty() {
+            out.push('\n');
+        }
         if let Some(cert) = &self.observations.certificate {
             if let Some(leaf) = cert.chain.first() {
                 let _ = writeln!(

@@ -35,6 +35,10 @@ pub struct Observations {
     pub tls12: Handshake,
     /// With `Tls13` (TLS 1.3 only).
     pub tls13: Handshake,
+    /// Each suite the client library implements, offered alone at its version's level.
+    pub suites: Vec<SuiteProbe>,
+    /// Each key-exchange group the client library implements, offered alone with `Ssl`.
+    pub groups: Vec<GroupProbe>,
     /// The raw probes of SSL 3.0, TLS 1.0 and TLS 1.1, in that order.
     pub legacy: Vec<RawProbe>,
     /// The raw TLS 1.2 probes offering only the suites of one weakness each.
@@ -78,7 +82,8 @@ pub enum Handshake {
 }
 
 impl Handshake {
-    fn accepted(&self) -> Option<bool> {
+    /// Whether the version (or the suite, or the group) was accepted; `None` when not tried.
+    pub fn accepted(&self) -> Option<bool> {
         match self {
             Self::Completed { .. } | Self::CertificateRefused { .. } => Some(true),
             Self::Failed { .. } => Some(false),
@@ -101,6 +106,26 @@ impl Handshake {
             Self::NotAttempted => "not tried: no go-ahead for TLS".to_owned(),
         }
     }
+}
+
+/// Whether one suite of the client library was accepted.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct SuiteProbe {
+    /// `TLS 1.3` or `TLS 1.2`.
+    pub version: String,
+    /// The suite's registered name.
+    pub suite: String,
+    /// Accepted, refused, or `None`: not tried (the version itself was refused).
+    pub accepted: Option<bool>,
+}
+
+/// Whether one key-exchange group of the client library was accepted.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct GroupProbe {
+    /// The group's registered name.
+    pub group: String,
+    /// Accepted, refused, or `None`: not tried (no TLS at all was accepted).
+    pub accepted: Option<bool>,
 }
 
 /// What a raw probe found.

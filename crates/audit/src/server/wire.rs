@@ -66,12 +66,15 @@ pub struct Exchange {
     pub answer: StartTlsAnswer,
 }
 
-/// Where an injected command goes.
+/// What a secured connection does besides its handshake.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub(crate) enum Injection {
-    /// No injection.
+    /// Nothing but the handshake: a version, suite or group probe.
+    HandshakeOnly,
+    /// No injection; inside TLS, the capabilities are asked for again and STARTTLS is sent a
+    /// second time.
     None,
-    /// In the same write as STARTTLS.
+    /// A command in the same write as STARTTLS.
     SameWrite,
     /// In its own write after the go-ahead, before the ClientHello.
     LaterWrite,
@@ -330,7 +333,9 @@ pub(crate) async fn secured(
     let ok = matches!(handshake, Handshake::Completed);
     session.handshake = Some(handshake);
     if ok {
-        if injection == Injection::None {
+        if injection == Injection::HandshakeOnly {
+            // The handshake is all this probe wanted.
+        } else if injection == Injection::None {
             machine.handle_tls_established();
             session.capabilities_after =
                 capabilities_inside(&mut socket, &mut machine, deadline).await;

@@ -742,3 +742,56 @@ async fn a_second_starttls_inside_tls_is_refused_by_the_mock_server() {
         assert_eq!(found(&audit, FindingKind::StartTlsAcceptedTwice), None);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suites_and_groups_are_enumerated_one_by_one() {
+    let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+    config.tls.versions = VersionSet::TLS12_ONLY;
+    config.tls.cipher_suites = Some(vec![
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    ]);
+    config.tls.kx_groups = Some(vec![rustls::NamedGroup::secp384r1]);
+    let audit = audit(config).await;
+    let table = audit.table();
+    let accepted = |list: Vec<(&str, Option<bool>)>| -> Vec<String> {
+        list.into_iter()
+            .filter(|(_, accepted)| *accepted == Some(true))
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    };
+    let suites = &audit.observations.suites;
+    assert_eq!(
+        accepted(
+            suites
+                .iter()
+                .map(|p| (p.suite.as_str(), p.accepted))
+                .collect()
+        ),
+        ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+        "{table}"
+    );
+    // TLS 1.3 is refused as a version, so its suites are not tried one by one.
+    assert!(
+        suites
+            .iter()
+            .filter(|p| p.version == "TLS 1.3")
+            .all(|p| p.accepted.is_none()),
+        "{table}"
+    );
+    assert!(suites.iter().any(|p| p.accepted == Some(false)), "{table}");
+    let groups = &audit.observations.groups;
+    assert_eq!(
+        accepted(
+            groups
+                .iter()
+                .map(|p| (p.group.as_str(), p.accepted))
+                .collect()
+        ),
+        ["secp384r1"],
+        "{table}"
+    );
+    assert!(
+        table.contains("groups: accepted secp384r1; refused"),
+        "{table}"
+    );
+}

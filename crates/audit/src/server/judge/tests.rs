@@ -51,6 +51,8 @@ fn safe() -> Observations {
         ssl: completed("TLS 1.3"),
         tls12: completed("TLS 1.2"),
         tls13: completed("TLS 1.3"),
+        suites: Vec::new(),
+        groups: Vec::new(),
         legacy: ProbeVersion::LEGACY.map(|v| raw(v, false)).to_vec(),
         weak_suites: Weakness::ALL.map(|w| weak(w, None)).to_vec(),
         injection_same_write: Some(InjectionProbe::NotAnswered),
