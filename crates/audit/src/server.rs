@@ -15,8 +15,10 @@
 //! ```
 //!
 //! Connections are made one after the other to the one address given (never a range), each
-//! within the timeout. Layout: `wire` (private) moves the bytes, [`judge`] holds the rules.
+//! within the timeout. Layout: `wire` (private) moves the bytes, [`judge`] holds the rules,
+//! [`expect`] compares a run with a saved one.
 
+pub mod expect;
 pub mod judge;
 mod wire;
 

@@ -8,7 +8,7 @@ use proto::cert::ChainValidationResult;
 use proto::hello::Weakness;
 use proto::probe::{self, ProbeVersion};
 use proto::starttls::Dialect;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Days before expiry under which a valid certificate is a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -195,7 +195,7 @@ pub struct ChainEntry {
 }
 
 /// What the audit concluded about one protection level.
-#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LevelStatus {
     /// The server accepted a connection at this level.
@@ -250,7 +250,7 @@ impl fmt::Display for Severity {
 }
 
 /// Every kind of finding, by a stable kebab-case id.
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     /// Authentication offered before TLS (RFC 8314).
@@ -680,4 +680,4 @@ fn display<S: serde::Serializer>(value: &impl fmt::Display, s: S) -> Result<S::O
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -795,3 +795,56 @@ async fn suites_and_groups_are_enumerated_one_by_one() {
         "{table}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_run_makes_its_failures_known_and_a_new_one_fails() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, Pki::shared(KeyKind::EcdsaP256).root_pem()).expect("ca.pem");
+    let expect = dir.path().join("expect.json").display().to_string();
+    let run = |port: u16, extra: Vec<String>| {
+        let mut args = vec![
+            "127.0.0.1".to_owned(),
+            port.to_string(),
+            "--starttls".to_owned(),
+            "smtp".to_owned(),
+            "--ca".to_owned(),
+            ca.display().to_string(),
+            "--name".to_owned(),
+            testpki::TEST_HOST.to_owned(),
+        ];
+        args.extend(extra);
+        run_bin(args)
+    };
+    let mut config = mock(Dialect::Smtp, Behaviour::Honest);
+    config.injection_policy = InjectionPolicy::Vulnerable;
+    let vulnerable = testing::spawn(config).await;
+    let port = vulnerable.addr().port();
+    let written = run(port, vec!["--write-expect".into(), expect.clone()]).await;
+    assert_eq!(written.status.code(), Some(1), "{written:?}");
+    let known = run(port, vec!["--expect".into(), expect.clone()]).await;
+    let text = String::from_utf8_lossy(&known.stdout);
+    assert_eq!(known.status.code(), Some(0), "{text}");
+    // In the order of the finding kinds.
+    assert!(
+        text.contains("expect: known injection-same-write, injection-later-write"),
+        "{text}"
+    );
+    vulnerable.shutdown().await;
+    // A server that also refuses STARTTLS: a new failure.
+    let refusing = testing::spawn(mock(Dialect::Smtp, Behaviour::StartTlsRefused)).await;
+    let new = run(
+        refusing.addr().port(),
+        vec!["--expect".into(), expect.clone()],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&new.stdout);
+    assert_eq!(new.status.code(), Some(1), "{text}");
+    assert!(text.contains("expect: new starttls-refused"), "{text}");
+    assert!(text.contains("expect: fixed"), "{text}");
+    refusing.shutdown().await;
+    // A file that is no baseline is a bad command line.
+    std::fs::write(&expect, b"{}x").expect("overwritten");
+    let bad = run(1, vec!["--expect".into(), expect]).await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}

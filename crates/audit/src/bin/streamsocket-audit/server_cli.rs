@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use proto::ProtectionLevel;
 use proto::starttls::Dialect;
 use streamsocket::TrustAnchors;
+use streamsocket_audit::server::expect::ServerBaseline;
 use streamsocket_audit::server::{Rules, ServerAuditConfig, ServerError, audit_server};
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +41,13 @@ pub(crate) struct ServerArgs {
     /// Tls12 or Tls13.
     #[arg(long, value_name = "LEVEL", value_parser = min_level)]
     require_min_level: Option<ProtectionLevel>,
+    /// A run saved by --write-expect: the failures it lists do not fail this run, new ones do,
+    /// and so does a level it saw refused that is accepted now.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Save this run's levels and failures for --expect.
+    #[arg(long, value_name = "FILE")]
+    write_expect: Option<PathBuf>,
     /// Time allowed to each connection.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -98,6 +106,11 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
         None if args.system_roots => TrustAnchors::system(),
         None => TrustAnchors::mozilla(),
     };
+    // Read before any connection: a bad baseline is a bad command line.
+    let baseline = match args.expect.as_deref().map(ServerBaseline::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(e) => return usage(&format!("--expect: {:#}", anyhow::Error::new(e))),
+    };
     let dialect = args
         .starttls
         .map_or_else(|| proto::probe::default_dialect(port), Dialect::from);
@@ -145,7 +158,23 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
             Err(e) => return usage(&format!("{:#}", anyhow::Error::new(e))),
         }
     }
-    ExitCode::from(audit.exit_code())
+    if let Some(path) = &args.write_expect
+        && let Err(e) = ServerBaseline::of(&audit).write(path)
+    {
+        return usage(&format!("--write-expect: {:#}", anyhow::Error::new(e)));
+    }
+    let Some(baseline) = baseline else {
+        return ExitCode::from(audit.exit_code());
+    };
+    let comparison = baseline.compare(&audit);
+    if args.json {
+        eprint!("{}", comparison.summary());
+    } else {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(comparison.summary().as_bytes());
+    }
+    ExitCode::from(comparison.exit_code())
 }
 
 fn usage(message: &str) -> ExitCode {

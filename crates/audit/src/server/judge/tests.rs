@@ -40,7 +40,7 @@ fn weak(weakness: Weakness, chosen: Option<u16>) -> WeakProbe {
 }
 
 /// A safe SMTP server with TLS 1.3 and 1.2.
-fn safe() -> Observations {
+pub(crate) fn safe() -> Observations {
     Observations {
         dialect: Dialect::Smtp,
         greeting: true,
