@@ -190,18 +190,19 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
     })
 }
 
+/// The one address audited: an IP literal as it is (bracketed or not), or a name's first
+/// address.
 async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
-    let query = format!(
-        "{}:{port}",
-        host.trim_start_matches('[').trim_end_matches(']')
-    );
-    let query = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        query
-    };
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Some(ip) = proto::service::parse_ip(bare) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let name = bare.to_owned();
     let found = tokio::task::spawn_blocking(move || {
-        query
+        (name.as_str(), port)
             .to_socket_addrs()
             .map(|mut addrs| addrs.next())
             .map_err(|e| e.to_string())
@@ -223,6 +224,9 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
 fn control(config: &ServerAuditConfig) -> Result<SocketControl, ServerError> {
     let mut control = SocketControl::default();
     let options = |r: Result<(), streamsocket::Error>| r.map_err(ServerError::Options);
+    // Every probe a full handshake: a resumed one would show no certificate and could carry
+    // a suite over from an earlier probe.
+    options(control.set_session_resumption(false))?;
     options(control.set_trust_anchors(config.trust.clone()))?;
     options(control.set_connect_timeout(config.timeout))?;
     options(control.set_handshake_timeout(config.timeout))?;
@@ -691,3 +695,6 @@ impl ServerAudit {
 fn md(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests;
