@@ -343,6 +343,63 @@ fn plaintext_and_garbage_are_named() {
 }
 
 #[test]
+fn every_answer_says_what_it_is() {
+    for (reply, text) in [
+        (
+            ProbeReply::HelloRetryRequest,
+            "hello retry request (tls 1.3 only)",
+        ),
+        (ProbeReply::Closed { after: 0 }, "closed without answering"),
+        (
+            ProbeReply::Closed { after: 3 },
+            "closed after 3 bytes of an answer",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::NotTls("ab".into())),
+            "garbage: not tls (`ab`)",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::ContentType(0x17)),
+            "garbage: record of content type 0x17 first",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::RecordLength(0)),
+            "garbage: record length 0",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::Message(11)),
+            "garbage: handshake message of type 11 first",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::Malformed),
+            "garbage: malformed server hello or alert",
+        ),
+        (
+            ProbeReply::Garbage(Garbage::TooLong),
+            "garbage: first handshake message too long",
+        ),
+        (
+            ProbeReply::Alert {
+                fatal: false,
+                description: Alert(90),
+                record_version: 0x0303,
+            },
+            "warning alert user_canceled",
+        ),
+    ] {
+        assert_eq!(reply.to_string(), text);
+    }
+    let odd = server_hello_record(0x7f1c, 0x1301, [0; 32]);
+    let reply = classify(&odd, false).unwrap();
+    assert_eq!(
+        reply.to_string(),
+        "server hello: version 0x7f1c, suite 0x1301"
+    );
+    let greeting = classify(b"220 mx ESMTP\r\n", false).unwrap();
+    assert_eq!(greeting.to_string(), "plaintext `220 mx ESMTP`");
+}
+
+#[test]
 fn malformed_server_hellos_are_garbage() {
     let long_session = Planted {
         session_id: vec![0; 33],
@@ -563,6 +620,15 @@ fn version_names_and_wire_values_agree_with_the_hello_module() {
         ProbeVersion::LEGACY,
         [ProbeVersion::Ssl3, ProbeVersion::Tls10, ProbeVersion::Tls11]
     );
+    // SSL 3.0 in an SSL 3.0 record; the others in a TLS 1.0 record, as clients send them.
+    assert_eq!(ProbeVersion::Ssl3.record_version(), 0x0300);
+    for version in [
+        ProbeVersion::Tls10,
+        ProbeVersion::Tls11,
+        ProbeVersion::Tls12,
+    ] {
+        assert_eq!(version.record_version(), 0x0301, "{version}");
+    }
 }
 
 fn planted_strategy() -> impl Strategy<Value = Planted> {
