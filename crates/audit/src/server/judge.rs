@@ -490,19 +490,19 @@ pub fn findings(obs: &Observations, levels: &[LevelRow], rules: Rules) -> Vec<Fi
             ),
         );
     }
-    if let Some(min) = minimum {
-        for level in [ProtectionLevel::Tls12] {
-            if rank(level).is_some_and(|r| r < min) && accepted(level) {
-                add(
-                    FindingKind::BelowMinimumLevel,
-                    Severity::Fail,
-                    format!(
-                        "{level} accepted, below the required {}",
-                        VERSION_LEVELS.get(min).copied().unwrap_or(level)
-                    ),
-                );
-            }
-        }
+    // The legacy levels are judged above; of the modern ones only TLS 1.2 can be below a
+    // minimum (Tls13).
+    let tls12 = ProtectionLevel::Tls12;
+    if let Some(min) = minimum
+        && rank(tls12).is_some_and(|r| r < min)
+        && accepted(tls12)
+    {
+        let required = VERSION_LEVELS.get(min).copied().unwrap_or(tls12);
+        add(
+            FindingKind::BelowMinimumLevel,
+            Severity::Fail,
+            format!("{tls12} accepted, below the required {required}"),
+        );
     }
     if obs.tls12.accepted() == Some(false) && obs.tls13.accepted() == Some(false) {
         add(
