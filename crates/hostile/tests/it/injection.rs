@@ -286,10 +286,10 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
 #[tokio::test]
 async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_never_answered() {
     // The honest order of a man in the middle: wait for the go-ahead, then write a command
-    // before the client's ClientHello. The server has handed the connection to rustls by then,
-    // under every policy: the command is a broken record, the handshake fails, nothing is
-    // answered. (So the `Vulnerable` policy cannot show this variant; it only replays bytes
-    // read together with the STARTTLS command, which the test above covers.)
+    // before the client's ClientHello. An honest server has handed the connection to rustls by
+    // then, under `Discard` and `Reject`: the command is a broken record, the handshake fails,
+    // nothing is answered. The control: a `Vulnerable` server reads on to the ClientHello (a
+    // CVE-2011-0411 server with a read-ahead buffer), and answers the command inside TLS.
     let identity = valid_identity();
     for policy in [
         InjectionPolicy::Discard,
@@ -303,11 +303,18 @@ async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_neve
             peer.send(starttls_command(dialect)).await.unwrap();
             let go = read_reply(&mut peer, dialect, false).await.unwrap();
             assert_eq!(go.concat().as_bytes(), go_ahead(dialect), "{case}");
-            let (command, _) = probe(dialect);
+            let (command, answered) = probe(dialect);
             peer.send(format!("{command}\r\n").as_bytes())
                 .await
                 .unwrap();
             let tcp = peer.into_inner();
+            if policy == InjectionPolicy::Vulnerable {
+                let mut tls = RawPeer::new(tls_client(tcp, &identity).await.unwrap());
+                let first = tls.line().await.unwrap();
+                assert!(first.starts_with(answered), "{case}: {first:?}");
+                server.shutdown().await;
+                continue;
+            }
             assert!(tls_client(tcp, &identity).await.is_err(), "{case}");
             server.wait_closed(1).await;
             let transcript = &server.transcripts()[0];
