@@ -275,14 +275,19 @@ pub enum FindingKind {
     /// Neither TLS 1.2 nor TLS 1.3 was accepted.
     NoModernTls,
     /// STARTTLS was advertised again inside TLS (the session state was not reset).
+    #[serde(rename = "starttls-after-upgrade")]
     StartTlsAfterUpgrade,
     /// STARTTLS sent again inside TLS got the go-ahead.
+    #[serde(rename = "starttls-accepted-twice")]
     StartTlsAcceptedTwice,
     /// The STARTTLS exchange failed otherwise.
+    #[serde(rename = "starttls-failed")]
     StartTlsFailed,
     /// STARTTLS was not advertised.
+    #[serde(rename = "starttls-not-advertised")]
     StartTlsNotAdvertised,
     /// STARTTLS was refused.
+    #[serde(rename = "starttls-refused")]
     StartTlsRefused,
     /// A suite with a weakness was chosen from a hello offering only such suites.
     WeakSuite,

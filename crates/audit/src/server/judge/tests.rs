@@ -349,3 +349,62 @@ fn a_mode_mismatch_is_named_in_either_direction() {
     };
     assert!(!kinds(&obs, Rules::default()).contains(&(FindingKind::ModeMismatch, Severity::Fail)));
 }
+
+#[test]
+fn plaintext_is_judged_only_for_line_dialects_and_by_the_greeting() {
+    let silent = Observations {
+        greeting: false,
+        ..safe()
+    };
+    assert_eq!(
+        status(&silent, ProtectionLevel::PlainSocket),
+        LevelStatus::Refused
+    );
+    // A framed server may have sent bytes: it still has no plaintext level.
+    let framed = Observations {
+        dialect: Dialect::Framed,
+        greeting: true,
+        ..safe()
+    };
+    assert_eq!(
+        status(&framed, ProtectionLevel::PlainSocket),
+        LevelStatus::NotApplicable
+    );
+}
+
+#[test]
+fn names_are_the_reports_words() {
+    assert_eq!(LevelStatus::NotApplicable.to_string(), "not applicable");
+    assert_eq!(LevelStatus::NotTested.to_string(), "not tested");
+    assert_eq!(LevelStatus::Accepted.to_string(), "accepted");
+    assert_eq!(LevelStatus::Refused.to_string(), "refused");
+    assert_eq!(Severity::Fail.to_string(), "FAIL");
+    assert_eq!(Severity::Warn.to_string(), "WARN");
+    assert_eq!(
+        FindingKind::InjectionLaterWrite.to_string(),
+        "injection-later-write"
+    );
+    // Display and serde agree on every id.
+    for kind in [
+        FindingKind::AuthBeforeTls,
+        FindingKind::BelowMinimumLevel,
+        FindingKind::CapabilitiesNotReannounced,
+        FindingKind::CertificateErrors,
+        FindingKind::CertificateExpiresSoon,
+        FindingKind::InjectionLaterWrite,
+        FindingKind::InjectionSameWrite,
+        FindingKind::LegacyVersion,
+        FindingKind::ModeMismatch,
+        FindingKind::NoModernTls,
+        FindingKind::StartTlsAcceptedTwice,
+        FindingKind::StartTlsAfterUpgrade,
+        FindingKind::StartTlsFailed,
+        FindingKind::StartTlsNotAdvertised,
+        FindingKind::StartTlsRefused,
+        FindingKind::WeakSuite,
+    ] {
+        let json = serde_json::to_value(kind).expect("serialisable");
+        assert_eq!(json.as_str(), Some(kind.id()), "{kind:?}");
+        assert_eq!(kind.to_string(), kind.id());
+    }
+}
