@@ -408,3 +408,54 @@ fn names_are_the_reports_words() {
         assert_eq!(kind.to_string(), kind.id());
     }
 }
+
+#[test]
+fn messages_cite_what_forbids_a_version_and_details_say_what_was_negotiated() {
+    let mut obs = safe();
+    obs.legacy = vec![
+        raw(ProbeVersion::Ssl3, true),
+        raw(ProbeVersion::Tls10, true),
+        raw(ProbeVersion::Tls11, false),
+    ];
+    let rows = levels(&obs);
+    let messages: Vec<String> = findings(&obs, &rows, Rules::default())
+        .into_iter()
+        .map(|f| f.message)
+        .collect();
+    assert!(messages[0].starts_with("SSL 3.0 (Ssl3AllowWeakEncryption) accepted"));
+    assert!(
+        messages[0].ends_with("RFC 7568 prohibits it"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].ends_with("RFC 8996 deprecates it"),
+        "{messages:?}"
+    );
+    let detail = |level| {
+        rows.iter()
+            .find(|row| row.level == level)
+            .map(|row| row.detail.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        detail(ProtectionLevel::Tls12),
+        "negotiated TLS 1.2, TLS13_AES_256_GCM_SHA384"
+    );
+    assert_eq!(
+        detail(ProtectionLevel::Ssl3AllowWeakEncryption),
+        "server hello"
+    );
+    let refused = Observations {
+        tls13: Handshake::CertificateRefused {
+            version: None,
+            error: "revoked".into(),
+        },
+        ..safe()
+    };
+    let rows = levels(&refused);
+    let tls13 = rows.iter().find(|row| row.level == ProtectionLevel::Tls13);
+    assert_eq!(
+        tls13.map(|row| (row.status, row.detail.as_str())),
+        Some((LevelStatus::Accepted, "version accepted; revoked"))
+    );
+}
