@@ -29,8 +29,9 @@ async fn gnutls_cli_verdicts_as_observed() {
     let table = gnutls.table();
     // It refuses every broken chain in the handshake but the CA-as-leaf one, which GnuTLS
     // accepts; its default priorities offer TLS 1.0 and 1.1 (RFC 8996 says not to), so each
-    // legacy-only server fails it; and after a server that never answers its ClientHello it
-    // waits past the case timeout (killed).
+    // legacy-only server fails it, and when a server answers with a TLS 1.0 or 1.1 ServerHello
+    // it goes on with that handshake (its ClientKeyExchange); and after a server that never
+    // answers its ClientHello it waits past the case timeout (killed).
     assert_eq!(
         ids(&gnutls, Verdict::Fail),
         [
@@ -38,6 +39,9 @@ async fn gnutls_cli_verdicts_as_observed() {
             "smtp-valid-legacy-only-ssl3-ecdsa-p256",
             "smtp-valid-legacy-only-tls10-ecdsa-p256",
             "smtp-valid-legacy-only-tls11-ecdsa-p256",
+            "smtp-valid-legacy-server-hello-ssl3-rsa2048",
+            "smtp-valid-legacy-server-hello-tls10-rsa2048",
+            "smtp-valid-legacy-server-hello-tls11-rsa2048",
             "smtp-valid-stall-after-go-ahead-ecdsa-p256"
         ],
         "{table}"
@@ -45,10 +49,22 @@ async fn gnutls_cli_verdicts_as_observed() {
     for r in gnutls
         .results
         .iter()
-        .filter(|r| r.id.contains("legacy-only"))
+        .filter(|r| r.id.contains("legacy-only") || r.id.contains("server-hello-ssl3"))
     {
         assert!(
             r.judgement.reason.contains("offered TLS 1.1 and TLS 1.0"),
+            "{r:?}"
+        );
+    }
+    for r in gnutls
+        .results
+        .iter()
+        .filter(|r| r.id.contains("server-hello-tls1"))
+    {
+        assert!(
+            r.judgement
+                .reason
+                .contains("answered with its client-key-exchange"),
             "{r:?}"
         );
     }

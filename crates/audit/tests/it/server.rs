@@ -303,7 +303,10 @@ async fn starttls_not_advertised_or_refused_is_found() {
                 Behaviour::StartTlsNotAdvertised,
                 FindingKind::StartTlsNotAdvertised,
             ),
-            (Behaviour::StartTlsRefused, FindingKind::StartTlsRefused),
+            (
+                Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+                FindingKind::StartTlsRefused,
+            ),
         ] {
             let audit = audit(mock(dialect, behaviour)).await;
             let table = audit.table();
@@ -832,7 +835,11 @@ async fn a_saved_run_makes_its_failures_known_and_a_new_one_fails() {
     );
     vulnerable.shutdown().await;
     // A server that also refuses STARTTLS: a new failure.
-    let refusing = testing::spawn(mock(Dialect::Smtp, Behaviour::StartTlsRefused)).await;
+    let refusing = testing::spawn(mock(
+        Dialect::Smtp,
+        Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+    ))
+    .await;
     let new = run(
         refusing.addr().port(),
         vec!["--expect".into(), expect.clone()],
