@@ -520,7 +520,13 @@ pub fn server_hello_record(version: u16, cipher_suite: u16, random: [u8; 32]) ->
     body.push(0);
     body.extend_from_slice(&cipher_suite.to_be_bytes());
     body.push(0);
-    let record_version = version.min(0x0303);
+    // The record carries the chosen version up to TLS 1.2, and 1.2 for anything else (TLS 1.3,
+    // or a value no version has): a record header of 3.x, whatever the body says.
+    let record_version = if (0x0300..=0x0303).contains(&version) {
+        version
+    } else {
+        0x0303
+    };
     record(
         CONTENT_HANDSHAKE,
         record_version,
