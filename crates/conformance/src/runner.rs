@@ -454,8 +454,9 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
     let mut config = mockserver::testing::config(served, case.scenario, case.key);
     config.identity = Arc::new(pki.server(case.scenario)?);
     if case.behaviour == Behaviour::StallAfterGoAhead {
-        // The stalling server reads nothing until its handshake timeout: keep it short so the
-        // case ends soon after the client gives up.
+        // The stalling server answers nothing and ends when the client closes; its own
+        // timeout outlasts the client's, so that the client's is the one observed, and bounds
+        // the case if the client never gives up.
         config.limits.handshake_timeout = STALL_TIMEOUT * 2;
     }
     config.behaviour = match case.behaviour {

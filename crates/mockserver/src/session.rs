@@ -393,7 +393,9 @@ impl Session {
 
     /// Answers nothing until `deadline`, but keeps reading: the ClientHello goes to the
     /// transcript's recorder, and whatever follows the client's TLS records on this connection
-    /// (a fallback to plaintext) is kept as plaintext. A client that closes is waited out.
+    /// (a fallback to plaintext) is kept as plaintext. A client that closes its side ends the
+    /// session at once: it can send nothing more, and a client that hangs never closes, so
+    /// ending here releases no one who is still waiting.
     async fn stall(
         &mut self,
         stream: &mut (impl AsyncRead + Unpin),
@@ -408,23 +410,18 @@ impl Session {
             transcript.record(Phase::Plaintext, &plaintext);
         }
         let mut chunk = vec![0u8; READ_BUF_LEN];
-        let mut open = true;
         loop {
-            let read = async {
-                if open {
-                    stream.read(&mut chunk).await
-                } else {
-                    std::future::pending().await
-                }
-            };
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => {
                     self.shared.stats.record_handshake_failure(HandshakeFailure::Timeout);
                     return SessionEnd::HandshakeTimeout;
                 }
                 () = wait_shutdown(&mut self.shutdown) => return SessionEnd::Shutdown,
-                read = read => match read {
-                    Ok(0) | Err(_) => open = false,
+                read = stream.read(&mut chunk) => match read {
+                    Ok(0) => return SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::Eof)),
+                    Err(e) => {
+                        return SessionEnd::HandshakeFailed(HandshakeFailure::Io(IoFailure::from(&e)));
+                    }
                     Ok(n) => {
                         let data = &chunk[..n];
                         if records.in_plaintext() {

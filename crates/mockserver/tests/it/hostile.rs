@@ -2,7 +2,7 @@
 //! stall.
 
 use mockserver::{
-    Behaviour, HandshakeFailure, LegacyVersion, MockConfig, Phase, SessionEnd, testing,
+    Behaviour, HandshakeFailure, IoFailure, LegacyVersion, MockConfig, Phase, SessionEnd, testing,
 };
 use proto::alert::Alert;
 use proto::hello::legacy::Answer;
@@ -214,8 +214,15 @@ async fn a_stalled_server_still_sees_a_plaintext_fallback_on_the_same_connection
         if fallback {
             send(&mut tcp, b"MAIL FROM:<a@b.test>\r\n").await;
         }
+        let closed = tokio::time::Instant::now();
         drop(tcp);
         server.wait_closed(1).await;
+        // The paused clock makes this exact: the session ended when the client closed, not at
+        // the server's handshake timeout.
+        assert!(
+            closed.elapsed() < server.config().limits.handshake_timeout,
+            "fallback: {fallback}"
+        );
         let t = &server.transcripts()[0];
         // The recorder keeps up to the end of the read that completed the ClientHello.
         assert!(t.client_hello.as_ref().unwrap().starts_with(&hello));
@@ -226,6 +233,11 @@ async fn a_stalled_server_still_sees_a_plaintext_fallback_on_the_same_connection
             b"EHLO x\r\nSTARTTLS\r\n"
         };
         assert_eq!(plaintext, expected, "fallback: {fallback}");
-        assert_eq!(t.end, Some(SessionEnd::HandshakeTimeout));
+        assert_eq!(
+            t.end,
+            Some(SessionEnd::HandshakeFailed(HandshakeFailure::Io(
+                IoFailure::Eof
+            )))
+        );
     }
 }
