@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Nothing here goes past the ServerHello: the probe reads the server's choice and hangs up. No
-//! key is generated, no key share is sent (the probes offer TLS 1.2 at most), and no legacy
-//! cipher is implemented. [`classify`] looks at a bounded prefix ([`MAX_REPLY_LEN`] bytes),
+//! key is generated, no key share is sent (the version and suite probes offer TLS 1.2 at most;
+//! [`retry_hello`] offers TLS 1.3 with an empty `key_share`, so that the answer can only be a
+//! HelloRetryRequest or a refusal), and no legacy cipher is implemented. [`classify`] looks at a bounded prefix ([`MAX_REPLY_LEN`] bytes),
 //! never panics and allocates only for what is present.
 //!
 //! ```
@@ -58,7 +59,9 @@ const EXT_SUPPORTED_GROUPS: u16 = 0x000a;
 const EXT_EC_POINT_FORMATS: u16 = 0x000b;
 const EXT_SIGNATURE_ALGORITHMS: u16 = 0x000d;
 const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
+const EXT_SESSION_TICKET: u16 = 0x0023;
 const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+const EXT_KEY_SHARE: u16 = 0x0033;
 const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
 
 /// `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` (RFC 5746): not a suite a server can choose.
@@ -75,6 +78,10 @@ const HELLO_RETRY_RANDOM: [u8; 32] = [
 
 /// Groups offered for ECDHE suites: X25519, secp256r1, secp384r1.
 const GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018];
+
+/// The TLS 1.3 suites a retry probe offers: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 (every
+/// TLS 1.3 server implements the first, RFC 8446 section 9.1).
+const TLS13_SUITES: &[u16] = &[0x1301, 0x1302, 0x1303];
 
 /// Signature schemes offered in a TLS 1.2 hello (RFC 5246 needs the extension for anything but
 /// SHA-1): ECDSA, RSA-PSS, Ed25519, RSA PKCS#1, then the SHA-1 ones.
@@ -191,8 +198,9 @@ pub enum BuildError {
 /// The ClientHello of `spec`, in one handshake record.
 ///
 /// SSL 3.0: no extensions. TLS 1.0 and 1.1: `server_name`, `supported_groups`,
-/// `ec_point_formats`, `extended_master_secret`, `renegotiation_info`. TLS 1.2: the same and
-/// `signature_algorithms`. Never `supported_versions` or `key_share`: a TLS 1.3 server must
+/// `ec_point_formats`, `extended_master_secret`, an empty `session_ticket` (RFC 5077: the
+/// ServerHello says whether the server will issue a ticket), `renegotiation_info`. TLS 1.2: the
+/// same and `signature_algorithms`. Never `supported_versions` or `key_share`: a TLS 1.3 server must
 /// answer as to a client of `spec.version` (RFC 8446, appendix D.2).
 pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
     if spec.cipher_suites.is_empty() {
@@ -221,11 +229,7 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
     if spec.version != ProbeVersion::Ssl3 {
         let mut block = Vec::new();
         if let Some(name) = name {
-            let mut entry = vec![0];
-            push_vec16(&mut entry, name.as_bytes());
-            let mut list = Vec::new();
-            push_vec16(&mut list, &entry);
-            push_extension(&mut block, EXT_SERVER_NAME, &list);
+            push_server_name(&mut block, name);
         }
         let mut groups = Vec::new();
         push_u16s(&mut groups, GROUPS);
@@ -237,12 +241,54 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
             push_extension(&mut block, EXT_SIGNATURE_ALGORITHMS, &schemes);
         }
         push_extension(&mut block, EXT_EXTENDED_MASTER_SECRET, &[]);
+        push_extension(&mut block, EXT_SESSION_TICKET, &[]);
         push_extension(&mut block, EXT_RENEGOTIATION_INFO, &[0]);
         push_vec16(&mut body, &block);
     }
     Ok(record(
         CONTENT_HANDSHAKE,
         spec.version.record_version(),
+        &handshake(HANDSHAKE_CLIENT_HELLO, &body),
+    ))
+}
+
+/// A TLS 1.3 ClientHello whose `key_share` is empty while `supported_groups` lists X25519,
+/// secp256r1 and secp384r1: a TLS 1.3 server that supports one of them must answer with a
+/// HelloRetryRequest naming the group it wants a share of (RFC 8446, section 4.1.1). It offers
+/// only TLS 1.3 (`supported_versions`) and its three AES-GCM and ChaCha20 suites, so a server
+/// without TLS 1.3 refuses it; no key is generated, so nothing can go past the answer.
+///
+/// `server_name` as in [`HelloSpec`]; `random` is the caller's.
+pub fn retry_hello(server_name: Option<&str>, random: [u8; 32]) -> Result<Vec<u8>, BuildError> {
+    let name = match server_name {
+        Some(name) if is_dns_name(name) => Some(name),
+        Some(_) => return Err(BuildError::InvalidServerName),
+        None => None,
+    };
+    let mut body = Vec::with_capacity(160);
+    body.extend_from_slice(&ProbeVersion::Tls12.wire().to_be_bytes());
+    body.extend_from_slice(&random);
+    body.push(0); // No legacy session id: no middlebox compatibility mode is needed here.
+    push_u16s(&mut body, TLS13_SUITES);
+    body.extend_from_slice(&[1, 0]);
+    let mut block = Vec::new();
+    if let Some(name) = name {
+        push_server_name(&mut block, name);
+    }
+    let mut groups = Vec::new();
+    push_u16s(&mut groups, GROUPS);
+    push_extension(&mut block, EXT_SUPPORTED_GROUPS, &groups);
+    let mut schemes = Vec::new();
+    push_u16s(&mut schemes, SIGNATURE_SCHEMES);
+    push_extension(&mut block, EXT_SIGNATURE_ALGORITHMS, &schemes);
+    // supported_versions: a one-byte length, then TLS 1.3 alone.
+    push_extension(&mut block, EXT_SUPPORTED_VERSIONS, &[2, 0x03, 0x04]);
+    // key_share: an empty list of client shares (a two-byte length of zero).
+    push_extension(&mut block, EXT_KEY_SHARE, &[0, 0]);
+    push_vec16(&mut body, &block);
+    Ok(record(
+        CONTENT_HANDSHAKE,
+        ProbeVersion::Tls10.record_version(),
         &handshake(HANDSHAKE_CLIENT_HELLO, &body),
     ))
 }
@@ -261,9 +307,12 @@ pub fn weak_suites(weakness: Weakness) -> Vec<u16> {
 pub enum ProbeReply {
     /// A ServerHello: the server chose a version and a suite.
     ServerHello(ServerHello),
-    /// A TLS 1.3 HelloRetryRequest: the server speaks only TLS 1.3 and asks for a key share
-    /// the probe never sends.
-    HelloRetryRequest,
+    /// A TLS 1.3 HelloRetryRequest (its random is RFC 8446's special value): the server speaks
+    /// TLS 1.3 and asks for a key share the probe never sends.
+    HelloRetryRequest {
+        /// The group its `key_share` extension asks for; `None` when it names none.
+        group: Option<u16>,
+    },
     /// An alert record.
     Alert {
         /// Whether the level is fatal (2); a warning (1) otherwise.
@@ -296,6 +345,12 @@ pub struct ServerHello {
     pub cipher_suite: u16,
     /// The compression method the server chose (anything but 0 is CRIME-prone).
     pub compression: u8,
+    /// Whether the session id is not empty: before TLS 1.3, the server can resume the session
+    /// by its id (RFC 5246, section 7.4.1.3).
+    pub session_id: bool,
+    /// Whether the server answered the `session_ticket` extension: it will send a
+    /// NewSessionTicket (RFC 5077, section 3.2).
+    pub ticket: bool,
 }
 
 /// Why an answer is garbage.
@@ -344,7 +399,10 @@ impl fmt::Display for ProbeReply {
                 }
                 write!(f, ", suite {:#06x}", hello.cipher_suite)
             }
-            Self::HelloRetryRequest => f.write_str("hello retry request (tls 1.3 only)"),
+            Self::HelloRetryRequest { group: None } => f.write_str("hello retry request"),
+            Self::HelloRetryRequest { group: Some(group) } => {
+                write!(f, "hello retry request for group {group:#06x}")
+            }
             Self::Alert {
                 fatal, description, ..
             } => {
@@ -479,7 +537,15 @@ fn server_hello(body: &[u8], record_version: u16) -> ProbeReply {
         }
         let cipher_suite = reader.u16()?;
         let compression = reader.u8()?;
-        let mut version = legacy_version;
+        let mut hello = ServerHello {
+            version: legacy_version,
+            record_version,
+            cipher_suite,
+            compression,
+            session_id: !session_id.is_empty(),
+            ticket: false,
+        };
+        let mut group = None;
         if !reader.rest.is_empty() {
             let mut extensions = Reader {
                 rest: reader.vec_u16()?,
@@ -490,23 +556,24 @@ fn server_hello(body: &[u8], record_version: u16) -> ProbeReply {
             while !extensions.rest.is_empty() {
                 let kind = extensions.u16()?;
                 let data = extensions.vec_u16()?;
-                if kind == EXT_SUPPORTED_VERSIONS {
-                    let [a, b] = data else { return None };
-                    version = u16::from_be_bytes([*a, *b]);
+                match (kind, data) {
+                    (EXT_SUPPORTED_VERSIONS, [a, b]) => {
+                        hello.version = u16::from_be_bytes([*a, *b])
+                    }
+                    (EXT_SUPPORTED_VERSIONS, _) => return None,
+                    (EXT_SESSION_TICKET, _) => hello.ticket = true,
+                    // A HelloRetryRequest's key_share is the selected group alone; a
+                    // ServerHello's starts with its group too.
+                    (EXT_KEY_SHARE, [a, b, ..]) => group = Some(u16::from_be_bytes([*a, *b])),
+                    _ => {}
                 }
             }
         }
-        let retry = random == HELLO_RETRY_RANDOM;
-        Some((retry, version, cipher_suite, compression))
+        Some((random == HELLO_RETRY_RANDOM, hello, group))
     })();
     match parsed {
-        Some((true, ..)) => ProbeReply::HelloRetryRequest,
-        Some((false, version, cipher_suite, compression)) => ProbeReply::ServerHello(ServerHello {
-            version,
-            record_version,
-            cipher_suite,
-            compression,
-        }),
+        Some((true, _, group)) => ProbeReply::HelloRetryRequest { group },
+        Some((false, hello, _)) => ProbeReply::ServerHello(hello),
         None => ProbeReply::Garbage(Garbage::Malformed),
     }
 }
@@ -649,6 +716,35 @@ pub fn answers_injected(bytes: &[u8]) -> bool {
         .is_some_and(|head| head.contains(&b'\n'))
 }
 
+/// The most bytes of a greeting [`greeting_host_name`] looks at (an SMTP line may be 512).
+pub const MAX_GREETING_LEN: usize = 512;
+
+/// The host name a plaintext greeting gives away before TLS (`220 mail.example.com ESMTP`):
+/// the first word of its first line (after the reply code, split at spaces, brackets, angle
+/// brackets, parentheses, commas, semicolons and `@`) that is a fully qualified DNS name (two
+/// labels or more, the last one not numeric) or, in any case, `name`, the name audited. Version
+/// numbers (`2.3.4`) and single words (`ESMTP`, `ready.`) are not names. Only the first
+/// [`MAX_GREETING_LEN`] bytes are looked at.
+pub fn greeting_host_name(greeting: &[u8], name: &str) -> Option<String> {
+    let head = greeting.get(..MAX_GREETING_LEN).unwrap_or(greeting);
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let separators = |c: char| c.is_whitespace() || "[]<>(),;@".contains(c);
+    line.split(separators)
+        .skip(1)
+        .map(|word| word.strip_suffix('.').unwrap_or(word))
+        .find(|word| {
+            let qualified = word.contains('.')
+                && word
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()));
+            (qualified && is_dns_name(word))
+                || (!word.is_empty() && word.eq_ignore_ascii_case(name))
+        })
+        .map(str::to_owned)
+}
+
 /// A DNS name as SNI may carry it: letters, digits, hyphens and dots, labels of 1 to 63 bytes,
 /// at most 253 bytes, not all digits and dots (an IPv4 literal).
 fn is_dns_name(name: &str) -> bool {
@@ -681,6 +777,15 @@ fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![kind, len[1], len[2], len[3]];
     out.extend_from_slice(body);
     out
+}
+
+/// A `server_name` extension with one `host_name` entry.
+fn push_server_name(block: &mut Vec<u8>, name: &str) {
+    let mut entry = vec![0];
+    push_vec16(&mut entry, name.as_bytes());
+    let mut list = Vec::new();
+    push_vec16(&mut list, &entry);
+    push_extension(block, EXT_SERVER_NAME, &list);
 }
 
 fn push_extension(block: &mut Vec<u8>, kind: u16, data: &[u8]) {

@@ -16,6 +16,10 @@ struct Planted {
     compression: u8,
     /// `None`: no extension block; `Some(Some(v))`: a `supported_versions` choosing `v`.
     extensions: Option<Option<u16>>,
+    /// With an extension block: a `session_ticket` extension.
+    ticket: bool,
+    /// With an extension block: a `key_share` naming this group (a HelloRetryRequest's).
+    key_share: Option<u16>,
     record_version: u16,
 }
 
@@ -34,6 +38,13 @@ fn encode(planted: &Planted) -> Vec<u8> {
         if let Some(version) = selected {
             block.extend_from_slice(&[0x00, 0x2b, 0x00, 0x02]);
             block.extend_from_slice(&version.to_be_bytes());
+        }
+        if planted.ticket {
+            block.extend_from_slice(&[0x00, 0x23, 0x00, 0x00]);
+        }
+        if let Some(group) = planted.key_share {
+            block.extend_from_slice(&[0x00, 0x33, 0x00, 0x02]);
+            block.extend_from_slice(&group.to_be_bytes());
         }
         body.extend_from_slice(&(block.len() as u16).to_be_bytes());
         body.extend_from_slice(&block);
@@ -64,6 +75,8 @@ fn planted() -> Planted {
         suite: 0xc013,
         compression: 0,
         extensions: None,
+        ticket: false,
+        key_share: None,
         record_version: 0x0301,
     }
 }
@@ -88,6 +101,8 @@ fn hello_of(planted: &Planted) -> ProbeReply {
         record_version: planted.record_version,
         cipher_suite: planted.suite,
         compression: planted.compression,
+        session_id: !planted.session_id.is_empty(),
+        ticket: planted.ticket && planted.extensions.is_some(),
     })
 }
 
@@ -204,6 +219,8 @@ fn a_server_hello_says_its_version_and_suite() {
             record_version: 0x0302,
             cipher_suite: 0x000a,
             compression: 0,
+            session_id: false,
+            ticket: false,
         })
     );
     assert!(reply.accepts(ProbeVersion::Tls11));
@@ -231,10 +248,35 @@ fn a_hello_retry_request_is_not_a_server_hello() {
         legacy_version: 0x0303,
         random: HELLO_RETRY_RANDOM,
         extensions: Some(Some(0x0304)),
+        key_share: Some(0x001d),
         ..planted()
     };
     let input = records(0x0303, &encode(&planted), 1 << 14);
-    check(&input, false, Some(ProbeReply::HelloRetryRequest));
+    check(
+        &input,
+        false,
+        Some(ProbeReply::HelloRetryRequest {
+            group: Some(0x001d),
+        }),
+    );
+    // Without a key_share extension it is still a HelloRetryRequest, naming no group.
+    let bare = Planted {
+        key_share: None,
+        ..planted.clone()
+    };
+    let input = records(0x0303, &encode(&bare), 1 << 14);
+    check(
+        &input,
+        false,
+        Some(ProbeReply::HelloRetryRequest { group: None }),
+    );
+    // The same message with any other random is a ServerHello of TLS 1.3.
+    let other = Planted {
+        random: [0x11; 32],
+        ..planted
+    };
+    let reply = classify(&records(0x0303, &encode(&other), 1 << 14), false).unwrap();
+    assert!(matches!(reply, ProbeReply::ServerHello(h) if h.version == 0x0304));
     assert!(
         !classify(&input, false)
             .unwrap()
@@ -346,8 +388,14 @@ fn plaintext_and_garbage_are_named() {
 fn every_answer_says_what_it_is() {
     for (reply, text) in [
         (
-            ProbeReply::HelloRetryRequest,
-            "hello retry request (tls 1.3 only)",
+            ProbeReply::HelloRetryRequest { group: None },
+            "hello retry request",
+        ),
+        (
+            ProbeReply::HelloRetryRequest {
+                group: Some(0x001d),
+            },
+            "hello retry request for group 0x001d",
         ),
         (ProbeReply::Closed { after: 0 }, "closed without answering"),
         (
@@ -588,6 +636,151 @@ fn a_second_starttls_is_judged_by_the_line_that_answers_it() {
     }
 }
 
+/// What an in-memory rustls server of `versions` answers `hello` with, classified; `ticketer`
+/// gives it a TLS 1.2 ticket key.
+fn rustls_answer(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    ticketer: bool,
+    hello: &[u8],
+) -> ProbeReply {
+    let identity = testpki::Pki::shared(testpki::KeyKind::EcdsaP256)
+        .server(testpki::Scenario::Valid)
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        .unwrap();
+    if ticketer {
+        config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().unwrap();
+    }
+    let mut server = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+    let mut input = hello;
+    while !input.is_empty() {
+        server.read_tls(&mut input).unwrap();
+    }
+    // An error still leaves its alert to be written.
+    let _ = server.process_new_packets();
+    let mut out = Vec::new();
+    while server.wants_write() {
+        server.write_tls(&mut out).unwrap();
+    }
+    classify(&out, true).unwrap()
+}
+
+#[test]
+fn the_retry_hello_offers_tls13_and_every_group_but_no_key_share() {
+    let record = retry_hello(Some("mail.example"), [5; 32]).unwrap();
+    let parsed = hello::parse(&record).unwrap();
+    assert_eq!(parsed.supported_versions, Some(vec![0x0304]));
+    assert_eq!(parsed.cipher_suites, TLS13_SUITES);
+    assert_eq!(parsed.supported_groups, GROUPS);
+    assert_eq!(parsed.server_name_str(), Some("mail.example"));
+    assert!(parsed.has_extension(EXT_KEY_SHARE));
+    assert!(parsed.has_extension(EXT_SIGNATURE_ALGORITHMS));
+    // The key_share extension: type, length 2, an empty list of shares.
+    let empty_share = [0x00, 0x33, 0x00, 0x02, 0x00, 0x00];
+    assert!(record.windows(6).any(|w| w == empty_share), "{record:02x?}");
+    assert_eq!(record[11..43], [5; 32]);
+    let unnamed = hello::parse(&retry_hello(None, [0; 32]).unwrap()).unwrap();
+    assert_eq!(unnamed.server_name, None);
+    assert_eq!(
+        retry_hello(Some("10.0.0.1"), [0; 32]),
+        Err(BuildError::InvalidServerName)
+    );
+}
+
+#[test]
+fn rustls_answers_the_retry_hello_with_a_retry_request_only_when_it_speaks_tls13() {
+    let hello = retry_hello(Some("localhost"), [5; 32]).unwrap();
+    let both = rustls_answer(rustls::ALL_VERSIONS, false, &hello);
+    assert_eq!(
+        both,
+        ProbeReply::HelloRetryRequest {
+            group: Some(0x001d)
+        },
+        "X25519 is rustls's first group"
+    );
+    let tls12 = rustls_answer(&[&rustls::version::TLS12], false, &hello);
+    assert!(
+        matches!(tls12, ProbeReply::Alert { fatal: true, .. }),
+        "{tls12}"
+    );
+}
+
+#[test]
+fn a_tls12_server_hello_says_whether_it_gave_a_session_id_and_will_send_a_ticket() {
+    let spec = HelloSpec::new(ProbeVersion::Tls12, LEGACY_SUITES);
+    let hello = client_hello(&spec).unwrap();
+    assert!(
+        hello::parse(&hello)
+            .unwrap()
+            .has_extension(EXT_SESSION_TICKET)
+    );
+    let tls12 = [&rustls::version::TLS12];
+    // rustls caches sessions by default and issues tickets only with a ticketer.
+    for (ticketer, ticket) in [(false, false), (true, true)] {
+        match rustls_answer(&tls12, ticketer, &hello) {
+            ProbeReply::ServerHello(found) => {
+                assert_eq!(found.version, 0x0303);
+                assert_eq!(found.ticket, ticket, "ticketer {ticketer}");
+                assert!(found.session_id || ticket, "ticketer {ticketer}");
+            }
+            other => panic!("not a server hello: {other}"),
+        }
+    }
+    let ssl3 = client_hello(&HelloSpec::new(ProbeVersion::Ssl3, LEGACY_SUITES)).unwrap();
+    assert!(
+        !hello::parse(&ssl3)
+            .unwrap()
+            .has_extension(EXT_SESSION_TICKET)
+    );
+}
+
+#[test]
+fn a_greeting_gives_away_a_qualified_name_or_the_audited_one() {
+    for (greeting, name, expected) in [
+        (
+            &b"220 mail.example.com ESMTP Postfix\r\n"[..],
+            "x",
+            Some("mail.example.com"),
+        ),
+        (
+            b"* OK [CAPABILITY IMAP4rev1] imap.example.org ready.\r\n",
+            "x",
+            Some("imap.example.org"),
+        ),
+        (
+            b"+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n",
+            "x",
+            Some("dbc.mtview.ca.us"),
+        ),
+        (b"220 MX1 ESMTP\r\n", "mx1", Some("MX1")),
+        (b"220 mail.example.com.\r\n", "x", Some("mail.example.com")),
+        // Nothing that names a host: words, versions, an address, a name on a later line.
+        (b"220 ESMTP ready.\r\n", "mail.example.com", None),
+        (b"* OK Dovecot 2.3.4 ready.\r\n", "x", None),
+        (b"220 [192.0.2.1] ESMTP\r\n", "x", None),
+        (b"220 ESMTP\r\n250 mail.example.com\r\n", "x", None),
+        (b"mail.example.com ESMTP\r\n", "x", None),
+        (b"", "x", None),
+    ] {
+        let text = String::from_utf8_lossy(greeting);
+        assert_eq!(
+            greeting_host_name(greeting, name).as_deref(),
+            expected,
+            "{text:?} audited as {name}"
+        );
+    }
+    // Only the first MAX_GREETING_LEN bytes are read.
+    let mut long = b"220 ".to_vec();
+    long.extend(std::iter::repeat_n(b'x', MAX_GREETING_LEN));
+    long.extend_from_slice(b" mail.example.com\r\n");
+    assert_eq!(greeting_host_name(&long, "y"), None);
+}
+
 #[test]
 fn ports_name_their_conventional_dialect() {
     for (port, dialect) in [
@@ -639,6 +832,7 @@ fn planted_strategy() -> impl Strategy<Value = Planted> {
         any::<u16>(),
         any::<u8>(),
         prop::option::of(prop::option::of(any::<u16>())),
+        any::<bool>(),
         prop::sample::select(vec![0x0300u16, 0x0301, 0x0303]),
     )
         .prop_filter("not the retry random", |p| p.1 != HELLO_RETRY_RANDOM)
@@ -650,6 +844,7 @@ fn planted_strategy() -> impl Strategy<Value = Planted> {
                 suite,
                 compression,
                 extensions,
+                ticket,
                 record_version,
             )| {
                 Planted {
@@ -659,6 +854,8 @@ fn planted_strategy() -> impl Strategy<Value = Planted> {
                     suite,
                     compression,
                     extensions,
+                    ticket,
+                    key_share: None,
                     record_version,
                 }
             },
@@ -666,6 +863,22 @@ fn planted_strategy() -> impl Strategy<Value = Planted> {
 }
 
 proptest! {
+    #[test]
+    fn a_planted_host_name_is_found_in_any_greeting_of_words(
+        words in prop::collection::vec("[A-Za-z]{1,10}", 0..6),
+        at in 0usize..6,
+        host in "[a-z]{1,8}(\\.[a-z0-9]{1,8}){0,2}\\.[a-z]{2,6}",
+    ) {
+        // Words without a dot never name a host unless one is the audited name.
+        let mut line: Vec<String> = vec!["220".to_owned()];
+        line.extend(words.iter().cloned());
+        let plain = format!("{}\r\n", line.join(" "));
+        prop_assert_eq!(greeting_host_name(plain.as_bytes(), "a.b.example"), None);
+        line.insert(1 + at.min(words.len()), host.clone());
+        let planted = format!("{}\r\n", line.join(" "));
+        prop_assert_eq!(greeting_host_name(planted.as_bytes(), "a.b.example"), Some(host));
+    }
+
     #[test]
     fn any_planted_server_hello_in_any_records_reads_back(
         planted in planted_strategy(),
