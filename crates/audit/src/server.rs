@@ -6,8 +6,10 @@
 //!        │
 //!        ├─ client library: Ssl (+ capabilities inside TLS, certificate), Tls12, Tls13
 //!        ├─ client library + injected command: same write as STARTTLS, later write
+//!        ├─ client library, twice per version with one session store: resumed or not
 //!        └─ raw hellos from proto::probe: SSL 3.0, TLS 1.0, TLS 1.1; NULL, EXPORT, RC4, 3DES,
-//!           CBC-SHA1 suites (nothing past the ServerHello)
+//!           CBC-SHA1 suites; TLS 1.3 without a key share (nothing past the ServerHello or
+//!           the HelloRetryRequest)
 //!                        │
 //!                        ▼
 //!   judge::Observations ──► judge::levels, judge::findings (pure) ──► ServerAudit (table,
@@ -33,10 +35,14 @@ use proto::hello::Weakness;
 use proto::probe::{self, HelloSpec, ProbeReply, ProbeVersion};
 use proto::starttls::Dialect;
 use serde::Serialize;
-use streamsocket::{ChainValidationResult, SocketControl, SocketInformation, TrustAnchors};
+use streamsocket::{
+    ChainValidationResult, HandshakeKind, SessionStore, SocketControl, SocketInformation,
+    TrustAnchors,
+};
 
 use self::judge::{
-    Certificate, ChainEntry, GroupProbe, Handshake, InjectionProbe, RawProbe, SuiteProbe, WeakProbe,
+    Certificate, ChainEntry, GroupProbe, Handshake, InjectionProbe, RawProbe, Resumption,
+    RetryProbe, SuiteProbe, WeakProbe,
 };
 pub use self::judge::{Finding, FindingKind, LevelRow, LevelStatus, Observations, Rules, Severity};
 pub use self::wire::{Exchange, StartTlsAnswer};
@@ -130,6 +136,8 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
     let (mut suites, mut groups) = (Vec::new(), Vec::new());
     let ssl_handshake = handshake(&ssl);
     let mut injections = [None, None];
+    let mut hello_retry = RetryProbe::not_probed("not probed: the port does not speak the dialect");
+    let mut resumption = Resumption::default();
     if !mismatch {
         let session = |level| wire::secured(&target, &control, level, Injection::HandshakeOnly);
         tls12 = session(ProtectionLevel::Tls12)
@@ -142,12 +150,14 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
             .map_or_else(failed_connect, handshake);
         suites = suite_probes(&target, &control, &tls12, &tls13).await?;
         groups = group_probes(&target, &control, &ssl_handshake).await?;
+        resumption = resumption_probes(&target, &control, &tls12, &tls13).await?;
         for version in ProbeVersion::LEGACY {
             legacy.push(legacy_probe(&target, version).await);
         }
         for weakness in Weakness::ALL {
             weak_suites.push(weak_probe(&target, weakness).await);
         }
+        hello_retry = retry_probe(&target).await;
         if probe::injected_command(config.dialect).is_some() {
             for (slot, injection) in injections
                 .iter_mut()
@@ -174,6 +184,8 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         tls13,
         legacy,
         weak_suites,
+        hello_retry,
+        resumption,
         injection_same_write,
         injection_later_write,
         certificate: certificate(&ssl.info, &name, SystemTime::now()),
@@ -310,6 +322,64 @@ async fn group_probes(
     Ok(probes)
 }
 
+/// Session resumption: the TLS 1.2 ServerHello of a raw hello (a session id, a promised
+/// ticket), then for each version the server accepted two handshakes of the client library
+/// sharing one session store, the second of which says whether it resumed.
+async fn resumption_probes(
+    target: &Target,
+    control: &SocketControl,
+    tls12: &Handshake,
+    tls13: &Handshake,
+) -> Result<Resumption, ServerError> {
+    let mut found = Resumption::default();
+    if tls12.accepted() == Some(true) {
+        let spec = HelloSpec {
+            server_name: sni(&target.name),
+            ..HelloSpec::new(ProbeVersion::Tls12, probe::LEGACY_SUITES)
+        };
+        if let Ok(ProbeReply::ServerHello(hello)) = raw(target, spec).await
+            && hello.version == ProbeVersion::Tls12.wire()
+        {
+            found.tls12_session_id = Some(hello.session_id);
+            found.tls12_ticket = Some(hello.ticket);
+        }
+        found.tls12_resumed = resumed(target, control, ProtectionLevel::Tls12).await?;
+    }
+    if tls13.accepted() == Some(true) {
+        found.tls13_resumed = resumed(target, control, ProtectionLevel::Tls13).await?;
+    }
+    Ok(found)
+}
+
+/// Whether a second handshake at `level` resumed the first one's session (`None`: one of them
+/// did not complete).
+async fn resumed(
+    target: &Target,
+    control: &SocketControl,
+    level: ProtectionLevel,
+) -> Result<Option<bool>, ServerError> {
+    let mut control = control.clone();
+    control
+        .set_session_resumption(true)
+        .map_err(ServerError::Options)?;
+    control
+        .set_session_store(SessionStore::in_memory(4))
+        .map_err(ServerError::Options)?;
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let session = wire::secured(target, &control, level, Injection::Resumption).await;
+        match session {
+            Ok(session) if matches!(session.handshake, Some(wire::Handshake::Completed)) => {
+                kinds.push(session.info.handshake_kind);
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(
+        kinds.get(1).copied().flatten() == Some(HandshakeKind::Resumed),
+    ))
+}
+
 fn failed_connect(e: &wire::Unreachable) -> Handshake {
     Handshake::Failed {
         kind: None,
@@ -397,7 +467,15 @@ async fn weak_probe(target: &Target, weakness: Weakness) -> WeakProbe {
 
 /// One raw probe; `Err` says why it could not run.
 async fn raw(target: &Target, spec: HelloSpec<'_>) -> Result<ProbeReply, String> {
-    let hello = wire::hello_bytes(spec).map_err(|e| e.to_string())?;
+    raw_hello(target, wire::hello_bytes(spec)).await
+}
+
+/// One raw probe of a hello already built (or not); `Err` says why it could not run.
+async fn raw_hello(
+    target: &Target,
+    hello: Result<Vec<u8>, probe::BuildError>,
+) -> Result<ProbeReply, String> {
+    let hello = hello.map_err(|e| e.to_string())?;
     match wire::raw_probe(target, &hello).await {
         Ok(RawOutcome::Reply(reply)) => Ok(reply),
         Ok(RawOutcome::NoGoAhead(exchange)) => Err(format!(
@@ -405,6 +483,28 @@ async fn raw(target: &Target, spec: HelloSpec<'_>) -> Result<ProbeReply, String>
             exchange.answer
         )),
         Err(e) => Err(format!("not probed: {}", e.0)),
+    }
+}
+
+/// The TLS 1.3 hello without a key share: answered with a HelloRetryRequest or not.
+async fn retry_probe(target: &Target) -> RetryProbe {
+    let hello = probe::retry_hello(sni(&target.name), wire::random());
+    match raw_hello(target, hello).await {
+        Ok(reply) => {
+            let (retried, group) = match &reply {
+                ProbeReply::HelloRetryRequest { group } => (
+                    true,
+                    group.map(|g| format!("{:?}", rustls::NamedGroup::from(g))),
+                ),
+                _ => (false, None),
+            };
+            RetryProbe {
+                retried: Some(retried),
+                group,
+                reply: reply.to_string(),
+            }
+        }
+        Err(why) => RetryProbe::not_probed(why),
     }
 }
 

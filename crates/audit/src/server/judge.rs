@@ -43,6 +43,10 @@ pub struct Observations {
     pub legacy: Vec<RawProbe>,
     /// The raw TLS 1.2 probes offering only the suites of one weakness each.
     pub weak_suites: Vec<WeakProbe>,
+    /// The raw TLS 1.3 hello with an empty key share.
+    pub hello_retry: RetryProbe,
+    /// Session ids, tickets and whether a session is resumed.
+    pub resumption: Resumption,
     /// A command pipelined after STARTTLS in the same write; `None` for dialects without one.
     pub injection_same_write: Option<InjectionProbe>,
     /// A command in its own write after the go-ahead, before the ClientHello.
@@ -152,6 +156,45 @@ pub struct WeakProbe {
     pub probed: bool,
     /// The answer, as layer 1 names it.
     pub reply: String,
+}
+
+/// What the TLS 1.3 hello with an empty `key_share` (and X25519, P-256, P-384 among its
+/// `supported_groups`) was answered with.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct RetryProbe {
+    /// Whether the answer was a HelloRetryRequest (`None`: the probe could not run).
+    pub retried: Option<bool>,
+    /// The group the HelloRetryRequest asked for a key share of.
+    pub group: Option<String>,
+    /// The answer, as layer 1 names it.
+    pub reply: String,
+}
+
+impl RetryProbe {
+    /// A probe that could not run, and why.
+    pub fn not_probed(why: impl Into<String>) -> Self {
+        Self {
+            retried: None,
+            group: None,
+            reply: why.into(),
+        }
+    }
+}
+
+/// Session resumption, version by version; `None` wherever it was not probed (the version was
+/// refused, or a handshake did not complete).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, Serialize)]
+pub struct Resumption {
+    /// TLS 1.2: the ServerHello to a raw hello carried a session id (resumable by id).
+    pub tls12_session_id: Option<bool>,
+    /// TLS 1.2: the ServerHello answered the `session_ticket` extension (a NewSessionTicket
+    /// follows, RFC 5077).
+    pub tls12_ticket: Option<bool>,
+    /// TLS 1.2: a second handshake of the client library resumed the first one's session.
+    pub tls12_resumed: Option<bool>,
+    /// TLS 1.3: a second handshake resumed the first one's with a ticket (a PSK): the server
+    /// sent a NewSessionTicket and accepted it.
+    pub tls13_resumed: Option<bool>,
 }
 
 /// What an injection probe found.
@@ -267,6 +310,9 @@ pub enum FindingKind {
     InjectionLaterWrite,
     /// A legacy version (SSL 3.0, TLS 1.0, TLS 1.1) was accepted.
     LegacyVersion,
+    /// TLS 1.3 was accepted, but a hello without a key share for a group the server supports
+    /// was not answered with a HelloRetryRequest (RFC 8446, section 4.1.1).
+    NoHelloRetryRequest,
     /// A level below `--require-min-level` was accepted.
     BelowMinimumLevel,
     /// The port speaks TLS at once where a STARTTLS dialect was spoken, or plaintext where TLS
@@ -306,6 +352,7 @@ impl FindingKind {
             Self::InjectionSameWrite => "injection-same-write",
             Self::LegacyVersion => "legacy-version",
             Self::ModeMismatch => "mode-mismatch",
+            Self::NoHelloRetryRequest => "no-hello-retry-request",
             Self::NoModernTls => "no-modern-tls",
             Self::StartTlsAcceptedTwice => "starttls-accepted-twice",
             Self::StartTlsAfterUpgrade => "starttls-after-upgrade",
@@ -517,6 +564,18 @@ pub fn findings(obs: &Observations, levels: &[LevelRow], rules: Rules) -> Vec<Fi
                 "neither TLS 1.2 nor TLS 1.3 accepted (TLS 1.2: {}; TLS 1.3: {})",
                 obs.tls12.detail(),
                 obs.tls13.detail()
+            ),
+        );
+    }
+    if obs.tls13.accepted() == Some(true) && obs.hello_retry.retried == Some(false) {
+        add(
+            FindingKind::NoHelloRetryRequest,
+            Severity::Warn,
+            format!(
+                "TLS 1.3 accepted, but a hello offering X25519, P-256 and P-384 with no key share \
+                 got {} instead of a HelloRetryRequest: a client whose first key share guesses \
+                 wrong cannot connect (RFC 8446, section 4.1.1)",
+                obs.hello_retry.reply
             ),
         );
     }

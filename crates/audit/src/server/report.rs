@@ -77,9 +77,31 @@ impl ServerAudit {
         if !yes.is_empty() || !no.is_empty() {
             let _ = writeln!(out, "groups:{}{}", named(true, yes), named(false, no));
         }
-        if !obs.suites.is_empty() || !obs.groups.is_empty() {
-            out.push('\n');
-        }
+        let retry = &obs.hello_retry;
+        let _ = match (retry.retried, &retry.group) {
+            (Some(true), Some(group)) => writeln!(
+                out,
+                "hello retry request: yes, for {group} (a hello with no key share)"
+            ),
+            (Some(true), None) => writeln!(out, "hello retry request: yes (naming no group)"),
+            (Some(false), _) => writeln!(out, "hello retry request: no ({})", retry.reply),
+            (None, _) => writeln!(out, "hello retry request: {}", retry.reply),
+        };
+        let word = |v: Option<bool>| match v {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not tested",
+        };
+        let r = obs.resumption;
+        let _ = writeln!(
+            out,
+            "resumption: TLS 1.2 session id {}, ticket {}, resumed {}; TLS 1.3 ticket resumed {}",
+            word(r.tls12_session_id),
+            word(r.tls12_ticket),
+            word(r.tls12_resumed),
+            word(r.tls13_resumed)
+        );
+        out.push('\n');
         if let Some(cert) = &self.observations.certificate {
             if let Some(leaf) = cert.chain.first() {
                 let _ = writeln!(

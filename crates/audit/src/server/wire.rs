@@ -23,6 +23,11 @@ const MAX_READ: usize = 64 * 1024;
 /// processes it answers at once; waiting longer only slows every audit of a safe server.
 const INJECTION_WINDOW: Duration = Duration::from_secs(2);
 
+/// How long a resumption probe reads after its first handshake: a TLS 1.3 server sends its
+/// NewSessionTicket right after the handshake, and the client library stores it only as it
+/// reads.
+const RESUMPTION_WINDOW: Duration = Duration::from_millis(500);
+
 /// Where the audited server is.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
@@ -78,6 +83,9 @@ pub(crate) enum Injection {
     SameWrite,
     /// In its own write after the go-ahead, before the ClientHello.
     LaterWrite,
+    /// The handshake, then a short read for what the server sends unasked (a TLS 1.3
+    /// NewSessionTicket), so that a later connection can resume the session.
+    Resumption,
 }
 
 /// Why a connection could not be made at all.
@@ -229,12 +237,20 @@ async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, Unrea
 
 /// Builds a hello of `spec` with a fresh random from the crypto provider.
 pub(crate) fn hello_bytes(spec: HelloSpec<'_>) -> Result<Vec<u8>, probe::BuildError> {
+    probe::client_hello(&HelloSpec {
+        random: random(),
+        ..spec
+    })
+}
+
+/// A fresh client random from the crypto provider. A zero random is still a valid hello: the
+/// probes only read the server's choice.
+pub(crate) fn random() -> [u8; 32] {
     let mut random = [0u8; 32];
-    // A zero random is still a valid hello: the probe only reads the server's choice.
     let _ = rustls::crypto::aws_lc_rs::default_provider()
         .secure_random
         .fill(&mut random);
-    probe::client_hello(&HelloSpec { random, ..spec })
+    random
 }
 
 /// What a connection secured by the client library showed.
@@ -344,7 +360,12 @@ pub(crate) async fn secured(
                     second_starttls(&mut socket, target.dialect, deadline).await;
             }
         } else {
-            let window = Instant::now() + INJECTION_WINDOW.min(target.timeout);
+            let wait = if injection == Injection::Resumption {
+                RESUMPTION_WINDOW
+            } else {
+                INJECTION_WINDOW
+            };
+            let window = Instant::now() + wait.min(target.timeout);
             session.unsolicited = Some(unsolicited(&mut socket, window.min(deadline)).await);
         }
     }

@@ -138,6 +138,14 @@ async fn an_honest_server_accepts_tls12_and_tls13_only() {
     assert!(certificate.errors.is_empty());
     assert!(certificate.days_until_expiry.is_some_and(|days| days > 365));
     assert!(audit.observations.capabilities_after.is_some(), "{table}");
+    // rustls asks for a key share of its first group when the hello carries none.
+    let retry = &audit.observations.hello_retry;
+    assert_eq!(retry.retried, Some(true), "{table}");
+    assert_eq!(retry.group.as_deref(), Some("X25519"), "{table}");
+    assert!(
+        table.contains("hello retry request: yes, for X25519"),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,6 +246,19 @@ async fn single_version_servers_accept_exactly_their_version() {
         assert_eq!(status(&audit, refused), LevelStatus::Refused, "{table}");
         assert_eq!(status(&audit, ProtectionLevel::Ssl), LevelStatus::Accepted);
         assert_eq!(found(&audit, FindingKind::NoModernTls), None);
+        // Only a TLS 1.3 server answers a hello without a key share with a HelloRetryRequest;
+        // a TLS 1.2 server refuses it, and that is no finding.
+        let tls13 = accepted == ProtectionLevel::Tls13;
+        assert_eq!(
+            audit.observations.hello_retry.retried,
+            Some(tls13),
+            "{table}"
+        );
+        assert_eq!(
+            found(&audit, FindingKind::NoHelloRetryRequest),
+            None,
+            "{table}"
+        );
         // TLS 1.2 below a TLS 1.3 minimum fails; TLS 1.3 alone passes it.
         let rules = Rules {
             require_min_level: Some(ProtectionLevel::Tls13),
@@ -796,6 +817,61 @@ async fn suites_and_groups_are_enumerated_one_by_one() {
     assert!(
         table.contains("groups: accepted secp384r1; refused"),
         "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumption_is_found_where_the_server_offers_it_and_not_where_it_does_not() {
+    use streamsocket_audit::server::judge::Resumption;
+    // rustls caches TLS 1.2 sessions by id and sends TLS 1.3 tickets; its TLS 1.2 tickets need
+    // a ticketer, which the mock server has not.
+    let on = audit(mock(Dialect::Implicit, Behaviour::Honest)).await;
+    assert_eq!(
+        on.observations.resumption,
+        Resumption {
+            tls12_session_id: Some(true),
+            tls12_ticket: Some(false),
+            tls12_resumed: Some(true),
+            tls13_resumed: Some(true),
+        },
+        "{}",
+        on.table()
+    );
+    let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+    config.tls.resumption = false;
+    let off = audit(config).await;
+    assert_eq!(
+        off.observations.resumption,
+        Resumption {
+            tls12_session_id: Some(false),
+            tls12_ticket: Some(false),
+            tls12_resumed: Some(false),
+            tls13_resumed: Some(false),
+        },
+        "{}",
+        off.table()
+    );
+    assert!(
+        off.table().contains(
+            "resumption: TLS 1.2 session id no, ticket no, resumed no; TLS 1.3 ticket resumed no"
+        ),
+        "{}",
+        off.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_retry_request_names_the_group_the_server_wants() {
+    let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+    config.tls.kx_groups = Some(vec![rustls::NamedGroup::secp384r1]);
+    let audit = audit(config).await;
+    let retry = &audit.observations.hello_retry;
+    assert_eq!(retry.retried, Some(true), "{}", audit.table());
+    assert_eq!(
+        retry.group.as_deref(),
+        Some("secp384r1"),
+        "{}",
+        audit.table()
     );
 }
 

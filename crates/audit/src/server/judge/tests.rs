@@ -55,6 +55,12 @@ pub(crate) fn safe() -> Observations {
         groups: Vec::new(),
         legacy: ProbeVersion::LEGACY.map(|v| raw(v, false)).to_vec(),
         weak_suites: Weakness::ALL.map(|w| weak(w, None)).to_vec(),
+        hello_retry: RetryProbe {
+            retried: Some(true),
+            group: Some("X25519".into()),
+            reply: "hello retry request for group 0x001d".into(),
+        },
+        resumption: Resumption::default(),
         injection_same_write: Some(InjectionProbe::NotAnswered),
         injection_later_write: Some(InjectionProbe::Refused("handshake failed".into())),
         certificate: Some(Certificate {
@@ -373,6 +379,39 @@ fn plaintext_is_judged_only_for_line_dialects_and_by_the_greeting() {
 }
 
 #[test]
+fn a_tls13_server_that_does_not_ask_for_a_key_share_warns() {
+    let mut obs = safe();
+    obs.hello_retry = RetryProbe {
+        retried: Some(false),
+        group: None,
+        reply: "fatal alert handshake_failure".into(),
+    };
+    let found = kinds(&obs, Rules::default());
+    assert_eq!(found, [(FindingKind::NoHelloRetryRequest, Severity::Warn)]);
+    let levels = levels(&obs);
+    let message = findings(&obs, &levels, Rules::default())
+        .into_iter()
+        .map(|f| f.message)
+        .collect::<String>();
+    assert!(
+        message.contains("fatal alert handshake_failure"),
+        "{message}"
+    );
+    assert!(message.contains("RFC 8446"), "{message}");
+    // Without TLS 1.3 the question does not arise, whatever the answer.
+    obs.tls13 = refused();
+    assert_eq!(kinds(&obs, Rules::default()), []);
+    // Nor when TLS 1.3 was not tried, or the probe did not run.
+    obs.tls13 = Handshake::NotAttempted;
+    assert_eq!(kinds(&obs, Rules::default()), []);
+    let mut unprobed = safe();
+    unprobed.hello_retry = RetryProbe::not_probed("not probed");
+    assert_eq!(kinds(&unprobed, Rules::default()), []);
+    // The safe server retried: nothing.
+    assert_eq!(kinds(&safe(), Rules::default()), []);
+}
+
+#[test]
 fn names_are_the_reports_words() {
     assert_eq!(LevelStatus::NotApplicable.to_string(), "not applicable");
     assert_eq!(LevelStatus::NotTested.to_string(), "not tested");
@@ -395,6 +434,7 @@ fn names_are_the_reports_words() {
         FindingKind::InjectionSameWrite,
         FindingKind::LegacyVersion,
         FindingKind::ModeMismatch,
+        FindingKind::NoHelloRetryRequest,
         FindingKind::NoModernTls,
         FindingKind::StartTlsAcceptedTwice,
         FindingKind::StartTlsAfterUpgrade,
