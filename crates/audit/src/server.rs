@@ -7,6 +7,7 @@
 //!        ├─ client library: Ssl (+ capabilities inside TLS, certificate), Tls12, Tls13
 //!        ├─ client library + injected command: same write as STARTTLS, later write
 //!        ├─ client library, twice per version with one session store: resumed or not
+//!        ├─ client library offering the --alpn protocols: the server's choice
 //!        └─ raw hellos from proto::probe: SSL 3.0, TLS 1.0, TLS 1.1; NULL, EXPORT, RC4, 3DES,
 //!           CBC-SHA1 suites; TLS 1.3 without a key share (nothing past the ServerHello or
 //!           the HelloRetryRequest)
@@ -41,8 +42,8 @@ use streamsocket::{
 };
 
 use self::judge::{
-    Certificate, ChainEntry, GroupProbe, Handshake, InjectionProbe, RawProbe, Resumption,
-    RetryProbe, SuiteProbe, WeakProbe,
+    AlpnProbe, Certificate, ChainEntry, GroupProbe, Handshake, InjectionProbe, RawProbe,
+    Resumption, RetryProbe, SuiteProbe, WeakProbe,
 };
 pub use self::judge::{Finding, FindingKind, LevelRow, LevelStatus, Observations, Rules, Severity};
 pub use self::wire::{Exchange, StartTlsAnswer};
@@ -63,6 +64,9 @@ pub struct ServerAuditConfig {
     pub trust: TrustAnchors,
     /// The time allowed to each connection.
     pub timeout: Duration,
+    /// ALPN protocols to offer in one more handshake, in preference order (`h2`, `http/1.1`);
+    /// empty: no ALPN probe.
+    pub alpn: Vec<Vec<u8>>,
     /// The rules' knobs.
     pub rules: Rules,
 }
@@ -138,6 +142,7 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
     let mut injections = [None, None];
     let mut hello_retry = RetryProbe::not_probed("not probed: the port does not speak the dialect");
     let mut resumption = Resumption::default();
+    let mut alpn = None;
     if !mismatch {
         let session = |level| wire::secured(&target, &control, level, Injection::HandshakeOnly);
         tls12 = session(ProtectionLevel::Tls12)
@@ -151,6 +156,9 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         suites = suite_probes(&target, &control, &tls12, &tls13).await?;
         groups = group_probes(&target, &control, &ssl_handshake).await?;
         resumption = resumption_probes(&target, &control, &tls12, &tls13).await?;
+        if !config.alpn.is_empty() && ssl_handshake.accepted() == Some(true) {
+            alpn = Some(alpn_probe(&target, &control, &config.alpn).await?);
+        }
         for version in ProbeVersion::LEGACY {
             legacy.push(legacy_probe(&target, version).await);
         }
@@ -186,6 +194,7 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         weak_suites,
         hello_retry,
         resumption,
+        alpn,
         injection_same_write,
         injection_later_write,
         certificate: certificate(&ssl.info, &name, SystemTime::now()),
@@ -349,6 +358,44 @@ async fn resumption_probes(
         found.tls13_resumed = resumed(target, control, ProtectionLevel::Tls13).await?;
     }
     Ok(found)
+}
+
+/// One handshake with `Ssl` offering `offer` by ALPN: what the server chose, or why it refused.
+async fn alpn_probe(
+    target: &Target,
+    control: &SocketControl,
+    offer: &[Vec<u8>],
+) -> Result<AlpnProbe, ServerError> {
+    let mut control = control.clone();
+    control
+        .set_alpn_protocols(offer.to_vec())
+        .map_err(ServerError::Options)?;
+    let session = wire::secured(
+        target,
+        &control,
+        ProtectionLevel::Ssl,
+        Injection::HandshakeOnly,
+    )
+    .await;
+    let offered = offer
+        .iter()
+        .map(|p| streamsocket::AlpnProtocol::new(p.clone()).to_string())
+        .collect();
+    let (chosen, refused) = match &session {
+        Ok(session) => match handshake(session) {
+            Handshake::Completed { .. } | Handshake::CertificateRefused { .. } => (
+                session.info.alpn_protocol.as_ref().map(ToString::to_string),
+                None,
+            ),
+            other => (None, Some(other.detail())),
+        },
+        Err(e) => (None, Some(e.0.clone())),
+    };
+    Ok(AlpnProbe {
+        offered,
+        chosen,
+        refused,
+    })
 }
 
 /// Whether a second handshake at `level` resumed the first one's session (`None`: one of them

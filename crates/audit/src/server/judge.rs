@@ -47,6 +47,8 @@ pub struct Observations {
     pub hello_retry: RetryProbe,
     /// Session ids, tickets and whether a session is resumed.
     pub resumption: Resumption,
+    /// What the server chose from the ALPN protocols offered; `None` when none were.
+    pub alpn: Option<AlpnProbe>,
     /// A command pipelined after STARTTLS in the same write; `None` for dialects without one.
     pub injection_same_write: Option<InjectionProbe>,
     /// A command in its own write after the go-ahead, before the ClientHello.
@@ -95,7 +97,8 @@ impl Handshake {
         }
     }
 
-    fn detail(&self) -> String {
+    /// What it was, in words.
+    pub fn detail(&self) -> String {
         match self {
             Self::Completed { version, suite } => format!("negotiated {version}, {suite}"),
             Self::CertificateRefused {
@@ -195,6 +198,18 @@ pub struct Resumption {
     /// TLS 1.3: a second handshake resumed the first one's with a ticket (a PSK): the server
     /// sent a NewSessionTicket and accepted it.
     pub tls13_resumed: Option<bool>,
+}
+
+/// What the server chose from an ALPN offer.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct AlpnProbe {
+    /// The protocols offered, in preference order (escaped as the client library prints them).
+    pub offered: Vec<String>,
+    /// The protocol the server chose; `None` when it chose none (or the handshake failed).
+    pub chosen: Option<String>,
+    /// Why the handshake failed (a `no_application_protocol` alert, RFC 7301 section 3.2);
+    /// `None` when it completed.
+    pub refused: Option<String>,
 }
 
 /// What an injection probe found.

@@ -101,6 +101,14 @@ impl ServerAudit {
             word(r.tls12_resumed),
             word(r.tls13_resumed)
         );
+        if let Some(alpn) = &obs.alpn {
+            let offered = alpn.offered.join(",");
+            let _ = match (&alpn.chosen, &alpn.refused) {
+                (Some(chosen), _) => writeln!(out, "alpn: offered {offered}, chose {chosen}"),
+                (None, None) => writeln!(out, "alpn: offered {offered}, chose none"),
+                (None, Some(why)) => writeln!(out, "alpn: offered {offered}, refused: {why}"),
+            };
+        }
         out.push('\n');
         if let Some(cert) = &self.observations.certificate {
             if let Some(leaf) = cert.chain.first() {

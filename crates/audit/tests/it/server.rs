@@ -32,6 +32,7 @@ fn settings(port: u16, dialect: Dialect, trust: TrustAnchors, rules: Rules) -> S
         name: Some(testpki::TEST_HOST.to_owned()),
         trust,
         timeout: Duration::from_secs(5),
+        alpn: Vec::new(),
         rules,
     }
 }
@@ -595,6 +596,7 @@ async fn the_binary_refuses_a_bad_command_line_with_2_and_an_unreachable_server_
         vec!["127.0.0.1", "no-such-service"],
         vec!["127.0.0.1", &port, "--ca", "/nonexistent/ca.pem"],
         vec!["127.0.0.1", &port, "--starttls", "gopher"],
+        vec!["127.0.0.1", &port, "--alpn", "h2,,http/1.1"],
     ] {
         let out = run_bin(args.iter().map(|s| (*s).to_owned()).collect()).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
@@ -858,6 +860,40 @@ async fn resumption_is_found_where_the_server_offers_it_and_not_where_it_does_no
         "{}",
         off.table()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alpn_protocol_the_server_chose_is_reported_or_none() {
+    let offer = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    for (served, chosen) in [
+        // The server's choice, not the client's first preference.
+        (vec![b"http/1.1".to_vec()], Some("http/1.1")),
+        (Vec::new(), None),
+    ] {
+        let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+        config.tls.alpn = served.clone();
+        let trust = TrustAnchors::from_der(config.identity.trust_anchors.clone());
+        let server = testing::spawn(config).await;
+        let mut settings = settings(
+            server.addr().port(),
+            Dialect::Implicit,
+            trust,
+            Rules::default(),
+        );
+        settings.alpn = offer.clone();
+        let audit = audit_server(settings).await.expect("reachable");
+        server.shutdown().await;
+        let table = audit.table();
+        let alpn = audit.observations.alpn.as_ref().expect("an alpn probe");
+        assert_eq!(alpn.offered, ["h2", "http/1.1"]);
+        assert_eq!(alpn.chosen.as_deref(), chosen, "{served:?}: {table}");
+        assert_eq!(alpn.refused, None, "{table}");
+        let line = match chosen {
+            Some(chosen) => format!("alpn: offered h2,http/1.1, chose {chosen}"),
+            None => "alpn: offered h2,http/1.1, chose none".to_owned(),
+        };
+        assert!(table.contains(&line), "{table}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,6 +48,10 @@ pub(crate) struct ServerArgs {
     /// Save this run's levels and failures for --expect.
     #[arg(long, value_name = "FILE")]
     write_expect: Option<PathBuf>,
+    /// ALPN protocols to offer in one more handshake, comma-separated in preference order
+    /// (`h2,http/1.1`): the audit reports what the server chose, or none.
+    #[arg(long, value_name = "PROTOCOLS", value_delimiter = ',')]
+    alpn: Vec<String>,
     /// Time allowed to each connection.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -111,6 +115,11 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
         Ok(baseline) => baseline,
         Err(e) => return usage(&format!("--expect: {:#}", anyhow::Error::new(e))),
     };
+    if let Some(bad) = args.alpn.iter().find(|p| p.is_empty() || p.len() > 255) {
+        return usage(&format!(
+            "--alpn: {bad:?} is not a protocol name (1 to 255 bytes)"
+        ));
+    }
     let dialect = args
         .starttls
         .map_or_else(|| proto::probe::default_dialect(port), Dialect::from);
@@ -121,6 +130,7 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
         name: args.name,
         trust,
         timeout: Duration::from_secs(args.timeout),
+        alpn: args.alpn.into_iter().map(String::into_bytes).collect(),
         rules: Rules {
             require_min_level: args.require_min_level,
         },

@@ -61,6 +61,7 @@ pub(crate) fn safe() -> Observations {
             reply: "hello retry request for group 0x001d".into(),
         },
         resumption: Resumption::default(),
+        alpn: None,
         injection_same_write: Some(InjectionProbe::NotAnswered),
         injection_later_write: Some(InjectionProbe::Refused("handshake failed".into())),
         certificate: Some(Certificate {
