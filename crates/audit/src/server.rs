@@ -178,9 +178,15 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
         }
     }
     let [injection_same_write, injection_later_write] = injections;
+    let greeting_host = config
+        .dialect
+        .is_line_based()
+        .then(|| probe::greeting_host_name(&ssl.exchange.greeting_head, &name))
+        .flatten();
     let observations = Observations {
         dialect: config.dialect,
         greeting: ssl.exchange.greeting,
+        greeting_host,
         capabilities_before: ssl.exchange.capabilities.clone(),
         starttls: ssl.exchange.answer.clone(),
         capabilities_after: ssl.capabilities_after.clone(),

@@ -20,6 +20,8 @@ pub struct Observations {
     pub dialect: Dialect,
     /// Whether a plaintext greeting arrived (line dialects).
     pub greeting: bool,
+    /// The host name the plaintext greeting gave away (line dialects).
+    pub greeting_host: Option<String>,
     /// The capabilities announced before TLS.
     pub capabilities_before: Vec<String>,
     /// The answer to STARTTLS (always `go-ahead` for `Framed` and `Implicit`).
@@ -319,6 +321,8 @@ pub enum FindingKind {
     CertificateErrors,
     /// The leaf expires within [`EXPIRY_WARNING_DAYS`].
     CertificateExpiresSoon,
+    /// The plaintext greeting, sent before TLS, names a host.
+    GreetingHostName,
     /// A command pipelined in the same write as STARTTLS was answered inside TLS.
     InjectionSameWrite,
     /// A command written after the go-ahead, before the ClientHello, was answered inside TLS.
@@ -363,6 +367,7 @@ impl FindingKind {
             Self::CapabilitiesNotReannounced => "capabilities-not-reannounced",
             Self::CertificateErrors => "certificate-errors",
             Self::CertificateExpiresSoon => "certificate-expires-soon",
+            Self::GreetingHostName => "greeting-host-name",
             Self::InjectionLaterWrite => "injection-later-write",
             Self::InjectionSameWrite => "injection-same-write",
             Self::LegacyVersion => "legacy-version",
@@ -738,6 +743,16 @@ fn starttls_findings(obs: &Observations, add: &mut impl FnMut(FindingKind, Sever
             FindingKind::StartTlsAcceptedTwice,
             Severity::Fail,
             format!("{d}: STARTTLS sent again inside TLS got the go-ahead"),
+        );
+    }
+    if let Some(host) = &obs.greeting_host {
+        add(
+            FindingKind::GreetingHostName,
+            Severity::Warn,
+            format!(
+                "{d}: the plaintext greeting, sent before TLS, names the host {host}: anyone on \
+                 the path learns it"
+            ),
         );
     }
     if obs.greeting && probe::auth_offered(d, &obs.capabilities_before) {

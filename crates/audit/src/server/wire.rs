@@ -65,6 +65,10 @@ pub enum StartTlsAnswer {
 pub struct Exchange {
     /// Whether a greeting arrived (line dialects).
     pub greeting: bool,
+    /// The first bytes the server sent in plaintext (at most `probe::MAX_GREETING_LEN`), for
+    /// layer 1 to read the greeting's host name from; not serialised.
+    #[serde(skip)]
+    pub greeting_head: Vec<u8>,
     /// The capabilities announced before TLS.
     pub capabilities: Vec<String>,
     /// How it ended.
@@ -101,6 +105,7 @@ async fn exchange(
     deadline: Instant,
 ) -> Exchange {
     let mut greeting = false;
+    let mut head = Vec::new();
     let mut read = 0usize;
     let mut buf = vec![0u8; 4096];
     loop {
@@ -125,6 +130,7 @@ async fn exchange(
             }
             return Exchange {
                 greeting,
+                greeting_head: head,
                 capabilities: machine.capabilities().to_vec(),
                 answer,
             };
@@ -150,6 +156,7 @@ async fn exchange(
             Err(_) if !greeting && machine.dialect().is_line_based() => {
                 return Exchange {
                     greeting,
+                    greeting_head: head,
                     capabilities: Vec::new(),
                     answer: StartTlsAnswer::NoGreeting,
                 };
@@ -161,13 +168,17 @@ async fn exchange(
             return failed(greeting, machine, "more plaintext than an exchange needs");
         }
         greeting = true;
-        machine.handle_input(buf.get(..n).unwrap_or_default());
+        let got = buf.get(..n).unwrap_or_default();
+        let room = probe::MAX_GREETING_LEN.saturating_sub(head.len());
+        head.extend_from_slice(got.get(..room).unwrap_or(got));
+        machine.handle_input(got);
     }
 }
 
 fn failed(greeting: bool, machine: &ClientMachine, why: &str) -> Exchange {
     Exchange {
         greeting,
+        greeting_head: Vec::new(),
         capabilities: machine.capabilities().to_vec(),
         answer: StartTlsAnswer::Failed(why.to_owned()),
     }

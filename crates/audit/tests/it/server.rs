@@ -18,9 +18,12 @@ use testpki::{KeyKind, Pki, Scenario};
 
 const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
 
+/// The mock server of `dialect` and `behaviour`, whose greeting names no qualified host
+/// (`localhost`), so that only the tests of that finding see it.
 fn mock(dialect: Dialect, behaviour: Behaviour) -> MockConfig {
     let mut config = testing::config(dialect, Scenario::Valid, KeyKind::EcdsaP256);
     config.behaviour = behaviour;
+    config.hostname = "localhost".to_owned();
     config
 }
 
@@ -894,6 +897,28 @@ async fn the_alpn_protocol_the_server_chose_is_reported_or_none() {
         };
         assert!(table.contains(&line), "{table}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greeting_that_names_the_host_is_a_warning_in_every_line_dialect() {
+    for dialect in LINE_DIALECTS {
+        let mut config = mock(dialect, Behaviour::Honest);
+        config.hostname = "mx1.example.net".to_owned();
+        let audit = audit(config).await;
+        let table = audit.table();
+        assert_eq!(
+            audit.observations.greeting_host.as_deref(),
+            Some("mx1.example.net"),
+            "{dialect}: {table}"
+        );
+        assert_eq!(
+            found(&audit, FindingKind::GreetingHostName),
+            Some(Severity::Warn),
+            "{table}"
+        );
+    }
+    // Absent: every other test's server greets as `localhost`; an honest one has no finding
+    // at all (an_honest_server_accepts_tls12_and_tls13_only).
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,7 @@ pub(crate) fn safe() -> Observations {
     Observations {
         dialect: Dialect::Smtp,
         greeting: true,
+        greeting_host: None,
         capabilities_before: vec!["PIPELINING".into(), "STARTTLS".into()],
         starttls: StartTlsAnswer::GoAhead,
         capabilities_after: Some(vec!["PIPELINING".into(), "AUTH PLAIN".into()]),
@@ -413,6 +414,20 @@ fn a_tls13_server_that_does_not_ask_for_a_key_share_warns() {
 }
 
 #[test]
+fn a_greeting_that_names_the_host_warns() {
+    let mut obs = safe();
+    obs.greeting_host = Some("mail.example.com".into());
+    assert_eq!(
+        kinds(&obs, Rules::default()),
+        [(FindingKind::GreetingHostName, Severity::Warn)]
+    );
+    let levels = levels(&obs);
+    let found = findings(&obs, &levels, Rules::default());
+    assert!(found[0].message.contains("mail.example.com"), "{found:?}");
+    assert_eq!(kinds(&safe(), Rules::default()), []);
+}
+
+#[test]
 fn names_are_the_reports_words() {
     assert_eq!(LevelStatus::NotApplicable.to_string(), "not applicable");
     assert_eq!(LevelStatus::NotTested.to_string(), "not tested");
@@ -431,6 +446,7 @@ fn names_are_the_reports_words() {
         FindingKind::CapabilitiesNotReannounced,
         FindingKind::CertificateErrors,
         FindingKind::CertificateExpiresSoon,
+        FindingKind::GreetingHostName,
         FindingKind::InjectionLaterWrite,
         FindingKind::InjectionSameWrite,
         FindingKind::LegacyVersion,
