@@ -528,14 +528,230 @@ impl Drop for SServer {
 }
 
 async fn audit_s_server(server: &SServer) -> ServerAudit {
+    audit_port(server.port, Vec::new()).await
+}
+
+/// Audits implicit TLS on `port` of loopback, trusting testpki's ECDSA root, offering `alpn`.
+async fn audit_port(port: u16, alpn: Vec<Vec<u8>>) -> ServerAudit {
     let root = Pki::shared(KeyKind::EcdsaP256).root_der();
-    let config = settings(
-        server.port,
+    let mut config = settings(
+        port,
         Dialect::Implicit,
         TrustAnchors::from_der([root]),
         Rules::default(),
     );
-    audit_server(config).await.expect("s_server is reachable")
+    config.alpn = alpn;
+    audit_server(config).await.expect("the peer is reachable")
+}
+
+/// testpki's valid ECDSA chain and key as PEM files (`chain.pem`, `key.pem`).
+fn pem_files() -> tempfile::TempDir {
+    let pem = tempfile::tempdir().expect("a temporary directory");
+    Pki::shared(KeyKind::EcdsaP256)
+        .server(Scenario::Valid)
+        .expect("testpki issues the valid chain")
+        .write_pem(pem.path())
+        .expect("server PEM files are written");
+    pem
+}
+
+/// A TLS server process no one here wrote, serving testpki's valid chain on loopback; killed
+/// on drop.
+struct Peer {
+    child: Child,
+    port: u16,
+    _pem: tempfile::TempDir,
+}
+
+impl Peer {
+    /// `gnutls-serv` with `priority`; `None` (with a note) when gnutls-serv is not installed.
+    /// It has no option to bind one address: it listens on every interface of an ephemeral
+    /// port for the test's few seconds, and the audit connects to loopback only.
+    fn gnutls(priority: &str) -> Option<Self> {
+        if !crate::installed("gnutls-serv", "--version") {
+            return None;
+        }
+        let pem = pem_files();
+        for _attempt in 0..3 {
+            let port = free_port();
+            let mut child = Command::new("gnutls-serv")
+                .args([
+                    "--echo",
+                    "--port",
+                    &port.to_string(),
+                    "--priority",
+                    priority,
+                ])
+                .arg("--x509certfile")
+                .arg(pem.path().join("chain.pem"))
+                .arg("--x509keyfile")
+                .arg(pem.path().join("key.pem"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("gnutls-serv starts");
+            if wait_listening(&mut child, port) {
+                return Some(Self {
+                    child,
+                    port,
+                    _pem: pem,
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("gnutls-serv --priority {priority} did not listen in 3 attempts");
+    }
+
+    /// Python's `ssl` module serving `fixtures/tls_server.py` with `args`; it binds
+    /// 127.0.0.1:0 and prints its port. `None` (with a note) without python3.
+    fn python(args: &[&str]) -> Option<Self> {
+        use std::io::BufRead as _;
+        if !crate::installed("python3", "--version") {
+            return None;
+        }
+        let pem = pem_files();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(pem.path().join("chain.pem"))
+            .arg(pem.path().join("key.pem"))
+            .args(args)
+            .args(["--seconds", "120"])
+            // It stops when this pipe closes, should the test die before its drop.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let port = line
+            .trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("tls_server.py printed {line:?}, not `port N`"));
+        Some(Self {
+            child,
+            port,
+            _pem: pem,
+        })
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `child` listens on `port` within 5 s (polled, no fixed sleep).
+fn wait_listening(child: &mut Child, port: u16) -> bool {
+    for _ in 0..100 {
+        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return true;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gnutls_serv_limited_to_tls12_by_its_priority_string_accepts_only_it() {
+    let Some(server) = Peer::gnutls("NORMAL:-VERS-ALL:+VERS-TLS1.2") else {
+        return;
+    };
+    let audit = audit_port(server.port, Vec::new()).await;
+    let table = audit.table();
+    use ProtectionLevel as L;
+    for (level, expected) in [
+        (L::Tls12, LevelStatus::Accepted),
+        (L::Ssl, LevelStatus::Accepted),
+        (L::Tls13, LevelStatus::Refused),
+        (L::Tls11, LevelStatus::Refused),
+        (L::Tls10, LevelStatus::Refused),
+        (L::Ssl3AllowWeakEncryption, LevelStatus::Refused),
+        (L::SslAllowNullEncryption, LevelStatus::Refused),
+    ] {
+        assert_eq!(status(&audit, level), expected, "{level}: {table}");
+    }
+    let obs = &audit.observations;
+    assert!(
+        obs.certificate
+            .as_ref()
+            .is_some_and(|c| c.errors.is_empty()),
+        "{table}"
+    );
+    // Without TLS 1.3 there is no HelloRetryRequest, and no finding for it.
+    assert_eq!(obs.hello_retry.retried, Some(false), "{table}");
+    // GnuTLS issues TLS 1.2 tickets by default.
+    assert_eq!(obs.resumption.tls12_ticket, Some(true), "{table}");
+    assert_eq!(obs.resumption.tls13_resumed, None, "{table}");
+    // GnuTLS's NORMAL priorities still include CBC with SHA-1: the one finding, a warning.
+    let kinds: Vec<_> = audit
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.severity))
+        .collect();
+    assert_eq!(kinds, [(FindingKind::WeakSuite, Severity::Warn)], "{table}");
+    assert!(audit.findings[0].message.contains("CBC-SHA1"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_ssl_server_is_judged_by_its_version_and_alpn() {
+    for (args, accepted, refused) in [
+        (
+            ["--tls", "1.2", "--alpn", "http/1.1"],
+            ProtectionLevel::Tls12,
+            ProtectionLevel::Tls13,
+        ),
+        (
+            ["--tls", "1.3", "--alpn", "h2"],
+            ProtectionLevel::Tls13,
+            ProtectionLevel::Tls12,
+        ),
+    ] {
+        let Some(server) = Peer::python(&args) else {
+            return;
+        };
+        let offer = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let audit = audit_port(server.port, offer).await;
+        let table = audit.table();
+        assert_eq!(
+            status(&audit, accepted),
+            LevelStatus::Accepted,
+            "{args:?}: {table}"
+        );
+        assert_eq!(
+            status(&audit, refused),
+            LevelStatus::Refused,
+            "{args:?}: {table}"
+        );
+        for legacy in [ProtectionLevel::Tls10, ProtectionLevel::Tls11] {
+            assert_eq!(status(&audit, legacy), LevelStatus::Refused, "{table}");
+        }
+        let alpn = audit.observations.alpn.as_ref().expect("an alpn probe");
+        assert_eq!(alpn.chosen.as_deref(), Some(args[3]), "{table}");
+        // OpenSSL under Python asks for a key share when TLS 1.3 is on.
+        let tls13 = accepted == ProtectionLevel::Tls13;
+        assert_eq!(
+            audit.observations.hello_retry.retried,
+            Some(tls13),
+            "{table}"
+        );
+        assert_eq!(found(&audit, FindingKind::NoHelloRetryRequest), None);
+        assert_eq!(
+            found(&audit, FindingKind::CertificateErrors),
+            None,
+            "{table}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -573,6 +789,17 @@ async fn openssl_s_server_limited_to_one_version_accepts_exactly_it() {
         let certificate = audit.observations.certificate.as_ref().expect("a chain");
         assert!(certificate.errors.is_empty(), "{flag}: {table}");
         assert_eq!(found(&audit, FindingKind::LegacyVersion), None);
+        // OpenSSL asks for a key share in TLS 1.3, issues TLS 1.2 tickets by default and
+        // resumes a TLS 1.3 session from its ticket.
+        let obs = &audit.observations;
+        let tls13 = flag == "-tls1_3";
+        assert_eq!(obs.hello_retry.retried, Some(tls13), "{flag}: {table}");
+        assert_eq!(found(&audit, FindingKind::NoHelloRetryRequest), None);
+        if tls13 {
+            assert_eq!(obs.resumption.tls13_resumed, Some(true), "{table}");
+        } else {
+            assert_eq!(obs.resumption.tls12_ticket, Some(true), "{table}");
+        }
     }
 }
 
