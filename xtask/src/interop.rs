@@ -6,6 +6,11 @@
 //!   the valid scenario and fail on expired, wrong-host and untrusted-root.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
 //!   mutual TLS).
+//! - `streamsocket-audit server` against `openssl s_server -tls1_2 | -tls1_3`, against
+//!   `-tls1 | -tls1_1` at `@SECLEVEL=0` (skipped, with the reason, when this openssl refuses
+//!   to start so), against a Python `ssl` server limited to TLS 1.2 and against `gnutls-serv`
+//!   with the priority string `NORMAL:-VERS-ALL:+VERS-TLS1.2`: the levels the audit reports
+//!   accepted and refused must be the ones the peer was configured with.
 //! - The conformance report page (`report.html`) rendered by headless `chromium`: the counts in
 //!   its DOM must equal `report.json`'s, and a screenshot is saved beside it.
 //!
@@ -26,10 +31,11 @@ use crate::util::{cargo, have, project_root, run as sh};
 mod report_page;
 
 /// Programs this task drives, with the Debian package that provides each.
-const PEERS: [(&str, &str); 4] = [
+const PEERS: [(&str, &str); 5] = [
     ("openssl", "openssl"),
     ("curl", "curl"),
     ("gnutls-cli", "gnutls-bin"),
+    ("gnutls-serv", "gnutls-bin"),
     ("python3", "python3"),
 ];
 
@@ -83,12 +89,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             server.stop();
         }
     }
+    let pem_root = work.join("pem");
+    sh(Command::new(bin_dir.join("examples/write_pem"))
+        .current_dir(project_root())
+        .arg(&pem_root)
+        .arg("ecdsa-p256"))?;
     if present.contains(&"openssl") {
-        let pem_root = work.join("pem");
-        sh(Command::new(bin_dir.join("examples/write_pem"))
-            .current_dir(project_root())
-            .arg(&pem_root)
-            .arg("ecdsa-p256"))?;
         for version in ["-tls1_2", "-tls1_3"] {
             for mutual in [false, true] {
                 let name = format!(
@@ -97,6 +103,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 );
                 let outcome = client_against_s_server(&bin_dir, &pem_root, version, mutual);
                 record(&mut results, name, true, outcome);
+            }
+        }
+    }
+
+    for case in server_audit_cases(&present) {
+        let name = format!("streamsocket-audit server -> {}", case.name);
+        match server_audit(&bin_dir, &pem_root, &case) {
+            Ok(Some((pass, detail))) => {
+                eprintln!("interop: {} {name}", if pass { "ok  " } else { "FAIL" });
+                results.push((name, pass, detail));
+            }
+            // Not a case: the peer cannot be configured so here (printed, not counted).
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("interop: FAIL {name}");
+                results.push((name, false, format!("{e:#}")));
             }
         }
     }
@@ -475,6 +497,237 @@ fn client_against_s_server(
     // Success means the CLI says so and reports the version s_server was limited to.
     let expected = format!("\"protection_level\":\"{level}\"");
     Ok((ok && output.replace(' ', "").contains(&expected), output))
+}
+
+/// A TLS server no one here wrote, as the server audit meets it, and the levels it must report.
+struct ServerAuditCase {
+    name: String,
+    /// The peer's program and arguments; `{port}`, `{chain}`, `{key}` are substituted.
+    command: Vec<String>,
+    /// Whether the program prints `port N` itself (the Python fixture binds port 0).
+    prints_port: bool,
+    accepted: Vec<&'static str>,
+    refused: Vec<&'static str>,
+    /// Whether the peer may fail to start with these options (an openssl built without them):
+    /// then the case is skipped with the reason, not failed.
+    may_refuse_options: bool,
+}
+
+/// The server audit's cases whose peers are installed.
+fn server_audit_cases(present: &[&str]) -> Vec<ServerAuditCase> {
+    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let s_server = |flags: &[&str]| {
+        let mut command = args(&[
+            "openssl",
+            "s_server",
+            "-quiet",
+            "-accept",
+            "127.0.0.1:{port}",
+            "-cert",
+            "{chain}",
+            "-cert_chain",
+            "{chain}",
+            "-key",
+            "{key}",
+        ]);
+        command.extend(args(flags));
+        command
+    };
+    let mut cases = Vec::new();
+    if present.contains(&"openssl") {
+        cases.push(ServerAuditCase {
+            name: "openssl s_server -tls1_2".into(),
+            command: s_server(&["-tls1_2"]),
+            prints_port: false,
+            accepted: vec!["Tls12"],
+            refused: vec!["Tls13", "Tls11", "Tls10", "Ssl3AllowWeakEncryption"],
+            may_refuse_options: false,
+        });
+        cases.push(ServerAuditCase {
+            name: "openssl s_server -tls1_3".into(),
+            command: s_server(&["-tls1_3"]),
+            prints_port: false,
+            accepted: vec!["Tls13"],
+            refused: vec!["Tls12", "Tls11", "Tls10", "Ssl3AllowWeakEncryption"],
+            may_refuse_options: false,
+        });
+        for (flag, accepted, refused) in
+            [("-tls1", "Tls10", "Tls11"), ("-tls1_1", "Tls11", "Tls10")]
+        {
+            cases.push(ServerAuditCase {
+                name: format!("openssl s_server {flag} -cipher DEFAULT:@SECLEVEL=0"),
+                command: s_server(&[flag, "-cipher", "DEFAULT:@SECLEVEL=0"]),
+                prints_port: false,
+                accepted: vec![accepted],
+                refused: vec![refused, "Tls12", "Tls13"],
+                may_refuse_options: true,
+            });
+        }
+    }
+    if present.contains(&"python3") {
+        let script = project_root().join("crates/audit/tests/fixtures/tls_server.py");
+        cases.push(ServerAuditCase {
+            name: "python3 ssl server --tls 1.2".into(),
+            command: vec![
+                "python3".into(),
+                script.display().to_string(),
+                "{chain}".into(),
+                "{key}".into(),
+                "--tls".into(),
+                "1.2".into(),
+            ],
+            prints_port: true,
+            accepted: vec!["Tls12"],
+            refused: vec!["Tls13", "Tls11", "Tls10"],
+            may_refuse_options: false,
+        });
+    }
+    if present.contains(&"gnutls-serv") {
+        // gnutls-serv has no option to bind one address: it listens on every interface of an
+        // ephemeral port while the case runs; the audit connects to loopback only.
+        cases.push(ServerAuditCase {
+            name: "gnutls-serv --priority NORMAL:-VERS-ALL:+VERS-TLS1.2".into(),
+            command: args(&[
+                "gnutls-serv",
+                "--echo",
+                "--port",
+                "{port}",
+                "--priority",
+                "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+                "--x509certfile",
+                "{chain}",
+                "--x509keyfile",
+                "{key}",
+            ]),
+            prints_port: false,
+            accepted: vec!["Tls12"],
+            refused: vec!["Tls13", "Tls11", "Tls10"],
+            may_refuse_options: false,
+        });
+    }
+    cases
+}
+
+/// Starts the case's peer, audits it with `streamsocket-audit server --json` and compares the
+/// level table with what the peer was configured with. `Ok(None)`: skipped, reason printed.
+fn server_audit(
+    bin_dir: &Path,
+    pem_root: &Path,
+    case: &ServerAuditCase,
+) -> anyhow::Result<Option<(bool, String)>> {
+    let dir = pem_root.join("ecdsa-p256/valid");
+    let port = free_port()?;
+    let argv: Vec<String> = case
+        .command
+        .iter()
+        .map(|arg| {
+            arg.replace("{port}", &port.to_string())
+                .replace("{chain}", &dir.join("chain.pem").display().to_string())
+                .replace("{key}", &dir.join("key.pem").display().to_string())
+        })
+        .collect();
+    let (program, rest) = argv.split_first().context("an empty peer command")?;
+    let mut peer = Command::new(program)
+        .args(rest)
+        // A pipe that stays open: s_server ends a session at its stdin's EOF, the Python
+        // fixture stops at it.
+        .stdin(Stdio::piped())
+        .stdout(if case.prints_port {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::null())
+        .current_dir(project_root())
+        .spawn()
+        .with_context(|| format!("cannot start {program}"))?;
+    let port = if case.prints_port {
+        let stdout = peer.stdout.take().context("no stdout from the peer")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        match line
+            .trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+        {
+            Some(port) => port,
+            None => {
+                let _ = peer.kill();
+                let _ = peer.wait();
+                bail!("{program} printed {line:?} instead of `port N`");
+            }
+        }
+    } else {
+        port
+    };
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let exited = peer.try_wait()?.is_some();
+        if exited && case.may_refuse_options {
+            eprintln!(
+                "interop: skip streamsocket-audit server -> {}: this {program} does not start                  with these options",
+                case.name
+            );
+            return Ok(None);
+        }
+        if exited || started.elapsed() > Duration::from_secs(10) {
+            let _ = peer.kill();
+            let _ = peer.wait();
+            bail!("{program} did not listen on port {port}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let result = run_peer(
+        Command::new(bin_dir.join("streamsocket-audit"))
+            .args(["server", "127.0.0.1", &port.to_string()])
+            .args([
+                "--starttls",
+                "implicit",
+                "--name",
+                "localhost",
+                "--timeout",
+                "5",
+            ])
+            .args(["--json", "--ca"])
+            .arg(dir.join("ca.pem")),
+        b"",
+    );
+    let _ = peer.kill();
+    let _ = peer.wait();
+    let (_, output) = result?;
+    // With --json stdout is one document; stderr (appended by run_peer) holds only logs.
+    let document = output
+        .split_once("\n}\n")
+        .map_or(output.as_str(), |(head, _)| head);
+    let json: serde_json::Value = serde_json::from_str(&format!("{document}\n}}"))
+        .with_context(|| format!("the audit printed no JSON document:{}", last_lines(&output)))?;
+    let status = |level: &str| {
+        json["levels"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["level"] == level))
+            .and_then(|row| row["status"].as_str())
+            .unwrap_or("missing")
+            .to_owned()
+    };
+    let mut wrong = Vec::new();
+    for (levels, want) in [(&case.accepted, "accepted"), (&case.refused, "refused")] {
+        for level in levels {
+            let got = status(level);
+            if got != want {
+                wrong.push(format!("{level} {got}, expected {want}"));
+            }
+        }
+    }
+    let detail = if wrong.is_empty() {
+        format!(
+            "accepted {}; refused {}",
+            case.accepted.join(", "),
+            case.refused.join(", ")
+        )
+    } else {
+        wrong.join("; ")
+    };
+    Ok(Some((wrong.is_empty(), detail)))
 }
 
 fn free_port() -> anyhow::Result<u16> {
