@@ -105,6 +105,7 @@ async fn exchange(
     deadline: Instant,
 ) -> Exchange {
     let mut greeting = false;
+    let mut starttls_sent = false;
     let mut head = Vec::new();
     let mut read = 0usize;
     let mut buf = vec![0u8; 4096];
@@ -118,6 +119,11 @@ async fn exchange(
                 }
                 ClientEvent::Failed(ClientFailure::TlsInsteadOfGreeting) => {
                     StartTlsAnswer::TlsFirst
+                }
+                // An answer to STARTTLS that the machine cannot read (a line without a reply
+                // code, tag or status) is no go-ahead: the server refused, in its own words.
+                ClientEvent::Failed(failure @ ClientFailure::Protocol { .. }) if starttls_sent => {
+                    StartTlsAnswer::Refused(format!("an answer that is no go-ahead ({failure})"))
                 }
                 ClientEvent::Failed(failure) => StartTlsAnswer::Failed(failure.to_string()),
                 ClientEvent::Ready { .. } => {
@@ -136,9 +142,9 @@ async fn exchange(
             };
         }
         if let Some(mut bytes) = machine.poll_transmit() {
-            if let Some(extra) = inject
-                && is_starttls_command(machine.dialect(), &bytes)
-            {
+            let starttls = is_starttls_command(machine.dialect(), &bytes);
+            starttls_sent |= starttls;
+            if let Some(extra) = inject.filter(|_| starttls) {
                 bytes.extend_from_slice(extra);
             }
             if !matches!(timeout_at(deadline, io.write_all(&bytes)).await, Ok(Ok(()))) {

@@ -363,6 +363,49 @@ async fn starttls_not_advertised_or_refused_is_found() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_starttls_refusal_is_reported_refused_and_nothing_is_probed_past_it() {
+    for dialect in LINE_DIALECTS {
+        for refusal in mockserver::Refusal::ALL {
+            // The temporary refusal is the test above's.
+            if refusal == mockserver::Refusal::Temporary || !refusal.applies_to(dialect) {
+                continue;
+            }
+            let config = mock(dialect, Behaviour::StartTlsRefused(refusal));
+            let audit = audit(config).await;
+            let table = audit.table();
+            assert_eq!(
+                found(&audit, FindingKind::StartTlsRefused),
+                Some(Severity::Fail),
+                "{dialect} {refusal:?}: {table}"
+            );
+            assert!(
+                matches!(
+                    audit.observations.starttls,
+                    streamsocket_audit::server::StartTlsAnswer::Refused(_)
+                ),
+                "{dialect} {refusal:?}: {table}"
+            );
+            // Not a go-ahead: no level past the plaintext one, no injection answered.
+            for row in &audit.levels {
+                if row.level != ProtectionLevel::PlainSocket {
+                    assert_ne!(
+                        row.status,
+                        LevelStatus::Accepted,
+                        "{dialect} {refusal:?}: {table}"
+                    );
+                }
+            }
+            for kind in [
+                FindingKind::InjectionSameWrite,
+                FindingKind::InjectionLaterWrite,
+            ] {
+                assert_eq!(found(&audit, kind), None, "{dialect} {refusal:?}: {table}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_before_tls_warns_unless_the_server_disables_it() {
     // POP3 offers USER in plaintext; IMAP without LOGINDISABLED allows LOGIN.
     for dialect in [Dialect::Pop3, Dialect::Imap] {
@@ -996,6 +1039,161 @@ async fn a_second_starttls_inside_tls_is_refused_by_the_mock_server() {
         // The probe ran and the answer was a refusal: no finding.
         assert_eq!(audit.observations.second_starttls, Some(false), "{dialect}");
         assert_eq!(found(&audit, FindingKind::StartTlsAcceptedTwice), None);
+    }
+}
+
+/// An SMTP server written for one test, on std threads and rustls: STARTTLS, then inside TLS an
+/// EHLO and a second STARTTLS. With `reset` it forgets the plaintext session as RFC 3207
+/// wants (no STARTTLS in the new EHLO, `503` to a second one); without, it does neither.
+/// Bytes that arrive with STARTTLS are dropped, never answered inside TLS.
+struct FakeSmtp {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeSmtp {
+    fn start(reset: bool) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let identity = Pki::shared(KeyKind::EcdsaP256)
+            .server(Scenario::Valid)
+            .expect("the valid chain");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("tls 1.2 and 1.3")
+            .with_no_client_auth()
+            .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+            .expect("the valid chain and key");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
+        let port = listener.local_addr().expect("an address").port();
+        listener.set_nonblocking(true).expect("non-blocking accept");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let accept = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((tcp, _)) => {
+                        let config = Arc::clone(&config);
+                        std::thread::spawn(move || {
+                            let _ = fake_smtp_session(tcp, config, reset);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Self {
+            port,
+            stop,
+            accept: Some(accept),
+        }
+    }
+}
+
+impl Drop for FakeSmtp {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+fn fake_smtp_session(
+    tcp: TcpStream,
+    config: std::sync::Arc<rustls::ServerConfig>,
+    reset: bool,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    tcp.set_nonblocking(false)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut out = tcp.try_clone()?;
+    let mut plain = BufReader::new(tcp);
+    out.write_all(b"220 localhost ESMTP fake\r\n")?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if plain.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        if command.starts_with("EHLO") {
+            out.write_all(b"250-localhost\r\n250 STARTTLS\r\n")?;
+        } else if command == "STARTTLS" {
+            out.write_all(b"220 go ahead\r\n")?;
+            break;
+        } else if command == "QUIT" {
+            return out.write_all(b"221 bye\r\n");
+        } else {
+            out.write_all(b"250 ok\r\n")?;
+        }
+    }
+    // What the reader buffered past STARTTLS is dropped with it.
+    drop(plain);
+    let connection = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut tls = BufReader::new(rustls::StreamOwned::new(connection, out));
+    loop {
+        line.clear();
+        if tls.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        let answer: &[u8] = match command.as_str() {
+            c if c.starts_with("EHLO") && reset => b"250-localhost\r\n250 PIPELINING\r\n",
+            c if c.starts_with("EHLO") => b"250-localhost\r\n250 STARTTLS\r\n",
+            "STARTTLS" if reset => b"503 5.5.1 TLS already active\r\n",
+            "STARTTLS" => b"220 go ahead\r\n",
+            "QUIT" => b"221 bye\r\n",
+            _ => b"250 ok\r\n",
+        };
+        tls.get_mut().write_all(answer)?;
+        tls.get_mut().flush()?;
+        if command == "QUIT" || command == "STARTTLS" {
+            return Ok(());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_keeps_its_plaintext_session_inside_tls_is_found_and_one_that_resets_is_not()
+{
+    let trust = TrustAnchors::from_der([Pki::shared(KeyKind::EcdsaP256).root_der()]);
+    for reset in [false, true] {
+        let fake = FakeSmtp::start(reset);
+        let config = settings(fake.port, Dialect::Smtp, trust.clone(), Rules::default());
+        let audit = audit_server(config).await.expect("the fake is reachable");
+        drop(fake);
+        let table = audit.table();
+        let obs = &audit.observations;
+        assert_eq!(
+            status(&audit, ProtectionLevel::Tls13),
+            LevelStatus::Accepted,
+            "{table}"
+        );
+        assert!(obs.capabilities_after.is_some(), "{table}");
+        assert_eq!(obs.second_starttls, Some(!reset), "reset {reset}: {table}");
+        let expected = (!reset).then_some(Severity::Fail);
+        for kind in [
+            FindingKind::StartTlsAfterUpgrade,
+            FindingKind::StartTlsAcceptedTwice,
+        ] {
+            assert_eq!(
+                found(&audit, kind),
+                expected,
+                "reset {reset} {kind}: {table}"
+            );
+        }
+        assert_eq!(
+            found(&audit, FindingKind::CapabilitiesNotReannounced),
+            None,
+            "{table}"
+        );
+        if reset {
+            assert!(audit.findings.is_empty(), "{table}");
+        }
     }
 }
 
