@@ -906,12 +906,30 @@ async fn the_binary_prints_one_json_document_and_exits_1_on_findings() {
         args
     };
     let reports = dir.path().join("reports").display().to_string();
-    let out = run_bin(args(&["--json", "--report-dir", &reports])).await;
+    let out = run_bin(args(&[
+        "--json",
+        "--report-dir",
+        &reports,
+        "--alpn",
+        "h2,http/1.1",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("exactly one document");
     assert_eq!(json["dialect"], "smtp");
     assert_eq!(json["findings"][0]["kind"], "injection-same-write");
+    // The new probes' observations, under their JSON names.
+    let obs = &json["observations"];
+    assert_eq!(obs["hello_retry"]["retried"], true, "{obs}");
+    assert_eq!(obs["hello_retry"]["group"], "X25519", "{obs}");
+    assert_eq!(obs["resumption"]["tls13_resumed"], true, "{obs}");
+    assert_eq!(
+        obs["alpn"]["offered"],
+        serde_json::json!(["h2", "http/1.1"])
+    );
+    assert!(obs["alpn"]["chosen"].is_null(), "{obs}");
+    assert!(obs["greeting_host"].is_null(), "{obs}");
     assert!(dir.path().join("reports/server-audit.json").is_file());
     let table = run_bin(args(&[])).await;
     let text = String::from_utf8_lossy(&table.stdout);
