@@ -621,7 +621,7 @@ pub fn alert_record(version: u16, fatal: bool, description: Alert) -> Vec<u8> {
 /// for `Framed` and `Implicit`, which have no plaintext command to inject.
 pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
-        Dialect::Smtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
     }
@@ -632,7 +632,7 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
 /// `None` for `Framed` and `Implicit`.
 pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
-        Dialect::Smtp => Some(b"STARTTLS\r\n"),
+        Dialect::Smtp | Dialect::Lmtp => Some(b"STARTTLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
@@ -651,7 +651,7 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let upper = line.to_ascii_uppercase();
         match dialect {
-            Dialect::Smtp => return Some(upper.starts_with(b"220")),
+            Dialect::Smtp | Dialect::Lmtp => return Some(upper.starts_with(b"220")),
             Dialect::Pop3 => {
                 return Some(
                     upper.starts_with(b"+OK") && matches!(upper.get(3), None | Some(b' ')),
@@ -683,7 +683,7 @@ pub fn default_dialect(port: u16) -> Dialect {
 pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
     let has = |name: &str| has_capability(capabilities, name);
     match dialect {
-        Dialect::Smtp => has("AUTH"),
+        Dialect::Smtp | Dialect::Lmtp => has("AUTH"),
         Dialect::Imap => {
             let mechanism = capabilities.iter().any(|cap| {
                 cap.get(..5)
@@ -700,7 +700,7 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
 /// sign that the server did not reset its session state after the upgrade.
 pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Imap => has_capability(capabilities, "STARTTLS"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap => has_capability(capabilities, "STARTTLS"),
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
         Dialect::Framed | Dialect::Implicit => false,
     }

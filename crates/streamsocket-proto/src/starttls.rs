@@ -11,6 +11,7 @@
 //! | `Smtp` (RFC 3207) | `220` greeting, `EHLO`, `250-STARTTLS`, `STARTTLS`, `220` | `EHLO` again |
 //! | `Imap` (RFC 3501, 2595) | `* OK [CAPABILITY ..]`, `A1 CAPABILITY`, `A2 STARTTLS`, `A2 OK` | `A3 CAPABILITY` |
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
+//! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
 //! # The upgrade invariant
@@ -72,6 +73,8 @@ pub enum Dialect {
     Imap,
     /// TLS from the first byte (ports 465, 993, 995 style).
     Implicit,
+    /// LMTP STARTTLS (RFC 2033, with RFC 3207's STARTTLS): SMTP's exchange with `LHLO`.
+    Lmtp,
     /// POP3 STLS (RFC 2595).
     Pop3,
     /// SMTP STARTTLS (RFC 3207).
@@ -80,10 +83,11 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Framed,
         Self::Imap,
         Self::Implicit,
+        Self::Lmtp,
         Self::Pop3,
         Self::Smtp,
     ];
@@ -94,14 +98,21 @@ impl Dialect {
             Self::Framed => "framed",
             Self::Imap => "imap",
             Self::Implicit => "implicit",
+            Self::Lmtp => "lmtp",
             Self::Pop3 => "pop3",
             Self::Smtp => "smtp",
         }
     }
 
-    /// Whether the dialect is a line-based text protocol (SMTP, IMAP, POP3).
+    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3).
     pub fn is_line_based(self) -> bool {
-        matches!(self, Self::Imap | Self::Pop3 | Self::Smtp)
+        matches!(self, Self::Imap | Self::Lmtp | Self::Pop3 | Self::Smtp)
+    }
+
+    /// Whether the dialect speaks SMTP's replies and commands (SMTP, LMTP), so that only the
+    /// hello verb differs.
+    pub fn is_smtp_like(self) -> bool {
+        matches!(self, Self::Lmtp | Self::Smtp)
     }
 }
 
@@ -126,7 +137,7 @@ impl FromStr for Dialect {
 
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
-#[error("unknown dialect {0:?} (expected framed, imap, implicit, pop3 or smtp)")]
+#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, pop3 or smtp)")]
 pub struct ParseDialectError(String);
 
 /// The bytes the in-memory driver feeds a `Framed` or `Implicit` server as the start of the
@@ -216,7 +227,7 @@ pub fn run_in_memory_with(
     let mut server = ServerMachine::new(dialect, server);
     let mut outcome = InMemoryOutcome::default();
     let starttls_command: &[u8] = match dialect {
-        Dialect::Smtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",

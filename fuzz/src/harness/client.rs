@@ -1,4 +1,4 @@
-//! The client machine targets (`smtp_client`, `imap_client`, `pop3_client`): one observer that
+//! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`): one observer that
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
@@ -10,6 +10,11 @@ use super::script::{Script, chunk_lens};
 /// `smtp_client`: the SMTP client machine fed scripted server bytes.
 pub fn smtp_client(data: &[u8]) {
     client(Dialect::Smtp, data);
+}
+
+/// `lmtp_client`: the LMTP client machine fed scripted server bytes.
+pub fn lmtp_client(data: &[u8]) {
+    client(Dialect::Lmtp, data);
 }
 
 /// `imap_client`: the IMAP client machine fed scripted server bytes.
@@ -183,6 +188,8 @@ impl ClientObserver {
         let allowed: &[&str] = match (self.dialect, self.tls) {
             (Dialect::Smtp, false) => &["EHLO localhost", "STARTTLS", "QUIT"],
             (Dialect::Smtp, true) => &["EHLO localhost", "QUIT"],
+            (Dialect::Lmtp, false) => &["LHLO localhost", "STARTTLS", "QUIT"],
+            (Dialect::Lmtp, true) => &["LHLO localhost", "QUIT"],
             (Dialect::Imap, false) => &["A1 CAPABILITY", "A2 STARTTLS", "A4 LOGOUT"],
             (Dialect::Imap, true) => &["A3 CAPABILITY", "A4 LOGOUT"],
             (Dialect::Pop3, false) => &["CAPA", "STLS", "QUIT"],
@@ -208,6 +215,7 @@ impl ClientObserver {
         let transmit = machine.poll_transmit();
         let expected: Option<&[u8]> = match self.dialect {
             Dialect::Smtp => Some(b"EHLO localhost\r\n"),
+            Dialect::Lmtp => Some(b"LHLO localhost\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
             Dialect::Framed | Dialect::Implicit => None,
@@ -289,7 +297,7 @@ fn reference_client(
     };
     let mut machine = ClientMachine::new(dialect, config);
     let honest: &[u8] = match dialect {
-        Dialect::Smtp => b"220 x\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"220 x\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n",
         Dialect::Imap => b"* OK [CAPABILITY STARTTLS]\r\nA2 OK\r\n",
         Dialect::Pop3 => b"+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK\r\n",
         Dialect::Framed | Dialect::Implicit => b"",

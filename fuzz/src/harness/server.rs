@@ -1,4 +1,4 @@
-//! The server machine targets (`smtp_server`, `imap_server`, `pop3_server`, `framed_server`):
+//! The server machine targets (`smtp_server`, `lmtp_server`, `imap_server`, `pop3_server`, `framed_server`):
 //! one observer that checks every call, and a fresh server brought to TLS honestly as the
 //! reference inside TLS.
 
@@ -16,6 +16,11 @@ pub const INJECTED_RESPONSE: &[u8] = b"250 injected\r\n";
 /// `smtp_server`: the SMTP server machine fed client bytes split at random points.
 pub fn smtp_server(data: &[u8]) {
     server(Dialect::Smtp, data);
+}
+
+/// `lmtp_server`: the LMTP server machine fed client bytes split at random points.
+pub fn lmtp_server(data: &[u8]) {
+    server(Dialect::Lmtp, data);
 }
 
 /// `imap_server`: the IMAP server machine fed client bytes split at random points.
@@ -241,7 +246,7 @@ impl ServerObserver {
                     assert!(!self.dialect.is_line_based(), "frame from a line dialect");
                 }
                 ServerEvent::Mail { data, .. } => {
-                    assert_eq!(self.dialect, Dialect::Smtp, "mail from a non-smtp dialect");
+                    assert!(self.dialect.is_smtp_like(), "mail from a non-smtp dialect");
                     assert!(data.len() <= MAX_MAIL_LEN);
                 }
             }
@@ -273,7 +278,7 @@ impl ServerObserver {
         } else {
             (self.config.max_frame_len as usize).max(HEADER_LEN)
         };
-        let mail = if self.dialect == Dialect::Smtp {
+        let mail = if self.dialect.is_smtp_like() {
             MAX_MAIL_LEN
         } else {
             0
@@ -325,7 +330,7 @@ impl ServerObserver {
         if saw_start {
             let last = lines.last().copied().unwrap_or_default();
             let go_ahead = match self.dialect {
-                Dialect::Smtp => last.starts_with("220 "),
+                Dialect::Smtp | Dialect::Lmtp => last.starts_with("220 "),
                 Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
                 _ => last.starts_with("+OK"),
             };
@@ -422,7 +427,7 @@ fn run_server(
 fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
     let text = String::from_utf8_lossy(sent);
     text.split_terminator("\r\n").any(|line| match dialect {
-        Dialect::Smtp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Smtp | Dialect::Lmtp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD" | "BYE")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Framed | Dialect::Implicit => false,
@@ -441,6 +446,7 @@ fn reference_server(
     let mut machine = ServerMachine::new(dialect, config.clone());
     let honest: &[u8] = match dialect {
         Dialect::Smtp => b"EHLO x\r\nSTARTTLS\r\n",
+        Dialect::Lmtp => b"LHLO x\r\nSTARTTLS\r\n",
         Dialect::Imap => b"A STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed => &[0x16],

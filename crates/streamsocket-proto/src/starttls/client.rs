@@ -10,7 +10,7 @@ use crate::reply::looks_like_tls;
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct ClientSettings {
-    /// The name the SMTP client sends with EHLO (default `localhost`): a type that holds only a
+    /// The name the SMTP (LMTP) client sends with EHLO (LHLO) (default `localhost`): a type that holds only a
     /// domain or an address literal, so no command can be injected through it.
     pub ehlo_name: EhloName,
     /// The longest reply line accepted, terminator included (default 2048). RFC 5321 requires
@@ -273,9 +273,9 @@ impl ClientMachine {
                     capabilities: Vec::new(),
                 });
             }
-            Dialect::Smtp => {
+            Dialect::Smtp | Dialect::Lmtp => {
                 self.phase = Phase::PostTls;
-                self.send(&format!("EHLO {}", self.config.ehlo_name));
+                self.send_hello();
             }
             Dialect::Imap => {
                 self.phase = Phase::PostTls;
@@ -306,6 +306,16 @@ impl ClientMachine {
         matches!(self.phase, Phase::Ready | Phase::Failed)
     }
 
+    /// SMTP's `EHLO` or LMTP's `LHLO` (RFC 2033 section 4.1), with the EHLO name.
+    fn send_hello(&mut self) {
+        let verb = if self.dialect == Dialect::Lmtp {
+            "LHLO"
+        } else {
+            "EHLO"
+        };
+        self.send(&format!("{verb} {}", self.config.ehlo_name));
+    }
+
     fn send(&mut self, command: &str) {
         self.outbox.extend_from_slice(command.as_bytes());
         self.outbox.extend_from_slice(b"\r\n");
@@ -319,7 +329,7 @@ impl ClientMachine {
         self.pending.clear();
         if say_goodbye && self.config.quit_on_failure {
             match self.dialect {
-                Dialect::Smtp | Dialect::Pop3 => self.send("QUIT"),
+                Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => self.send("QUIT"),
                 Dialect::Imap => self.send("A4 LOGOUT"),
                 Dialect::Framed | Dialect::Implicit => {}
             }
@@ -350,7 +360,7 @@ impl ClientMachine {
     fn handle_line(&mut self, line: &Line, rest: usize) {
         let text = line.text();
         match self.dialect {
-            Dialect::Smtp => self.smtp_line(text, rest),
+            Dialect::Smtp | Dialect::Lmtp => self.smtp_line(text, rest),
             Dialect::Imap => self.imap_line(text, rest),
             Dialect::Pop3 => self.pop3_line(text, rest),
             Dialect::Framed | Dialect::Implicit => {}
@@ -379,7 +389,7 @@ impl ClientMachine {
         match (self.phase, code) {
             (Phase::Greeting, 220) => {
                 self.phase = Phase::Capabilities;
-                self.send(&format!("EHLO {}", self.config.ehlo_name));
+                self.send_hello();
             }
             (Phase::Capabilities | Phase::PostTls, 250) => {
                 let capabilities: Vec<String> = reply

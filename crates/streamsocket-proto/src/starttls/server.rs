@@ -87,11 +87,9 @@ impl Refusal {
     /// Whether `dialect` has this refusal as an answer of its own (STARTTLS dialects only).
     pub fn applies_to(self, dialect: Dialect) -> bool {
         match self {
-            Self::Temporary | Self::Nonsense => {
-                matches!(dialect, Dialect::Smtp | Dialect::Imap | Dialect::Pop3)
-            }
-            Self::Syntax => matches!(dialect, Dialect::Smtp | Dialect::Imap),
-            Self::Permanent => dialect == Dialect::Smtp,
+            Self::Temporary | Self::Nonsense => dialect.is_line_based(),
+            Self::Syntax => matches!(dialect, Dialect::Smtp | Dialect::Lmtp | Dialect::Imap),
+            Self::Permanent => dialect.is_smtp_like(),
         }
     }
 
@@ -99,11 +97,15 @@ impl Refusal {
     /// terminator; `None` for a dialect without STARTTLS.
     pub fn reply(self, dialect: Dialect, tag: &str) -> Option<String> {
         let line = match (dialect, self) {
-            (Dialect::Smtp, Self::Temporary) => {
+            (Dialect::Smtp | Dialect::Lmtp, Self::Temporary) => {
                 "454 4.7.0 TLS not available due to temporary reason".to_owned()
             }
-            (Dialect::Smtp, Self::Syntax) => "501 5.5.4 Syntax error in parameters".to_owned(),
-            (Dialect::Smtp, Self::Permanent) => "554 5.7.3 TLS not available".to_owned(),
+            (Dialect::Smtp | Dialect::Lmtp, Self::Syntax) => {
+                "501 5.5.4 Syntax error in parameters".to_owned()
+            }
+            (Dialect::Smtp | Dialect::Lmtp, Self::Permanent) => {
+                "554 5.7.3 TLS not available".to_owned()
+            }
             (Dialect::Imap, Self::Temporary | Self::Permanent) => {
                 format!("{tag} NO TLS not available")
             }
@@ -113,7 +115,7 @@ impl Refusal {
             (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 "-ERR TLS not available".to_owned()
             }
-            (Dialect::Smtp | Dialect::Imap | Dialect::Pop3, Self::Nonsense) => {
+            (Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3, Self::Nonsense) => {
                 "Ready when you are".to_owned()
             }
             (Dialect::Framed | Dialect::Implicit, _) => return None,
@@ -320,6 +322,7 @@ impl ServerMachine {
             Dialect::Framed => {}
             Dialect::Implicit => machine.start_tls_now(),
             Dialect::Smtp => machine.reply(&format!("220 {host} ESMTP streamsocket mock ready")),
+            Dialect::Lmtp => machine.reply(&format!("220 {host} LMTP streamsocket mock ready")),
             Dialect::Imap => {
                 if machine.config.behaviour == ServerBehaviour::Preauth {
                     machine.session.authenticated = true;
@@ -443,7 +446,7 @@ impl ServerMachine {
     pub fn shutdown_message(&self) -> Option<Vec<u8>> {
         let host = &self.config.hostname;
         let message = match self.dialect {
-            Dialect::Smtp => format!("421 4.3.2 {host} service shutting down\r\n"),
+            Dialect::Smtp | Dialect::Lmtp => format!("421 4.3.2 {host} service shutting down\r\n"),
             Dialect::Imap => "* BYE server shutting down\r\n".to_owned(),
             Dialect::Pop3 => "-ERR server shutting down\r\n".to_owned(),
             Dialect::Framed | Dialect::Implicit => return None,
@@ -474,7 +477,9 @@ impl ServerMachine {
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.max_errors {
             let message = match self.dialect {
-                Dialect::Smtp => format!("421 4.7.0 {} too many errors", self.config.hostname),
+                Dialect::Smtp | Dialect::Lmtp => {
+                    format!("421 4.7.0 {} too many errors", self.config.hostname)
+                }
                 Dialect::Imap => "* BYE too many errors".to_owned(),
                 Dialect::Pop3 => "-ERR too many errors".to_owned(),
                 Dialect::Framed | Dialect::Implicit => String::new(),
@@ -488,7 +493,7 @@ impl ServerMachine {
 
     fn line_too_long(&mut self) {
         let message = match self.dialect {
-            Dialect::Smtp => "500 5.5.0 line too long",
+            Dialect::Smtp | Dialect::Lmtp => "500 5.5.0 line too long",
             Dialect::Imap => "* BYE line too long",
             _ => "-ERR line too long",
         };
@@ -526,7 +531,7 @@ impl ServerMachine {
     fn go_ahead(&mut self, message: &str, rest: usize) {
         if rest > 0 && self.config.injection_policy == InjectionPolicy::Reject {
             let message = match self.dialect {
-                Dialect::Smtp => {
+                Dialect::Smtp | Dialect::Lmtp => {
                     format!(
                         "421 4.7.0 {} data after STARTTLS rejected",
                         self.config.hostname
@@ -615,7 +620,7 @@ impl ServerMachine {
 
     fn handle_line(&mut self, line: &Line, rest: usize) {
         match self.dialect {
-            Dialect::Smtp => self.smtp_line(line, rest),
+            Dialect::Smtp | Dialect::Lmtp => self.smtp_line(line, rest),
             Dialect::Imap => self.imap_line(&line.text(), rest),
             Dialect::Pop3 => self.pop3_line(&line.text(), rest),
             Dialect::Framed | Dialect::Implicit => {}

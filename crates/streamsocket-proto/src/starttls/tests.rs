@@ -3,6 +3,7 @@
 use super::*;
 
 mod client;
+mod dialects;
 mod in_memory;
 mod line;
 mod properties;
@@ -77,11 +78,11 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
         assert_eq!(json, format!("\"{name}\""));
         assert_eq!(serde_json::from_str::<Dialect>(&json).unwrap(), dialect);
     }
-    let error = "lmtp".parse::<Dialect>().unwrap_err().to_string();
+    let error = "gopher".parse::<Dialect>().unwrap_err().to_string();
     assert!(error.starts_with("unknown dialect"), "{error}");
     assert_eq!(
         Dialect::ALL.map(Dialect::is_line_based),
-        [false, true, false, true, true]
+        [false, true, false, true, true, true]
     );
 }
 

@@ -36,8 +36,8 @@ const POLICIES: [InjectionPolicy; 3] = [
 /// What a man in the middle appends after the server's go-ahead.
 fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
     match (dialect, variant) {
-        (Dialect::Smtp, Variant::PartialLine) => b"250-STARTTLS",
-        (Dialect::Smtp, _) => b"250-mx.example\r\n250 AUTH PLAIN\r\n",
+        (Dialect::Smtp | Dialect::Lmtp, Variant::PartialLine) => b"250-STARTTLS",
+        (Dialect::Smtp | Dialect::Lmtp, _) => b"250-mx.example\r\n250 AUTH PLAIN\r\n",
         (Dialect::Imap, Variant::PartialLine) => b"* CAPABILITY IMAP4rev1 AUTH=PL",
         (Dialect::Imap, _) => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n",
         (Dialect::Pop3, Variant::PartialLine) => b"+OK list",
@@ -163,7 +163,7 @@ fn command_injection_meets_each_policy() {
             }
         }
     }
-    assert_eq!(cases, 27);
+    assert_eq!(cases, 36);
 }
 
 fn check_command_injection(dialect: Dialect, policy: InjectionPolicy, variant: Variant) {

@@ -35,6 +35,7 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
         assert!(client.machine.capabilities().is_empty(), "{dialect}");
         let again = match dialect {
             Dialect::Smtp => "EHLO localhost\r\n",
+            Dialect::Lmtp => "LHLO localhost\r\n",
             Dialect::Imap => "A3 CAPABILITY\r\n",
             _ => "CAPA\r\n",
         };
@@ -71,8 +72,9 @@ fn imap_untagged_data_before_tls_is_not_kept() {
 
 #[test]
 fn a_client_never_sends_starttls_again_inside_tls() {
-    let advertising: [(Dialect, &[u8]); 3] = [
+    let advertising: [(Dialect, &[u8]); 4] = [
         (Dialect::Smtp, b"250-mx\r\n250 STARTTLS\r\n"),
+        (Dialect::Lmtp, b"250-mx\r\n250 STARTTLS\r\n"),
         (
             Dialect::Imap,
             b"* CAPABILITY IMAP4rev1 STARTTLS\r\nA3 OK done\r\n",
@@ -141,6 +143,7 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
         let mut server = server_in_tls(dialect, b"");
         let capabilities: &[u8] = match dialect {
             Dialect::Smtp => b"EHLO again\r\n",
+            Dialect::Lmtp => b"LHLO again\r\n",
             Dialect::Imap => b"A5 CAPABILITY\r\n",
             _ => b"CAPA\r\n",
         };

@@ -14,7 +14,7 @@ use crate::support::{Client, LINE_DIALECTS, client_at_starttls, client_at_startt
 /// 500, 502, 503, 504, 550, 554), RFC 3207 section 4 and RFC 4954 (530, 538).
 fn refusals(dialect: Dialect) -> Vec<&'static str> {
     match dialect {
-        Dialect::Smtp => vec![
+        Dialect::Smtp | Dialect::Lmtp => vec![
             "421 4.3.2 service not available",
             "454 4.7.0 TLS not available due to temporary reason",
             "500 5.5.2 command not recognized",
@@ -47,7 +47,7 @@ fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
         b"HTTP/1.1 200 OK\r\n",
     ];
     out.extend(match dialect {
-        Dialect::Smtp => vec![
+        Dialect::Smtp | Dialect::Lmtp => vec![
             &b"220-go ahead\r\n221 changed code\r\n"[..],
             b"2200 Ready\r\n",
             b"99 x\r\n",
@@ -144,12 +144,18 @@ fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
 
 #[test]
 fn starttls_not_advertised_fails_without_sending_starttls() {
-    let cases: [(Dialect, &[u8], &[u8], &str); 5] = [
+    let cases: [(Dialect, &[u8], &[u8], &str); 6] = [
         (
             Dialect::Smtp,
             b"220 mx ESMTP\r\n",
             b"250-mx\r\n250-STARTTLSX\r\n250 8BITMIME\r\n",
             "EHLO localhost\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Lmtp,
+            b"220 lmtp LMTP\r\n",
+            b"250-lmtp\r\n250-X-STARTTLS\r\n250 PIPELINING\r\n",
+            "LHLO localhost\r\nQUIT\r\n",
         ),
         (
             Dialect::Imap,
@@ -261,6 +267,16 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
             "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n",
         ),
         (
+            Dialect::Lmtp,
+            ServerBehaviour::StartTlsNotAdvertised,
+            "LHLO localhost\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Lmtp,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+            "LHLO localhost\r\nSTARTTLS\r\nQUIT\r\n",
+        ),
+        (
             Dialect::Imap,
             ServerBehaviour::StartTlsNotAdvertised,
             "A1 CAPABILITY\r\nA4 LOGOUT\r\n",
@@ -287,6 +303,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
     for refusal in [Refusal::Syntax, Refusal::Permanent, Refusal::Nonsense] {
         for (dialect, transcript) in [
             (Dialect::Smtp, "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n"),
+            (Dialect::Lmtp, "LHLO localhost\r\nSTARTTLS\r\nQUIT\r\n"),
             (Dialect::Imap, "A2 STARTTLS\r\nA4 LOGOUT\r\n"),
             (Dialect::Pop3, "CAPA\r\nSTLS\r\nQUIT\r\n"),
         ] {
@@ -299,7 +316,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
             }
         }
     }
-    assert_eq!(cases.len(), 7 + 6);
+    assert_eq!(cases.len(), 9 + 9);
     for (dialect, behaviour, transcript) in cases {
         let server = ServerSettings {
             behaviour: behaviour.clone(),

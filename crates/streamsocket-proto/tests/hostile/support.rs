@@ -8,7 +8,8 @@ use streamsocket_proto::starttls::{
 };
 
 /// The line dialects, in the order the tests report them.
-pub(crate) const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+pub(crate) const LINE_DIALECTS: [Dialect; 4] =
+    [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
 
 /// A server machine with a transcript: every reply, every event, the largest buffer seen.
 pub(crate) struct Server {
@@ -182,6 +183,14 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STARTTLS\r\n",
             goodbye: "QUIT\r\n",
         },
+        Dialect::Lmtp => Script {
+            greeting: b"220 lmtp.example LMTP\r\n",
+            capabilities: b"250-lmtp.example\r\n250-X-PRE-TLS\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+            go_ahead: b"220 2.0.0 Ready to start TLS\r\n",
+            post_tls: b"250-lmtp.example\r\n250 AUTH PLAIN\r\n",
+            starttls: "STARTTLS\r\n",
+            goodbye: "QUIT\r\n",
+        },
         Dialect::Imap => Script {
             greeting: b"* OK imap.example ready\r\n",
             capabilities: b"* CAPABILITY IMAP4rev1 X-PRE-TLS STARTTLS\r\nA1 OK done\r\n",
@@ -229,13 +238,17 @@ pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerSettings) -> Se
         server.feed(b"EHLO client.example\r\n");
         server.take_replies();
     }
+    if dialect == Dialect::Lmtp {
+        server.feed(b"LHLO client.example\r\n");
+        server.take_replies();
+    }
     server
 }
 
 /// The STARTTLS command of a line dialect, as a client sends it.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
@@ -245,7 +258,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
 /// A harmless command of a line dialect with a recognisable reply, and that reply's start.
 pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
     match dialect {
-        Dialect::Smtp => (b"NOOP\r\n", "250 2.0.0 OK"),
+        Dialect::Smtp | Dialect::Lmtp => (b"NOOP\r\n", "250 2.0.0 OK"),
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
         Dialect::Framed | Dialect::Implicit => (b"", ""),
@@ -255,12 +268,13 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
 /// Whether a reply line of a line dialect is an error (or a goodbye).
 pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
     match dialect {
-        Dialect::Smtp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Smtp | Dialect::Lmtp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Imap => {
             let status = line.split(' ').nth(1).unwrap_or_default();
             matches!(status, "BAD" | "NO" | "BYE")
         }
-        _ => line.starts_with("-ERR"),
+        Dialect::Pop3 => line.starts_with("-ERR"),
+        Dialect::Framed | Dialect::Implicit => false,
     }
 }
 

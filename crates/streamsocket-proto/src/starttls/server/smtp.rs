@@ -1,7 +1,9 @@
-//! SMTP (RFC 5321, STARTTLS by RFC 3207): commands, the mail transaction and `DATA`.
+//! SMTP (RFC 5321, STARTTLS by RFC 3207): commands, the mail transaction and `DATA`; also LMTP
+//! (RFC 2033), which is SMTP with `LHLO` in place of `EHLO` and `HELO` and one reply per
+//! recipient after `DATA`.
 
 use super::{
-    CloseReason, MAX_MAIL_LEN, MAX_RECIPIENTS, MailData, ServerBehaviour, ServerEvent,
+    CloseReason, Dialect, MAX_MAIL_LEN, MAX_RECIPIENTS, MailData, ServerBehaviour, ServerEvent,
     ServerMachine, Session, split_command,
 };
 use crate::starttls::line::Line;
@@ -13,8 +15,21 @@ impl ServerMachine {
             return;
         }
         let text = line.text();
-        let (verb, arg) = split_command(&text);
+        let (mut verb, arg) = split_command(&text);
         let host = self.config.hostname.clone();
+        let lmtp = self.dialect == Dialect::Lmtp;
+        if lmtp {
+            // RFC 2033 section 4.1: LHLO replaces EHLO and HELO, which LMTP does not know.
+            match verb.as_str() {
+                "EHLO" | "HELO" => {
+                    self.error("500 5.5.2 Error: command not recognized");
+                    return;
+                }
+                "LHLO" => verb = "EHLO".to_owned(),
+                _ => {}
+            }
+        }
+        let hello = if lmtp { "LHLO" } else { "HELO/EHLO" };
         if self.tls_required_block()
             && !matches!(
                 verb.as_str(),
@@ -25,11 +40,11 @@ impl ServerMachine {
             return;
         }
         match verb.as_str() {
-            "EHLO" | "HELO" if arg.is_empty() => self.error("501 5.5.4 Syntax: EHLO hostname"),
             // The EHLO argument is echoed in the reply: a control character (a bare CR, say)
             // would end up inside a reply line.
-            "EHLO" | "HELO" if arg.chars().any(char::is_control) => {
-                self.error("501 5.5.4 Syntax: EHLO hostname");
+            "EHLO" | "HELO" if arg.is_empty() || arg.chars().any(char::is_control) => {
+                let verb = if lmtp { "LHLO" } else { "EHLO" };
+                self.error(&format!("501 5.5.4 Syntax: {verb} hostname"));
             }
             "EHLO" => {
                 self.session = Session {
@@ -66,7 +81,7 @@ impl ServerMachine {
                 } else if !arg.is_empty() {
                     self.error("501 5.5.4 Syntax: STARTTLS");
                 } else if !self.session.greeted {
-                    self.error("503 5.5.1 Error: send HELO/EHLO first");
+                    self.error(&format!("503 5.5.1 Error: send {hello} first"));
                 } else {
                     self.go_ahead("220 2.0.0 Ready to start TLS", rest);
                 }
@@ -83,7 +98,7 @@ impl ServerMachine {
             }
             "MAIL" => {
                 if !self.session.greeted {
-                    self.error("503 5.5.1 Error: send HELO/EHLO first");
+                    self.error(&format!("503 5.5.1 Error: send {hello} first"));
                 } else if self.session.mail_from.is_some() {
                     self.error("503 5.5.1 Error: nested MAIL command");
                 } else if let Some(path) = parse_path(&arg, "FROM:") {
@@ -138,10 +153,21 @@ impl ServerMachine {
             let data = self.session.data.take().unwrap_or_default();
             let from = self.session.mail_from.take().unwrap_or_default();
             let to = std::mem::take(&mut self.session.recipients);
+            // LMTP answers once per accepted recipient (RFC 2033 section 4.2), SMTP once.
+            let replies = if self.dialect == Dialect::Lmtp {
+                to.len()
+            } else {
+                1
+            };
             if data.overflow {
+                for _ in 1..replies {
+                    self.reply("552 5.3.4 Error: message too big");
+                }
                 self.error("552 5.3.4 Error: message too big");
             } else {
-                self.reply("250 2.0.0 OK queued");
+                for _ in 0..replies {
+                    self.reply("250 2.0.0 OK queued");
+                }
                 self.events.push_back(ServerEvent::Mail {
                     from,
                     to,

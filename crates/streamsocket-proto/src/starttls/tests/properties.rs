@@ -142,6 +142,13 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
             b"EHLO b\r\nMAIL FROM:<c>\r\nRCPT TO:<d>\r\nDATA\r\nbody\r\n.\r\nQUIT\r\n".to_vec(),
         ),
         (
+            Dialect::Lmtp,
+            b"LHLO a\r\nEHLO a\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nRCPT TO:<c>\r\nDATA\r\nx\r\n\
+              ..y\nz\r\n.\r\nBOGUS\r\nSTARTTLS\r\n"
+                .to_vec(),
+            b"LHLO b\r\nMAIL FROM:<c>\r\nRCPT TO:<d>\r\nDATA\r\nbody\r\n.\r\nQUIT\r\n".to_vec(),
+        ),
+        (
             Dialect::Imap,
             b"a CAPABILITY\r\nb NOOP\r\n* BAD\r\nc STARTTLS\r\n".to_vec(),
             b"d CAPABILITY\r\ne LOGIN u \"p w\"\r\nf LOGOUT\r\n".to_vec(),
@@ -163,6 +170,7 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
         proptest::sample::select(vec![
             &b"EHLO x\r\n"[..],
             b"HELO x\r\n",
+            b"LHLO x\r\n",
             b"STARTTLS\r\n",
             b"220 ok\r\n",
             b"220-more\r\n",
@@ -312,7 +320,7 @@ proptest! {
 
     #[test]
     fn injected_responses_never_reach_a_ready_client_however_split(
-        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Imap, Dialect::Pop3]),
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3]),
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {
