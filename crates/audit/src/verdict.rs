@@ -514,7 +514,7 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             });
         }
         match dialect {
-            Dialect::Smtp | Dialect::Imap | Dialect::Pop3 => {
+            Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3 => {
                 for sent in sent_lines(dialect, &t.bytes(Phase::Plaintext)) {
                     match sent {
                         Sent::Command(verb) if is_credentials(&verb) => {
@@ -634,7 +634,7 @@ fn plaintext_verbs(dialect: Dialect, transcripts: &[Transcript]) -> String {
 }
 
 fn is_line(dialect: Dialect) -> bool {
-    matches!(dialect, Dialect::Smtp | Dialect::Imap | Dialect::Pop3)
+    dialect.is_line_based()
 }
 
 fn is_credentials(verb: &str) -> bool {
@@ -665,7 +665,8 @@ fn capability_request(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Imap => "CAPABILITY",
         Dialect::Pop3 => "CAPA",
-        _ => "EHLO",
+        Dialect::Lmtp => "LHLO",
+        Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
     }
 }
 

@@ -37,10 +37,14 @@ pub const LONG: Duration = Duration::from_secs(20);
 /// a test buffer without bound.
 pub const MAX_READ: usize = 32 << 20;
 
-/// The three line dialects.
+/// The line dialects these loopback tests script: SMTP, IMAP and POP3. LMTP shares SMTP's
+/// exchange word for word but for `LHLO`; its injection, stripping and reset rules are tested in
+/// layer 1 and its loopback sessions in the mock server's and the client's own tests (the
+/// helpers below speak it too).
 pub const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
 
-/// The dialects with a STARTTLS step (the line dialects and the seed's framed exchange).
+/// The dialects with a STARTTLS step these tests script (the line dialects above and the
+/// seed's framed exchange).
 pub const STARTTLS_DIALECTS: [Dialect; 4] =
     [Dialect::Framed, Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
 
@@ -256,10 +260,12 @@ impl ScriptedServer {
 /// What a scripted server says to get a client to its STARTTLS command: greeting, capability
 /// reply with (or without) STARTTLS. [`offer`] plays it.
 ///
-/// The lines match what the client machine sends: `EHLO localhost`, `A1 CAPABILITY`, `CAPA`.
+/// The lines match what the client machine sends: `EHLO localhost`, `LHLO localhost`,
+/// `A1 CAPABILITY`, `CAPA`.
 pub fn greeting(dialect: Dialect, host: &str) -> String {
     match dialect {
         Dialect::Smtp => format!("220 {host} ESMTP scripted\r\n"),
+        Dialect::Lmtp => format!("220 {host} LMTP scripted\r\n"),
         Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
         Dialect::Framed | Dialect::Implicit => String::new(),
@@ -269,8 +275,10 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
 /// The capability reply, with or without the STARTTLS capability.
 pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
     match (dialect, starttls) {
-        (Dialect::Smtp, true) => "250-scripted\r\n250-PIPELINING\r\n250 STARTTLS\r\n".into(),
-        (Dialect::Smtp, false) => "250-scripted\r\n250 PIPELINING\r\n".into(),
+        (Dialect::Smtp | Dialect::Lmtp, true) => {
+            "250-scripted\r\n250-PIPELINING\r\n250 STARTTLS\r\n".into()
+        }
+        (Dialect::Smtp | Dialect::Lmtp, false) => "250-scripted\r\n250 PIPELINING\r\n".into(),
         (Dialect::Imap, true) => "* CAPABILITY IMAP4rev1 STARTTLS\r\nA1 OK done\r\n".into(),
         (Dialect::Imap, false) => "* CAPABILITY IMAP4rev1 LOGINDISABLED\r\nA1 OK done\r\n".into(),
         (Dialect::Pop3, true) => "+OK\r\nUSER\r\nSTLS\r\n.\r\n".into(),
@@ -282,7 +290,7 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
 /// The STARTTLS command line the client machine sends.
 pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         _ => b"",
@@ -292,7 +300,7 @@ pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
 /// The server's go-ahead to the STARTTLS command.
 pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp => b"220 2.0.0 Ready to start TLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"220 2.0.0 Ready to start TLS\r\n",
         Dialect::Imap => b"A2 OK Begin TLS negotiation now\r\n",
         Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
         _ => b"",
@@ -302,7 +310,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
 /// The goodbye the client machine may send after a failure (`QUIT`, `A4 LOGOUT`).
 pub fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Pop3 => b"QUIT\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => b"QUIT\r\n",
         Dialect::Imap => b"A4 LOGOUT\r\n",
         _ => b"",
     }
@@ -321,6 +329,7 @@ pub async fn offer(peer: &mut RawPeer, dialect: Dialect, starttls: bool) -> io::
     let capability = peer.line().await?;
     let expected = match dialect {
         Dialect::Smtp => "EHLO ",
+        Dialect::Lmtp => "LHLO ",
         Dialect::Imap => "A1 CAPABILITY",
         _ => "CAPA",
     };
@@ -547,7 +556,7 @@ where
     loop {
         let line = peer.line().await?;
         let done = match dialect {
-            Dialect::Smtp => line.as_bytes().get(3) != Some(&b'-'),
+            Dialect::Smtp | Dialect::Lmtp => line.as_bytes().get(3) != Some(&b'-'),
             Dialect::Imap => !line.starts_with("* ") && !line.starts_with("+ "),
             _ => {
                 let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("+OK"));
@@ -593,7 +602,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match dialect {
-        Dialect::Smtp => read_reply(peer, dialect, false).await,
+        Dialect::Smtp | Dialect::Lmtp => read_reply(peer, dialect, false).await,
         _ => Ok(vec![peer.line().await?]),
     }
 }
@@ -751,7 +760,9 @@ pub async fn full_session(
             .map_err(|e| format!("shutdown: {e}"))?;
     } else {
         let (commands, goodbye): (&[&str], &str) = match dialect {
-            Dialect::Smtp => (&["NOOP", "MAIL FROM:<load@example.test>", "RSET"], "QUIT"),
+            Dialect::Smtp | Dialect::Lmtp => {
+                (&["NOOP", "MAIL FROM:<load@example.test>", "RSET"], "QUIT")
+            }
             Dialect::Imap => (&["A5 NOOP", "A6 LOGIN load secret"], "A7 LOGOUT"),
             _ => (&["USER load", "PASS secret", "STAT"], "QUIT"),
         };

@@ -155,7 +155,7 @@ pub fn entries() -> Vec<Entry> {
 
 /// Whether `behaviour` means something in `dialect`.
 pub fn applies(behaviour: Behaviour, dialect: Dialect) -> bool {
-    let line = matches!(dialect, Dialect::Smtp | Dialect::Imap | Dialect::Pop3);
+    let line = dialect.is_line_based();
     match behaviour {
         Behaviour::Honest
         | Behaviour::StallAfterGoAhead

@@ -49,8 +49,8 @@ const PLACEHOLDER_HELP: &str = "Placeholders, substituted literally in every arg
 shell: write sh -c '...' for one): {host} {port} (where the mock server listens), {name} (the \
 name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
 must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is used), \
-{client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, imap, pop3, \
-framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
+{client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, lmtp, imap, \
+pop3, framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
 findings, 2 bad command line, 3 the command never connected in any case.";
 
 const SERVER_HELP: &str = "Exit status: 0 nothing failed (warnings do not fail), 1 findings, 2 \
@@ -100,6 +100,7 @@ struct ClientArgs {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DialectArg {
     Smtp,
+    Lmtp,
     Imap,
     Pop3,
     Framed,
@@ -110,6 +111,7 @@ impl From<DialectArg> for proto::starttls::Dialect {
     fn from(d: DialectArg) -> Self {
         match d {
             DialectArg::Smtp => Self::Smtp,
+            DialectArg::Lmtp => Self::Lmtp,
             DialectArg::Imap => Self::Imap,
             DialectArg::Pop3 => Self::Pop3,
             DialectArg::Framed => Self::Framed,

@@ -35,6 +35,19 @@ s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
 s.quit()
 "#
         }
+        // smtplib's LMTP is its SMTP with LHLO for EHLO (`ehlo_msg`), starttls included.
+        Dialect::Lmtp => {
+            r#"
+s = smtplib.LMTP(timeout=3)
+s._host = name
+s.connect(host, port)
+s.ehlo("python.test")
+s.starttls(context=ctx)
+s.ehlo("python.test")
+s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
+s.quit()
+"#
+        }
         // imaplib's starttls raises unless STARTTLS is advertised and answered OK, and asks for
         // the capabilities again inside TLS itself.
         Dialect::Imap => {
@@ -76,7 +89,7 @@ fn python(dialect: Dialect, ca: &str) -> Vec<String> {
     ])
 }
 
-const DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+const DIALECTS: [Dialect; 4] = [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn careful_scripts_fail_nothing_but_what_openssl_allows() {

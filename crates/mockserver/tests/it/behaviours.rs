@@ -43,6 +43,8 @@ async fn starttls_refused_is_offered_then_refused_and_nothing_follows_in_plainte
         (Dialect::Smtp, Refusal::Syntax, "501 5.5.4"),
         (Dialect::Smtp, Refusal::Permanent, "554 5.7.3"),
         (Dialect::Smtp, Refusal::Nonsense, nonsense),
+        (Dialect::Lmtp, Refusal::Temporary, "454 4.7.0"),
+        (Dialect::Lmtp, Refusal::Permanent, "554 5.7.3"),
         (Dialect::Imap, Refusal::Temporary, "A2 NO"),
         (Dialect::Imap, Refusal::Syntax, "A2 BAD"),
         (Dialect::Imap, Refusal::Nonsense, nonsense),
@@ -77,6 +79,7 @@ async fn starttls_refused_is_offered_then_refused_and_nothing_follows_in_plainte
 async fn tls_required_refuses_commands_until_the_upgrade() {
     for (d, cmd, refusal) in [
         (Dialect::Smtp, "MAIL FROM:<a@client.test>", "530"),
+        (Dialect::Lmtp, "MAIL FROM:<a@client.test>", "530"),
         (Dialect::Imap, "A3 LOGIN user secret", "A3 NO"),
         (Dialect::Pop3, "USER user", "-ERR"),
     ] {
@@ -96,7 +99,7 @@ async fn tls_required_refuses_commands_until_the_upgrade() {
         let mut stream = tls(tcp, client_config(&server.config().identity))
             .await
             .unwrap();
-        if d == Dialect::Smtp {
+        if d.is_smtp_like() {
             command(d, &mut stream, capability_command(d)).await;
         }
         if d == Dialect::Pop3 {

@@ -7,13 +7,14 @@ use tokio_rustls::client::TlsStream;
 
 use crate::support::{client_config, read_line, send, smtp_reply, tls};
 
-/// The three line dialects.
-pub(crate) const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+/// The line dialects.
+pub(crate) const LINE_DIALECTS: [Dialect; 4] =
+    [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
 
 /// Reads the greeting.
 pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
     match dialect {
-        Dialect::Smtp => smtp_reply(io).await,
+        Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
         _ => vec![read_line(io).await],
     }
 }
@@ -35,7 +36,7 @@ pub(crate) async fn reply(
     command: &str,
 ) -> Vec<String> {
     match dialect {
-        Dialect::Smtp => smtp_reply(io).await,
+        Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
         Dialect::Imap => {
             let tag = command.split(' ').next().unwrap_or_default();
             let mut lines = Vec::new();
@@ -67,7 +68,7 @@ pub(crate) async fn reply(
 pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
     let last = reply.last().map(String::as_str).unwrap_or_default();
     match dialect {
-        Dialect::Smtp => last.starts_with('2') || last.starts_with('3'),
+        Dialect::Smtp | Dialect::Lmtp => last.starts_with('2') || last.starts_with('3'),
         Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
         _ => reply.first().is_some_and(|l| l.starts_with("+OK")),
     }
@@ -77,6 +78,7 @@ pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
 pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Smtp => "EHLO client.test",
+        Dialect::Lmtp => "LHLO client.test",
         Dialect::Imap => "A1 CAPABILITY",
         _ => "CAPA",
     }
@@ -85,7 +87,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
 /// The STARTTLS command.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Smtp => "STARTTLS",
+        Dialect::Smtp | Dialect::Lmtp => "STARTTLS",
         Dialect::Imap => "A2 STARTTLS",
         _ => "STLS",
     }

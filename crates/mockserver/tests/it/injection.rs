@@ -13,7 +13,7 @@ use crate::support::{client_config, connect, read_line, read_to_eof, send, tls};
 /// The pipelined command and the start of its reply if it were processed.
 fn injected(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
-        Dialect::Smtp => ("NOOP", "250 "),
+        Dialect::Smtp | Dialect::Lmtp => ("NOOP", "250 "),
         Dialect::Imap => ("A3 NOOP", "A3 OK"),
         _ => ("PASS evil", "-ERR"),
     }

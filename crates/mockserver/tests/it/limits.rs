@@ -32,7 +32,7 @@ async fn an_over_long_line_is_answered_and_closed() {
         send(&mut tcp, &line).await;
         let answer = String::from_utf8(read_to_eof(&mut tcp).await).unwrap();
         let error = match d {
-            Dialect::Smtp => "5",
+            Dialect::Smtp | Dialect::Lmtp => "5",
             Dialect::Imap => "* B",
             _ => "-ERR",
         };

@@ -82,7 +82,7 @@ DataWriter does), then starts the TLS handshake on the same connection. --send i
 once the connection is secured, never in plaintext.
 
 --send TEXT is written once the connection is secured: as a CRLF-terminated line with the \
-line dialects (smtp, imap, pop3; IMAP commands need their tag, e.g. \"a1 NOOP\"), as a frame \
+line dialects (smtp, lmtp, imap, pop3; IMAP commands need their tag, e.g. \"a1 NOOP\"), as a frame \
 with --starttls framed, as raw bytes otherwise (see --send-format). Then everything that \
 arrives is printed until the server closes or --read-timeout passes (1 MiB at most).
 
@@ -159,7 +159,7 @@ struct ConnectArgs {
     #[arg(long, value_name = "TEXT")]
     send: Option<String>,
     /// How --send is written and the reply read: raw bytes, a CRLF line, or a length-prefixed
-    /// frame. Default: line with smtp/imap/pop3, frame with framed, raw otherwise.
+    /// frame. Default: line with smtp/lmtp/imap/pop3, frame with framed, raw otherwise.
     #[arg(long, value_enum, value_name = "FORMAT")]
     send_format: Option<SendFormat>,
     /// After --send, stop reading this many seconds later (also bounds the wait for the
@@ -184,6 +184,8 @@ enum StartTls {
     Framed,
     /// SMTP STARTTLS (RFC 3207).
     Smtp,
+    /// LMTP STARTTLS (RFC 2033 with RFC 3207): SMTP's exchange with LHLO.
+    Lmtp,
     /// IMAP STARTTLS (RFC 3501).
     Imap,
     /// POP3 STLS (RFC 2595).
@@ -195,6 +197,7 @@ impl StartTls {
         match self {
             Self::Framed => Dialect::Framed,
             Self::Smtp => Dialect::Smtp,
+            Self::Lmtp => Dialect::Lmtp,
             Self::Imap => Dialect::Imap,
             Self::Pop3 => Dialect::Pop3,
         }

@@ -229,6 +229,7 @@ async fn the_table_names_the_negotiated_level_and_the_certificate() {
 async fn every_starttls_dialect_upgrades() {
     for (dialect, name) in [
         (Dialect::Smtp, "smtp"),
+        (Dialect::Lmtp, "lmtp"),
         (Dialect::Imap, "imap"),
         (Dialect::Pop3, "pop3"),
         (Dialect::Framed, "framed"),

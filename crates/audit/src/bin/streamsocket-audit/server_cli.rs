@@ -60,6 +60,7 @@ pub(crate) struct ServerArgs {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum StartTlsArg {
     Smtp,
+    Lmtp,
     Imap,
     Pop3,
     Framed,
@@ -70,6 +71,7 @@ impl From<StartTlsArg> for Dialect {
     fn from(d: StartTlsArg) -> Self {
         match d {
             StartTlsArg::Smtp => Self::Smtp,
+            StartTlsArg::Lmtp => Self::Lmtp,
             StartTlsArg::Imap => Self::Imap,
             StartTlsArg::Pop3 => Self::Pop3,
             StartTlsArg::Framed => Self::Framed,
