@@ -1,9 +1,10 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|imap|pop3`, `curl --ssl-reqd` (smtp, imap, pop3),
-//!   `gnutls-cli --starttls-proto=smtp|imap|pop3` and Python's standard library (`smtplib`,
-//!   `imaplib`, `poplib`, whole sessions) against the `mockserver` binary: they must succeed on
-//!   the valid scenario and fail on expired, wrong-host and untrusted-root.
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3`, `curl --ssl-reqd` (smtp, imap, pop3),
+//!   `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3` and Python's standard library
+//!   (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, whole sessions) against the `mockserver`
+//!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
+//!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
 //!   mutual TLS).
 //! - `streamsocket-audit server` against `openssl s_server -tls1_2 | -tls1_3`, against
@@ -47,6 +48,14 @@ const SCENARIOS: [(&str, bool); 4] = [
     ("untrusted-root", false),
 ];
 
+/// The mock server's dialects and the peers that speak each (curl has no LMTP).
+const DIALECTS: [(&str, &[&str]); 4] = [
+    ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
+    ("lmtp", &["openssl", "gnutls-cli", "python3"]),
+    ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),
+    ("pop3", &["openssl", "curl", "gnutls-cli", "python3"]),
+];
+
 /// Longest any one peer process may run.
 const PEER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -73,9 +82,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     let mut results: Vec<(String, bool, String)> = Vec::new();
     for (scenario, accept) in SCENARIOS {
-        for dialect in ["smtp", "imap", "pop3"] {
+        for (dialect, peers) in DIALECTS {
             let server = MockServer::start(&bin_dir, &work, dialect, scenario)?;
-            for peer in &present {
+            for peer in present.iter().filter(|peer| peers.contains(peer)) {
                 let name = format!("{peer} {dialect} {scenario}");
                 let outcome = match *peer {
                     "openssl" => openssl_client(&server, dialect),
@@ -381,8 +390,10 @@ def refused(kind, value, trace):
         sys.exit(3)
     sys.__excepthook__(kind, value, trace)
 sys.excepthook = refused
-if dialect == "smtp":
-    s = smtplib.SMTP("localhost", port, local_hostname="client.example.org", timeout=10)
+if dialect in ("smtp", "lmtp"):
+    # smtplib's LMTP is its SMTP with LHLO for EHLO.
+    kind = smtplib.SMTP if dialect == "smtp" else smtplib.LMTP
+    s = kind("localhost", port, local_hostname="client.example.org", timeout=10)
     s.starttls(context=context)
     s.ehlo()
     assert not s.has_extn("starttls"), "STARTTLS offered again inside TLS"

@@ -137,7 +137,7 @@ pub fn dialects() -> Vec<Check> {
             &outcome,
         ));
     }
-    for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+    for dialect in [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3] {
         let mut cases = vec![
             ("honest", ServerBehaviour::Honest, DialectExpect::Ready),
             (

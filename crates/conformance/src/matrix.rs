@@ -117,14 +117,17 @@ pub fn default_matrix() -> Vec<Case> {
 /// - PREAUTH is an IMAP greeting;
 /// - response injection needs a plaintext phase: every upgrade mode (framed included: the
 ///   server writes unsolicited plaintext before the handshake);
-/// - the handshake behaviours apply to every mode.
+/// - the handshake behaviours apply to every mode, but a stall (which waits for the client's
+///   handshake timeout) only to [`Mode::TIMEOUT_MODES`].
 pub fn behaviours_for(mode: Mode) -> Vec<Behaviour> {
-    let mut out = vec![
-        Behaviour::Honest,
-        Behaviour::StallAfterGoAhead,
+    let mut out = vec![Behaviour::Honest];
+    if Mode::TIMEOUT_MODES.contains(&mode) {
+        out.push(Behaviour::StallAfterGoAhead);
+    }
+    out.extend([
         Behaviour::GarbageInsteadOfServerHello,
         Behaviour::CloseMidHandshake,
-    ];
+    ]);
     if mode.is_upgrade() {
         out.push(Behaviour::ResponseInjection);
     }

@@ -148,7 +148,7 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
                 runner_plaintext = frame(HELLO);
                 socket.upgrade_to_ssl(case.level, HOST).await?;
             }
-            Mode::Smtp | Mode::Imap | Mode::Pop3 => {
+            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 => {
                 socket
                     .connect(HOST, &port, ProtectionLevel::PlainSocket)
                     .await?;
@@ -329,6 +329,8 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
             words.first(),
             Some(&("EHLO" | "HELO" | "STARTTLS" | "QUIT"))
         ),
+        // RFC 2033 section 4.1: LHLO is LMTP's only greeting.
+        Mode::Lmtp => matches!(words.first(), Some(&("LHLO" | "STARTTLS" | "QUIT"))),
         // Skip the tag.
         Mode::Imap => matches!(words.get(1), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
         Mode::Pop3 => matches!(words.first(), Some(&("CAPA" | "STLS" | "QUIT"))),
@@ -437,6 +439,7 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Connect => Dialect::Implicit,
         Mode::Framed => Dialect::Framed,
         Mode::Smtp => Dialect::Smtp,
+        Mode::Lmtp => Dialect::Lmtp,
         Mode::Imap => Dialect::Imap,
         Mode::Pop3 => Dialect::Pop3,
     }
