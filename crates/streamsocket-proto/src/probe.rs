@@ -622,6 +622,8 @@ pub fn alert_record(version: u16, fatal: bool, description: Alert) -> Vec<u8> {
 pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
+        // NNTP has no NOOP; HELP is mandatory (RFC 3977 section 7.2).
+        Dialect::Nntp => Some(b"HELP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
     }
@@ -632,7 +634,7 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
 /// `None` for `Framed` and `Implicit`.
 pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => Some(b"STARTTLS\r\n"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => Some(b"STARTTLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
@@ -652,6 +654,7 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
         let upper = line.to_ascii_uppercase();
         match dialect {
             Dialect::Smtp | Dialect::Lmtp => return Some(upper.starts_with(b"220")),
+            Dialect::Nntp => return Some(upper.starts_with(b"382")),
             Dialect::Pop3 => {
                 return Some(
                     upper.starts_with(b"+OK") && matches!(upper.get(3), None | Some(b' ')),
@@ -666,13 +669,14 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 }
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
-/// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, and implicit
-/// TLS anywhere else (465, 993, 995, 443, ...).
+/// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119, and
+/// implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
         25 | 587 | 2525 => Dialect::Smtp,
         143 => Dialect::Imap,
         110 => Dialect::Pop3,
+        119 => Dialect::Nntp,
         _ => Dialect::Implicit,
     }
 }
@@ -692,6 +696,8 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
             mechanism || !has("LOGINDISABLED")
         }
         Dialect::Pop3 => has("USER") || has("SASL"),
+        // RFC 4643 section 2.2: AUTHINFO lists USER or SASL.
+        Dialect::Nntp => has("AUTHINFO") || has("SASL"),
         Dialect::Framed | Dialect::Implicit => false,
     }
 }
@@ -700,7 +706,9 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
 /// sign that the server did not reset its session state after the upgrade.
 pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap => has_capability(capabilities, "STARTTLS"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp => {
+            has_capability(capabilities, "STARTTLS")
+        }
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
         Dialect::Framed | Dialect::Implicit => false,
     }

@@ -12,6 +12,7 @@
 //! | `Imap` (RFC 3501, 2595) | `* OK [CAPABILITY ..]`, `A1 CAPABILITY`, `A2 STARTTLS`, `A2 OK` | `A3 CAPABILITY` |
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
+//! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
 //! # The upgrade invariant
@@ -75,6 +76,8 @@ pub enum Dialect {
     Implicit,
     /// LMTP STARTTLS (RFC 2033, with RFC 3207's STARTTLS): SMTP's exchange with `LHLO`.
     Lmtp,
+    /// NNTP STARTTLS (RFC 4642, over RFC 3977).
+    Nntp,
     /// POP3 STLS (RFC 2595).
     Pop3,
     /// SMTP STARTTLS (RFC 3207).
@@ -83,11 +86,12 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Framed,
         Self::Imap,
         Self::Implicit,
         Self::Lmtp,
+        Self::Nntp,
         Self::Pop3,
         Self::Smtp,
     ];
@@ -99,14 +103,18 @@ impl Dialect {
             Self::Imap => "imap",
             Self::Implicit => "implicit",
             Self::Lmtp => "lmtp",
+            Self::Nntp => "nntp",
             Self::Pop3 => "pop3",
             Self::Smtp => "smtp",
         }
     }
 
-    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3).
+    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3, NNTP).
     pub fn is_line_based(self) -> bool {
-        matches!(self, Self::Imap | Self::Lmtp | Self::Pop3 | Self::Smtp)
+        matches!(
+            self,
+            Self::Imap | Self::Lmtp | Self::Nntp | Self::Pop3 | Self::Smtp
+        )
     }
 
     /// Whether the dialect speaks SMTP's replies and commands (SMTP, LMTP), so that only the
@@ -137,7 +145,7 @@ impl FromStr for Dialect {
 
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
-#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, pop3 or smtp)")]
+#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3 or smtp)")]
 pub struct ParseDialectError(String);
 
 /// The bytes the in-memory driver feeds a `Framed` or `Implicit` server as the start of the
@@ -227,7 +235,7 @@ pub fn run_in_memory_with(
     let mut server = ServerMachine::new(dialect, server);
     let mut outcome = InMemoryOutcome::default();
     let starttls_command: &[u8] = match dialect {
-        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",

@@ -1,4 +1,5 @@
-//! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`): one observer that
+//! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`,
+//! `nntp_client`): one observer that
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
@@ -15,6 +16,11 @@ pub fn smtp_client(data: &[u8]) {
 /// `lmtp_client`: the LMTP client machine fed scripted server bytes.
 pub fn lmtp_client(data: &[u8]) {
     client(Dialect::Lmtp, data);
+}
+
+/// `nntp_client`: the NNTP client machine fed scripted server bytes.
+pub fn nntp_client(data: &[u8]) {
+    client(Dialect::Nntp, data);
 }
 
 /// `imap_client`: the IMAP client machine fed scripted server bytes.
@@ -190,6 +196,8 @@ impl ClientObserver {
             (Dialect::Smtp, true) => &["EHLO localhost", "QUIT"],
             (Dialect::Lmtp, false) => &["LHLO localhost", "STARTTLS", "QUIT"],
             (Dialect::Lmtp, true) => &["LHLO localhost", "QUIT"],
+            (Dialect::Nntp, false) => &["CAPABILITIES", "STARTTLS", "QUIT"],
+            (Dialect::Nntp, true) => &["CAPABILITIES", "QUIT"],
             (Dialect::Imap, false) => &["A1 CAPABILITY", "A2 STARTTLS", "A4 LOGOUT"],
             (Dialect::Imap, true) => &["A3 CAPABILITY", "A4 LOGOUT"],
             (Dialect::Pop3, false) => &["CAPA", "STLS", "QUIT"],
@@ -216,6 +224,7 @@ impl ClientObserver {
         let expected: Option<&[u8]> = match self.dialect {
             Dialect::Smtp => Some(b"EHLO localhost\r\n"),
             Dialect::Lmtp => Some(b"LHLO localhost\r\n"),
+            Dialect::Nntp => Some(b"CAPABILITIES\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
             Dialect::Framed | Dialect::Implicit => None,
@@ -300,6 +309,7 @@ fn reference_client(
         Dialect::Smtp | Dialect::Lmtp => b"220 x\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n",
         Dialect::Imap => b"* OK [CAPABILITY STARTTLS]\r\nA2 OK\r\n",
         Dialect::Pop3 => b"+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK\r\n",
+        Dialect::Nntp => b"200 x\r\n101 list\r\nSTARTTLS\r\n.\r\n382 go\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

@@ -26,13 +26,15 @@ mod server;
 mod service;
 
 pub use self::chain::chain_verifier;
-pub use self::client::{imap_client, lmtp_client, pop3_client, smtp_client};
+pub use self::client::{imap_client, lmtp_client, nntp_client, pop3_client, smtp_client};
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
 pub use self::probe::probe_reply;
 pub use self::script::Script;
-pub use self::server::{framed_server, imap_server, lmtp_server, pop3_server, smtp_server};
+pub use self::server::{
+    framed_server, imap_server, lmtp_server, nntp_server, pop3_server, smtp_server,
+};
 pub use self::service::{host_name, service_name};
 
 /// A fuzz oracle: panics when the input reveals a violated property.
@@ -51,6 +53,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("line_reader", line_reader),
     ("lmtp_client", lmtp_client),
     ("lmtp_server", lmtp_server),
+    ("nntp_client", nntp_client),
+    ("nntp_server", nntp_server),
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
     ("probe_reply", probe_reply),

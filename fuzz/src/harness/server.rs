@@ -1,4 +1,4 @@
-//! The server machine targets (`smtp_server`, `lmtp_server`, `imap_server`, `pop3_server`, `framed_server`):
+//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `imap_server`, `pop3_server`, `framed_server`):
 //! one observer that checks every call, and a fresh server brought to TLS honestly as the
 //! reference inside TLS.
 
@@ -21,6 +21,11 @@ pub fn smtp_server(data: &[u8]) {
 /// `lmtp_server`: the LMTP server machine fed client bytes split at random points.
 pub fn lmtp_server(data: &[u8]) {
     server(Dialect::Lmtp, data);
+}
+
+/// `nntp_server`: the NNTP server machine fed client bytes split at random points.
+pub fn nntp_server(data: &[u8]) {
+    server(Dialect::Nntp, data);
 }
 
 /// `imap_server`: the IMAP server machine fed client bytes split at random points.
@@ -332,6 +337,7 @@ impl ServerObserver {
             let go_ahead = match self.dialect {
                 Dialect::Smtp | Dialect::Lmtp => last.starts_with("220 "),
                 Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
+                Dialect::Nntp => last.starts_with("382 "),
                 _ => last.starts_with("+OK"),
             };
             assert!(go_ahead, "StartTls without the go-ahead last: {last:?}");
@@ -430,6 +436,7 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
         Dialect::Smtp | Dialect::Lmtp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD" | "BYE")),
         Dialect::Pop3 => line.starts_with("-ERR"),
+        Dialect::Nntp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Framed | Dialect::Implicit => false,
     })
 }
@@ -449,6 +456,7 @@ fn reference_server(
         Dialect::Lmtp => b"LHLO x\r\nSTARTTLS\r\n",
         Dialect::Imap => b"A STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
+        Dialect::Nntp => b"STARTTLS\r\n",
         Dialect::Framed => &[0x16],
         Dialect::Implicit => b"",
     };

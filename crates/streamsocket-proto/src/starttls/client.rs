@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 
+mod nntp;
+
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
@@ -285,6 +287,10 @@ impl ClientMachine {
                 self.phase = Phase::PostTls;
                 self.send("CAPA");
             }
+            Dialect::Nntp => {
+                self.phase = Phase::PostTls;
+                self.send("CAPABILITIES");
+            }
         }
     }
 
@@ -329,7 +335,7 @@ impl ClientMachine {
         self.pending.clear();
         if say_goodbye && self.config.quit_on_failure {
             match self.dialect {
-                Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => self.send("QUIT"),
+                Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => self.send("QUIT"),
                 Dialect::Imap => self.send("A4 LOGOUT"),
                 Dialect::Framed | Dialect::Implicit => {}
             }
@@ -363,6 +369,7 @@ impl ClientMachine {
             Dialect::Smtp | Dialect::Lmtp => self.smtp_line(text, rest),
             Dialect::Imap => self.imap_line(text, rest),
             Dialect::Pop3 => self.pop3_line(text, rest),
+            Dialect::Nntp => self.nntp_line(text, rest),
             Dialect::Framed | Dialect::Implicit => {}
         }
     }
@@ -500,28 +507,35 @@ impl ClientMachine {
         }
     }
 
+    /// A line of a dot-terminated capability list (POP3 CAPA, NNTP CAPABILITIES): collected,
+    /// dot-unstuffed, until the lone dot; then ready (inside TLS), or `command` is sent when
+    /// `capability` is listed, or the upgrade is not offered.
+    fn list_line(&mut self, text: &str, capability: &str, command: &str) {
+        if text == "." {
+            self.in_list = false;
+            let capabilities = std::mem::take(&mut self.pending);
+            self.capabilities = capabilities.clone();
+            if self.phase == Phase::PostTls {
+                self.phase = Phase::Ready;
+                self.events.push_back(ClientEvent::Ready { capabilities });
+            } else if has_capability(&capabilities, capability) {
+                self.phase = Phase::StartTlsSent;
+                self.send(command);
+            } else {
+                self.fail(ClientFailure::NotOffered { capabilities }, true);
+            }
+        } else if self.pending.len() >= MAX_REPLY_LINES {
+            self.protocol("capability list has too many lines");
+        } else {
+            // Dot-unstuffing (RFC 1939 section 3, RFC 3977 section 3.1.1).
+            let line = text.strip_prefix('.').unwrap_or(text);
+            self.pending.push(line.to_owned());
+        }
+    }
+
     fn pop3_line(&mut self, text: String, rest: usize) {
         if self.in_list {
-            if text == "." {
-                self.in_list = false;
-                let capabilities = std::mem::take(&mut self.pending);
-                self.capabilities = capabilities.clone();
-                if self.phase == Phase::PostTls {
-                    self.phase = Phase::Ready;
-                    self.events.push_back(ClientEvent::Ready { capabilities });
-                } else if has_capability(&capabilities, "STLS") {
-                    self.phase = Phase::StartTlsSent;
-                    self.send("STLS");
-                } else {
-                    self.fail(ClientFailure::NotOffered { capabilities }, true);
-                }
-            } else if self.pending.len() >= MAX_REPLY_LINES {
-                self.protocol("capability list has too many lines");
-            } else {
-                // Dot-unstuffing (RFC 1939 section 3).
-                let line = text.strip_prefix('.').unwrap_or(&text);
-                self.pending.push(line.to_owned());
-            }
+            self.list_line(&text, "STLS", "STLS");
             return;
         }
         let positive = if is_pop3_status(&text, "+OK") {

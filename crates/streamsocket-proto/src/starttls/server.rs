@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use super::line::{Line, LineReader};
 
 mod imap;
+mod nntp;
 mod pop3;
 mod smtp;
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
@@ -88,8 +89,11 @@ impl Refusal {
     pub fn applies_to(self, dialect: Dialect) -> bool {
         match self {
             Self::Temporary | Self::Nonsense => dialect.is_line_based(),
-            Self::Syntax => matches!(dialect, Dialect::Smtp | Dialect::Lmtp | Dialect::Imap),
-            Self::Permanent => dialect.is_smtp_like(),
+            Self::Syntax => matches!(
+                dialect,
+                Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
+            ),
+            Self::Permanent => dialect.is_smtp_like() || dialect == Dialect::Nntp,
         }
     }
 
@@ -112,12 +116,17 @@ impl Refusal {
             (Dialect::Imap, Self::Syntax) => {
                 format!("{tag} BAD command unknown or arguments invalid")
             }
+            // RFC 4642 section 2.2.1: 580 when TLS cannot start, 502 when it is not allowed.
+            (Dialect::Nntp, Self::Temporary) => "580 Can not initiate TLS negotiation".to_owned(),
+            (Dialect::Nntp, Self::Syntax) => "501 Syntax error".to_owned(),
+            (Dialect::Nntp, Self::Permanent) => "502 Command unavailable".to_owned(),
             (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 "-ERR TLS not available".to_owned()
             }
-            (Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3, Self::Nonsense) => {
-                "Ready when you are".to_owned()
-            }
+            (
+                Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp | Dialect::Pop3,
+                Self::Nonsense,
+            ) => "Ready when you are".to_owned(),
             (Dialect::Framed | Dialect::Implicit, _) => return None,
         };
         Some(line)
@@ -284,6 +293,7 @@ struct Session {
     data: Option<MailData>,
     /// IMAP, POP3: authenticated (IMAP PREAUTH, LOGIN; POP3 PASS).
     authenticated: bool,
+    /// POP3 `USER`, NNTP `AUTHINFO USER` given.
     pop_user: bool,
 }
 
@@ -336,6 +346,9 @@ impl ServerMachine {
                 }
             }
             Dialect::Pop3 => machine.reply(&format!("+OK {host} POP3 mock ready")),
+            // 200, posting allowed, not 201 (RFC 3977 section 5.1.1): gnutls-cli's STARTTLS
+            // waits for "200 " and nothing else. POST is then refused with 440.
+            Dialect::Nntp => machine.reply(&format!("200 {host} NNTP streamsocket mock ready")),
         }
         machine
     }
@@ -449,6 +462,7 @@ impl ServerMachine {
             Dialect::Smtp | Dialect::Lmtp => format!("421 4.3.2 {host} service shutting down\r\n"),
             Dialect::Imap => "* BYE server shutting down\r\n".to_owned(),
             Dialect::Pop3 => "-ERR server shutting down\r\n".to_owned(),
+            Dialect::Nntp => "400 server shutting down\r\n".to_owned(),
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -482,6 +496,7 @@ impl ServerMachine {
                 }
                 Dialect::Imap => "* BYE too many errors".to_owned(),
                 Dialect::Pop3 => "-ERR too many errors".to_owned(),
+                Dialect::Nntp => "400 too many errors".to_owned(),
                 Dialect::Framed | Dialect::Implicit => String::new(),
             };
             if !message.is_empty() {
@@ -495,6 +510,7 @@ impl ServerMachine {
         let message = match self.dialect {
             Dialect::Smtp | Dialect::Lmtp => "500 5.5.0 line too long",
             Dialect::Imap => "* BYE line too long",
+            Dialect::Nntp => "400 line too long",
             _ => "-ERR line too long",
         };
         self.reply(message);
@@ -538,6 +554,7 @@ impl ServerMachine {
                     )
                 }
                 Dialect::Imap => "* BYE data after STARTTLS rejected".to_owned(),
+                Dialect::Nntp => "400 data after STARTTLS rejected".to_owned(),
                 _ => "-ERR data after STARTTLS rejected".to_owned(),
             };
             self.reply(&message);
@@ -623,6 +640,7 @@ impl ServerMachine {
             Dialect::Smtp | Dialect::Lmtp => self.smtp_line(line, rest),
             Dialect::Imap => self.imap_line(&line.text(), rest),
             Dialect::Pop3 => self.pop3_line(&line.text(), rest),
+            Dialect::Nntp => self.nntp_line(&line.text(), rest),
             Dialect::Framed | Dialect::Implicit => {}
         }
     }

@@ -40,6 +40,8 @@ fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
         (Dialect::Smtp | Dialect::Lmtp, _) => b"250-mx.example\r\n250 AUTH PLAIN\r\n",
         (Dialect::Imap, Variant::PartialLine) => b"* CAPABILITY IMAP4rev1 AUTH=PL",
         (Dialect::Imap, _) => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n",
+        (Dialect::Nntp, Variant::PartialLine) => b"101 Capability li",
+        (Dialect::Nntp, _) => b"101 Capability list:\r\nAUTHINFO USER\r\n.\r\n",
         (Dialect::Pop3, Variant::PartialLine) => b"+OK list",
         (Dialect::Pop3, _) => b"+OK list\r\nUSER\r\n.\r\n",
         (Dialect::Framed | Dialect::Implicit, Variant::PartialLine) => &[0, 0, 0, 9, b'h'],
@@ -163,7 +165,7 @@ fn command_injection_meets_each_policy() {
             }
         }
     }
-    assert_eq!(cases, 36);
+    assert_eq!(cases, 45);
 }
 
 fn check_command_injection(dialect: Dialect, policy: InjectionPolicy, variant: Variant) {

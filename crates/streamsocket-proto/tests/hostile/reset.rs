@@ -36,6 +36,7 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
         let again = match dialect {
             Dialect::Smtp => "EHLO localhost\r\n",
             Dialect::Lmtp => "LHLO localhost\r\n",
+            Dialect::Nntp => "CAPABILITIES\r\n",
             Dialect::Imap => "A3 CAPABILITY\r\n",
             _ => "CAPA\r\n",
         };
@@ -72,7 +73,8 @@ fn imap_untagged_data_before_tls_is_not_kept() {
 
 #[test]
 fn a_client_never_sends_starttls_again_inside_tls() {
-    let advertising: [(Dialect, &[u8]); 4] = [
+    let advertising: [(Dialect, &[u8]); 5] = [
+        (Dialect::Nntp, b"101 list\r\nSTARTTLS\r\n.\r\n"),
         (Dialect::Smtp, b"250-mx\r\n250 STARTTLS\r\n"),
         (Dialect::Lmtp, b"250-mx\r\n250 STARTTLS\r\n"),
         (
@@ -144,6 +146,7 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
         let capabilities: &[u8] = match dialect {
             Dialect::Smtp => b"EHLO again\r\n",
             Dialect::Lmtp => b"LHLO again\r\n",
+            Dialect::Nntp => b"CAPABILITIES\r\n",
             Dialect::Imap => b"A5 CAPABILITY\r\n",
             _ => b"CAPA\r\n",
         };

@@ -34,6 +34,21 @@ fn refusals(dialect: Dialect) -> Vec<&'static str> {
             "A2 NO [PRIVACYREQUIRED] nope",
             "A2 bad lower-case status",
         ],
+        // RFC 4642 section 2.2.1 (580, 502) and RFC 3977 section 3.2.1 (400, 401, 403, 480,
+        // 483, 500, 501).
+        Dialect::Nntp => vec![
+            "580 Can not initiate TLS negotiation",
+            "502 Command unavailable",
+            "400 Service discontinued",
+            "401 CAPABILITIES",
+            "403 internal fault",
+            "480 authentication required",
+            "483 encryption required",
+            "500 Unknown command",
+            "501 Syntax error",
+            "200 ready",
+            "101 Capability list:",
+        ],
         _ => vec!["-ERR TLS not available", "-ERR", "-err lower case"],
     }
 }
@@ -53,6 +68,7 @@ fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
             b"99 x\r\n",
         ],
         Dialect::Imap => vec![&b"A1 OK wrong tag\r\n"[..], b"A2 MAYBE\r\n", b"A2\r\n"],
+        Dialect::Nntp => vec![&b"382-continue\r\n"[..], b"3820 go\r\n", b"38 go\r\n"],
         _ => vec![&b"OK\r\n"[..], b"+ OK\r\n"],
     });
     out
@@ -144,7 +160,20 @@ fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
 
 #[test]
 fn starttls_not_advertised_fails_without_sending_starttls() {
-    let cases: [(Dialect, &[u8], &[u8], &str); 6] = [
+    let cases: [(Dialect, &[u8], &[u8], &str); 8] = [
+        (
+            Dialect::Nntp,
+            b"200 news NNTP\r\n",
+            b"101 list\r\nVERSION 2\r\nX-STARTTLS\r\n..STARTTLS\r\n.\r\n",
+            "CAPABILITIES\r\nQUIT\r\n",
+        ),
+        // An NNTP server without CAPABILITIES: no way to know STARTTLS is offered.
+        (
+            Dialect::Nntp,
+            b"200 news NNTP\r\n",
+            b"500 Unknown command\r\n",
+            "CAPABILITIES\r\nQUIT\r\n",
+        ),
         (
             Dialect::Smtp,
             b"220 mx ESMTP\r\n",
@@ -272,6 +301,16 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
             "LHLO localhost\r\nQUIT\r\n",
         ),
         (
+            Dialect::Nntp,
+            ServerBehaviour::StartTlsNotAdvertised,
+            "CAPABILITIES\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Nntp,
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+            "CAPABILITIES\r\nSTARTTLS\r\nQUIT\r\n",
+        ),
+        (
             Dialect::Lmtp,
             ServerBehaviour::StartTlsRefused(Refusal::Temporary),
             "LHLO localhost\r\nSTARTTLS\r\nQUIT\r\n",
@@ -304,6 +343,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
         for (dialect, transcript) in [
             (Dialect::Smtp, "EHLO localhost\r\nSTARTTLS\r\nQUIT\r\n"),
             (Dialect::Lmtp, "LHLO localhost\r\nSTARTTLS\r\nQUIT\r\n"),
+            (Dialect::Nntp, "CAPABILITIES\r\nSTARTTLS\r\nQUIT\r\n"),
             (Dialect::Imap, "A2 STARTTLS\r\nA4 LOGOUT\r\n"),
             (Dialect::Pop3, "CAPA\r\nSTLS\r\nQUIT\r\n"),
         ] {
@@ -316,7 +356,7 @@ fn against_stripping_servers_the_client_sends_only_its_requests_and_a_goodbye() 
             }
         }
     }
-    assert_eq!(cases.len(), 9 + 9);
+    assert_eq!(cases.len(), 11 + 12);
     for (dialect, behaviour, transcript) in cases {
         let server = ServerSettings {
             behaviour: behaviour.clone(),

@@ -8,8 +8,13 @@ use streamsocket_proto::starttls::{
 };
 
 /// The line dialects, in the order the tests report them.
-pub(crate) const LINE_DIALECTS: [Dialect; 4] =
-    [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
+pub(crate) const LINE_DIALECTS: [Dialect; 5] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+];
 
 /// A server machine with a transcript: every reply, every event, the largest buffer seen.
 pub(crate) struct Server {
@@ -191,6 +196,14 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STARTTLS\r\n",
             goodbye: "QUIT\r\n",
         },
+        Dialect::Nntp => Script {
+            greeting: b"200 news.example NNTP ready\r\n",
+            capabilities: b"101 list\r\nVERSION 2\r\nX-PRE-TLS\r\nSTARTTLS\r\n.\r\n",
+            go_ahead: b"382 Continue with TLS negotiation\r\n",
+            post_tls: b"101 list\r\nVERSION 2\r\nAUTHINFO USER SASL\r\nSASL PLAIN\r\n.\r\n",
+            starttls: "STARTTLS\r\n",
+            goodbye: "QUIT\r\n",
+        },
         Dialect::Imap => Script {
             greeting: b"* OK imap.example ready\r\n",
             capabilities: b"* CAPABILITY IMAP4rev1 X-PRE-TLS STARTTLS\r\nA1 OK done\r\n",
@@ -248,7 +261,7 @@ pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerSettings) -> Se
 /// The STARTTLS command of a line dialect, as a client sends it.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
@@ -259,6 +272,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
 pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => (b"NOOP\r\n", "250 2.0.0 OK"),
+        Dialect::Nntp => (b"HELP\r\n", "100 Help text follows"),
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
         Dialect::Framed | Dialect::Implicit => (b"", ""),
@@ -268,7 +282,9 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
 /// Whether a reply line of a line dialect is an error (or a goodbye).
 pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => {
+            line.starts_with('4') || line.starts_with('5')
+        }
         Dialect::Imap => {
             let status = line.split(' ').nth(1).unwrap_or_default();
             matches!(status, "BAD" | "NO" | "BYE")

@@ -163,3 +163,200 @@ fn lmtp_has_the_refusals_of_smtp() {
         );
     }
 }
+
+// ---- NNTP (RFC 3977, RFC 4642) ----
+
+#[test]
+fn nntp_client_reads_capabilities_then_upgrades_and_asks_again() {
+    let mut client = client(Dialect::Nntp);
+    client.handle_input(b"200 news.example ready\r\n");
+    assert_eq!(client_sent(&mut client), "CAPABILITIES\r\n");
+    client.handle_input(b"101 Capability list:\r\nVERSION 2\r\nREADER\r\nstarttls\r\n.\r\n");
+    assert_eq!(client_sent(&mut client), "STARTTLS\r\n");
+    client.handle_input(b"382 Continue with TLS negotiation\r\n");
+    assert_eq!(client_events(&mut client), [ClientEvent::StartTls]);
+    client.handle_tls_established();
+    assert!(client.capabilities().is_empty());
+    assert_eq!(client_sent(&mut client), "CAPABILITIES\r\n");
+    client.handle_input(b"101 list\r\nVERSION 2\r\nAUTHINFO USER\r\n.\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Ready {
+            capabilities: caps(&["VERSION 2", "AUTHINFO USER"])
+        }]
+    );
+}
+
+#[test]
+fn nntp_client_without_a_capability_list_or_a_382_only_quits() {
+    for (answer_to_capabilities, answer_to_starttls, expected) in [
+        (
+            &b"500 Unknown command\r\n"[..],
+            &b""[..],
+            ClientFailure::NotOffered {
+                capabilities: vec![],
+            },
+        ),
+        (
+            b"101 list\r\nVERSION 2\r\n.\r\n",
+            b"",
+            ClientFailure::NotOffered {
+                capabilities: caps(&["VERSION 2"]),
+            },
+        ),
+        (
+            b"101 list\r\nSTARTTLS\r\n.\r\n",
+            b"580 Can not initiate TLS negotiation\r\n",
+            ClientFailure::Refused {
+                reply: "580 Can not initiate TLS negotiation".to_owned(),
+            },
+        ),
+        // A 2xx is no go-ahead: only 382 is (RFC 4642 section 2.2.1).
+        (
+            b"101 list\r\nSTARTTLS\r\n.\r\n",
+            b"200 fine\r\n",
+            ClientFailure::Refused {
+                reply: "200 fine".to_owned(),
+            },
+        ),
+    ] {
+        let mut client = client(Dialect::Nntp);
+        client.handle_input(b"201 news ready\r\n");
+        client_sent(&mut client);
+        client.handle_input(answer_to_capabilities);
+        client.handle_input(answer_to_starttls);
+        let sent = client_sent(&mut client);
+        assert!(sent.ends_with("QUIT\r\n"), "{sent:?}");
+        assert_eq!(client_events(&mut client), [failed(expected)]);
+    }
+}
+
+#[test]
+fn nntp_client_takes_no_continuation_line_and_no_refusing_greeting() {
+    for (input, expected_goodbye) in [
+        (&b"200-more\r\n"[..], "QUIT\r\n"),
+        (b"400 not now\r\n", "QUIT\r\n"),
+    ] {
+        let mut client = client(Dialect::Nntp);
+        client.handle_input(input);
+        assert_eq!(client_sent(&mut client), expected_goodbye, "{input:?}");
+        let events = client_events(&mut client);
+        assert!(
+            matches!(events.as_slice(), [ClientEvent::Failed(_)]),
+            "{events:?}"
+        );
+    }
+}
+
+#[test]
+fn nntp_client_fails_on_bytes_after_the_382() {
+    let mut client = client(Dialect::Nntp);
+    client.handle_input(b"200 x\r\n101 l\r\nSTARTTLS\r\n.\r\n");
+    client_sent(&mut client);
+    client.handle_input(b"382 go\r\n101 l\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [failed(ClientFailure::PlaintextAfterGoAhead { bytes: 7 })]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+fn nntp_server(behaviour: ServerBehaviour) -> ServerMachine {
+    let mut server = server_with(Dialect::Nntp, behaviour);
+    assert_eq!(
+        server_text(&mut server),
+        "200 localhost NNTP streamsocket mock ready\r\n"
+    );
+    server
+}
+
+#[test]
+fn nntp_server_lists_starttls_and_answers_382() {
+    let mut server = nntp_server(ServerBehaviour::Honest);
+    server.handle_input(b"CAPABILITIES\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "101 Capability list:\r\nVERSION 2\r\nREADER\r\nSTARTTLS\r\nAUTHINFO USER\r\n\
+         IMPLEMENTATION streamsocket-mock\r\n.\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "382 Continue with TLS negotiation\r\n"
+    );
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert_eq!(server_text(&mut server), "", "no greeting after TLS");
+    server.handle_input(b"CAPABILITIES\r\nSTARTTLS\r\n");
+    let reply = server_text(&mut server);
+    assert!(!reply.contains("\r\nSTARTTLS\r\n"), "{reply:?}");
+    assert!(
+        reply.ends_with("502 Command unavailable: TLS already active\r\n"),
+        "{reply:?}"
+    );
+}
+
+#[test]
+fn nntp_server_refuses_starttls_after_authentication_and_forgets_it_after_tls() {
+    let mut server = nntp_server(ServerBehaviour::Honest);
+    server.handle_input(b"AUTHINFO PASS p\r\nAUTHINFO USER u\r\nAUTHINFO PASS p\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "482 Authentication commands issued out of sequence\r\n381 Password required\r\n\
+         281 Authentication accepted\r\n"
+    );
+    server.handle_input(b"CAPABILITIES\r\nSTARTTLS\r\n");
+    let reply = server_text(&mut server);
+    assert!(!reply.contains("\r\nSTARTTLS\r\n"), "{reply:?}");
+    assert!(
+        reply.ends_with("502 Command unavailable after authentication\r\n"),
+        "{reply:?}"
+    );
+
+    let mut server = nntp_server(ServerBehaviour::Honest);
+    server.handle_input(b"AUTHINFO USER u\r\nSTARTTLS\r\n");
+    server_text(&mut server);
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    // The USER given in plaintext is forgotten.
+    server.handle_input(b"AUTHINFO PASS p\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "482 Authentication commands issued out of sequence\r\n"
+    );
+}
+
+#[test]
+fn nntp_server_requiring_tls_answers_483_until_the_upgrade() {
+    let mut server = nntp_server(ServerBehaviour::TlsRequired);
+    server.handle_input(b"GROUP misc.test\r\nAUTHINFO USER u\r\nCAPABILITIES\r\n");
+    let reply = server_text(&mut server);
+    assert!(
+        reply.starts_with("483 Encryption required\r\n483 Encryption required\r\n101 "),
+        "{reply:?}"
+    );
+    assert!(!reply.contains("AUTHINFO"), "{reply:?}");
+    server.handle_input(b"STARTTLS\r\n");
+    server_text(&mut server);
+    server.handle_tls_established();
+    server.handle_input(b"GROUP misc.test\r\n");
+    assert_eq!(server_text(&mut server), "411 No such newsgroup\r\n");
+}
+
+#[test]
+fn nntp_refusals_are_rfc_4642s_codes() {
+    let replies: Vec<Option<String>> = Refusal::ALL
+        .into_iter()
+        .map(|refusal| refusal.reply(Dialect::Nntp, ""))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            Some("580 Can not initiate TLS negotiation".to_owned()),
+            Some("501 Syntax error".to_owned()),
+            Some("502 Command unavailable".to_owned()),
+            Some("Ready when you are".to_owned()),
+        ]
+    );
+    assert!(Refusal::ALL.iter().all(|r| r.applies_to(Dialect::Nntp)));
+}

@@ -149,6 +149,13 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
             b"LHLO b\r\nMAIL FROM:<c>\r\nRCPT TO:<d>\r\nDATA\r\nbody\r\n.\r\nQUIT\r\n".to_vec(),
         ),
         (
+            Dialect::Nntp,
+            b"CAPABILITIES\r\nMODE READER\r\nAUTHINFO PASS x\r\nAUTHINFO USER u\r\nBOGUS\r\n\
+              STARTTLS\r\n"
+                .to_vec(),
+            b"CAPABILITIES\r\nAUTHINFO USER a\r\nAUTHINFO PASS b\r\nSTARTTLS\r\nQUIT\r\n".to_vec(),
+        ),
+        (
             Dialect::Imap,
             b"a CAPABILITY\r\nb NOOP\r\n* BAD\r\nc STARTTLS\r\n".to_vec(),
             b"d CAPABILITY\r\ne LOGIN u \"p w\"\r\nf LOGOUT\r\n".to_vec(),
@@ -171,6 +178,11 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
             &b"EHLO x\r\n"[..],
             b"HELO x\r\n",
             b"LHLO x\r\n",
+            b"CAPABILITIES\r\n",
+            b"AUTHINFO USER u\r\n",
+            b"101 list\r\n",
+            b"200 hi\r\n",
+            b"382 go\r\n",
             b"STARTTLS\r\n",
             b"220 ok\r\n",
             b"220-more\r\n",
@@ -320,7 +332,7 @@ proptest! {
 
     #[test]
     fn injected_responses_never_reach_a_ready_client_however_split(
-        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3]),
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp]),
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {
