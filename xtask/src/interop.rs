@@ -1,8 +1,8 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3`, `curl --ssl-reqd` (smtp, imap, pop3),
-//!   `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3` and Python's standard library
-//!   (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, whole sessions) against the `mockserver`
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp`, `curl --ssl-reqd` (smtp, imap,
+//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp` and Python's standard
+//!   library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`, whole sessions) against the `mockserver`
 //!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
 //!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
@@ -48,12 +48,14 @@ const SCENARIOS: [(&str, bool); 4] = [
     ("untrusted-root", false),
 ];
 
-/// The mock server's dialects and the peers that speak each (curl has no LMTP).
-const DIALECTS: [(&str, &[&str]); 4] = [
+/// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
+/// has no STARTTLS).
+const DIALECTS: [(&str, &[&str]); 5] = [
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("lmtp", &["openssl", "gnutls-cli", "python3"]),
     ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("pop3", &["openssl", "curl", "gnutls-cli", "python3"]),
+    ("nntp", &["openssl", "gnutls-cli", "python3"]),
 ];
 
 /// Longest any one peer process may run.
@@ -381,7 +383,7 @@ fn gnutls(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> 
 /// checks (`ssl.create_default_context`), the capabilities again inside TLS, a log-in or a
 /// mail, and a clean end. Exit status 0 only if all of it worked.
 const PYTHON_SESSION: &str = r#"
-import imaplib, poplib, smtplib, ssl, sys
+import imaplib, poplib, smtplib, ssl, sys, warnings
 dialect, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 context = ssl.create_default_context(cafile=ca)
 def refused(kind, value, trace):
@@ -406,6 +408,16 @@ elif dialect == "imap":
     m.login("user", "pass")
     m.select("INBOX")
     m.logout()
+elif dialect == "nntp":
+    # nntplib is deprecated (and gone in Python 3.13): without it the case fails, not passes.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import nntplib
+    n = nntplib.NNTP("localhost", port, timeout=10)
+    assert "STARTTLS" in n.getcapabilities(), "STARTTLS not offered"
+    n.starttls(context=context)
+    assert "STARTTLS" not in n.getcapabilities(), "STARTTLS offered again inside TLS"
+    n.login("user", "pass")
+    n.quit()
 else:
     p = poplib.POP3("localhost", port, timeout=10)
     p.stls(context=context)

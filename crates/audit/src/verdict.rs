@@ -514,7 +514,7 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             });
         }
         match dialect {
-            Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3 => {
+            Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3 | Dialect::Nntp => {
                 for sent in sent_lines(dialect, &t.bytes(Phase::Plaintext)) {
                     match sent {
                         Sent::Command(verb) if is_credentials(&verb) => {
@@ -640,7 +640,7 @@ fn is_line(dialect: Dialect) -> bool {
 fn is_credentials(verb: &str) -> bool {
     matches!(
         verb,
-        "AUTH" | "AUTHENTICATE" | "LOGIN" | "USER" | "PASS" | "APOP"
+        "AUTH" | "AUTHENTICATE" | "AUTHINFO" | "LOGIN" | "USER" | "PASS" | "APOP"
     )
 }
 
@@ -651,6 +651,7 @@ fn is_basic(verb: &str) -> bool {
             | "HELO"
             | "LHLO"
             | "CAPABILITY"
+            | "CAPABILITIES"
             | "CAPA"
             | "STARTTLS"
             | "STLS"
@@ -666,6 +667,7 @@ fn capability_request(dialect: Dialect) -> &'static str {
         Dialect::Imap => "CAPABILITY",
         Dialect::Pop3 => "CAPA",
         Dialect::Lmtp => "LHLO",
+        Dialect::Nntp => "CAPABILITIES",
         Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
     }
 }

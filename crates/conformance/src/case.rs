@@ -21,21 +21,25 @@ pub enum Mode {
     Imap,
     /// Plaintext connect, POP3 STLS (RFC 2595), then the handshake.
     Pop3,
+    /// Plaintext connect, NNTP STARTTLS (RFC 4642), then the handshake.
+    Nntp,
 }
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Connect,
         Self::Framed,
         Self::Smtp,
         Self::Lmtp,
         Self::Imap,
         Self::Pop3,
+        Self::Nntp,
     ];
 
     /// The line-based STARTTLS dialects.
-    pub const LINE_DIALECTS: [Self; 4] = [Self::Smtp, Self::Lmtp, Self::Imap, Self::Pop3];
+    pub const LINE_DIALECTS: [Self; 5] =
+        [Self::Smtp, Self::Lmtp, Self::Imap, Self::Pop3, Self::Nntp];
 
     /// The modes whose matrix includes the cases that wait for the client's handshake timeout
     /// (a server that stalls after the go-ahead). Such a wait tests the driver's one deadline,
@@ -68,6 +72,7 @@ impl Mode {
             Self::Lmtp => "lmtp",
             Self::Imap => "imap",
             Self::Pop3 => "pop3",
+            Self::Nntp => "nntp",
         }
     }
 }

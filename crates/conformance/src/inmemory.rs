@@ -137,7 +137,13 @@ pub fn dialects() -> Vec<Check> {
             &outcome,
         ));
     }
-    for dialect in [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3] {
+    for dialect in [
+        Dialect::Smtp,
+        Dialect::Lmtp,
+        Dialect::Imap,
+        Dialect::Pop3,
+        Dialect::Nntp,
+    ] {
         let mut cases = vec![
             ("honest", ServerBehaviour::Honest, DialectExpect::Ready),
             (
@@ -188,6 +194,8 @@ pub fn dialects() -> Vec<Check> {
         );
         let injected: &[u8] = match dialect {
             Dialect::Imap => b"X1 NOOP\r\n",
+            // NNTP has no NOOP (RFC 3977); HELP is answered by every server.
+            Dialect::Nntp => b"HELP\r\n",
             _ => b"NOOP\r\n",
         };
         let options = InMemoryOptions {

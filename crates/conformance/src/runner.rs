@@ -148,7 +148,7 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
                 runner_plaintext = frame(HELLO);
                 socket.upgrade_to_ssl(case.level, HOST).await?;
             }
-            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 => {
+            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 | Mode::Nntp => {
                 socket
                     .connect(HOST, &port, ProtectionLevel::PlainSocket)
                     .await?;
@@ -334,6 +334,8 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         // Skip the tag.
         Mode::Imap => matches!(words.get(1), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
         Mode::Pop3 => matches!(words.first(), Some(&("CAPA" | "STLS" | "QUIT"))),
+        // RFC 4642 section 2.1: STARTTLS is learnt from CAPABILITIES.
+        Mode::Nntp => matches!(words.first(), Some(&("CAPABILITIES" | "STARTTLS" | "QUIT"))),
         Mode::Connect | Mode::Framed => false,
     }
 }
@@ -442,6 +444,7 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Lmtp => Dialect::Lmtp,
         Mode::Imap => Dialect::Imap,
         Mode::Pop3 => Dialect::Pop3,
+        Mode::Nntp => Dialect::Nntp,
     }
 }
 

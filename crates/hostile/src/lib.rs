@@ -268,6 +268,7 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Lmtp => format!("220 {host} LMTP scripted\r\n"),
         Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
+        Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
         Dialect::Framed | Dialect::Implicit => String::new(),
     }
 }
@@ -283,6 +284,8 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
         (Dialect::Imap, false) => "* CAPABILITY IMAP4rev1 LOGINDISABLED\r\nA1 OK done\r\n".into(),
         (Dialect::Pop3, true) => "+OK\r\nUSER\r\nSTLS\r\n.\r\n".into(),
         (Dialect::Pop3, false) => "+OK\r\nUSER\r\n.\r\n".into(),
+        (Dialect::Nntp, true) => "101 list\r\nVERSION 2\r\nSTARTTLS\r\n.\r\n".into(),
+        (Dialect::Nntp, false) => "101 list\r\nVERSION 2\r\n.\r\n".into(),
         _ => String::new(),
     }
 }
@@ -290,7 +293,7 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
 /// The STARTTLS command line the client machine sends.
 pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         _ => b"",
@@ -301,6 +304,7 @@ pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
 pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => b"220 2.0.0 Ready to start TLS\r\n",
+        Dialect::Nntp => b"382 Continue with TLS negotiation\r\n",
         Dialect::Imap => b"A2 OK Begin TLS negotiation now\r\n",
         Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
         _ => b"",
@@ -310,7 +314,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
 /// The goodbye the client machine may send after a failure (`QUIT`, `A4 LOGOUT`).
 pub fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => b"QUIT\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         Dialect::Imap => b"A4 LOGOUT\r\n",
         _ => b"",
     }
@@ -330,6 +334,7 @@ pub async fn offer(peer: &mut RawPeer, dialect: Dialect, starttls: bool) -> io::
     let expected = match dialect {
         Dialect::Smtp => "EHLO ",
         Dialect::Lmtp => "LHLO ",
+        Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
         _ => "CAPA",
     };
@@ -558,6 +563,11 @@ where
         let done = match dialect {
             Dialect::Smtp | Dialect::Lmtp => line.as_bytes().get(3) != Some(&b'-'),
             Dialect::Imap => !line.starts_with("* ") && !line.starts_with("+ "),
+            Dialect::Nntp => {
+                let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("101"));
+                let first_list = lines.is_empty() && line.starts_with("101") && list;
+                !(first_list || (in_list && line != ".\r\n"))
+            }
             _ => {
                 let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("+OK"));
                 let first_positive = lines.is_empty() && line.starts_with("+OK") && list;
@@ -763,6 +773,7 @@ pub async fn full_session(
             Dialect::Smtp | Dialect::Lmtp => {
                 (&["NOOP", "MAIL FROM:<load@example.test>", "RSET"], "QUIT")
             }
+            Dialect::Nntp => (&["HELP", "AUTHINFO USER load", "GROUP misc.test"], "QUIT"),
             Dialect::Imap => (&["A5 NOOP", "A6 LOGIN load secret"], "A7 LOGOUT"),
             _ => (&["USER load", "PASS secret", "STAT"], "QUIT"),
         };

@@ -320,9 +320,12 @@ impl Plaintext {
     pub(crate) fn of(dialect: Dialect, kept: &[u8], bytes: u64) -> Self {
         let pieces: Vec<&[u8]> = match dialect {
             Dialect::Framed => frames(kept),
-            Dialect::Imap | Dialect::Implicit | Dialect::Lmtp | Dialect::Pop3 | Dialect::Smtp => {
-                lines(kept)
-            }
+            Dialect::Imap
+            | Dialect::Implicit
+            | Dialect::Lmtp
+            | Dialect::Nntp
+            | Dialect::Pop3
+            | Dialect::Smtp => lines(kept),
         };
         let omitted = pieces.len().saturating_sub(MAX_COMMANDS) as u64;
         Self {

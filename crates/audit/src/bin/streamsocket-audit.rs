@@ -50,7 +50,7 @@ shell: write sh -c '...' for one): {host} {port} (where the mock server listens)
 name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
 must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is used), \
 {client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, lmtp, imap, \
-pop3, framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
+pop3, nntp, framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
 findings, 2 bad command line, 3 the command never connected in any case.";
 
 const SERVER_HELP: &str = "Exit status: 0 nothing failed (warnings do not fail), 1 findings, 2 \
@@ -103,6 +103,7 @@ enum DialectArg {
     Lmtp,
     Imap,
     Pop3,
+    Nntp,
     Framed,
     Implicit,
 }
@@ -114,6 +115,7 @@ impl From<DialectArg> for proto::starttls::Dialect {
             DialectArg::Lmtp => Self::Lmtp,
             DialectArg::Imap => Self::Imap,
             DialectArg::Pop3 => Self::Pop3,
+            DialectArg::Nntp => Self::Nntp,
             DialectArg::Framed => Self::Framed,
             DialectArg::Implicit => Self::Implicit,
         }

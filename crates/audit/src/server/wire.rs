@@ -195,7 +195,9 @@ fn failed(greeting: bool, machine: &ClientMachine, why: &str) -> Exchange {
 fn is_starttls_command(dialect: Dialect, bytes: &[u8]) -> bool {
     let upper = bytes.to_ascii_uppercase();
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap => upper.ends_with(b"STARTTLS\r\n"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp => {
+            upper.ends_with(b"STARTTLS\r\n")
+        }
         Dialect::Pop3 => upper == b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => false,
     }

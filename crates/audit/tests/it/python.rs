@@ -72,6 +72,23 @@ p.pass_("secret")
 p.quit()
 "#
         }
+        // nntplib's starttls sends STARTTLS whether or not it is listed, so the careful script
+        // checks the list itself; starttls raises unless answered 382 and asks CAPABILITIES
+        // again inside TLS.
+        Dialect::Nntp => {
+            r#"
+import warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+import nntplib
+n = nntplib.NNTP(host, port, timeout=3)
+n.host = name
+if "STARTTLS" not in n.getcapabilities():
+    sys.exit("STARTTLS not offered")
+n.starttls(context=ctx)
+n.login("user", "secret")
+n.quit()
+"#
+        }
         Dialect::Framed | Dialect::Implicit => unreachable!("no python library speaks {dialect}"),
     };
     format!("{PRELUDE}{body}")
@@ -89,7 +106,13 @@ fn python(dialect: Dialect, ca: &str) -> Vec<String> {
     ])
 }
 
-const DIALECTS: [Dialect; 4] = [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
+const DIALECTS: [Dialect; 5] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn careful_scripts_fail_nothing_but_what_openssl_allows() {

@@ -45,6 +45,9 @@ async fn starttls_refused_is_offered_then_refused_and_nothing_follows_in_plainte
         (Dialect::Smtp, Refusal::Nonsense, nonsense),
         (Dialect::Lmtp, Refusal::Temporary, "454 4.7.0"),
         (Dialect::Lmtp, Refusal::Permanent, "554 5.7.3"),
+        (Dialect::Nntp, Refusal::Temporary, "580 "),
+        (Dialect::Nntp, Refusal::Syntax, "501 "),
+        (Dialect::Nntp, Refusal::Permanent, "502 "),
         (Dialect::Imap, Refusal::Temporary, "A2 NO"),
         (Dialect::Imap, Refusal::Syntax, "A2 BAD"),
         (Dialect::Imap, Refusal::Nonsense, nonsense),
@@ -80,6 +83,7 @@ async fn tls_required_refuses_commands_until_the_upgrade() {
     for (d, cmd, refusal) in [
         (Dialect::Smtp, "MAIL FROM:<a@client.test>", "530"),
         (Dialect::Lmtp, "MAIL FROM:<a@client.test>", "530"),
+        (Dialect::Nntp, "HELP", "483"),
         (Dialect::Imap, "A3 LOGIN user secret", "A3 NO"),
         (Dialect::Pop3, "USER user", "-ERR"),
     ] {

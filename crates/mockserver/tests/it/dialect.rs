@@ -8,8 +8,13 @@ use tokio_rustls::client::TlsStream;
 use crate::support::{client_config, read_line, send, smtp_reply, tls};
 
 /// The line dialects.
-pub(crate) const LINE_DIALECTS: [Dialect; 4] =
-    [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
+pub(crate) const LINE_DIALECTS: [Dialect; 5] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+];
 
 /// Reads the greeting.
 pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
@@ -37,6 +42,22 @@ pub(crate) async fn reply(
 ) -> Vec<String> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
+        Dialect::Nntp => {
+            // A 1xx or 2xx answer to a listing command is followed by a dot-terminated list.
+            let first = read_line(io).await;
+            let verb = command
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let multi = matches!(first.get(..3), Some("101" | "100" | "215"))
+                && matches!(verb.as_str(), "CAPABILITIES" | "HELP" | "LIST");
+            let mut lines = vec![first];
+            while multi && lines.last().is_none_or(|l| l != ".\r\n") {
+                lines.push(read_line(io).await);
+            }
+            lines
+        }
         Dialect::Imap => {
             let tag = command.split(' ').next().unwrap_or_default();
             let mut lines = Vec::new();
@@ -69,6 +90,9 @@ pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
     let last = reply.last().map(String::as_str).unwrap_or_default();
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => last.starts_with('2') || last.starts_with('3'),
+        Dialect::Nntp => reply
+            .first()
+            .is_some_and(|l| matches!(l.as_bytes().first(), Some(b'1'..=b'3'))),
         Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
         _ => reply.first().is_some_and(|l| l.starts_with("+OK")),
     }
@@ -79,6 +103,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Smtp => "EHLO client.test",
         Dialect::Lmtp => "LHLO client.test",
+        Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
         _ => "CAPA",
     }
@@ -87,7 +112,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
 /// The STARTTLS command.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => "STARTTLS",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => "STARTTLS",
         Dialect::Imap => "A2 STARTTLS",
         _ => "STLS",
     }

@@ -15,6 +15,7 @@ fn injected(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => ("NOOP", "250 "),
         Dialect::Imap => ("A3 NOOP", "A3 OK"),
+        Dialect::Nntp => ("HELP", "100 "),
         _ => ("PASS evil", "-ERR"),
     }
 }

@@ -34,6 +34,7 @@ async fn an_over_long_line_is_answered_and_closed() {
         let error = match d {
             Dialect::Smtp | Dialect::Lmtp => "5",
             Dialect::Imap => "* B",
+            Dialect::Nntp => "400 ",
             _ => "-ERR",
         };
         assert!(answer.starts_with(error), "{d}: {answer:?}");

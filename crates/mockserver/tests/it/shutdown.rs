@@ -13,6 +13,7 @@ fn goodbye(d: Dialect) -> &'static str {
     match d {
         Dialect::Smtp | Dialect::Lmtp => "421 ",
         Dialect::Imap => "* BYE",
+        Dialect::Nntp => "400 ",
         _ => "-ERR",
     }
 }

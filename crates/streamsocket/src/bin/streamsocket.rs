@@ -82,7 +82,7 @@ DataWriter does), then starts the TLS handshake on the same connection. --send i
 once the connection is secured, never in plaintext.
 
 --send TEXT is written once the connection is secured: as a CRLF-terminated line with the \
-line dialects (smtp, lmtp, imap, pop3; IMAP commands need their tag, e.g. \"a1 NOOP\"), as a frame \
+line dialects (smtp, lmtp, imap, pop3, nntp; IMAP commands need their tag, e.g. \"a1 NOOP\"), as a frame \
 with --starttls framed, as raw bytes otherwise (see --send-format). Then everything that \
 arrives is printed until the server closes or --read-timeout passes (1 MiB at most).
 
@@ -159,7 +159,7 @@ struct ConnectArgs {
     #[arg(long, value_name = "TEXT")]
     send: Option<String>,
     /// How --send is written and the reply read: raw bytes, a CRLF line, or a length-prefixed
-    /// frame. Default: line with smtp/lmtp/imap/pop3, frame with framed, raw otherwise.
+    /// frame. Default: line with smtp/lmtp/imap/pop3/nntp, frame with framed, raw otherwise.
     #[arg(long, value_enum, value_name = "FORMAT")]
     send_format: Option<SendFormat>,
     /// After --send, stop reading this many seconds later (also bounds the wait for the
@@ -190,6 +190,8 @@ enum StartTls {
     Imap,
     /// POP3 STLS (RFC 2595).
     Pop3,
+    /// NNTP STARTTLS (RFC 4642).
+    Nntp,
 }
 
 impl StartTls {
@@ -200,6 +202,7 @@ impl StartTls {
             Self::Lmtp => Dialect::Lmtp,
             Self::Imap => Dialect::Imap,
             Self::Pop3 => Dialect::Pop3,
+            Self::Nntp => Dialect::Nntp,
         }
     }
 }

@@ -232,6 +232,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Lmtp, "lmtp"),
         (Dialect::Imap, "imap"),
         (Dialect::Pop3, "pop3"),
+        (Dialect::Nntp, "nntp"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;

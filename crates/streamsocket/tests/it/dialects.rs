@@ -15,14 +15,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::socket_for;
 
-const STARTTLS_DIALECTS: [Dialect; 5] = [
+const STARTTLS_DIALECTS: [Dialect; 6] = [
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
     Dialect::Pop3,
+    Dialect::Nntp,
     Dialect::Framed,
 ];
-const LINE_DIALECTS: [Dialect; 4] = [Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3];
+const LINE_DIALECTS: [Dialect; 5] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+];
 
 fn mock(dialect: Dialect, behaviour: Behaviour) -> MockConfig {
     MockConfig {
@@ -66,7 +73,7 @@ async fn plaintext_received(server: &RunningServer) -> Vec<u8> {
 fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
         // IMAP tags it ("A4 LOGOUT"); the suffix is what matters.
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => b"QUIT\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         _ => b" LOGOUT\r\n",
     }
 }

@@ -19,7 +19,7 @@ pub(crate) struct ServerArgs {
     /// The port, or a service name (smtp, submission, imap, imaps, pop3, pop3s, ...).
     service: String,
     /// The dialect spoken before TLS (default: from the port: 25, 587, 2525 smtp; 143 imap;
-    /// 110 pop3; anything else implicit TLS).
+    /// 110 pop3; 119 nntp; anything else implicit TLS).
     #[arg(long, value_enum)]
     starttls: Option<StartTlsArg>,
     /// Trust only the certificates of this PEM file.
@@ -63,6 +63,7 @@ enum StartTlsArg {
     Lmtp,
     Imap,
     Pop3,
+    Nntp,
     Framed,
     Implicit,
 }
@@ -74,6 +75,7 @@ impl From<StartTlsArg> for Dialect {
             StartTlsArg::Lmtp => Self::Lmtp,
             StartTlsArg::Imap => Self::Imap,
             StartTlsArg::Pop3 => Self::Pop3,
+            StartTlsArg::Nntp => Self::Nntp,
             StartTlsArg::Framed => Self::Framed,
             StartTlsArg::Implicit => Self::Implicit,
         }
