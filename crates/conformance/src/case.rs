@@ -41,18 +41,6 @@ impl Mode {
     pub const LINE_DIALECTS: [Self; 5] =
         [Self::Smtp, Self::Lmtp, Self::Imap, Self::Pop3, Self::Nntp];
 
-    /// The modes whose matrix includes the cases that wait for the client's handshake timeout
-    /// (a server that stalls after the go-ahead). Such a wait tests the driver's one deadline,
-    /// which every dialect shares; the dialects added after these are kept out of it so that
-    /// each new mode costs no sleeping case.
-    pub const TIMEOUT_MODES: [Self; 5] = [
-        Self::Connect,
-        Self::Framed,
-        Self::Smtp,
-        Self::Imap,
-        Self::Pop3,
-    ];
-
     /// Whether the socket starts in plaintext and upgrades.
     pub fn is_upgrade(self) -> bool {
         self != Self::Connect

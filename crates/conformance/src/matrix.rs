@@ -117,13 +117,10 @@ pub fn default_matrix() -> Vec<Case> {
 /// - PREAUTH is an IMAP greeting;
 /// - response injection needs a plaintext phase: every upgrade mode (framed included: the
 ///   server writes unsolicited plaintext before the handshake);
-/// - the handshake behaviours apply to every mode, but a stall (which waits for the client's
-///   handshake timeout) only to [`Mode::TIMEOUT_MODES`].
+/// - the handshake behaviours apply to every mode (a stall only waits for the client's
+///   handshake timeout, and such a case holds no CPU slot).
 pub fn behaviours_for(mode: Mode) -> Vec<Behaviour> {
-    let mut out = vec![Behaviour::Honest];
-    if Mode::TIMEOUT_MODES.contains(&mode) {
-        out.push(Behaviour::StallAfterGoAhead);
-    }
+    let mut out = vec![Behaviour::Honest, Behaviour::StallAfterGoAhead];
     out.extend([
         Behaviour::GarbageInsteadOfServerHello,
         Behaviour::CloseMidHandshake,
