@@ -47,8 +47,12 @@ use rustls::CertificateError;
 use serde::{Deserialize, Serialize};
 
 mod chain;
+pub mod context;
+mod pin;
 
-pub use chain::{ChainVerifier, ChainVerifierError, Verdict};
+pub use chain::{ChainVerifier, ChainVerifierError, PinMismatch, Verdict};
+pub use context::{CertificateRef, ErrorContext, ErrorDetail, Role, Timestamp};
+pub use pin::{PinParseError, SpkiPin};
 
 /// The outcome of validating a certificate chain: the Windows Runtime
 /// `Windows.Security.Cryptography.Certificates.ChainValidationResult`, same names and values.

@@ -43,7 +43,11 @@ use webpki::{
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
+use super::context::ErrorDetail;
+use super::pin::SpkiPin;
 use super::{ChainValidationResult, SocketSslErrorSeverity, classify_webpki};
+
+mod explain;
 
 /// The most certificates of a presented chain that are looked at; rustls bounds the message, this
 /// bounds the work (each relaxation set is one WebPKI run per candidate time).
@@ -58,18 +62,36 @@ pub struct ChainVerifier {
     crl_meta: Vec<CrlMeta>,
     algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
     ignored: BTreeSet<ChainValidationResult>,
+    /// The leaf keys accepted; empty: any key that validates.
+    pins: Vec<SpkiPin>,
 }
 
 struct CrlMeta {
     issuer: Vec<u8>,
+    /// The issuer as text, for the report.
+    issuer_name: String,
     next_update: Option<i64>,
-    serials: Vec<Vec<u8>>,
+    entries: Vec<CrlEntry>,
+}
+
+/// One revoked certificate of a CRL.
+struct CrlEntry {
+    serial: Vec<u8>,
+    /// The revocationDate, in Unix seconds.
+    revoked_at: i64,
+    /// The reasonCode extension, if present.
+    reason: Option<u8>,
 }
 
 impl CrlMeta {
     /// Whether the CRL lists this serial number as revoked.
     fn lists(&self, serial: &[u8]) -> bool {
-        self.serials.iter().any(|listed| listed == serial)
+        self.entry(serial).is_some()
+    }
+
+    /// The CRL's entry for this serial number.
+    fn entry(&self, serial: &[u8]) -> Option<&CrlEntry> {
+        self.entries.iter().find(|entry| entry.serial == serial)
     }
 
     /// Whether the CRL is past its nextUpdate (or has none) at `now`, in Unix seconds.
@@ -83,16 +105,43 @@ impl CrlMeta {
 pub struct Verdict {
     /// Every problem found, sorted by WinRT value, without duplicates.
     pub errors: Vec<ChainValidationResult>,
+    /// What each of `errors` is about, in the same order.
+    pub details: Vec<ErrorDetail>,
     /// Why the chain was refused: the problems not ignored or, when every problem found was
     /// ignored but no sound relaxation of them lets WebPKI succeed, the class that could not be
-    /// relaxed. Empty exactly when the chain is accepted.
+    /// relaxed. Empty when the chain is accepted.
     pub blocking: Vec<ChainValidationResult>,
+    /// Pins were set and the leaf's key matches none of them: refused whatever the classes.
+    pub pin_mismatch: Option<PinMismatch>,
 }
 
 impl Verdict {
-    /// Whether the chain is accepted.
+    /// Whether the chain is accepted: nothing blocks it and no pin was missed.
     pub fn accepted(&self) -> bool {
-        self.blocking.is_empty()
+        self.blocking.is_empty() && self.pin_mismatch.is_none()
+    }
+}
+
+/// The leaf's key is not one of the pinned keys.
+#[derive(Clone, Debug, Eq, PartialEq, serde::Serialize)]
+pub struct PinMismatch {
+    /// The pin of the leaf's key (`None`: the leaf does not parse).
+    pub leaf: Option<SpkiPin>,
+    /// The pins that were set.
+    pub pinned: Vec<SpkiPin>,
+}
+
+impl fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.leaf {
+            Some(leaf) => write!(f, "the server's key sha256/{leaf} is not pinned")?,
+            None => f.write_str("the server's key cannot be read, so it matches no pin")?,
+        }
+        f.write_str(" (pinned:")?;
+        for pin in &self.pinned {
+            write!(f, " sha256/{pin}")?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -133,10 +182,15 @@ impl ChainVerifier {
                 issuer: der_contents(x509.issuer().as_raw())
                     .unwrap_or_default()
                     .to_vec(),
+                issuer_name: x509.issuer().to_string(),
                 next_update: x509.next_update().map(|t| t.timestamp()),
-                serials: x509
+                entries: x509
                     .iter_revoked_certificates()
-                    .map(|revoked| revoked.raw_serial().to_vec())
+                    .map(|revoked| CrlEntry {
+                        serial: revoked.raw_serial().to_vec(),
+                        revoked_at: revoked.revocation_date.timestamp(),
+                        reason: revoked.reason_code().map(|(_, code)| code.0),
+                    })
                     .collect(),
             });
             parsed.push(CertRevocationList::from(crl));
@@ -147,7 +201,27 @@ impl ChainVerifier {
             crl_meta,
             algorithms,
             ignored: ignored.iter().copied().collect(),
+            pins: Vec::new(),
         })
+    }
+
+    /// The same verifier, accepting only a leaf whose key is one of `pins` (the SHA-256 of its
+    /// SubjectPublicKeyInfo); no pins: any key.
+    ///
+    /// A leaf whose key matches no pin is refused whatever the ignore-list says
+    /// ([`Verdict::pin_mismatch`]). A matching key does not stand in for validation: every class
+    /// not ignored still refuses the chain, as with HTTP public-key pinning (RFC 7469). The
+    /// pins make an ignore-list safe for a self-signed server: ignoring `Untrusted` then lets
+    /// through only the key that was checked beforehand. That the server holds the key is shown
+    /// by its handshake signature, which the caller checks against the same leaf.
+    pub fn with_pins(mut self, pins: &[SpkiPin]) -> Self {
+        self.pins = pins.to_vec();
+        self
+    }
+
+    /// The pins set with [`ChainVerifier::with_pins`].
+    pub fn pins(&self) -> &[SpkiPin] {
+        &self.pins
     }
 
     /// The classes this verifier ignores.
@@ -156,8 +230,33 @@ impl ChainVerifier {
     }
 
     /// Verifies `end_entity` and `intermediates` (as presented, leaf first) for `server_name`
-    /// at `now`.
+    /// at `now`, with the context of every problem found and the pins checked.
     pub fn verify(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Verdict {
+        let mut verdict = self.classes(end_entity, intermediates, server_name, now);
+        if !verdict.errors.is_empty() {
+            let look = explain::Look::new(end_entity, intermediates, now);
+            verdict.details = self.explain(&look, server_name, &verdict.errors);
+        }
+        if !self.pins.is_empty() {
+            let leaf = SpkiPin::of_certificate(end_entity.as_ref());
+            if !leaf.is_some_and(|leaf| self.pins.contains(&leaf)) {
+                verdict.pin_mismatch = Some(PinMismatch {
+                    leaf,
+                    pinned: self.pins.clone(),
+                });
+            }
+        }
+        verdict
+    }
+
+    /// The classes found and the decision on them, without context or pins.
+    fn classes(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -196,7 +295,7 @@ impl ChainVerifier {
                 }
                 Verdict {
                     errors: sorted(needed.classes(anchor_class)),
-                    blocking: Vec::new(),
+                    ..Verdict::default()
                 }
             }
             Err(decided) => {
@@ -233,7 +332,11 @@ impl ChainVerifier {
         if blocking.is_empty() {
             blocking.push(fallback);
         }
-        Verdict { errors, blocking }
+        Verdict {
+            errors,
+            blocking,
+            ..Verdict::default()
+        }
     }
 
     /// One WebPKI verification with the relaxations in `relax` applied.
@@ -601,6 +704,7 @@ impl fmt::Debug for ChainVerifier {
             .field("roots", &self.roots.len())
             .field("crls", &self.crls.len())
             .field("ignored", &self.ignored)
+            .field("pins", &self.pins)
             .finish_non_exhaustive()
     }
 }
@@ -821,18 +925,19 @@ fn anchor_public_key<'a>(anchor: &'a TrustAnchor<'_>) -> Option<&'a [u8]> {
 }
 
 /// The extensions WebPKI understands; a critical one of any other kind is unknown to it.
+const KNOWN_EXTENSIONS: [&str; 6] = [
+    "2.5.29.15",
+    "2.5.29.17",
+    "2.5.29.19",
+    "2.5.29.30",
+    "2.5.29.31",
+    "2.5.29.37",
+];
+
 fn unknown_critical_extension(cert: &X509Certificate<'_>) -> bool {
-    const KNOWN: [&str; 6] = [
-        "2.5.29.15",
-        "2.5.29.17",
-        "2.5.29.19",
-        "2.5.29.30",
-        "2.5.29.31",
-        "2.5.29.37",
-    ];
     cert.extensions()
         .iter()
-        .any(|ext| ext.critical && !KNOWN.contains(&ext.oid.to_id_string().as_str()))
+        .any(|ext| ext.critical && !KNOWN_EXTENSIONS.contains(&ext.oid.to_id_string().as_str()))
 }
 
 /// WebPKI's usage rule: no EKU extension, or one that lists serverAuth.

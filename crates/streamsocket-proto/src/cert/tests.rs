@@ -364,3 +364,118 @@ fn parse_error_message_is_lowercase() {
     assert!(message.starts_with("unknown"), "{message}");
     assert!(!message.ends_with('.'));
 }
+
+/// A verifier over the project root of `pki` that ignores `ignored` and pins `pins`, and its
+/// verdict on `scenario` at the reference time, for `localhost`.
+fn pinned_verdict(
+    scenario: testpki::Scenario,
+    ignored: &[R],
+    pins: &[SpkiPin],
+) -> (Verdict, SpkiPin) {
+    let pki = testpki::Pki::shared(testpki::KeyKind::Ed25519);
+    let identity = pki.server(scenario).expect("a scenario identity");
+    let roots = identity
+        .trust_anchors
+        .iter()
+        .map(|der| {
+            webpki::anchor_from_trusted_cert(der)
+                .expect("an anchor")
+                .to_owned()
+        })
+        .collect();
+    let algorithms = rustls::crypto::aws_lc_rs::default_provider()
+        .signature_verification_algorithms
+        .all;
+    let verifier = ChainVerifier::new(roots, &identity.crls, algorithms, ignored)
+        .expect("ignorable classes")
+        .with_pins(pins);
+    assert_eq!(verifier.pins(), pins);
+    let name = ServerName::try_from("localhost").expect("a name");
+    let leaf_pin = SpkiPin::of_certificate(identity.chain[0].as_ref()).expect("the leaf parses");
+    let verdict = verifier.verify(
+        &identity.chain[0],
+        &identity.chain[1..],
+        &name,
+        testpki::clock::reference_now(),
+    );
+    (verdict, leaf_pin)
+}
+
+/// A pin that no testpki key has.
+fn foreign_pin() -> SpkiPin {
+    SpkiPin::from_bytes([0x5a; 32])
+}
+
+fn leaf_pin_of(scenario: testpki::Scenario) -> SpkiPin {
+    pinned_verdict(scenario, &[], &[]).1
+}
+
+#[test]
+fn a_self_signed_server_is_accepted_with_untrusted_ignored_and_its_key_pinned() {
+    use testpki::Scenario::SelfSigned;
+    let pin = leaf_pin_of(SelfSigned);
+    let (verdict, _) = pinned_verdict(SelfSigned, &[R::Untrusted], &[foreign_pin(), pin]);
+    assert!(verdict.accepted(), "{verdict:?}");
+    assert_eq!(verdict.errors, [R::Untrusted]);
+    assert_eq!(verdict.pin_mismatch, None);
+}
+
+#[test]
+fn a_self_signed_server_with_another_key_is_refused_whatever_is_ignored() {
+    use testpki::Scenario::SelfSigned;
+    let ignorable: Vec<R> = R::ALL
+        .into_iter()
+        .filter(|class| class.severity() == SocketSslErrorSeverity::Ignorable)
+        .collect();
+    let (verdict, leaf) = pinned_verdict(SelfSigned, &ignorable, &[foreign_pin()]);
+    assert!(!verdict.accepted());
+    // The classes themselves were all ignored: the pin alone refuses.
+    assert!(verdict.blocking.is_empty(), "{verdict:?}");
+    let mismatch = verdict.pin_mismatch.expect("a pin mismatch");
+    assert_eq!(mismatch.leaf, Some(leaf));
+    assert_eq!(mismatch.pinned, [foreign_pin()]);
+    let text = mismatch.to_string();
+    assert!(text.contains(&format!("sha256/{leaf}")), "{text}");
+    assert!(
+        text.contains(&format!("sha256/{}", foreign_pin())),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pin_does_not_stand_in_for_validation() {
+    use testpki::Scenario::{SelfSigned, Valid};
+    // The right key, nothing ignored: the self-signed chain is still untrusted.
+    let pin = leaf_pin_of(SelfSigned);
+    let (verdict, _) = pinned_verdict(SelfSigned, &[], &[pin]);
+    assert!(!verdict.accepted());
+    assert_eq!(verdict.blocking, [R::Untrusted]);
+    assert_eq!(verdict.pin_mismatch, None);
+    // A valid chain is accepted with its own key pinned and refused with another (HPKP).
+    let pin = leaf_pin_of(Valid);
+    assert!(pinned_verdict(Valid, &[], &[pin]).0.accepted());
+    let (verdict, _) = pinned_verdict(Valid, &[], &[foreign_pin()]);
+    assert!(!verdict.accepted());
+    assert!(verdict.errors.is_empty() && verdict.blocking.is_empty());
+    assert!(verdict.pin_mismatch.is_some());
+    // No pins: any key that validates.
+    assert!(pinned_verdict(Valid, &[], &[]).0.accepted());
+}
+
+#[test]
+fn the_leaf_pin_is_the_hash_of_its_subject_public_key_info() {
+    // Every testpki scenario's leaf has a key of its own kind; the pin hashes its SPKI DER, which
+    // x509-parser hands out as the raw bytes of the field, checked here against a hand split.
+    let pki = testpki::Pki::shared(testpki::KeyKind::Ed25519);
+    let identity = pki.server(testpki::Scenario::Valid).expect("valid");
+    let (_, cert) = x509_parser::parse_x509_certificate(identity.chain[0].as_ref()).unwrap();
+    let spki = cert.public_key().raw;
+    // An Ed25519 SPKI is 44 bytes: SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING (33) }.
+    assert_eq!(spki.len(), 44);
+    assert_eq!(&spki[..2], [0x30, 0x2a]);
+    assert_eq!(
+        SpkiPin::of_certificate(identity.chain[0].as_ref()),
+        Some(SpkiPin::of_spki(spki))
+    );
+    assert_eq!(SpkiPin::of_certificate(b"not a certificate"), None);
+}

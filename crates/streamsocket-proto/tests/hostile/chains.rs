@@ -14,7 +14,9 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType, SerialNumber,
 };
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use streamsocket_proto::cert::{ChainValidationResult as R, ChainVerifier, SocketSslErrorSeverity};
+use streamsocket_proto::cert::{
+    ChainValidationResult as R, ChainVerifier, ErrorContext, ErrorDetail, SocketSslErrorSeverity,
+};
 use time::OffsetDateTime;
 
 use crate::support::Rng;
@@ -326,6 +328,8 @@ fn ca(name: &str, serial: u64) -> CertificateParams {
         KeyUsagePurpose::DigitalSignature,
     ];
     params.key_identifier_method = KeyIdMethod::Sha256;
+    // The issuer's key identifier, which the report of a missing issuer names.
+    params.use_authority_key_identifier_extension = true;
     window(&mut params, Window::Valid);
     params
 }
@@ -434,6 +438,7 @@ fn build(plan: &Plan, keys: &Keys) -> Built {
     dn.push(DnType::CommonName, NAME);
     leaf.distinguished_name = dn;
     leaf.serial_number = Some(SerialNumber::from(100u64));
+    leaf.use_authority_key_identifier_extension = true;
     let name = if plan.has(Defect::WrongName) {
         "other.test"
     } else {
@@ -605,6 +610,7 @@ fn check(plan: &Plan, keys: &Keys, rng: &mut Rng) -> usize {
             "{:?} ignoring {ignored:?}",
             plan.defects
         );
+        check_details(plan, &verdict.details, &verdict.errors);
         if verdict.accepted() {
             // Exactly what was planted: nothing ignored is reported without cause.
             assert_eq!(
@@ -630,6 +636,247 @@ fn check(plan: &Plan, keys: &Keys, rng: &mut Rng) -> usize {
         verified += 1;
     }
     verified
+}
+
+impl Plan {
+    /// The positions of the presented certificates, as `build` sends them.
+    fn intermediate_position(&self) -> Option<usize> {
+        (!self.has(Defect::IntermediateNotSent))
+            .then(|| 1 + usize::from(self.has(Defect::PathLength)))
+    }
+
+    fn attacker_position(&self) -> Option<usize> {
+        let inter = self.intermediate_position()?;
+        matches!(self.attacker(), Some((true, _))).then_some(inter + 1)
+    }
+
+    fn last_position(&self) -> usize {
+        self.attacker_position()
+            .or_else(|| self.intermediate_position())
+            .unwrap_or(0)
+    }
+
+    /// The certificate a class is about and what must be said of it, from what was planted.
+    fn expected_context(&self, class: R) -> (usize, Expect) {
+        let inter = self.intermediate_position().unwrap_or(0);
+        let leaf_issuer = if self.has(Defect::PathLength) {
+            "CN=Lower Intermediate"
+        } else {
+            "CN=Intermediate"
+        };
+        let window_of = |w: Window| match w {
+            Window::Expired => Expect::Window {
+                not_after: NOW - 5 * YEAR,
+                outside_by: 5 * YEAR,
+                not_yet_valid: false,
+            },
+            Window::NotYetValid | Window::Valid => Expect::Window {
+                not_after: NOW + 10 * YEAR,
+                outside_by: 5 * YEAR,
+                not_yet_valid: true,
+            },
+        };
+        match class {
+            R::Expired => {
+                let leaf = self.defects.iter().find_map(|d| match d {
+                    Defect::LeafWindow(w) => Some(*w),
+                    _ => None,
+                });
+                if let Some(w) = leaf {
+                    (0, window_of(w))
+                } else if self.has(Defect::IntermediateWindow(Window::Expired)) {
+                    (inter, window_of(Window::Expired))
+                } else {
+                    let (_, w) = self.attacker().expect("only an attacker's root is left");
+                    (self.last_position(), window_of(w))
+                }
+            }
+            R::InvalidName => (0, Expect::Names(vec!["other.test".into()])),
+            R::WrongUsage if self.has(Defect::WrongEku) => (0, Expect::Purposes),
+            R::WrongUsage => (inter, Expect::Purposes),
+            R::BasicConstraintsError if self.has(Defect::LeafIsCa) => (0, Expect::Ca(Some(true))),
+            R::BasicConstraintsError if self.has(Defect::PathLength) => (inter, Expect::PathLen(0)),
+            R::BasicConstraintsError => (inter, Expect::Ca(Some(false))),
+            R::InvalidSignature if self.has(Defect::ForgedSignature(Depth::Leaf)) => {
+                (0, Expect::Signature(leaf_issuer.into()))
+            }
+            R::InvalidSignature => {
+                let issuer = match self.attacker() {
+                    Some(_) => "CN=Attacker Root",
+                    None => "CN=Trusted Root",
+                };
+                (inter, Expect::Signature(issuer.into()))
+            }
+            R::Revoked
+                if self.has(Defect::Revoked(Depth::Leaf))
+                    && matches!(self.crls(), Crls::All | Crls::LeafIssuerOnly) =>
+            {
+                (0, Expect::Serial("64"))
+            }
+            R::Revoked => (inter, Expect::Serial("0a")),
+            R::RevocationFailure => (0, Expect::StaleCrl(leaf_issuer.into())),
+            // The first certificate whose issuer's CRL was not given: the leaf's issuer's, or
+            // the intermediate's CRL, which nobody issues, above a lower intermediate, or the
+            // root's, never given for an attacker's chain.
+            R::RevocationInformationMissing if self.crls() == Crls::IntermediateIssuerOnly => {
+                (0, Expect::NoCrl)
+            }
+            R::RevocationInformationMissing if self.has(Defect::PathLength) => (1, Expect::NoCrl),
+            R::RevocationInformationMissing => (inter, Expect::NoCrl),
+            R::IncompleteChain if self.has(Defect::IntermediateNotSent) => (
+                0,
+                Expect::Issuer {
+                    missing: leaf_issuer.into(),
+                    self_signed: false,
+                },
+            ),
+            R::IncompleteChain | R::Untrusted => (
+                self.last_position(),
+                Expect::Issuer {
+                    missing: "CN=Attacker Root".into(),
+                    self_signed: class == R::Untrusted,
+                },
+            ),
+            R::UnknownCriticalExtension if self.has(Defect::CriticalExtension(Depth::Leaf)) => {
+                (0, Expect::Extension)
+            }
+            R::UnknownCriticalExtension => (inter, Expect::Extension),
+            R::InvalidCertificateAuthorityPolicy => (inter, Expect::NameConstraints),
+            other => panic!("no defect plants {other}"),
+        }
+    }
+}
+
+/// What the oracle knows of a context, from the plan.
+#[derive(Debug)]
+enum Expect {
+    Window {
+        not_after: i64,
+        outside_by: i64,
+        not_yet_valid: bool,
+    },
+    Names(Vec<String>),
+    Purposes,
+    Ca(Option<bool>),
+    PathLen(u32),
+    Signature(String),
+    Serial(&'static str),
+    StaleCrl(String),
+    NoCrl,
+    Issuer {
+        missing: String,
+        self_signed: bool,
+    },
+    Extension,
+    NameConstraints,
+}
+
+/// Every reported class has one detail, about the certificate the plan says, saying what the
+/// plan planted.
+fn check_details(plan: &Plan, details: &[ErrorDetail], errors: &[R]) {
+    let classes: Vec<R> = details.iter().map(|detail| detail.class).collect();
+    assert_eq!(classes, errors, "{:?}", plan.defects);
+    for detail in details {
+        let (position, expect) = plan.expected_context(detail.class);
+        let what = format!("{:?}: {detail:?} against {expect:?}", plan.defects);
+        if detail.class != R::RevocationFailure {
+            let cert = detail
+                .certificate
+                .as_ref()
+                .expect("a certificate concerned");
+            assert_eq!(cert.position, position, "{what}");
+        }
+        let ok = match (&expect, &detail.context) {
+            (
+                Expect::Window {
+                    not_after,
+                    outside_by,
+                    not_yet_valid,
+                },
+                ErrorContext::Validity {
+                    not_after: got_after,
+                    outside_by_secs,
+                    not_yet_valid: got_yet,
+                    checked_at,
+                    ..
+                },
+            ) => {
+                got_after.unix() == *not_after
+                    && *outside_by_secs == *outside_by as u64
+                    && got_yet == not_yet_valid
+                    && checked_at.unix() == NOW
+            }
+            (
+                Expect::Names(names),
+                ErrorContext::Name {
+                    asked,
+                    asked_ip,
+                    dns_names,
+                    ip_addresses,
+                },
+            ) => asked == NAME && !asked_ip && dns_names == names && ip_addresses.is_empty(),
+            (
+                Expect::Purposes,
+                ErrorContext::Usage {
+                    eku_present,
+                    purposes,
+                },
+            ) => *eku_present && purposes == &["clientAuth"],
+            (Expect::Ca(ca), ErrorContext::BasicConstraints { ca: got, .. }) => ca == got,
+            (
+                Expect::PathLen(limit),
+                ErrorContext::BasicConstraints {
+                    ca,
+                    needs_ca,
+                    path_len,
+                },
+            ) => *ca == Some(true) && *needs_ca && *path_len == Some(*limit),
+            (
+                Expect::Signature(issuer),
+                ErrorContext::Signature {
+                    algorithm,
+                    issuer: got,
+                },
+            ) => got == issuer && algorithm == "ecdsa-with-SHA256",
+            (
+                Expect::Serial(serial),
+                ErrorContext::Revoked {
+                    serial: got,
+                    revoked_at,
+                    reason,
+                },
+            ) => got == serial && revoked_at.unix() == NOW - YEAR && reason.is_none(),
+            (
+                Expect::StaleCrl(issuer),
+                ErrorContext::StaleCrl {
+                    crl_issuer,
+                    next_update,
+                    ..
+                },
+            ) => crl_issuer == issuer && next_update.map(|t| t.unix()) == Some(NOW - YEAR / 2),
+            (Expect::NoCrl, ErrorContext::NoCrl { .. }) => true,
+            (
+                Expect::Issuer {
+                    missing,
+                    self_signed,
+                },
+                ErrorContext::Issuer {
+                    missing_issuer,
+                    authority_key_id,
+                    ends_self_signed,
+                    ..
+                },
+            ) => {
+                missing_issuer == missing
+                    && ends_self_signed == self_signed
+                    && authority_key_id.as_ref().is_some_and(|id| id.len() == 40)
+            }
+            (Expect::Extension, ErrorContext::Extension { oid }) => oid == "1.3.6.1.4.1.55555.1",
+            (Expect::NameConstraints, ErrorContext::NameConstraints) => true,
+            _ => false,
+        };
+        assert!(ok, "{what}");
+    }
 }
 
 #[test]
