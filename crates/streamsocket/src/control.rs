@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::cert::ChainValidationResult;
+use proto::cert::{ChainValidationResult, SpkiPin};
 use proto::level::{Operation, ProtectionLevel, decide};
 use proto::starttls::EhloName;
 use rustls::client::{ClientSessionMemoryCache, ClientSessionStore};
@@ -42,6 +42,7 @@ pub struct SocketControl {
     handshake_timeout: Duration,
     hop_limit: Option<u32>,
     ignorable_server_certificate_errors: Vec<ChainValidationResult>,
+    pinned_server_keys: Vec<SpkiPin>,
     keep_alive: bool,
     key_exchange_groups: Vec<NamedGroup>,
     /// Set by the socket when it starts to connect; setters refuse to run afterwards.
@@ -268,6 +269,39 @@ impl SocketControl {
         Ok(())
     }
 
+    /// The server keys accepted (SHA-256 of the leaf's SubjectPublicKeyInfo); empty: any key
+    /// that validates.
+    pub fn pinned_server_keys(&self) -> &[SpkiPin] {
+        &self.pinned_server_keys
+    }
+
+    /// Accepts only a server whose leaf certificate's key is one of `pins` (each the SHA-256 of
+    /// a SubjectPublicKeyInfo, parsed with `"sha256/BASE64".parse::<SpkiPin>()`); an empty list
+    /// removes the requirement.
+    ///
+    /// A server with another key fails with `ErrorKind::CertificatePinMismatch`, whatever
+    /// [`set_ignorable_server_certificate_errors`](Self::set_ignorable_server_certificate_errors)
+    /// says: the ignore-list then holds only for the pinned key, which is how the Windows Runtime
+    /// guidance says to accept a self-signed server (ignore `Untrusted` after checking its key).
+    /// Without an ignore-list, a pin is one more requirement on top of normal validation, as in
+    /// HTTP public-key pinning. The handshake signature is always checked against the same key,
+    /// so a peer without its private key never gets through.
+    pub fn set_pinned_server_keys(
+        &mut self,
+        pins: impl IntoIterator<Item = SpkiPin>,
+    ) -> Result<(), Error> {
+        self.check_unlocked()?;
+        let mut list: Vec<SpkiPin> = Vec::new();
+        for pin in pins {
+            if !list.contains(&pin) {
+                list.push(pin);
+            }
+        }
+        self.pinned_server_keys = list;
+        self.tls_parts = TlsPartsCell::default();
+        Ok(())
+    }
+
     /// Whether TCP keep-alive probes are enabled (default: off).
     pub fn keep_alive(&self) -> bool {
         self.keep_alive
@@ -433,6 +467,7 @@ impl Default for SocketControl {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             hop_limit: None,
             ignorable_server_certificate_errors: Vec::new(),
+            pinned_server_keys: Vec::new(),
             keep_alive: false,
             key_exchange_groups: Vec::new(),
             locked: Lock(false),

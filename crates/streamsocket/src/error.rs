@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::cert::ChainValidationResult;
+use proto::cert::{ChainValidationResult, ErrorDetail, PinMismatch};
 use proto::codec::FrameError;
 use proto::level::{
     InvalidReason, Operation, ProtectionLevel, Refusal, RefusalReason, UnsupportedReason,
@@ -36,20 +36,40 @@ pub enum Error {
         greeting: String,
     },
 
-    /// The server certificate failed validation; `errors` lists every problem found.
+    /// The server certificate failed validation; `errors` lists every problem found and
+    /// `details` what each is about, in the words of `SocketInformation`.
     #[error(
         "the server certificate is not acceptable ({}); add the classes to \
          ignorable_server_certificate_errors only if you trust this server anyway",
-        list(errors)
+        explain(errors, details)
     )]
     Certificate {
         /// Every problem found, ignored ones included, without duplicates.
         errors: Vec<ChainValidationResult>,
+        /// What each of `errors` is about, in the same order (behind one pointer: the error
+        /// stays small and cheap to clone).
+        details: Arc<Vec<ErrorDetail>>,
         /// The problems that were not ignored: the reason the handshake failed.
         not_ignored: Vec<ChainValidationResult>,
         /// What rustls reported.
         #[source]
         source: rustls::Error,
+    },
+
+    /// Public-key pins were set and the server's key matches none of them: refused whatever
+    /// the ignore-list says (the chain's own problems, if any, are in `errors`).
+    #[error(
+        "{mismatch}; the server's key is not one the caller pinned, whatever certificate errors \
+         are ignored{}",
+        problems(errors, details)
+    )]
+    PinMismatch {
+        /// Both hashes: the server's and the pinned ones.
+        mismatch: Box<PinMismatch>,
+        /// Every problem found with the chain, ignored ones included.
+        errors: Vec<ChainValidationResult>,
+        /// What each of `errors` is about.
+        details: Arc<Vec<ErrorDetail>>,
     },
 
     /// A connect or upgrade was cancelled (its future dropped) before it finished; the socket
@@ -291,6 +311,7 @@ impl Error {
                 errors,
                 ..
             } => certificate_kind(not_ignored.first().or_else(|| errors.first()).copied()),
+            Self::PinMismatch { .. } => ErrorKind::CertificatePinMismatch,
             Self::Cancelled => ErrorKind::InvalidArgument,
             Self::ClosedDuringHandshake | Self::Handshake { .. } => ErrorKind::HandshakeFailed,
             Self::Connect { source, .. } | Self::Io(source) => io_kind(source.kind()),
@@ -435,6 +456,8 @@ pub enum ErrorKind {
     CertificateCommonNameIsIncorrect,
     /// The certificate was revoked.
     CertificateRevoked,
+    /// The server's public key matches none of the pinned keys.
+    CertificatePinMismatch,
     /// The chain does not end at a trusted root (or is incomplete).
     CertificateUntrustedRoot,
     /// The certificate is not valid for server authentication.
@@ -501,6 +524,7 @@ impl ErrorKind {
             Self::CertificateIsInvalid => "CertificateIsInvalid",
             Self::CertificateCommonNameIsIncorrect => "CertificateCommonNameIsIncorrect",
             Self::CertificateRevoked => "CertificateRevoked",
+            Self::CertificatePinMismatch => "CertificatePinMismatch",
             Self::CertificateUntrustedRoot => "CertificateUntrustedRoot",
             Self::CertificateWrongUsage => "CertificateWrongUsage",
             Self::ConnectionRefused => "ConnectionRefused",
@@ -574,9 +598,23 @@ fn io_kind(kind: io::ErrorKind) -> ErrorKind {
     }
 }
 
-fn list(errors: &[ChainValidationResult]) -> String {
-    let names: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    names.join(", ")
+/// The details' own words, one after the other, or the class names when there are none.
+fn explain(errors: &[ChainValidationResult], details: &[ErrorDetail]) -> String {
+    if details.is_empty() {
+        let names: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        return names.join(", ");
+    }
+    let lines: Vec<String> = details.iter().map(ToString::to_string).collect();
+    lines.join("; ")
+}
+
+/// The chain's problems after a pin mismatch, if it has any.
+fn problems(errors: &[ChainValidationResult], details: &[ErrorDetail]) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(" (the chain also has: {})", explain(errors, details))
+    }
 }
 
 #[cfg(test)]
@@ -689,11 +727,42 @@ mod tests {
                 ChainValidationResult::Expired,
                 ChainValidationResult::InvalidName,
             ],
+            details: Arc::default(),
             not_ignored: vec![ChainValidationResult::InvalidName],
             source: rustls::Error::General("test".into()),
         };
         assert_eq!(err.kind(), ErrorKind::CertificateCommonNameIsIncorrect);
         assert_eq!(err.status(), Some(25));
+        // Without details, the class names.
         assert!(err.to_string().contains("Expired, InvalidName"), "{err}");
+    }
+
+    #[test]
+    fn a_pin_mismatch_is_its_own_kind_without_a_winrt_status_and_names_both_hashes() {
+        use proto::cert::SpkiPin;
+        let leaf = SpkiPin::from_bytes([1; 32]);
+        let pinned = SpkiPin::from_bytes([2; 32]);
+        let err = Error::PinMismatch {
+            mismatch: Box::new(PinMismatch {
+                leaf: Some(leaf),
+                pinned: vec![pinned],
+            }),
+            errors: vec![ChainValidationResult::Untrusted],
+            details: Arc::default(),
+        };
+        assert_eq!(err.kind(), ErrorKind::CertificatePinMismatch);
+        assert_eq!(err.kind().name(), "CertificatePinMismatch");
+        assert_eq!(err.status(), None);
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "the server's key sha256/{leaf} is not pinned (pinned: sha256/{pinned})"
+            )),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("(the chain also has: Untrusted)"),
+            "{message}"
+        );
     }
 }

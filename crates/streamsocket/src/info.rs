@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
+use proto::cert::{ChainValidationResult, ErrorDetail, SocketSslErrorSeverity, SpkiPin};
 use proto::level::{ProtectionLevel, TlsVersion};
 use proto::starttls::Dialect;
 use rustls::{CipherSuite, NamedGroup};
@@ -56,8 +56,16 @@ pub struct SocketInformation {
     pub server_certificates: Vec<CertificateSummary>,
     /// Every problem found with the server certificate, including those that were ignored.
     pub server_certificate_errors: Vec<ChainValidationResult>,
+    /// What each of `server_certificate_errors` is about (the certificate concerned and the
+    /// field that failed), in the same order.
+    pub server_certificate_error_details: Vec<ErrorDetail>,
     /// The worst severity among `server_certificate_errors`.
     pub server_certificate_error_severity: SocketSslErrorSeverity,
+    /// The pin of the server's key: SHA-256 of the leaf's SubjectPublicKeyInfo, base64 (what
+    /// `SocketControl::set_pinned_server_keys` takes).
+    pub server_key_pin: Option<SpkiPin>,
+    /// Whether pins were set and the server's key matched none of them.
+    pub pin_mismatch: bool,
     /// Bytes written to the wire before the TLS handshake began (STARTTLS phase).
     pub bytes_sent_before_upgrade: u64,
     /// Bytes read from the wire before the TLS handshake began.
@@ -93,7 +101,10 @@ impl Default for SocketInformation {
             handshake_duration: None,
             server_certificates: Vec::new(),
             server_certificate_errors: Vec::new(),
+            server_certificate_error_details: Vec::new(),
             server_certificate_error_severity: SocketSslErrorSeverity::None,
+            server_key_pin: None,
+            pin_mismatch: false,
             bytes_sent_before_upgrade: 0,
             bytes_received_before_upgrade: 0,
             bytes_sent_after_upgrade: 0,
@@ -110,17 +121,29 @@ impl fmt::Display for SocketInformation {
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), ToString::to_string)
         }
-        let errors = if self.server_certificate_errors.is_empty() {
-            "none".to_owned()
-        } else {
-            let names: Vec<String> = self
-                .server_certificate_errors
+        // One line per error, in the words of its detail (the class name alone without one).
+        let mut error_lines: Vec<String> = if self.server_certificate_error_details.is_empty() {
+            self.server_certificate_errors
                 .iter()
                 .map(ToString::to_string)
-                .collect();
-            names.join(", ")
+                .collect()
+        } else {
+            self.server_certificate_error_details
+                .iter()
+                .map(ToString::to_string)
+                .collect()
         };
-        let rows: [(&str, String); 17] = [
+        if error_lines.is_empty() {
+            error_lines.push("none".to_owned());
+        }
+        let mut error_lines = error_lines.into_iter();
+        let errors = error_lines.next().unwrap_or_default();
+        let pin = match (&self.server_key_pin, self.pin_mismatch) {
+            (Some(pin), false) => format!("sha256/{pin}"),
+            (Some(pin), true) => format!("sha256/{pin} (not pinned: refused)"),
+            (None, _) => "-".to_owned(),
+        };
+        let rows: [(&str, String); 18] = [
             ("local address", opt(&self.local_address)),
             ("remote address", opt(&self.remote_address)),
             ("remote host name", opt(&self.remote_host_name)),
@@ -148,6 +171,7 @@ impl fmt::Display for SocketInformation {
                 "error severity",
                 self.server_certificate_error_severity.to_string(),
             ),
+            ("server key pin", pin),
             (
                 "bytes before upgrade",
                 format!(
@@ -165,6 +189,11 @@ impl fmt::Display for SocketInformation {
         ];
         for (name, value) in rows {
             writeln!(f, "{name:<20} {value}")?;
+            if name == "certificate errors" {
+                for line in error_lines.by_ref() {
+                    writeln!(f, "{:<20} {line}", "")?;
+                }
+            }
         }
         for (depth, cert) in self.server_certificates.iter().enumerate() {
             writeln!(f, "certificate {depth}")?;

@@ -108,7 +108,9 @@ mod tls;
 mod verifier;
 
 pub use proto;
-pub use proto::cert::{ChainValidationResult, SocketSslErrorSeverity};
+pub use proto::cert::{
+    ChainValidationResult, ErrorContext, ErrorDetail, PinMismatch, SocketSslErrorSeverity, SpkiPin,
+};
 pub use proto::level::{ProtectionLevel, TlsVersion};
 pub use proto::service::Service;
 pub use proto::starttls::{Dialect, EhloName};

@@ -148,6 +148,7 @@ impl TlsPartsCell {
             control.trust_anchors().root_store()?,
             control.crls(),
             control.ignorable_server_certificate_errors(),
+            control.pinned_server_keys(),
         )?);
         let resolver: Arc<dyn ResolvesClientCert> = match control.client_identity() {
             Some(identity) => {

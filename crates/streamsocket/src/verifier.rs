@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use proto::cert::{ChainValidationResult, ChainVerifier};
+use proto::cert::{ChainValidationResult, ChainVerifier, ErrorDetail, PinMismatch, SpkiPin};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
@@ -25,8 +25,12 @@ pub(crate) struct Report {
     pub(crate) chain: Vec<CertificateSummary>,
     /// Every problem found, sorted by WinRT value, without duplicates.
     pub(crate) errors: Vec<ChainValidationResult>,
+    /// What each of `errors` is about.
+    pub(crate) details: Vec<ErrorDetail>,
     /// The problems that were not ignored.
     pub(crate) not_ignored: Vec<ChainValidationResult>,
+    /// Pins were set and the server's key matched none.
+    pub(crate) pin_mismatch: Option<PinMismatch>,
 }
 
 /// A report shared between the verifier (inside rustls) and the socket.
@@ -63,12 +67,12 @@ impl ReportingVerifier {
         roots: RootCertStore,
         crls: &[CertificateRevocationListDer<'static>],
         ignorable: &[ChainValidationResult],
+        pins: &[SpkiPin],
     ) -> Result<Self, Error> {
         let algorithms = provider.signature_verification_algorithms;
-        let chains =
-            ChainVerifier::new(roots.roots, crls, algorithms.all, ignorable).map_err(|err| {
-                Error::invalid(format!("cannot build the certificate verifier: {err}"))
-            })?;
+        let chains = ChainVerifier::new(roots.roots, crls, algorithms.all, ignorable)
+            .map_err(|err| Error::invalid(format!("cannot build the certificate verifier: {err}")))?
+            .with_pins(pins);
         Ok(Self { chains, algorithms })
     }
 }
@@ -91,6 +95,10 @@ impl ServerCertVerifier for ReportingVerifier {
             .verify(end_entity, intermediates, server_name, now);
         let result = if verdict.accepted() {
             Ok(ServerCertVerified::assertion())
+        } else if let Some(mismatch) = &verdict.pin_mismatch {
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                OtherError(Arc::new(NotPinned(mismatch.clone()))),
+            )))
         } else {
             Err(rustls::Error::InvalidCertificate(certificate_error(
                 &verdict.blocking,
@@ -101,7 +109,9 @@ impl ServerCertVerifier for ReportingVerifier {
             *report.lock() = Report {
                 chain,
                 errors: verdict.errors,
+                details: verdict.details,
                 not_ignored: verdict.blocking,
+                pin_mismatch: verdict.pin_mismatch,
             }
         });
         result
@@ -168,3 +178,15 @@ impl std::fmt::Display for Refused {
 }
 
 impl std::error::Error for Refused {}
+
+/// The error rustls is given when the server's key is not pinned.
+#[derive(Debug)]
+struct NotPinned(PinMismatch);
+
+impl std::fmt::Display for NotPinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for NotPinned {}

@@ -78,6 +78,12 @@ impl StreamSocket {
             let found = report.lock();
             self.info.server_certificates = found.chain.clone();
             self.info.server_certificate_errors = found.errors.clone();
+            self.info.server_certificate_error_details = found.details.clone();
+            self.info.server_key_pin = found
+                .chain
+                .first()
+                .and_then(|leaf| proto::cert::SpkiPin::of_certificate(leaf.der().as_ref()));
+            self.info.pin_mismatch = found.pin_mismatch.is_some();
             self.info.server_certificate_error_severity = proto::cert::severity_of(&found.errors);
         }
         let tls = match outcome {
@@ -135,9 +141,17 @@ fn handshake_error(
     }
     {
         let found = report.lock();
+        if let Some(mismatch) = &found.pin_mismatch {
+            return Error::PinMismatch {
+                mismatch: Box::new(mismatch.clone()),
+                errors: found.errors.clone(),
+                details: Arc::new(found.details.clone()),
+            };
+        }
         if !found.not_ignored.is_empty() {
             return Error::Certificate {
                 errors: found.errors.clone(),
+                details: Arc::new(found.details.clone()),
                 not_ignored: found.not_ignored.clone(),
                 source: tls_err.unwrap_or_else(|| rustls::Error::General(err.to_string())),
             };

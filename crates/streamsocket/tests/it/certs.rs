@@ -2,7 +2,8 @@
 //! ignorable classes all ignored or one left out, and fatal classes that cannot be ignored.
 
 use streamsocket::{
-    ChainValidationResult as C, ErrorKind, ProtectionLevel, SocketSslErrorSeverity, StreamSocket,
+    ChainValidationResult as C, ErrorKind, ProtectionLevel, SocketSslErrorSeverity, SpkiPin,
+    StreamSocket,
 };
 use testpki::{ExpectedError, Scenario};
 
@@ -260,7 +261,16 @@ async fn an_expired_certificate_for_the_wrong_host_reports_both_errors() {
         vec![C::Expired, C::InvalidName]
     );
     assert!(matches!(err.kind(), ErrorKind::CertificateExpired), "{err}");
-    assert!(err.to_string().contains("Expired, InvalidName"), "{err}");
+    // Both errors in the message, each with what it is about (testpki's valid names).
+    let message = err.to_string();
+    assert!(
+        message.contains("(Expired: leaf expired ")
+            && message.contains(
+                "; InvalidName: leaf is for DNS:mock.streamsocket.test, DNS:localhost, \
+                 IP:127.0.0.1, IP:::1, not wrong.example.test)"
+            ),
+        "{err}"
+    );
 
     // Expired ignored does not excuse InvalidName.
     let (result, socket) =
@@ -480,4 +490,137 @@ async fn the_windows_sample_pattern_inspect_decide_retry() {
         vec![C::IncompleteChain]
     );
     assert_eq!(retry.information().protection_level, ProtectionLevel::Tls13);
+}
+
+/// Connects to a server presenting `scenario` with keys of `key_kind`, ignoring `ignorable` and
+/// pinning `pins`.
+async fn connect_pinned(
+    scenario: Scenario,
+    key_kind: testpki::KeyKind,
+    ignorable: &[C],
+    pins: &[SpkiPin],
+) -> (Result<(), streamsocket::Error>, StreamSocket, SpkiPin) {
+    let server = TestServer::start(Options {
+        scenario,
+        key_kind,
+        ..Options::default()
+    })
+    .await;
+    let leaf = SpkiPin::of_certificate(server.identity.chain[0].as_ref()).expect("a leaf");
+    let mut socket = socket_for(&server.identity);
+    let control = socket.control_mut();
+    control
+        .set_ignorable_server_certificate_errors(ignorable.iter().copied())
+        .unwrap();
+    control
+        .set_pinned_server_keys(pins.iter().copied())
+        .unwrap();
+    let result = socket
+        .connect("localhost", &server.port(), ProtectionLevel::Ssl)
+        .await;
+    (result, socket, leaf)
+}
+
+/// The pin of the leaf `scenario` presents with keys of `key_kind`, written as a user would
+/// (the HPKP form), read back through the parser.
+fn pin_text(scenario: Scenario, key_kind: testpki::KeyKind) -> SpkiPin {
+    let identity = testpki::Pki::shared(key_kind)
+        .server(scenario)
+        .expect("an identity");
+    let pin = SpkiPin::of_certificate(identity.chain[0].as_ref()).expect("a leaf");
+    format!("sha256/{pin}").parse().expect("a pin parses")
+}
+
+#[tokio::test]
+async fn a_self_signed_server_is_accepted_with_untrusted_ignored_only_for_its_pinned_key() {
+    let other = SpkiPin::from_bytes([7; 32]);
+    for key_kind in testpki::KeyKind::ALL {
+        let right = pin_text(Scenario::SelfSigned, key_kind);
+        // Ignored and pinned: accepted, and the problem is still reported.
+        let (result, socket, leaf) = connect_pinned(
+            Scenario::SelfSigned,
+            key_kind,
+            &[C::Untrusted],
+            &[other, right],
+        )
+        .await;
+        result.unwrap_or_else(|err| panic!("{key_kind}: {err}"));
+        let info = socket.information();
+        assert_eq!(info.server_certificate_errors, [C::Untrusted]);
+        assert_eq!(info.server_key_pin, Some(leaf));
+        assert!(!info.pin_mismatch);
+
+        // Ignored, another key pinned: refused with both hashes, whatever is ignored.
+        let (result, socket, leaf) =
+            connect_pinned(Scenario::SelfSigned, key_kind, &[C::Untrusted], &[other]).await;
+        let err = result.expect_err("a key that is not pinned is refused");
+        assert_eq!(err.kind(), ErrorKind::CertificatePinMismatch, "{err}");
+        let message = err.to_string();
+        assert!(message.contains(&format!("sha256/{leaf}")), "{message}");
+        assert!(message.contains(&format!("sha256/{other}")), "{message}");
+        assert!(socket.information().pin_mismatch);
+        assert_eq!(
+            socket.information().protection_level,
+            ProtectionLevel::PlainSocket
+        );
+
+        // Pinned but not ignored: the pin does not stand in for trust.
+        let (result, _, _) = connect_pinned(Scenario::SelfSigned, key_kind, &[], &[right]).await;
+        let err = result.expect_err("a pin is no trust anchor");
+        assert_eq!(err.kind(), ErrorKind::CertificateUntrustedRoot, "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_pin_is_an_extra_requirement_on_a_valid_chain() {
+    let key_kind = testpki::KeyKind::Ed25519;
+    let right = pin_text(Scenario::Valid, key_kind);
+    let (result, _, _) = connect_pinned(Scenario::Valid, key_kind, &[], &[right]).await;
+    result.expect("the pinned key of a valid chain");
+    let (result, _, _) = connect_pinned(
+        Scenario::Valid,
+        key_kind,
+        &[],
+        &[SpkiPin::from_bytes([1; 32])],
+    )
+    .await;
+    let err = result.expect_err("a valid chain with another key pinned");
+    assert_eq!(err.kind(), ErrorKind::CertificatePinMismatch, "{err}");
+    // The same key under another scenario's chain: the pin is of the key, not the chain.
+    let expired = pin_text(Scenario::Expired, key_kind);
+    let (result, _, _) =
+        connect_pinned(Scenario::Expired, key_kind, &[C::Expired], &[expired]).await;
+    result.expect("ignored and pinned");
+}
+
+#[tokio::test]
+async fn pins_cannot_change_after_connecting() {
+    let (result, mut socket, leaf) =
+        connect_pinned(Scenario::Valid, testpki::KeyKind::EcdsaP256, &[], &[]).await;
+    result.expect("no pins");
+    let err = socket
+        .control_mut()
+        .set_pinned_server_keys([leaf])
+        .expect_err("the control is frozen");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_failed_connect_explains_each_error_in_the_words_of_the_information() {
+    let (result, socket) = connect_scenario(Scenario::Expired, ProtectionLevel::Ssl, &[]).await;
+    let err = result.expect_err("expired");
+    let info = socket.information();
+    let [detail] = info.server_certificate_error_details.as_slice() else {
+        panic!("one detail: {:?}", info.server_certificate_error_details);
+    };
+    assert_eq!(detail.class, C::Expired);
+    let line = detail.to_string();
+    // testpki's expired leaf ended on 2021-01-01.
+    assert!(
+        line.starts_with("Expired: leaf expired ")
+            && line.ends_with("(not after 2021-01-01T00:00:00Z)"),
+        "{line}"
+    );
+    assert!(err.to_string().contains(&line), "{err}");
+    assert!(info.to_string().contains(&line), "{info}");
 }

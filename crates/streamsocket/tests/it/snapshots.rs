@@ -42,6 +42,29 @@ fn settings(fingerprints_vary: bool) -> insta::Settings {
             "[bytes]"
         });
     }
+    // The real clock: a check time after testpki's reference instant, and a distance from the
+    // window that grows with it.
+    settings.add_dynamic_redaction(
+        ".server_certificate_error_details[].context.checked_at",
+        |value, _| {
+            let text = value.as_str().expect("a time is a string");
+            assert!(
+                text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T',
+                "RFC 3339 in UTC: {text}"
+            );
+            assert!(text > "2025-06-01T00:00:00Z", "a real time: {text}");
+            "[now]"
+        },
+    );
+    settings.add_dynamic_redaction(
+        ".server_certificate_error_details[].context.outside_by_secs",
+        |value, _| {
+            let secs = value.as_u64().expect("seconds");
+            // testpki's expired leaf ended on 2021-01-01, more than four years before any run.
+            assert!(secs > 4 * 365 * 86_400, "outside its window by {secs} s");
+            "[secs]"
+        },
+    );
     if fingerprints_vary {
         settings.add_dynamic_redaction(".server_certificates[].sha256_fingerprint", |value, _| {
             let text = value.as_str().expect("a fingerprint is a string");
