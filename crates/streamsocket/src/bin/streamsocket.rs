@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use streamsocket::proto::level::{Operation, decide};
 use streamsocket::{
     ChainValidationResult, CipherSuite, ClientIdentity, Dialect, EhloName, Error, ErrorKind,
-    NamedGroup, ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity,
+    NamedGroup, ProtectionLevel, SocketControl, SocketInformation, SocketSslErrorSeverity, SpkiPin,
     StreamSocket, StringCodec, TrustAnchors, write_string,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -128,6 +128,12 @@ struct ConnectArgs {
     /// ignored. A chain is accepted only if it verifies with exactly these checks relaxed.
     #[arg(long, value_name = "ERR,...", value_delimiter = ',', value_parser = parse_ignorable)]
     ignore: Vec<ChainValidationResult>,
+    /// Accept only a server whose key has this pin: SHA-256 of the leaf's SubjectPublicKeyInfo,
+    /// base64, also written sha256/BASE64 (repeatable; the table's "server key pin" line shows
+    /// a server's). A server with another key is refused whatever --ignore says; with --ignore,
+    /// the listed errors are tolerated only for a pinned key.
+    #[arg(long = "pin-sha256", value_name = "BASE64", value_parser = parse_pin)]
+    pin_sha256: Vec<SpkiPin>,
     /// The minimum protection level of the handshake (WinRT MinProtectionLevel).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     min_level: Option<ProtectionLevel>,
@@ -231,6 +237,10 @@ fn parse_ignorable(s: &str) -> Result<ChainValidationResult, String> {
         SocketSslErrorSeverity::Fatal => Err(format!("{class} is fatal and cannot be ignored")),
         SocketSslErrorSeverity::None => Err(format!("{class} is not an error")),
     }
+}
+
+fn parse_pin(s: &str) -> Result<SpkiPin, String> {
+    s.parse::<SpkiPin>().map_err(|err| err.to_string())
 }
 
 fn parse_suite(s: &str) -> Result<CipherSuite, String> {
@@ -446,6 +456,7 @@ fn control(args: &ConnectArgs) -> Result<SocketControl, Failure> {
         lib(control.set_crls_pem(&pem))?;
     }
     lib(control.set_ignorable_server_certificate_errors(args.ignore.iter().copied()))?;
+    lib(control.set_pinned_server_keys(args.pin_sha256.iter().copied()))?;
     lib(control.set_min_protection_level(args.min_level))?;
     if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
         let identity =
@@ -617,7 +628,8 @@ impl Report {
             return;
         }
         if self.info.remote_address.is_some() {
-            print!("{}", self.info);
+            // Certificate names and error details come from the peer.
+            print!("{}", printable(&self.info.to_string()));
             if !self.capabilities.is_empty() {
                 println!("{:<20} {}", "capabilities", self.capabilities.join(" "));
             }
@@ -635,7 +647,11 @@ impl Report {
             }
         }
         if let Some(failure) = &self.failure {
-            eprintln!("streamsocket: {}: {}", failure.kind, failure.message);
+            eprintln!(
+                "streamsocket: {}: {}",
+                failure.kind,
+                printable(&failure.message)
+            );
         }
     }
 
@@ -655,6 +671,15 @@ impl Report {
         );
         if args.starttls.is_some() {
             map.insert("capabilities".to_owned(), json!(self.capabilities));
+        }
+        if !self.info.server_certificate_error_details.is_empty() {
+            let lines: Vec<String> = self
+                .info
+                .server_certificate_error_details
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            map.insert("certificate_error_lines".to_owned(), json!(lines));
         }
         if let Some(received) = &self.received {
             map.insert("received".to_owned(), json!(received.text()));

@@ -968,3 +968,151 @@ fn version_completions_and_man_pages_are_printed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The pin of the leaf a mock server presents, as `--pin-sha256` takes it.
+fn pin_of(server: &RunningServer) -> String {
+    let leaf = &server.config().identity.chain[0];
+    let pin = streamsocket::SpkiPin::of_certificate(leaf.as_ref()).expect("a leaf");
+    format!("sha256/{pin}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_sha256_lets_a_self_signed_server_through_only_with_its_key_for_every_key_type() {
+    let other = format!("sha256/{}", streamsocket::SpkiPin::from_bytes([9; 32]));
+    for key in KeyKind::ALL {
+        let server = testing::spawn(testing::config(
+            Dialect::Implicit,
+            Scenario::SelfSigned,
+            key,
+        ))
+        .await;
+        let pem = Pem::for_server(&server);
+        let pin = pin_of(&server);
+        let base = [
+            "--level",
+            "Ssl",
+            "--ca",
+            &pem.ca(),
+            "--json",
+            "--ignore",
+            "untrusted",
+        ];
+
+        let accepted = cli(connect_args(
+            &server,
+            &[&base[..], &["--pin-sha256", &other, "--pin-sha256", &pin]].concat(),
+        ))
+        .await;
+        assert_success(&accepted);
+        let json = accepted.json();
+        assert_eq!(
+            json["server_certificate_errors"],
+            serde_json::json!(["Untrusted"])
+        );
+        assert_eq!(
+            format!(
+                "sha256/{}",
+                json["server_key_pin"].as_str().unwrap_or_default()
+            ),
+            pin,
+            "{key}"
+        );
+        let line = json["certificate_error_lines"][0]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("Untrusted: chain ends in self-signed leaf"),
+            "{key}: {line}"
+        );
+
+        let refused = cli(connect_args(
+            &server,
+            &[&base[..], &["--pin-sha256", &other]].concat(),
+        ))
+        .await;
+        let json = assert_failure(&refused, "CertificatePinMismatch");
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&pin) && message.contains(&other),
+            "{message}"
+        );
+        assert_eq!(json["pin_mismatch"], true);
+        assert_eq!(json["protection_level"], "PlainSocket");
+
+        // A pin is no trust anchor: without --ignore the chain is still untrusted.
+        let untrusted = cli(connect_args(
+            &server,
+            &[
+                "--level",
+                "Ssl",
+                "--ca",
+                &pem.ca(),
+                "--json",
+                "--pin-sha256",
+                &pin,
+            ],
+        ))
+        .await;
+        assert_failure(&untrusted, "CertificateUntrustedRoot");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_table_prints_one_line_per_error_in_the_words_of_its_context() {
+    let server = testing::spawn(mock(Dialect::Implicit, Scenario::Expired)).await;
+    let pem = Pem::for_server(&server);
+    let run = cli(connect_args(
+        &server,
+        &["--level", "Ssl", "--ca", &pem.ca()],
+    ))
+    .await;
+    assert_eq!(run.status.code(), Some(1), "{run:#?}");
+    // testpki's expired leaf: not after 2021-01-01.
+    let line = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("certificate errors"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("Expired: leaf expired ")
+            && line.ends_with(" days ago (not after 2021-01-01T00:00:00Z)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("server key pin       sha256/"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("(Expired: leaf expired ")
+            && run.stderr.contains("2021-01-01T00:00:00Z)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_pin_is_refused_before_connecting() {
+    let server = testing::spawn(mock(Dialect::Implicit, Scenario::Valid)).await;
+    for (pin, reason) in [
+        ("abc", "44 characters"),
+        (
+            "sha1/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            "44 characters",
+        ),
+        (
+            "47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            "standard base64",
+        ),
+    ] {
+        let run = cli(connect_args(
+            &server,
+            &["--level", "Ssl", "--pin-sha256", pin],
+        ))
+        .await;
+        assert_eq!(run.status.code(), Some(2), "{pin}: {run:#?}");
+        assert!(run.stderr.contains(reason), "{pin}: {}", run.stderr);
+    }
+    assert_eq!(server.snapshot().connections, 0, "nothing was connected");
+}
