@@ -11,6 +11,10 @@ use serde::Serialize;
 
 use crate::case::{Behaviour, Case, Control, Mode, Scenario, ServerTls};
 
+mod context;
+
+pub use context::{ExpectedContext, check_contexts, scenario_contexts};
+
 /// A TLS version as the oracle speaks of it.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 pub enum Version {
@@ -150,6 +154,8 @@ pub struct Expected {
     /// The step that failed must have sent nothing: no connection for `connect`, no STARTTLS
     /// command or ClientHello for an upgrade.
     pub silent: bool,
+    /// What each certificate error's context must say, when the server's chain was judged.
+    pub contexts: Vec<ExpectedContext>,
 }
 
 impl Expected {
@@ -157,6 +163,7 @@ impl Expected {
         Self {
             any_of: vec![outcome],
             silent: false,
+            contexts: Vec::new(),
         }
     }
 
@@ -397,26 +404,30 @@ pub fn expect(case: &Case) -> Expected {
 
     // 4. The server's certificate: every error is reported, ignored or not.
     let cert_errors = scenario_errors(case.scenario);
+    let contexts = scenario_contexts(case.scenario, case.key);
     let ignored = case.control == Control::IgnoreScenarioErrors;
     let rejected = cert_errors.iter().any(|e| e.is_fatal() || !ignored);
-    if rejected {
-        return Expected::one(Outcome::Failed {
+    let outcome = if rejected {
+        Outcome::Failed {
             failure: Failure::CertificateRejected,
             cert_errors,
-        });
-    }
-
-    // 5. The client's certificate.
-    if case.control == Control::MutualTlsWithoutCertificate {
-        return Expected::one(Outcome::Failed {
+        }
+    } else if case.control == Control::MutualTlsWithoutCertificate {
+        // 5. The client's certificate.
+        Outcome::Failed {
             failure: Failure::ClientCertificateRejected,
             cert_errors,
-        });
+        }
+    } else {
+        Outcome::Secured {
+            version,
+            cert_errors,
+        }
+    };
+    Expected {
+        contexts,
+        ..Expected::one(outcome)
     }
-    Expected::one(Outcome::Secured {
-        version,
-        cert_errors,
-    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub struct CaseResult {
     pub pass: bool,
     /// The negotiated parameters the client reported (its `SocketInformation`), if any.
     pub information: Option<serde_json::Value>,
+    /// Each certificate error in its own words, one line each ("Expired: leaf expired ...").
+    pub certificate_errors: Vec<String>,
     /// The client's error kind (`ErrorKind` name), if it failed.
     pub error_kind: Option<String>,
     /// The client's error message with its sources, if it failed.
@@ -92,6 +94,18 @@ impl Report {
                 c.server.name()
             }),
         );
+        let contexts = self.certificate_contexts();
+        if !contexts.is_empty() {
+            out.push_str(
+                "\ncertificate errors in their own words (first case of each scenario and key):\n",
+            );
+            for (scenario, lines) in contexts {
+                let _ = writeln!(out, "  {scenario}");
+                for line in lines {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
         let failed: Vec<&CaseResult> = self.cases.iter().filter(|c| !c.pass).collect();
         let _ = writeln!(
             out,
@@ -117,6 +131,24 @@ impl Report {
             }
         }
         out
+    }
+
+    /// The certificate error lines of the first case of each scenario and key that reported
+    /// any, in scenario then key order: `("expired ed25519", ["Expired: leaf expired ..."])`.
+    pub fn certificate_contexts(&self) -> Vec<(String, &[String])> {
+        let mut first: BTreeMap<(crate::case::Scenario, crate::case::Key), &[String]> =
+            BTreeMap::new();
+        for result in &self.cases {
+            if !result.certificate_errors.is_empty() {
+                first
+                    .entry((result.case.scenario, result.case.key))
+                    .or_insert(&result.certificate_errors);
+            }
+        }
+        first
+            .into_iter()
+            .map(|((scenario, key), lines)| (format!("{scenario} {key}"), lines))
+            .collect()
     }
 
     /// One table: rows are client levels, columns the values of one axis; cells are

@@ -42,7 +42,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 pub async fn run_case(case: Case) -> CaseResult {
     let started = Instant::now();
     let expected = oracle::expect(&case);
-    let run = match execute(&case, expected.silent).await {
+    let run = match execute(&case, &expected).await {
         Ok(run) => run,
         Err(setup) => Run {
             outcome: Outcome::Failed {
@@ -51,6 +51,7 @@ pub async fn run_case(case: Case) -> CaseResult {
             },
             violations: vec![format!("case setup failed: {setup:#}")],
             information: None,
+            certificate_errors: Vec::new(),
             error_kind: None,
             error: None,
         },
@@ -59,6 +60,7 @@ pub async fn run_case(case: Case) -> CaseResult {
         outcome: observed,
         violations,
         information,
+        certificate_errors,
         error_kind,
         error,
     } = run;
@@ -71,6 +73,7 @@ pub async fn run_case(case: Case) -> CaseResult {
         violations,
         pass,
         information,
+        certificate_errors,
         error_kind,
         error,
         duration: started.elapsed(),
@@ -81,11 +84,13 @@ struct Run {
     outcome: Outcome,
     violations: Vec<String>,
     information: Option<serde_json::Value>,
+    certificate_errors: Vec<String>,
     error_kind: Option<String>,
     error: Option<String>,
 }
 
-async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
+async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run> {
+    let silent = expected.silent;
     let pki = Pki::shared(case.key);
     let config = server_config(case, pki)?;
     let identity = Arc::clone(&config.identity);
@@ -180,6 +185,18 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
             ));
         }
     }
+    // Every certificate error explains itself as testpki's scenario definition says.
+    let details = information
+        .as_ref()
+        .and_then(|i| i.get("server_certificate_error_details"));
+    for problem in oracle::check_contexts(&expected.contexts, details) {
+        violations.push(format!("certificate error context: {problem}"));
+    }
+    let certificate_errors: Vec<String> = info
+        .server_certificate_error_details
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if let Some(echo) = echo.filter(|e| e != "ping") {
         violations.push(format!("the server echoed {echo:?} for \"ping\""));
     }
@@ -247,6 +264,7 @@ async fn execute(case: &Case, silent: bool) -> anyhow::Result<Run> {
         outcome,
         violations,
         information,
+        certificate_errors,
         error_kind,
         error,
     })

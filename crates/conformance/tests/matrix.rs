@@ -42,6 +42,33 @@ async fn every_case_agrees_with_the_oracle_and_the_negotiated_parameters_are_rev
     let lines: Vec<String> = report.cases.iter().map(CaseResult::snapshot_line).collect();
     insta::assert_snapshot!("matrix", lines.join("\n"));
 
+    // Every certificate scenario, with every key type, explains its errors; the oracle checked
+    // each context's fields, this keeps their wording reviewed. Only the distance from today
+    // moves, so the day counts are filtered after the text around them is pinned.
+    let contexts = report.certificate_contexts();
+    let scenarios: std::collections::BTreeSet<&str> = contexts
+        .iter()
+        .filter_map(|(name, _)| name.split(' ').next())
+        .collect();
+    assert_eq!(
+        scenarios.len(),
+        testpki::Scenario::ALL.len() - 1,
+        "{scenarios:?}"
+    );
+    assert_eq!(
+        contexts.len(),
+        3 * scenarios.len(),
+        "every key type of every scenario"
+    );
+    let text: Vec<String> = contexts
+        .iter()
+        .map(|(name, lines)| format!("{name}\n  {}", lines.join("\n  ")))
+        .collect();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"expired \d+ days ago", "expired [n] days ago");
+    settings.add_filter(r"for another \d+ days", "for another [n] days");
+    settings.bind(|| insta::assert_snapshot!("certificate_contexts", text.join("\n")));
+
     for id in REPRESENTATIVE {
         let case = report
             .cases
@@ -55,6 +82,14 @@ async fn every_case_agrees_with_the_oracle_and_the_negotiated_parameters_are_rev
         settings.add_redaction(
             ".handshake_duration_ms",
             dynamic_redaction(positive_duration),
+        );
+        settings.add_redaction(
+            ".server_certificate_error_details[].context.checked_at",
+            dynamic_redaction(real_time),
+        );
+        settings.add_redaction(
+            ".server_certificate_error_details[].context.outside_by_secs",
+            dynamic_redaction(seconds_outside),
         );
         settings.add_redaction(
             ".bytes_sent_after_upgrade",
@@ -109,6 +144,24 @@ fn positive_duration(value: Content, _: insta::internals::ContentPath<'_>) -> St
         }
         None => "[none]".to_owned(),
     }
+}
+
+/// The real clock of the run: RFC 3339 in UTC, after testpki's reference instant.
+fn real_time(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    let text = value.as_str().unwrap_or_default();
+    assert!(
+        text.len() == 20 && text.ends_with('Z') && text > "2025-06-01T00:00:00Z",
+        "not a time of this run: {text:?}"
+    );
+    "[now]".to_owned()
+}
+
+/// How far outside its window a certificate is: testpki's windows end in 2021 or start in 2080,
+/// years from any run.
+fn seconds_outside(value: Content, _: insta::internals::ContentPath<'_>) -> String {
+    let secs = value.as_u64().unwrap_or_default();
+    assert!(secs > 4 * 365 * 86_400, "outside by {secs} s");
+    "[secs]".to_owned()
 }
 
 fn plausible_tls_bytes(value: Content, _: insta::internals::ContentPath<'_>) -> String {

@@ -61,6 +61,24 @@ impl Report {
             );
         }
         out.push_str(&self.grid());
+        let contexts = self.certificate_contexts();
+        if !contexts.is_empty() {
+            out.push_str(
+                "<h2>Certificate errors in their own words</h2>\n<table class=\"contexts\">\
+                 <tr><th>scenario and key</th><th>errors</th></tr>\n",
+            );
+            for (scenario, lines) in &contexts {
+                let lines: Vec<String> = lines.iter().map(|line| escape(line)).collect();
+                let _ = writeln!(
+                    out,
+                    "<tr data-scenario=\"{}\"><td>{}</td><td>{}</td></tr>",
+                    escape(scenario),
+                    escape(scenario),
+                    lines.join("<br>")
+                );
+            }
+            out.push_str("</table>\n");
+        }
         if failed > 0 {
             out.push_str("<h2>Failed cases</h2>\n");
             out.push_str(&cases_table(self.cases.iter().filter(|c| !c.pass)));
@@ -205,6 +223,7 @@ mod tests {
             expected: Expected {
                 any_of: vec![Outcome::Plaintext],
                 silent: false,
+                contexts: Vec::new(),
             },
             observed: Outcome::Plaintext,
             violations: if pass {
@@ -219,6 +238,11 @@ mod tests {
                 "key_exchange_group": null,
                 "server_certificate_errors": ["Expired"],
             })),
+            certificate_errors: if pass {
+                Vec::new()
+            } else {
+                vec!["Expired: leaf <b> expired".to_owned()]
+            },
             error_kind: None,
             error: None,
             duration: Duration::from_millis(3),
@@ -270,5 +294,9 @@ mod tests {
         assert!(html.contains("Tls13 TLS13_AES_128_GCM_SHA256 certificate errors: Expired"));
         // The failed case is listed again under its own heading.
         assert_eq!(html.matches("<tr class=\"failed\">").count(), 2);
+        // Its certificate error, in its own words and escaped, once per scenario and key.
+        assert_eq!(html.matches("<tr data-scenario=").count(), 1, "{html}");
+        assert!(html.contains("Expired: leaf &lt;b&gt; expired"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
     }
 }
