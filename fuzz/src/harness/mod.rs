@@ -10,7 +10,7 @@
 //!
 //! One module per family of targets: `chain` (the chain verifier), `line` (the line reader),
 //! `frame` (the frame codec, with the `Framed` server beside it), `hello` (the ClientHello
-//! parser and its JA4 fingerprint), `probe` (the classifier of a server's answer to a
+//! parser and its JA4 fingerprint), `pin` (the public-key pin parser), `probe` (the classifier of a server's answer to a
 //! hand-built hello), `client` and `server` (the
 //! dialect machines), `service` (host and service parsing); `script` is the input layout the
 //! machine targets share.
@@ -20,6 +20,7 @@ mod client;
 mod frame;
 mod hello;
 mod line;
+mod pin;
 mod probe;
 mod script;
 mod server;
@@ -30,6 +31,7 @@ pub use self::client::{imap_client, lmtp_client, nntp_client, pop3_client, smtp_
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
+pub use self::pin::pin_parser;
 pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{
@@ -55,6 +57,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("lmtp_server", lmtp_server),
     ("nntp_client", nntp_client),
     ("nntp_server", nntp_server),
+    ("pin_parser", pin_parser),
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
     ("probe_reply", probe_reply),
