@@ -479,3 +479,41 @@ fn the_leaf_pin_is_the_hash_of_its_subject_public_key_info() {
     );
     assert_eq!(SpkiPin::of_certificate(b"not a certificate"), None);
 }
+
+#[test]
+fn with_pins_required_a_leaf_whose_key_cannot_be_read_matches_none() {
+    let pki = testpki::Pki::shared(testpki::KeyKind::Ed25519);
+    let identity = pki.server(testpki::Scenario::Valid).expect("valid");
+    let roots = vec![
+        webpki::anchor_from_trusted_cert(&identity.trust_anchors[0])
+            .expect("an anchor")
+            .to_owned(),
+    ];
+    let algorithms = rustls::crypto::aws_lc_rs::default_provider()
+        .signature_verification_algorithms
+        .all;
+    let name = ServerName::try_from("localhost").expect("a name");
+    let garbage = rustls::pki_types::CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+    let now = testpki::clock::reference_now();
+    let pinned = ChainVerifier::new(roots.clone(), &[], algorithms, &[])
+        .expect("no ignore-list")
+        .with_pins(&[foreign_pin()]);
+    let verdict = pinned.verify(&garbage, &[], &name, now);
+    assert!(!verdict.accepted());
+    let mismatch = verdict
+        .pin_mismatch
+        .as_ref()
+        .expect("no key, so no pin matches");
+    assert_eq!(mismatch.leaf, None);
+    assert!(
+        mismatch.to_string().contains("cannot be read"),
+        "{mismatch}"
+    );
+    // Every reported class has its detail, even for a leaf that does not parse.
+    assert_eq!(verdict.details.len(), verdict.errors.len());
+    assert!(!verdict.errors.is_empty());
+    // Without pins the same leaf is refused for itself, with no pin mismatch.
+    let unpinned = ChainVerifier::new(roots, &[], algorithms, &[]).expect("no ignore-list");
+    let verdict = unpinned.verify(&garbage, &[], &name, now);
+    assert!(!verdict.accepted() && verdict.pin_mismatch.is_none());
+}
