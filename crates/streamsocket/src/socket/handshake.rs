@@ -107,6 +107,9 @@ impl StreamSocket {
             if let Some(chain) = conn.peer_certificates() {
                 self.info.server_certificates =
                     chain.iter().map(CertificateSummary::from_der).collect();
+                self.info.server_key_pin = chain
+                    .first()
+                    .and_then(|leaf| proto::cert::SpkiPin::of_certificate(leaf.as_ref()));
             }
         }
         if version.is_none() {

@@ -420,6 +420,12 @@ async fn a_second_socket_with_a_cloned_control_resumes_the_session() {
             !info.server_certificates.is_empty(),
             "the chain is known after resumption"
         );
+        assert_eq!(
+            info.server_key_pin,
+            first.information().server_key_pin,
+            "the server's key pin is known after resumption"
+        );
+        assert!(info.server_key_pin.is_some());
     }
 }
 
