@@ -466,6 +466,196 @@ mod tests {
         assert_eq!(json["context"]["outside_by_secs"], 3 * 86_400 + 100);
     }
 
+    fn line(
+        class: ChainValidationResult,
+        position: Option<usize>,
+        context: ErrorContext,
+    ) -> String {
+        ErrorDetail {
+            class,
+            certificate: position.map(|position| CertificateRef {
+                position,
+                role: if position == 0 {
+                    Role::Leaf
+                } else {
+                    Role::Intermediate
+                },
+                subject: "CN=c".into(),
+            }),
+            context,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn every_context_has_its_own_words() {
+        use ChainValidationResult as R;
+        assert_eq!(Timestamp::from_unix(-5).unix(), -5);
+        assert_eq!(Timestamp::from_unix(1_609_459_200).unix(), 1_609_459_200);
+        let usage = |eku_present, purposes: &[&str]| ErrorContext::Usage {
+            eku_present,
+            purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let ca = |ca, needs_ca, path_len| ErrorContext::BasicConstraints {
+            ca,
+            needs_ca,
+            path_len,
+        };
+        let issuer = |aki: Option<&str>, unchained, self_signed| ErrorContext::Issuer {
+            missing_issuer: "CN=i".into(),
+            authority_key_id: aki.map(str::to_owned),
+            subject_sent_unchained: unchained,
+            ends_self_signed: self_signed,
+        };
+        let at = Timestamp::from_unix(0);
+        for (got, want) in [
+            (
+                line(
+                    R::WrongUsage,
+                    Some(0),
+                    usage(true, &["clientAuth", "codeSigning"]),
+                ),
+                "WrongUsage: leaf is for clientAuth, codeSigning, not serverAuth (extended key usage)",
+            ),
+            (
+                line(R::WrongUsage, Some(0), usage(true, &[])),
+                "WrongUsage: leaf has an empty extended key usage",
+            ),
+            (
+                line(R::WrongUsage, Some(1), usage(false, &[])),
+                "WrongUsage: intermediate 1 is not usable for serverAuth",
+            ),
+            (
+                line(
+                    R::BasicConstraintsError,
+                    Some(1),
+                    ca(Some(true), true, Some(0)),
+                ),
+                "BasicConstraintsError: intermediate 1 allows 0 CA certificates below it (path length)",
+            ),
+            (
+                line(
+                    R::BasicConstraintsError,
+                    Some(0),
+                    ca(Some(true), false, None),
+                ),
+                "BasicConstraintsError: leaf is a CA (CA:TRUE) used as a leaf",
+            ),
+            (
+                line(
+                    R::BasicConstraintsError,
+                    Some(1),
+                    ca(Some(false), true, None),
+                ),
+                "BasicConstraintsError: intermediate 1 issued a certificate but is not a CA (CA:FALSE)",
+            ),
+            (
+                line(R::BasicConstraintsError, Some(1), ca(None, true, None)),
+                "BasicConstraintsError: intermediate 1 issued a certificate but has no basic constraints",
+            ),
+            (
+                line(
+                    R::BasicConstraintsError,
+                    Some(1),
+                    ca(Some(true), true, None),
+                ),
+                "BasicConstraintsError: intermediate 1 breaks its basic constraints",
+            ),
+            (
+                line(
+                    R::IncompleteChain,
+                    Some(0),
+                    issuer(Some("ab"), false, false),
+                ),
+                "IncompleteChain: issuer of leaf not found: CN=i (authority key id ab)",
+            ),
+            (
+                line(R::IncompleteChain, Some(0), issuer(None, true, false)),
+                "IncompleteChain: issuer of leaf not found: CN=i; a certificate of that subject was \
+                 sent but does not chain",
+            ),
+            (
+                line(R::Untrusted, Some(0), issuer(Some("ab"), false, true)),
+                "Untrusted: chain ends in self-signed leaf (CN=i), which is not a trust anchor",
+            ),
+            (
+                line(
+                    R::InvalidSignature,
+                    Some(0),
+                    ErrorContext::Signature {
+                        algorithm: "ed25519".into(),
+                        issuer: "CN=i".into(),
+                    },
+                ),
+                "InvalidSignature: signature of leaf (ed25519) does not verify under the key of CN=i",
+            ),
+            (
+                line(
+                    R::Revoked,
+                    Some(0),
+                    ErrorContext::Revoked {
+                        serial: "2009".into(),
+                        revoked_at: at,
+                        reason: None,
+                    },
+                ),
+                "Revoked: leaf (serial 2009) revoked at 1970-01-01T00:00:00Z",
+            ),
+            (
+                line(
+                    R::RevocationFailure,
+                    None,
+                    ErrorContext::StaleCrl {
+                        crl_issuer: "CN=i".into(),
+                        next_update: None,
+                        checked_at: at,
+                    },
+                ),
+                "RevocationFailure: CRL of CN=i has no next update",
+            ),
+            (
+                line(
+                    R::RevocationInformationMissing,
+                    Some(1),
+                    ErrorContext::NoCrl {
+                        issuer: "CN=i".into(),
+                    },
+                ),
+                "RevocationInformationMissing: no CRL of CN=i, the issuer of intermediate 1, was given",
+            ),
+            (
+                line(
+                    R::UnknownCriticalExtension,
+                    Some(0),
+                    ErrorContext::Extension {
+                        oid: "1.2.3".into(),
+                    },
+                ),
+                "UnknownCriticalExtension: leaf has an unknown critical extension 1.2.3",
+            ),
+            (
+                line(
+                    R::InvalidCertificateAuthorityPolicy,
+                    Some(1),
+                    ErrorContext::NameConstraints,
+                ),
+                "InvalidCertificateAuthorityPolicy: name constraints of intermediate 1 exclude the \
+                 leaf's names",
+            ),
+            (
+                line(R::OtherErrors, Some(0), ErrorContext::Unspecific),
+                "OtherErrors: leaf (CN=c)",
+            ),
+            (
+                line(R::OtherErrors, None, ErrorContext::Unspecific),
+                "OtherErrors: no certificate could be read",
+            ),
+        ] {
+            assert_eq!(got, want);
+        }
+        assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+    }
+
     #[test]
     fn a_name_mismatch_says_when_the_kinds_differ() {
         let name = |asked: &str, asked_ip, dns: &[&str], ips: &[IpAddr]| {
@@ -484,6 +674,23 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         assert!(name("127.0.0.1", true, &["a.test"], &[]).contains("only DNS names"));
         assert!(name("a.test", false, &[], &[ip]).contains("only IP addresses"));
+        // An IP asked for with both kinds present, or with no names at all: no kind note.
+        assert_eq!(
+            name("127.0.0.2", true, &["a.test"], &[ip]),
+            "InvalidName: certificate is for DNS:a.test, IP:127.0.0.1, not 127.0.0.2"
+        );
+        assert_eq!(
+            name("127.0.0.2", true, &[], &[]),
+            "InvalidName: certificate is for no names, not 127.0.0.2"
+        );
+        assert_eq!(
+            name("127.0.0.2", true, &[], &[ip]),
+            "InvalidName: certificate is for IP:127.0.0.1, not 127.0.0.2"
+        );
+        assert_eq!(
+            name("b.test", false, &["a.test"], &[]),
+            "InvalidName: certificate is for DNS:a.test, not b.test"
+        );
         let both = name("b.test", false, &["a.test"], &[ip]);
         assert_eq!(
             both,

@@ -161,6 +161,19 @@ mod tests {
     }
 
     #[test]
+    fn debug_and_serde_write_the_hpkp_form_and_the_bare_base64() {
+        let pin = SpkiPin::from_bytes(Sha256::digest(b"").into());
+        assert_eq!(
+            format!("{pin:?}"),
+            "SpkiPin(sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=)"
+        );
+        assert_eq!(
+            serde_json::to_string(&pin).unwrap(),
+            "\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\""
+        );
+    }
+
+    #[test]
     fn wrong_lengths_and_alphabets_are_refused_with_their_reason() {
         let good = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
         assert!(good.parse::<SpkiPin>().is_ok());
