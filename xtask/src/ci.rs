@@ -4,47 +4,94 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use crate::util::run as sh;
 use crate::util::{cargo, project_root};
 
+/// The steps' names and how long each took, printed at the end (and when a step fails), so
+/// that where CI's minutes go is on record in every run.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, Duration)>);
+
+impl Steps {
+    fn run(
+        &mut self,
+        name: &'static str,
+        step: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let result = step();
+        self.0.push((name, started.elapsed()));
+        if result.is_err() {
+            self.print();
+        }
+        result.with_context(|| format!("ci step {name:?} failed"))
+    }
+
+    fn print(&self) {
+        eprintln!("\nci: step            seconds");
+        for (name, took) in &self.0 {
+            eprintln!("ci: {name:<16} {:>7.1}", took.as_secs_f64());
+        }
+        let total: Duration = self.0.iter().map(|(_, took)| *took).sum();
+        eprintln!("ci: {:<16} {:>7.1}", "total", total.as_secs_f64());
+    }
+}
+
 fn run_ci(skip_interop: bool, skip_fuzz: bool) -> anyhow::Result<()> {
-    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    sh(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--locked",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    let mut steps = Steps::default();
+    steps.run(
+        "fmt",
+        || sh(cargo().args(["fmt", "--all", "--", "--check"])),
+    )?;
+    steps.run("clippy", || {
+        sh(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     // The README's test command, run the way `cargo insta test --check --unreferenced=reject`
     // runs it: snapshots are compared, never written, and every checked-in snapshot must be
     // used by some test.
-    let references = project_root().join("target/insta-references.txt");
-    let _ = fs::remove_file(&references);
-    sh(cargo()
-        .args(["test", "--workspace", "--locked"])
-        .env("INSTA_UPDATE", "no")
-        .env("INSTA_FORCE_PASS", "0")
-        .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references))?;
-    reject_unreferenced_snapshots(&references)?;
-    sh(cargo()
-        .args(["doc", "--workspace", "--no-deps", "--locked"])
-        .env("RUSTDOCFLAGS", "-D warnings"))?;
-    sh(cargo().args(["bench", "--workspace", "--no-run", "--locked"]))?;
-    crate::conformance::run(&[])?;
+    steps.run("test", || {
+        let references = project_root().join("target/insta-references.txt");
+        let _ = fs::remove_file(&references);
+        sh(cargo()
+            .args(["test", "--workspace", "--locked"])
+            .env("INSTA_UPDATE", "no")
+            .env("INSTA_FORCE_PASS", "0")
+            .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references))?;
+        reject_unreferenced_snapshots(&references)
+    })?;
+    steps.run("doc", || {
+        sh(cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    })?;
+    // The benchmarks must build; in the test profile, whose dependencies the test step has
+    // built already (an optimised build of the whole workspace only to prove that it links
+    // was CI's longest step; `cargo xtask bench` builds that profile when it measures).
+    steps.run("bench build", || {
+        sh(cargo().args(["build", "--workspace", "--benches", "--locked"]))
+    })?;
+    steps.run("conformance", || crate::conformance::run(&[]))?;
     if !skip_interop {
-        crate::interop::run(&[])?;
+        steps.run("interop", || crate::interop::run(&[]))?;
     }
     if !skip_fuzz {
         // A few seconds per fuzz target, on the seed corpora (needs cargo-fuzz: `.ci/run`
         // installs it).
-        crate::fuzz::run(&["--smoke".to_owned()])?;
+        steps.run("fuzz smoke", || crate::fuzz::run(&["--smoke".to_owned()]))?;
     }
+    steps.print();
     Ok(())
 }
 
