@@ -453,16 +453,8 @@ fn key_algorithm(cert: &x509_parser::certificate::X509Certificate<'_>) -> String
 }
 
 fn rfc3339(time: &x509_parser::time::ASN1Time) -> String {
-    let dt = time.to_datetime();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
+    // The same words as the certificate-error details (layer 1's `Timestamp`).
+    proto::cert::Timestamp::from_unix(time.timestamp()).to_string()
 }
 
 fn hex(bytes: &[u8]) -> String {
