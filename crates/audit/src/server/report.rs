@@ -77,37 +77,8 @@ impl ServerAudit {
         if !yes.is_empty() || !no.is_empty() {
             let _ = writeln!(out, "groups:{}{}", named(true, yes), named(false, no));
         }
-        let retry = &obs.hello_retry;
-        let _ = match (retry.retried, &retry.group) {
-            (Some(true), Some(group)) => writeln!(
-                out,
-                "hello retry request: yes, for {group} (a hello with no key share)"
-            ),
-            (Some(true), None) => writeln!(out, "hello retry request: yes (naming no group)"),
-            (Some(false), _) => writeln!(out, "hello retry request: no ({})", retry.reply),
-            (None, _) => writeln!(out, "hello retry request: {}", retry.reply),
-        };
-        let word = |v: Option<bool>| match v {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "not tested",
-        };
-        let r = obs.resumption;
-        let _ = writeln!(
-            out,
-            "resumption: TLS 1.2 session id {}, ticket {}, resumed {}; TLS 1.3 ticket resumed {}",
-            word(r.tls12_session_id),
-            word(r.tls12_ticket),
-            word(r.tls12_resumed),
-            word(r.tls13_resumed)
-        );
-        if let Some(alpn) = &obs.alpn {
-            let offered = alpn.offered.join(",");
-            let _ = match (&alpn.chosen, &alpn.refused) {
-                (Some(chosen), _) => writeln!(out, "alpn: offered {offered}, chose {chosen}"),
-                (None, None) => writeln!(out, "alpn: offered {offered}, chose none"),
-                (None, Some(why)) => writeln!(out, "alpn: offered {offered}, refused: {why}"),
-            };
+        for line in self.handshake_lines() {
+            let _ = writeln!(out, "{line}");
         }
         out.push('\n');
         if let Some(cert) = &self.observations.certificate {
@@ -149,6 +120,44 @@ impl ServerAudit {
         out
     }
 
+    /// The observations of the handshake probes, one line each, as the table and the
+    /// Markdown show them: the HelloRetryRequest, session resumption, and ALPN (only when
+    /// protocols were offered).
+    fn handshake_lines(&self) -> Vec<String> {
+        let obs = &self.observations;
+        let retry = &obs.hello_retry;
+        let mut lines = vec![match (retry.retried, &retry.group) {
+            (Some(true), Some(group)) => {
+                format!("hello retry request: yes, for {group} (a hello with no key share)")
+            }
+            (Some(true), None) => "hello retry request: yes (naming no group)".to_owned(),
+            (Some(false), _) => format!("hello retry request: no ({})", retry.reply),
+            (None, _) => format!("hello retry request: {}", retry.reply),
+        }];
+        let word = |v: Option<bool>| match v {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not tested",
+        };
+        let r = obs.resumption;
+        lines.push(format!(
+            "resumption: TLS 1.2 session id {}, ticket {}, resumed {}; TLS 1.3 ticket resumed {}",
+            word(r.tls12_session_id),
+            word(r.tls12_ticket),
+            word(r.tls12_resumed),
+            word(r.tls13_resumed)
+        ));
+        if let Some(alpn) = &obs.alpn {
+            let offered = alpn.offered.join(",");
+            lines.push(match (&alpn.chosen, &alpn.refused) {
+                (Some(chosen), _) => format!("alpn: offered {offered}, chose {chosen}"),
+                (None, None) => format!("alpn: offered {offered}, chose none"),
+                (None, Some(why)) => format!("alpn: offered {offered}, refused: {why}"),
+            });
+        }
+        lines
+    }
+
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::from("# streamsocket-audit server\n\n");
@@ -166,6 +175,10 @@ impl ServerAudit {
                 row.status,
                 md(&row.detail)
             );
+        }
+        out.push('\n');
+        for line in self.handshake_lines() {
+            let _ = writeln!(out, "- {}", md(&line));
         }
         out.push_str("\n| severity | finding | message |\n|---|---|---|\n");
         for f in &self.findings {

@@ -1342,6 +1342,59 @@ async fn the_alpn_protocol_the_server_chose_is_reported_or_none() {
     }
 }
 
+/// Audits `config` offering `offer` and returns the Markdown report read back from the file
+/// `write_reports` writes.
+async fn markdown_of(config: MockConfig, offer: Vec<Vec<u8>>) -> String {
+    let trust = TrustAnchors::from_der(config.identity.trust_anchors.clone());
+    let server = testing::spawn(config).await;
+    let mut settings = settings(
+        server.addr().port(),
+        Dialect::Implicit,
+        trust,
+        Rules::default(),
+    );
+    settings.alpn = offer;
+    let audit = audit_server(settings).await.expect("reachable");
+    server.shutdown().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    audit
+        .write_reports(dir.path())
+        .expect("reports are written");
+    std::fs::read_to_string(dir.path().join("server-audit.md")).expect("the markdown report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_markdown_report_shows_the_retry_resumption_and_alpn_the_server_answered() {
+    // A server that wants secp384r1, resumes, and chooses http/1.1 of the two offered.
+    let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+    config.tls.kx_groups = Some(vec![rustls::NamedGroup::secp384r1]);
+    config.tls.alpn = vec![b"http/1.1".to_vec()];
+    let offer = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let markdown = markdown_of(config, offer).await;
+    for line in [
+        "- hello retry request: yes, for secp384r1 (a hello with no key share)\n",
+        "- resumption: TLS 1.2 session id yes, ticket no, resumed yes; TLS 1.3 ticket resumed yes\n",
+        "- alpn: offered h2,http/1.1, chose http/1.1\n",
+    ] {
+        assert!(markdown.contains(line), "{line:?} in {markdown}");
+    }
+    // A server without resumption, offered no protocol: the report says so and has no ALPN.
+    let mut config = mock(Dialect::Implicit, Behaviour::Honest);
+    config.tls.resumption = false;
+    let markdown = markdown_of(config, Vec::new()).await;
+    assert!(
+        markdown.contains(
+            "- resumption: TLS 1.2 session id no, ticket no, resumed no; TLS 1.3 ticket resumed no\n"
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("- hello retry request: yes, for "),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("alpn:"), "{markdown}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_greeting_that_names_the_host_is_a_warning_in_every_line_dialect() {
     for dialect in LINE_DIALECTS {
