@@ -582,11 +582,7 @@ fn server_hello(body: &[u8], record_version: u16) -> ProbeReply {
 /// no extensions): what an old server answers a hello it accepts. The encoder of the tests and
 /// of the mock server's legacy behaviours; it carries no key and continues nothing.
 pub fn server_hello_record(version: u16, cipher_suite: u16, random: [u8; 32]) -> Vec<u8> {
-    let mut body = version.to_be_bytes().to_vec();
-    body.extend_from_slice(&random);
-    body.push(0);
-    body.extend_from_slice(&cipher_suite.to_be_bytes());
-    body.push(0);
+    let body = crate::hello::legacy::server_hello_body(version, random, cipher_suite, false);
     // The record carries the chosen version up to TLS 1.2, and 1.2 for anything else (TLS 1.3,
     // or a value no version has): a record header of 3.x, whatever the body says.
     let record_version = if (0x0300..=0x0303).contains(&version) {

@@ -111,20 +111,9 @@ pub fn server_flight(
         return Err(FlightError::Chain);
     }
 
-    let mut server_hello = Vec::with_capacity(80);
-    server_hello.extend_from_slice(&version.to_be_bytes());
-    server_hello.extend_from_slice(&random);
-    server_hello.push(0); // no session id: nothing will be resumed
-    server_hello.extend_from_slice(&suite.to_be_bytes());
-    server_hello.push(0); // compression: null
     let secure_renegotiation = hello.has_extension(EXT_RENEGOTIATION_INFO)
         || hello.cipher_suites.contains(&SCSV_RENEGOTIATION);
-    if secure_renegotiation {
-        // extensions: renegotiation_info, one byte of body: an empty renegotiated_connection
-        server_hello.extend_from_slice(&[0, 5]);
-        server_hello.extend_from_slice(&EXT_RENEGOTIATION_INFO.to_be_bytes());
-        server_hello.extend_from_slice(&[0, 1, 0]);
-    }
+    let server_hello = server_hello_body(version, random, suite, secure_renegotiation);
 
     let mut certificate = Vec::with_capacity(total + 3);
     push_u24(&mut certificate, total);
@@ -153,6 +142,30 @@ pub fn server_flight(
         out.extend_from_slice(fragment);
     }
     Ok(out)
+}
+
+/// The body of a ServerHello choosing `version` and `suite`: no session id (nothing will be
+/// resumed), null compression, and no extensions but an empty `renegotiation_info` when
+/// `secure_renegotiation`. The one ServerHello encoder of layer 1 (`probe` uses it too).
+pub(crate) fn server_hello_body(
+    version: u16,
+    random: [u8; 32],
+    suite: u16,
+    secure_renegotiation: bool,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(45);
+    body.extend_from_slice(&version.to_be_bytes());
+    body.extend_from_slice(&random);
+    body.push(0); // no session id
+    body.extend_from_slice(&suite.to_be_bytes());
+    body.push(0); // compression: null
+    if secure_renegotiation {
+        // extensions: renegotiation_info, one byte of body: an empty renegotiated_connection
+        body.extend_from_slice(&[0, 5]);
+        body.extend_from_slice(&EXT_RENEGOTIATION_INFO.to_be_bytes());
+        body.extend_from_slice(&[0, 1, 0]);
+    }
+    body
 }
 
 /// The low three bytes of `len`, which the callers have checked fits them.
