@@ -1,5 +1,5 @@
-//! `cargo xtask fuzz`: runs every cargo-fuzz target of `fuzz/` for a while, one after the other,
-//! and reports executions, time and crashes per target.
+//! `cargo xtask fuzz`: runs every cargo-fuzz target of `fuzz/` for a while, as many at once as
+//! there are cores, and reports executions, time and crashes per target.
 //!
 //! It installs nothing: without `cargo-fuzz` on the PATH it says how to install it and fails.
 //! It works on the stable toolchain: cargo-fuzz's `-Z` flags are accepted there with
@@ -11,6 +11,8 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -92,10 +94,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         "-s",
         &options.sanitizer,
     ]))?;
-    let mut reports = Vec::new();
-    for target in &selected {
-        reports.push(run_target(&root, &out_dir, target, &options)?);
-    }
+    let reports = run_all(&root, &out_dir, &selected, &options)?;
     let summary = serde_json::to_string_pretty(&reports)?;
     fs::write(out_dir.join("summary.json"), summary + "\n")?;
     eprintln!("\nfuzz: target            seconds   executions  crashes");
@@ -158,6 +157,44 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         }
     }
     Ok(options)
+}
+
+/// Runs every target, as many at once as there are cores (each libFuzzer process is one
+/// thread, and each target still gets its full time); the reports come back in `selected`'s
+/// order.
+fn run_all(
+    root: &Path,
+    out_dir: &Path,
+    selected: &[String],
+    options: &Options,
+) -> anyhow::Result<Vec<Report>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(selected.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, anyhow::Result<Report>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = selected.get(index) else {
+                        break;
+                    };
+                    let report = run_target(root, out_dir, target, options);
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((index, report));
+                }
+            });
+        }
+    });
+    let mut results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, report)| report).collect()
 }
 
 /// The targets: the files of `fuzz/fuzz_targets/`.
