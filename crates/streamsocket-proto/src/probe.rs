@@ -209,11 +209,7 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
     if spec.cipher_suites.len() > MAX_SUITES {
         return Err(BuildError::TooManySuites(spec.cipher_suites.len()));
     }
-    let name = match spec.server_name {
-        Some(name) if is_dns_name(name) => Some(name),
-        Some(_) => return Err(BuildError::InvalidServerName),
-        None => None,
-    };
+    let name = checked_server_name(spec.server_name)?;
     let mut body = Vec::with_capacity(128 + 2 * spec.cipher_suites.len());
     body.extend_from_slice(&spec.version.wire().to_be_bytes());
     body.extend_from_slice(&spec.random);
@@ -227,18 +223,10 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
     push_u16s(&mut body, &suites);
     body.extend_from_slice(&[1, 0]); // Compression: null only.
     if spec.version != ProbeVersion::Ssl3 {
-        let mut block = Vec::new();
-        if let Some(name) = name {
-            push_server_name(&mut block, name);
-        }
-        let mut groups = Vec::new();
-        push_u16s(&mut groups, GROUPS);
-        push_extension(&mut block, EXT_SUPPORTED_GROUPS, &groups);
+        let mut block = name_and_groups(name);
         push_extension(&mut block, EXT_EC_POINT_FORMATS, &[1, 0]);
         if spec.version == ProbeVersion::Tls12 {
-            let mut schemes = Vec::new();
-            push_u16s(&mut schemes, SIGNATURE_SCHEMES);
-            push_extension(&mut block, EXT_SIGNATURE_ALGORITHMS, &schemes);
+            push_signature_schemes(&mut block);
         }
         push_extension(&mut block, EXT_EXTENDED_MASTER_SECRET, &[]);
         push_extension(&mut block, EXT_SESSION_TICKET, &[]);
@@ -260,27 +248,15 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Result<Vec<u8>, BuildError> {
 ///
 /// `server_name` as in [`HelloSpec`]; `random` is the caller's.
 pub fn retry_hello(server_name: Option<&str>, random: [u8; 32]) -> Result<Vec<u8>, BuildError> {
-    let name = match server_name {
-        Some(name) if is_dns_name(name) => Some(name),
-        Some(_) => return Err(BuildError::InvalidServerName),
-        None => None,
-    };
+    let name = checked_server_name(server_name)?;
     let mut body = Vec::with_capacity(160);
     body.extend_from_slice(&ProbeVersion::Tls12.wire().to_be_bytes());
     body.extend_from_slice(&random);
     body.push(0); // No legacy session id: no middlebox compatibility mode is needed here.
     push_u16s(&mut body, TLS13_SUITES);
     body.extend_from_slice(&[1, 0]);
-    let mut block = Vec::new();
-    if let Some(name) = name {
-        push_server_name(&mut block, name);
-    }
-    let mut groups = Vec::new();
-    push_u16s(&mut groups, GROUPS);
-    push_extension(&mut block, EXT_SUPPORTED_GROUPS, &groups);
-    let mut schemes = Vec::new();
-    push_u16s(&mut schemes, SIGNATURE_SCHEMES);
-    push_extension(&mut block, EXT_SIGNATURE_ALGORITHMS, &schemes);
+    let mut block = name_and_groups(name);
+    push_signature_schemes(&mut block);
     // supported_versions: a one-byte length, then TLS 1.3 alone.
     push_extension(&mut block, EXT_SUPPORTED_VERSIONS, &[2, 0x03, 0x04]);
     // key_share: an empty list of client shares (a two-byte length of zero).
@@ -291,6 +267,34 @@ pub fn retry_hello(server_name: Option<&str>, random: [u8; 32]) -> Result<Vec<u8
         ProbeVersion::Tls10.record_version(),
         &handshake(HANDSHAKE_CLIENT_HELLO, &body),
     ))
+}
+
+/// The server name a hello may carry: a DNS name, or none.
+fn checked_server_name(name: Option<&str>) -> Result<Option<&str>, BuildError> {
+    match name {
+        Some(name) if is_dns_name(name) => Ok(Some(name)),
+        Some(_) => Err(BuildError::InvalidServerName),
+        None => Ok(None),
+    }
+}
+
+/// The extension block's start that every probe hello shares: `server_name` when there is one,
+/// then `supported_groups`.
+fn name_and_groups(name: Option<&str>) -> Vec<u8> {
+    let mut block = Vec::new();
+    if let Some(name) = name {
+        push_server_name(&mut block, name);
+    }
+    let mut groups = Vec::new();
+    push_u16s(&mut groups, GROUPS);
+    push_extension(&mut block, EXT_SUPPORTED_GROUPS, &groups);
+    block
+}
+
+fn push_signature_schemes(block: &mut Vec<u8>) {
+    let mut schemes = Vec::new();
+    push_u16s(&mut schemes, SIGNATURE_SCHEMES);
+    push_extension(block, EXT_SIGNATURE_ALGORITHMS, &schemes);
 }
 
 /// Every suite with `weakness` in the IANA registry's tables of [`crate::hello`], in code point
