@@ -21,11 +21,19 @@ ctx = ssl.create_default_context(cafile=ca) if ca != "-" else ssl._create_unveri
 /// `{name}` after connecting to `{host}`), requires STARTTLS (each library raises when it is
 /// not offered or not granted), then uses the session inside TLS.
 fn script(dialect: Dialect) -> String {
+    let smtp;
     let body = match dialect {
         // smtplib's starttls raises on anything but 220; sendmail asks EHLO again by itself.
-        Dialect::Smtp => {
-            r#"
-s = smtplib.SMTP(timeout=3)
+        // Its LMTP class is its SMTP with LHLO for EHLO (`ehlo_msg`), starttls included.
+        Dialect::Smtp | Dialect::Lmtp => {
+            let class = if dialect == Dialect::Lmtp {
+                "LMTP"
+            } else {
+                "SMTP"
+            };
+            smtp = format!(
+                r#"
+s = smtplib.{class}(timeout=3)
 s._host = name
 s.connect(host, port)
 s.ehlo("python.test")
@@ -34,22 +42,9 @@ s.ehlo("python.test")
 s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
 s.quit()
 "#
+            );
+            &smtp
         }
-        // smtplib's LMTP is its SMTP with LHLO for EHLO (`ehlo_msg`), starttls included.
-        Dialect::Lmtp => {
-            r#"
-s = smtplib.LMTP(timeout=3)
-s._host = name
-s.connect(host, port)
-s.ehlo("python.test")
-s.starttls(context=ctx)
-s.ehlo("python.test")
-s.sendmail("a@example.test", ["b@example.test"], "Subject: x\r\n\r\nhi\r\n")
-s.quit()
-"#
-        }
-        // imaplib's starttls raises unless STARTTLS is advertised and answered OK, and asks for
-        // the capabilities again inside TLS itself.
         Dialect::Imap => {
             r#"
 m = imaplib.IMAP4(host, port, timeout=3)
