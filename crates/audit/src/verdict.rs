@@ -514,7 +514,12 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             });
         }
         match dialect {
-            Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Pop3 | Dialect::Nntp => {
+            Dialect::Smtp
+            | Dialect::Lmtp
+            | Dialect::Imap
+            | Dialect::Pop3
+            | Dialect::Nntp
+            | Dialect::Sieve => {
                 for sent in sent_lines(dialect, &t.bytes(Phase::Plaintext)) {
                     match sent {
                         Sent::Command(verb) if is_credentials(&verb) => {
@@ -664,7 +669,7 @@ fn is_basic(verb: &str) -> bool {
 
 fn capability_request(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Imap => "CAPABILITY",
+        Dialect::Imap | Dialect::Sieve => "CAPABILITY",
         Dialect::Pop3 => "CAPA",
         Dialect::Lmtp => "LHLO",
         Dialect::Nntp => "CAPABILITIES",

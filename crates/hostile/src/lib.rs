@@ -269,7 +269,9 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
-        Dialect::Framed | Dialect::Implicit => String::new(),
+        // Not scripted yet: ManageSieve's greeting is its capability list, which `offer` does
+        // not play (it waits for a capability command first).
+        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => String::new(),
     }
 }
 

@@ -92,6 +92,7 @@ pub fn injected_response(dialect: Dialect) -> Vec<u8> {
         Dialect::Imap => b"* CAPABILITY IMAP4rev1 INJECTED\r\n".to_vec(),
         Dialect::Pop3 => b"+OK INJECTED\r\n".to_vec(),
         Dialect::Nntp => b"101 Capability list:\r\nINJECTED\r\n.\r\n".to_vec(),
+        Dialect::Sieve => b"\"INJECTED\"\r\nOK\r\n".to_vec(),
         Dialect::Framed | Dialect::Implicit => b"\x00\x00\x00\x08INJECTED".to_vec(),
     }
 }

@@ -325,6 +325,7 @@ impl Plaintext {
             | Dialect::Lmtp
             | Dialect::Nntp
             | Dialect::Pop3
+            | Dialect::Sieve
             | Dialect::Smtp => lines(kept),
         };
         let omitted = pieces.len().saturating_sub(MAX_COMMANDS) as u64;

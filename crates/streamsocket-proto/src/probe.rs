@@ -625,7 +625,9 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         // NNTP has no NOOP; HELP is mandatory (RFC 3977 section 7.2).
         Dialect::Nntp => Some(b"HELP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
-        Dialect::Framed | Dialect::Implicit => None,
+        // Not yet: a ManageSieve server speaks first inside TLS (the capabilities again, RFC
+        // 5804 section 2.2), which `answers_injected` would take for an answer.
+        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => None,
     }
 }
 
@@ -634,7 +636,7 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
 /// `None` for `Framed` and `Implicit`.
 pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => Some(b"STARTTLS\r\n"),
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => Some(b"STARTTLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
         Dialect::Framed | Dialect::Implicit => None,
@@ -662,6 +664,11 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
             }
             Dialect::Imap if upper.starts_with(b"* ") => {}
             Dialect::Imap => return Some(upper.starts_with(b"X2 OK")),
+            // Capability lines (quoted strings) come before the response (RFC 5804 1.7).
+            Dialect::Sieve if upper.starts_with(b"\"") => {}
+            Dialect::Sieve => {
+                return Some(upper.starts_with(b"OK") && matches!(upper.get(2), None | Some(b' ')));
+            }
             Dialect::Framed | Dialect::Implicit => return Some(false),
         }
     }
@@ -669,14 +676,15 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 }
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
-/// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119, and
-/// implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
+/// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119,
+/// ManageSieve on 4190 (RFC 5804 section 1.8), and implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
         25 | 587 | 2525 => Dialect::Smtp,
         143 => Dialect::Imap,
         110 => Dialect::Pop3,
         119 => Dialect::Nntp,
+        4190 => Dialect::Sieve,
         _ => Dialect::Implicit,
     }
 }
@@ -698,6 +706,11 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
         Dialect::Pop3 => has("USER") || has("SASL"),
         // RFC 4643 section 2.2: AUTHINFO lists USER or SASL.
         Dialect::Nntp => has("AUTHINFO") || has("SASL"),
+        // RFC 5804 section 1.7: "SASL" with a non-empty list of mechanisms.
+        Dialect::Sieve => capabilities.iter().any(|cap| {
+            let mut words = cap.split_ascii_whitespace();
+            words.next().is_some_and(|w| w.eq_ignore_ascii_case("SASL")) && words.next().is_some()
+        }),
         Dialect::Framed | Dialect::Implicit => false,
     }
 }
@@ -706,7 +719,7 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
 /// sign that the server did not reset its session state after the upgrade.
 pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp => {
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp | Dialect::Sieve => {
             has_capability(capabilities, "STARTTLS")
         }
         Dialect::Pop3 => has_capability(capabilities, "STLS"),

@@ -13,6 +13,7 @@
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
 //! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
+//! | `Sieve` (RFC 5804) | capability lines (`"STARTTLS"` listed) ending `OK`, `STARTTLS`, `OK` | the server re-sends the capabilities unasked |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
 //! # The upgrade invariant
@@ -80,19 +81,22 @@ pub enum Dialect {
     Nntp,
     /// POP3 STLS (RFC 2595).
     Pop3,
+    /// ManageSieve STARTTLS (RFC 5804), named `sieve` as openssl's `-starttls` names it.
+    Sieve,
     /// SMTP STARTTLS (RFC 3207).
     Smtp,
 }
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Framed,
         Self::Imap,
         Self::Implicit,
         Self::Lmtp,
         Self::Nntp,
         Self::Pop3,
+        Self::Sieve,
         Self::Smtp,
     ];
 
@@ -105,15 +109,17 @@ impl Dialect {
             Self::Lmtp => "lmtp",
             Self::Nntp => "nntp",
             Self::Pop3 => "pop3",
+            Self::Sieve => "sieve",
             Self::Smtp => "smtp",
         }
     }
 
-    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3, NNTP).
+    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3, NNTP,
+    /// ManageSieve).
     pub fn is_line_based(self) -> bool {
         matches!(
             self,
-            Self::Imap | Self::Lmtp | Self::Nntp | Self::Pop3 | Self::Smtp
+            Self::Imap | Self::Lmtp | Self::Nntp | Self::Pop3 | Self::Sieve | Self::Smtp
         )
     }
 
@@ -145,7 +151,7 @@ impl FromStr for Dialect {
 
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
-#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3 or smtp)")]
+#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3, sieve or smtp)")]
 pub struct ParseDialectError(String);
 
 /// The bytes the in-memory driver feeds a `Framed` or `Implicit` server as the start of the
@@ -235,7 +241,7 @@ pub fn run_in_memory_with(
     let mut server = ServerMachine::new(dialect, server);
     let mut outcome = InMemoryOutcome::default();
     let starttls_command: &[u8] = match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",

@@ -1,5 +1,5 @@
 //! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`,
-//! `nntp_client`): one observer that
+//! `nntp_client`, `sieve_client`): one observer that
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
@@ -21,6 +21,11 @@ pub fn lmtp_client(data: &[u8]) {
 /// `nntp_client`: the NNTP client machine fed scripted server bytes.
 pub fn nntp_client(data: &[u8]) {
     client(Dialect::Nntp, data);
+}
+
+/// `sieve_client`: the ManageSieve client machine fed scripted server bytes.
+pub fn sieve_client(data: &[u8]) {
+    client(Dialect::Sieve, data);
 }
 
 /// `imap_client`: the IMAP client machine fed scripted server bytes.
@@ -184,6 +189,7 @@ impl ClientObserver {
         assert!(text.ends_with("\r\n"), "unterminated command {text:?}");
         let goodbye = match self.dialect {
             Dialect::Imap => "A4 LOGOUT",
+            Dialect::Sieve => "LOGOUT",
             _ => "QUIT",
         };
         let commands: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
@@ -202,6 +208,9 @@ impl ClientObserver {
             (Dialect::Imap, true) => &["A3 CAPABILITY", "A4 LOGOUT"],
             (Dialect::Pop3, false) => &["CAPA", "STLS", "QUIT"],
             (Dialect::Pop3, true) => &["CAPA", "QUIT"],
+            // ManageSieve's client asks nothing inside TLS (RFC 5804 section 2.2).
+            (Dialect::Sieve, false) => &["STARTTLS", "LOGOUT"],
+            (Dialect::Sieve, true) => &["LOGOUT"],
             (Dialect::Framed | Dialect::Implicit, _) => &[],
         };
         for command in commands {
@@ -227,7 +236,7 @@ impl ClientObserver {
             Dialect::Nntp => Some(b"CAPABILITIES\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
-            Dialect::Framed | Dialect::Implicit => None,
+            Dialect::Sieve | Dialect::Framed | Dialect::Implicit => None,
         };
         assert_eq!(transmit.as_deref(), expected, "first command inside tls");
         if let Some(command) = expected {
@@ -310,6 +319,7 @@ fn reference_client(
         Dialect::Imap => b"* OK [CAPABILITY STARTTLS]\r\nA2 OK\r\n",
         Dialect::Pop3 => b"+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK\r\n",
         Dialect::Nntp => b"200 x\r\n101 list\r\nSTARTTLS\r\n.\r\n382 go\r\n",
+        Dialect::Sieve => b"\"STARTTLS\"\r\nOK\r\nOK\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

@@ -27,7 +27,9 @@ mod server;
 mod service;
 
 pub use self::chain::chain_verifier;
-pub use self::client::{imap_client, lmtp_client, nntp_client, pop3_client, smtp_client};
+pub use self::client::{
+    imap_client, lmtp_client, nntp_client, pop3_client, sieve_client, smtp_client,
+};
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
@@ -35,7 +37,7 @@ pub use self::pin::pin_parser;
 pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{
-    framed_server, imap_server, lmtp_server, nntp_server, pop3_server, smtp_server,
+    framed_server, imap_server, lmtp_server, nntp_server, pop3_server, sieve_server, smtp_server,
 };
 pub use self::service::{host_name, service_name};
 
@@ -61,6 +63,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
     ("probe_reply", probe_reply),
+    ("sieve_client", sieve_client),
+    ("sieve_server", sieve_server),
     ("service_name", service_name),
     ("smtp_client", smtp_client),
     ("smtp_server", smtp_server),

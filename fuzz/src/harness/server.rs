@@ -1,4 +1,4 @@
-//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `imap_server`, `pop3_server`, `framed_server`):
+//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `sieve_server`, `imap_server`, `pop3_server`, `framed_server`):
 //! one observer that checks every call, and a fresh server brought to TLS honestly as the
 //! reference inside TLS.
 
@@ -26,6 +26,11 @@ pub fn lmtp_server(data: &[u8]) {
 /// `nntp_server`: the NNTP server machine fed client bytes split at random points.
 pub fn nntp_server(data: &[u8]) {
     server(Dialect::Nntp, data);
+}
+
+/// `sieve_server`: the ManageSieve server machine fed client bytes split at random points.
+pub fn sieve_server(data: &[u8]) {
+    server(Dialect::Sieve, data);
 }
 
 /// `imap_server`: the IMAP server machine fed client bytes split at random points.
@@ -338,6 +343,7 @@ impl ServerObserver {
                 Dialect::Smtp | Dialect::Lmtp => last.starts_with("220 "),
                 Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
                 Dialect::Nntp => last.starts_with("382 "),
+                Dialect::Sieve => last.starts_with("OK "),
                 _ => last.starts_with("+OK"),
             };
             assert!(go_ahead, "StartTls without the go-ahead last: {last:?}");
@@ -355,11 +361,26 @@ impl ServerObserver {
         self.tls = true;
         assert!(machine.is_tls());
         if self.config.injection_policy != InjectionPolicy::Vulnerable {
-            assert_eq!(
-                machine.poll_transmit(),
-                None,
-                "answered on its own after tls"
-            );
+            let unasked = machine.poll_transmit();
+            if self.dialect == Dialect::Sieve {
+                // RFC 5804 section 2.2: the capabilities again, without STARTTLS, then OK.
+                let text = String::from_utf8(unasked.unwrap_or_default()).expect("ascii");
+                let lines: Vec<&str> = text.split_terminator("\r\n").collect();
+                let (last, capabilities) = lines.split_last().expect("capabilities after tls");
+                assert!(
+                    last.starts_with("OK "),
+                    "no OK after the capabilities: {text:?}"
+                );
+                assert!(
+                    capabilities
+                        .iter()
+                        .all(|l| l.starts_with('"') && !l.contains("STARTTLS")),
+                    "capabilities after tls: {text:?}"
+                );
+                self.run.sent.extend_from_slice(text.as_bytes());
+            } else {
+                assert_eq!(unasked, None, "answered on its own after tls");
+            }
             assert_eq!(machine.poll_event(), None, "event on its own after tls");
         }
         self.step(machine, None);
@@ -437,6 +458,7 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD" | "BYE")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Nntp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
         Dialect::Framed | Dialect::Implicit => false,
     })
 }
@@ -456,7 +478,7 @@ fn reference_server(
         Dialect::Lmtp => b"LHLO x\r\nSTARTTLS\r\n",
         Dialect::Imap => b"A STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
-        Dialect::Nntp => b"STARTTLS\r\n",
+        Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Framed => &[0x16],
         Dialect::Implicit => b"",
     };

@@ -195,7 +195,7 @@ fn failed(greeting: bool, machine: &ClientMachine, why: &str) -> Exchange {
 fn is_starttls_command(dialect: Dialect, bytes: &[u8]) -> bool {
     let upper = bytes.to_ascii_uppercase();
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp => {
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp | Dialect::Sieve => {
             upper.ends_with(b"STARTTLS\r\n")
         }
         Dialect::Pop3 => upper == b"STLS\r\n",

@@ -84,7 +84,10 @@ n.login("user", "secret")
 n.quit()
 "#
         }
-        Dialect::Framed | Dialect::Implicit => unreachable!("no python library speaks {dialect}"),
+        // The standard library has no ManageSieve client.
+        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => {
+            unreachable!("no python library speaks {dialect}")
+        }
     };
     format!("{PRELUDE}{body}")
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 
 use crate::certificates::{acceptable, verifying_client};
 use crate::dialect::{
-    capability_command, command, greeting, is_ok, offers_starttls, starttls_command,
+    capability_command, command, greeting, is_ok, offers_starttls, sieve_reply, starttls_command,
 };
 use crate::support::{connect, frame, read_frame};
 
@@ -92,6 +92,12 @@ async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServe
             assert_eq!(read_frame(&mut stream).await, "ping", "{}", entry.name);
         }
         d => {
+            if d == Dialect::Sieve {
+                // RFC 5804 section 2.2: the capabilities again, unasked, without STARTTLS.
+                let unasked = sieve_reply(&mut stream).await;
+                assert!(is_ok(d, &unasked), "{}: {unasked:?}", entry.name);
+                assert!(!offers_starttls(d, &unasked), "{}: {unasked:?}", entry.name);
+            }
             let caps = command(d, &mut stream, capability_command(d)).await;
             assert!(is_ok(d, &caps), "{}: {caps:?}", entry.name);
         }

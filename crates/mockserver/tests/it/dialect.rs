@@ -20,6 +20,7 @@ pub(crate) const LINE_DIALECTS: [Dialect; 5] = [
 pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
+        Dialect::Sieve => sieve_reply(io).await,
         _ => vec![read_line(io).await],
     }
 }
@@ -42,6 +43,7 @@ pub(crate) async fn reply(
 ) -> Vec<String> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
+        Dialect::Sieve => sieve_reply(io).await,
         Dialect::Nntp => {
             // A 1xx or 2xx answer to a listing command is followed by a dot-terminated list.
             let first = read_line(io).await;
@@ -85,6 +87,20 @@ pub(crate) async fn reply(
     }
 }
 
+/// A ManageSieve response: capability lines (quoted strings), then the `OK`, `NO` or `BYE`
+/// line (RFC 5804 section 1.7); also what the server sends unasked inside TLS.
+pub(crate) async fn sieve_reply(io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let line = read_line(io).await;
+        let last = !line.starts_with('"');
+        lines.push(line);
+        if last {
+            return lines;
+        }
+    }
+}
+
 /// Whether a reply is a success.
 pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
     let last = reply.last().map(String::as_str).unwrap_or_default();
@@ -94,6 +110,7 @@ pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
             .first()
             .is_some_and(|l| matches!(l.as_bytes().first(), Some(b'1'..=b'3'))),
         Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
+        Dialect::Sieve => last.starts_with("OK"),
         _ => reply.first().is_some_and(|l| l.starts_with("+OK")),
     }
 }
@@ -105,6 +122,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
         Dialect::Lmtp => "LHLO client.test",
         Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
+        Dialect::Sieve => "CAPABILITY",
         _ => "CAPA",
     }
 }
@@ -112,7 +130,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
 /// The STARTTLS command.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => "STARTTLS",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => "STARTTLS",
         Dialect::Imap => "A2 STARTTLS",
         _ => "STLS",
     }
@@ -131,7 +149,7 @@ pub(crate) fn offers_starttls(dialect: Dialect, reply: &[String]) -> bool {
     let cap = starttls_capability(dialect);
     reply
         .iter()
-        .any(|l| l.split([' ', '-', '\r']).any(|word| word == cap))
+        .any(|l| l.split([' ', '-', '\r', '"']).any(|word| word == cap))
 }
 
 /// Greeting, capabilities (which must offer STARTTLS), STARTTLS, go-ahead, handshake.

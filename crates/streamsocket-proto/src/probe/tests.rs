@@ -790,6 +790,7 @@ fn ports_name_their_conventional_dialect() {
         (143, Dialect::Imap),
         (110, Dialect::Pop3),
         (119, Dialect::Nntp),
+        (4190, Dialect::Sieve),
         (465, Dialect::Implicit),
         (563, Dialect::Implicit),
         (993, Dialect::Implicit),

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 mod nntp;
+mod sieve;
 
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
@@ -291,6 +292,8 @@ impl ClientMachine {
                 self.phase = Phase::PostTls;
                 self.send("CAPABILITIES");
             }
+            // RFC 5804 section 2.2: the server sends the capabilities unasked.
+            Dialect::Sieve => self.phase = Phase::PostTls,
         }
     }
 
@@ -337,6 +340,7 @@ impl ClientMachine {
             match self.dialect {
                 Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => self.send("QUIT"),
                 Dialect::Imap => self.send("A4 LOGOUT"),
+                Dialect::Sieve => self.send("LOGOUT"),
                 Dialect::Framed | Dialect::Implicit => {}
             }
         }
@@ -370,6 +374,7 @@ impl ClientMachine {
             Dialect::Imap => self.imap_line(text, rest),
             Dialect::Pop3 => self.pop3_line(text, rest),
             Dialect::Nntp => self.nntp_line(text, rest),
+            Dialect::Sieve => self.sieve_line(text, rest),
             Dialect::Framed | Dialect::Implicit => {}
         }
     }

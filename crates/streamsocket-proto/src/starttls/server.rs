@@ -7,6 +7,7 @@ use super::line::{Line, LineReader};
 mod imap;
 mod nntp;
 mod pop3;
+mod sieve;
 mod smtp;
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
 use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, FrameCodec, FrameError};
@@ -93,6 +94,7 @@ impl Refusal {
                 dialect,
                 Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
             ),
+            // ManageSieve has only NO and BYE (RFC 5804 section 1.2): Temporary is its refusal.
             Self::Permanent => dialect.is_smtp_like() || dialect == Dialect::Nntp,
         }
     }
@@ -123,8 +125,17 @@ impl Refusal {
             (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 "-ERR TLS not available".to_owned()
             }
+            // RFC 5804 section 1.3: TRYLATER, a temporary failure.
+            (Dialect::Sieve, Self::Temporary | Self::Syntax | Self::Permanent) => {
+                r#"NO (TRYLATER) "TLS not available""#.to_owned()
+            }
             (
-                Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp | Dialect::Pop3,
+                Dialect::Smtp
+                | Dialect::Lmtp
+                | Dialect::Imap
+                | Dialect::Nntp
+                | Dialect::Pop3
+                | Dialect::Sieve,
                 Self::Nonsense,
             ) => "Ready when you are".to_owned(),
             (Dialect::Framed | Dialect::Implicit, _) => return None,
@@ -349,6 +360,13 @@ impl ServerMachine {
             // 200, posting allowed, not 201 (RFC 3977 section 5.1.1): gnutls-cli's STARTTLS
             // waits for "200 " and nothing else. POST is then refused with 440.
             Dialect::Nntp => machine.reply(&format!("200 {host} NNTP streamsocket mock ready")),
+            // RFC 5804 section 1.7: the greeting is the capability response.
+            Dialect::Sieve => {
+                machine.sieve_capabilities();
+                machine.reply(&format!(
+                    r#"OK "{host} ManageSieve streamsocket mock ready""#
+                ));
+            }
         }
         machine
     }
@@ -417,6 +435,12 @@ impl ServerMachine {
         self.reader.clear();
         self.frame.clear();
         self.tls_prefix.clear();
+        if self.dialect == Dialect::Sieve {
+            // RFC 5804 section 2.2: the capabilities again, unasked, as the first protected
+            // bytes.
+            self.sieve_capabilities();
+            self.reply(r#"OK "TLS negotiation successful""#);
+        }
         let replay = std::mem::take(&mut self.replay);
         if !replay.is_empty() {
             self.handle_input(&replay);
@@ -463,6 +487,7 @@ impl ServerMachine {
             Dialect::Imap => "* BYE server shutting down\r\n".to_owned(),
             Dialect::Pop3 => "-ERR server shutting down\r\n".to_owned(),
             Dialect::Nntp => "400 server shutting down\r\n".to_owned(),
+            Dialect::Sieve => "BYE \"server shutting down\"\r\n".to_owned(),
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -497,6 +522,7 @@ impl ServerMachine {
                 Dialect::Imap => "* BYE too many errors".to_owned(),
                 Dialect::Pop3 => "-ERR too many errors".to_owned(),
                 Dialect::Nntp => "400 too many errors".to_owned(),
+                Dialect::Sieve => r#"BYE "too many errors""#.to_owned(),
                 Dialect::Framed | Dialect::Implicit => String::new(),
             };
             if !message.is_empty() {
@@ -511,6 +537,7 @@ impl ServerMachine {
             Dialect::Smtp | Dialect::Lmtp => "500 5.5.0 line too long",
             Dialect::Imap => "* BYE line too long",
             Dialect::Nntp => "400 line too long",
+            Dialect::Sieve => r#"BYE "line too long""#,
             _ => "-ERR line too long",
         };
         self.reply(message);
@@ -555,6 +582,7 @@ impl ServerMachine {
                 }
                 Dialect::Imap => "* BYE data after STARTTLS rejected".to_owned(),
                 Dialect::Nntp => "400 data after STARTTLS rejected".to_owned(),
+                Dialect::Sieve => r#"BYE "data after STARTTLS rejected""#.to_owned(),
                 _ => "-ERR data after STARTTLS rejected".to_owned(),
             };
             self.reply(&message);
@@ -641,6 +669,7 @@ impl ServerMachine {
             Dialect::Imap => self.imap_line(&line.text(), rest),
             Dialect::Pop3 => self.pop3_line(&line.text(), rest),
             Dialect::Nntp => self.nntp_line(&line.text(), rest),
+            Dialect::Sieve => self.sieve_line(&line.text(), rest),
             Dialect::Framed | Dialect::Implicit => {}
         }
     }

@@ -42,6 +42,8 @@ fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
         (Dialect::Imap, _) => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n",
         (Dialect::Nntp, Variant::PartialLine) => b"101 Capability li",
         (Dialect::Nntp, _) => b"101 Capability list:\r\nAUTHINFO USER\r\n.\r\n",
+        (Dialect::Sieve, Variant::PartialLine) => b"\"SASL\" \"PL",
+        (Dialect::Sieve, _) => b"\"SASL\" \"PLAIN\"\r\nOK\r\n",
         (Dialect::Pop3, Variant::PartialLine) => b"+OK list",
         (Dialect::Pop3, _) => b"+OK list\r\nUSER\r\n.\r\n",
         (Dialect::Framed | Dialect::Implicit, Variant::PartialLine) => &[0, 0, 0, 9, b'h'],
@@ -165,7 +167,7 @@ fn command_injection_meets_each_policy() {
             }
         }
     }
-    assert_eq!(cases, 45);
+    assert_eq!(cases, 54);
 }
 
 fn check_command_injection(dialect: Dialect, policy: InjectionPolicy, variant: Variant) {

@@ -38,6 +38,8 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
             Dialect::Lmtp => "LHLO localhost\r\n",
             Dialect::Nntp => "CAPABILITIES\r\n",
             Dialect::Imap => "A3 CAPABILITY\r\n",
+            // RFC 5804 section 2.2: the server sends them unasked.
+            Dialect::Sieve => "",
             _ => "CAPA\r\n",
         };
         assert_eq!(client.take_sent(), again, "{dialect}");
@@ -107,11 +109,25 @@ fn server_in_tls(dialect: Dialect, before: &[u8]) -> Server {
     assert_eq!(server.take_events(), [ServerEvent::StartTls], "{dialect}");
     server.take_replies();
     assert!(server.establish().is_empty());
-    assert_eq!(
-        server.take_replies(),
-        "",
-        "{dialect}: no greeting inside tls"
-    );
+    let unasked = server.take_lines();
+    if dialect == Dialect::Sieve {
+        // RFC 5804 section 2.2: the capabilities again, unasked, then OK; without STARTTLS.
+        let (last, capabilities) = unasked.split_last().expect("sieve: capabilities");
+        assert!(last.starts_with("OK "), "{unasked:?}");
+        assert!(
+            capabilities.contains(&r#""SASL" "PLAIN""#.to_owned()),
+            "{unasked:?}"
+        );
+        assert!(
+            !unasked.iter().any(|l| l.contains("STARTTLS")),
+            "{unasked:?}"
+        );
+    } else {
+        assert!(
+            unasked.is_empty(),
+            "{dialect}: no greeting inside tls: {unasked:?}"
+        );
+    }
     assert!(server.machine.is_tls());
     server
 }
@@ -148,6 +164,7 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
             Dialect::Lmtp => b"LHLO again\r\n",
             Dialect::Nntp => b"CAPABILITIES\r\n",
             Dialect::Imap => b"A5 CAPABILITY\r\n",
+            Dialect::Sieve => b"CAPABILITY\r\n",
             _ => b"CAPA\r\n",
         };
         server.feed(capabilities);

@@ -49,6 +49,14 @@ fn refusals(dialect: Dialect) -> Vec<&'static str> {
             "200 ready",
             "101 Capability list:",
         ],
+        // RFC 5804 section 1.3: NO and BYE, with or without a response code, any case.
+        Dialect::Sieve => vec![
+            r#"NO "TLS not available""#,
+            r#"NO (TRYLATER) "later""#,
+            r#"BYE "closing""#,
+            "no",
+            r#"bye (REFERRAL "sieve://elsewhere") "moved""#,
+        ],
         _ => vec!["-ERR TLS not available", "-ERR", "-err lower case"],
     }
 }
@@ -69,6 +77,12 @@ fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
         ],
         Dialect::Imap => vec![&b"A1 OK wrong tag\r\n"[..], b"A2 MAYBE\r\n", b"A2\r\n"],
         Dialect::Nntp => vec![&b"382-continue\r\n"[..], b"3820 go\r\n", b"38 go\r\n"],
+        Dialect::Sieve => vec![
+            &b"OKAY\r\n"[..],
+            b"\"STARTTLS\"\r\nOK\r\n",
+            b"{2}\r\nOK\r\n",
+            b"+OK\r\n",
+        ],
         _ => vec![&b"OK\r\n"[..], b"+ OK\r\n"],
     });
     out
@@ -160,7 +174,14 @@ fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
 
 #[test]
 fn starttls_not_advertised_fails_without_sending_starttls() {
-    let cases: [(Dialect, &[u8], &[u8], &str); 8] = [
+    let cases: [(Dialect, &[u8], &[u8], &str); 9] = [
+        // ManageSieve: a capability line's first string is its name; a value is no name.
+        (
+            Dialect::Sieve,
+            b"\"IMPLEMENTATION\" \"x\"\r\n\"X-STARTTLS\"\r\n",
+            b"\"SASL\" \"STARTTLS\"\r\nOK \"ready\"\r\n",
+            "LOGOUT\r\n",
+        ),
         (
             Dialect::Nntp,
             b"200 news NNTP\r\n",

@@ -8,12 +8,13 @@ use streamsocket_proto::starttls::{
 };
 
 /// The line dialects, in the order the tests report them.
-pub(crate) const LINE_DIALECTS: [Dialect; 5] = [
+pub(crate) const LINE_DIALECTS: [Dialect; 6] = [
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
     Dialect::Pop3,
     Dialect::Nntp,
+    Dialect::Sieve,
 ];
 
 /// A server machine with a transcript: every reply, every event, the largest buffer seen.
@@ -220,6 +221,16 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STLS\r\n",
             goodbye: "QUIT\r\n",
         },
+        // The greeting is the capability list (RFC 5804 section 1.7), cut in two here; inside
+        // TLS the server sends it again unasked.
+        Dialect::Sieve => Script {
+            greeting: b"\"IMPLEMENTATION\" \"sieve.example\"\r\n\"X-PRE-TLS\"\r\n",
+            capabilities: b"\"STARTTLS\"\r\n\"VERSION\" \"1.0\"\r\nOK \"ready\"\r\n",
+            go_ahead: b"OK \"Begin TLS negotiation now\"\r\n",
+            post_tls: b"\"SASL\" \"PLAIN\"\r\n\"VERSION\" \"1.0\"\r\nOK\r\n",
+            starttls: "STARTTLS\r\n",
+            goodbye: "LOGOUT\r\n",
+        },
         Dialect::Framed | Dialect::Implicit => panic!("{dialect} has no script"),
     }
 }
@@ -261,7 +272,7 @@ pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerSettings) -> Se
 /// The STARTTLS command of a line dialect, as a client sends it.
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
@@ -275,6 +286,7 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Nntp => (b"HELP\r\n", "100 Help text follows"),
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
+        Dialect::Sieve => (b"NOOP\r\n", "OK \"NOOP completed\""),
         Dialect::Framed | Dialect::Implicit => (b"", ""),
     }
 }
@@ -290,6 +302,7 @@ pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
             matches!(status, "BAD" | "NO" | "BYE")
         }
         Dialect::Pop3 => line.starts_with("-ERR"),
+        Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
         Dialect::Framed | Dialect::Implicit => false,
     }
 }

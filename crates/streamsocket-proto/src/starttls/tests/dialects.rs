@@ -360,3 +360,188 @@ fn nntp_refusals_are_rfc_4642s_codes() {
     );
     assert!(Refusal::ALL.iter().all(|r| r.applies_to(Dialect::Nntp)));
 }
+
+// ---- ManageSieve (RFC 5804) ----
+
+/// The example greeting of RFC 5804 section 1.8, shortened.
+const SIEVE_GREETING: &[u8] = b"\"IMPLEMENTATION\" \"Example1 ManageSieved v001\"\r\n\
+    \"SASL\" \"DIGEST-MD5 GSSAPI\"\r\n\"SIEVE\" \"fileinto vacation\"\r\n\"StartTLS\"\r\n\
+    \"VERSION\" \"1.0\"\r\nOK\r\n";
+
+#[test]
+fn sieve_client_upgrades_from_the_greeting_and_waits_for_the_capabilities_unasked() {
+    let mut client = client(Dialect::Sieve);
+    client.handle_input(SIEVE_GREETING);
+    // The capability name is case-insensitive ("StartTLS" in RFC 5804's own example).
+    assert_eq!(client_sent(&mut client), "STARTTLS\r\n");
+    assert_eq!(client.capabilities().len(), 5);
+    client.handle_input(b"OK \"Begin TLS negotiation now\"\r\n");
+    assert_eq!(client_events(&mut client), [ClientEvent::StartTls]);
+    client.handle_tls_established();
+    assert!(client.capabilities().is_empty());
+    // Section 2.2: the server speaks first inside TLS; the client asks nothing.
+    assert_eq!(client_sent(&mut client), "");
+    client.handle_input(b"\"IMPLEMENTATION\" \"Example1\"\r\n\"SASL\" \"PLAIN\"\r\nOK\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Ready {
+            capabilities: caps(&["IMPLEMENTATION Example1", "SASL PLAIN"])
+        }]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+#[test]
+fn sieve_client_refused_or_not_offered_says_only_logout() {
+    for (answer, expected) in [
+        (
+            &b"NO \"TLS unavailable\"\r\n"[..],
+            ClientFailure::Refused {
+                reply: "NO \"TLS unavailable\"".to_owned(),
+            },
+        ),
+        (
+            b"BYE (TRYLATER) \"going away\"\r\n",
+            ClientFailure::Refused {
+                reply: "BYE (TRYLATER) \"going away\"".to_owned(),
+            },
+        ),
+    ] {
+        let mut client = client(Dialect::Sieve);
+        client.handle_input(SIEVE_GREETING);
+        assert_eq!(client_sent(&mut client), "STARTTLS\r\n");
+        client.handle_input(answer);
+        assert_eq!(client_events(&mut client), [ClientEvent::Failed(expected)]);
+        assert_eq!(client_sent(&mut client), "LOGOUT\r\n");
+    }
+    let mut client = client(Dialect::Sieve);
+    client.handle_input(b"\"IMPLEMENTATION\" \"x\"\r\n\"VERSION\" \"1.0\"\r\nOK\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Failed(ClientFailure::NotOffered {
+            capabilities: caps(&["IMPLEMENTATION x", "VERSION 1.0"])
+        })]
+    );
+    assert_eq!(client_sent(&mut client), "LOGOUT\r\n");
+}
+
+#[test]
+fn sieve_client_fails_on_bytes_after_the_ok() {
+    let mut client = client(Dialect::Sieve);
+    client.handle_input(SIEVE_GREETING);
+    client_sent(&mut client);
+    client.handle_input(b"OK\r\n\"SASL\" \"PLAIN\"\r\nOK\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Failed(ClientFailure::PlaintextAfterGoAhead {
+            bytes: 20
+        })]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+fn sieve_server(behaviour: ServerBehaviour) -> (ServerMachine, String) {
+    let mut server = server_with(Dialect::Sieve, behaviour);
+    let greeting = server_text(&mut server);
+    assert!(
+        greeting.ends_with("OK \"localhost ManageSieve streamsocket mock ready\"\r\n"),
+        "{greeting:?}"
+    );
+    (server, greeting)
+}
+
+#[test]
+fn sieve_server_greets_with_its_capabilities_and_sends_them_again_inside_tls() {
+    let (mut server, greeting) = sieve_server(ServerBehaviour::Honest);
+    assert_eq!(
+        greeting,
+        "\"IMPLEMENTATION\" \"streamsocket mock\"\r\n\"SASL\" \"PLAIN\"\r\n\
+         \"SIEVE\" \"fileinto vacation\"\r\n\"STARTTLS\"\r\n\"VERSION\" \"1.0\"\r\n\
+         OK \"localhost ManageSieve streamsocket mock ready\"\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "OK \"Begin TLS negotiation now\"\r\n"
+    );
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert_eq!(
+        server_text(&mut server),
+        "\"IMPLEMENTATION\" \"streamsocket mock\"\r\n\"SASL\" \"PLAIN\"\r\n\
+         \"SIEVE\" \"fileinto vacation\"\r\n\"VERSION\" \"1.0\"\r\n\
+         OK \"TLS negotiation successful\"\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(server_text(&mut server), "NO \"TLS already active\"\r\n");
+    assert!(server_events(&mut server).is_empty());
+}
+
+#[test]
+fn sieve_server_refuses_starttls_after_authentication_and_forgets_it_after_tls() {
+    let (mut server, _) = sieve_server(ServerBehaviour::Honest);
+    server.handle_input(b"AUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\nCAPABILITY\r\nSTARTTLS\r\n");
+    let reply = server_text(&mut server);
+    assert!(reply.starts_with("OK \"Authenticated\"\r\n"), "{reply:?}");
+    assert!(!reply.contains("\"STARTTLS\""), "{reply:?}");
+    assert!(
+        reply.ends_with("NO \"STARTTLS not allowed after authentication\"\r\n"),
+        "{reply:?}"
+    );
+    assert!(server_events(&mut server).is_empty());
+
+    let (mut server, _) = sieve_server(ServerBehaviour::Honest);
+    server.handle_input(b"STARTTLS\r\n");
+    server_text(&mut server);
+    server.handle_tls_established();
+    server_text(&mut server);
+    // Nothing authenticated in plaintext: AUTHENTICATE is accepted once inside TLS.
+    server.handle_input(b"AUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\n");
+    assert_eq!(server_text(&mut server), "OK \"Authenticated\"\r\n");
+}
+
+#[test]
+fn sieve_server_requiring_tls_answers_encrypt_needed_until_the_upgrade() {
+    let (mut server, greeting) = sieve_server(ServerBehaviour::TlsRequired);
+    assert!(greeting.contains("\"SASL\" \"\"\r\n"), "{greeting:?}");
+    server.handle_input(b"AUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\nLISTSCRIPTS\r\nNOOP\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "NO (ENCRYPT-NEEDED) \"TLS required\"\r\nNO (ENCRYPT-NEEDED) \"TLS required\"\r\n\
+         OK \"NOOP completed\"\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    server_text(&mut server);
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert!(server_text(&mut server).contains("\"SASL\" \"PLAIN\"\r\n"));
+    server.handle_input(b"LISTSCRIPTS\r\nLOGOUT\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "OK \"Listscripts completed\"\r\nOK \"Logout completed\"\r\n"
+    );
+    assert_eq!(
+        server_events(&mut server),
+        [ServerEvent::Close(CloseReason::Quit)]
+    );
+}
+
+#[test]
+fn sieve_refusals_are_no_with_trylater() {
+    let applies: Vec<Refusal> = Refusal::ALL
+        .into_iter()
+        .filter(|r| r.applies_to(Dialect::Sieve))
+        .collect();
+    assert_eq!(applies, [Refusal::Temporary, Refusal::Nonsense]);
+    assert_eq!(
+        Refusal::Temporary.reply(Dialect::Sieve, "").as_deref(),
+        Some("NO (TRYLATER) \"TLS not available\"")
+    );
+    let (mut server, _) = sieve_server(ServerBehaviour::StartTlsRefused(Refusal::Temporary));
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "NO (TRYLATER) \"TLS not available\"\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+}

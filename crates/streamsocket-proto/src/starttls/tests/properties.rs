@@ -156,6 +156,12 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
             b"CAPABILITIES\r\nAUTHINFO USER a\r\nAUTHINFO PASS b\r\nSTARTTLS\r\nQUIT\r\n".to_vec(),
         ),
         (
+            Dialect::Sieve,
+            b"CAPABILITY\r\nNOOP\r\nAUTHENTICATE \"X\"\r\nLISTSCRIPTS\r\nBOGUS\r\nSTARTTLS\r\n"
+                .to_vec(),
+            b"CAPABILITY\r\nAUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\nSTARTTLS\r\nLOGOUT\r\n".to_vec(),
+        ),
+        (
             Dialect::Imap,
             b"a CAPABILITY\r\nb NOOP\r\n* BAD\r\nc STARTTLS\r\n".to_vec(),
             b"d CAPABILITY\r\ne LOGIN u \"p w\"\r\nf LOGOUT\r\n".to_vec(),
@@ -183,6 +189,11 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
             b"101 list\r\n",
             b"200 hi\r\n",
             b"382 go\r\n",
+            b"\"STARTTLS\"\r\n",
+            b"\"SASL\" \"PLAIN\"\r\n",
+            b"OK \"go\"\r\n",
+            b"NO \"no\"\r\n",
+            b"CAPABILITY\r\n",
             b"STARTTLS\r\n",
             b"220 ok\r\n",
             b"220-more\r\n",
@@ -332,7 +343,7 @@ proptest! {
 
     #[test]
     fn injected_responses_never_reach_a_ready_client_however_split(
-        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp]),
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp, Dialect::Sieve]),
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {

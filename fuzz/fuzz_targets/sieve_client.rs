@@ -1,0 +1,5 @@
+//! Fuzz target `sieve_client`: the oracle is `streamsocket_fuzz::harness::sieve_client`.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| streamsocket_fuzz::harness::sieve_client(data));
