@@ -1,7 +1,7 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp`, `curl --ssl-reqd` (smtp, imap,
-//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp` and Python's standard
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve`, `curl --ssl-reqd` (smtp, imap,
+//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve` and Python's standard
 //!   library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`, whole sessions) against the `mockserver`
 //!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
 //!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
@@ -49,13 +49,14 @@ const SCENARIOS: [(&str, bool); 4] = [
 ];
 
 /// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
-/// has no STARTTLS).
-const DIALECTS: [(&str, &[&str]); 5] = [
+/// has no STARTTLS; Python's standard library has no ManageSieve client).
+const DIALECTS: [(&str, &[&str]); 6] = [
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("lmtp", &["openssl", "gnutls-cli", "python3"]),
     ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("pop3", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("nntp", &["openssl", "gnutls-cli", "python3"]),
+    ("sieve", &["openssl", "gnutls-cli"]),
 ];
 
 /// Longest any one peer process may run.

@@ -23,11 +23,13 @@ pub enum Mode {
     Pop3,
     /// Plaintext connect, NNTP STARTTLS (RFC 4642), then the handshake.
     Nntp,
+    /// Plaintext connect, ManageSieve STARTTLS (RFC 5804), then the handshake.
+    Sieve,
 }
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Connect,
         Self::Framed,
         Self::Smtp,
@@ -35,11 +37,18 @@ impl Mode {
         Self::Imap,
         Self::Pop3,
         Self::Nntp,
+        Self::Sieve,
     ];
 
     /// The line-based STARTTLS dialects.
-    pub const LINE_DIALECTS: [Self; 5] =
-        [Self::Smtp, Self::Lmtp, Self::Imap, Self::Pop3, Self::Nntp];
+    pub const LINE_DIALECTS: [Self; 6] = [
+        Self::Smtp,
+        Self::Lmtp,
+        Self::Imap,
+        Self::Pop3,
+        Self::Nntp,
+        Self::Sieve,
+    ];
 
     /// Whether the socket starts in plaintext and upgrades.
     pub fn is_upgrade(self) -> bool {
@@ -61,6 +70,7 @@ impl Mode {
             Self::Imap => "imap",
             Self::Pop3 => "pop3",
             Self::Nntp => "nntp",
+            Self::Sieve => "sieve",
         }
     }
 }

@@ -143,6 +143,7 @@ pub fn dialects() -> Vec<Check> {
         Dialect::Imap,
         Dialect::Pop3,
         Dialect::Nntp,
+        Dialect::Sieve,
     ] {
         let mut cases = vec![
             ("honest", ServerBehaviour::Honest, DialectExpect::Ready),

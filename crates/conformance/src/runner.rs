@@ -153,7 +153,7 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
                 runner_plaintext = frame(HELLO);
                 socket.upgrade_to_ssl(case.level, HOST).await?;
             }
-            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 | Mode::Nntp => {
+            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 | Mode::Nntp | Mode::Sieve => {
                 socket
                     .connect(HOST, &port, ProtectionLevel::PlainSocket)
                     .await?;
@@ -354,6 +354,8 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         Mode::Pop3 => matches!(words.first(), Some(&("CAPA" | "STLS" | "QUIT"))),
         // RFC 4642 section 2.1: STARTTLS is learnt from CAPABILITIES.
         Mode::Nntp => matches!(words.first(), Some(&("CAPABILITIES" | "STARTTLS" | "QUIT"))),
+        // RFC 5804 section 2.2: the greeting lists the capabilities; CAPABILITY asks again.
+        Mode::Sieve => matches!(words.first(), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
         Mode::Connect | Mode::Framed => false,
     }
 }
@@ -463,6 +465,7 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Imap => Dialect::Imap,
         Mode::Pop3 => Dialect::Pop3,
         Mode::Nntp => Dialect::Nntp,
+        Mode::Sieve => Dialect::Sieve,
     }
 }
 

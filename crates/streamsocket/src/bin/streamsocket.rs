@@ -198,6 +198,8 @@ enum StartTls {
     Pop3,
     /// NNTP STARTTLS (RFC 4642).
     Nntp,
+    /// ManageSieve STARTTLS (RFC 5804).
+    Sieve,
 }
 
 impl StartTls {
@@ -209,6 +211,7 @@ impl StartTls {
             Self::Imap => Dialect::Imap,
             Self::Pop3 => Dialect::Pop3,
             Self::Nntp => Dialect::Nntp,
+            Self::Sieve => Dialect::Sieve,
         }
     }
 }

@@ -233,6 +233,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Imap, "imap"),
         (Dialect::Pop3, "pop3"),
         (Dialect::Nntp, "nntp"),
+        (Dialect::Sieve, "sieve"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;

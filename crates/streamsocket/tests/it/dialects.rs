@@ -15,20 +15,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::socket_for;
 
-const STARTTLS_DIALECTS: [Dialect; 6] = [
+const STARTTLS_DIALECTS: [Dialect; 7] = [
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
     Dialect::Pop3,
     Dialect::Nntp,
+    Dialect::Sieve,
     Dialect::Framed,
 ];
-const LINE_DIALECTS: [Dialect; 5] = [
+const LINE_DIALECTS: [Dialect; 6] = [
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
     Dialect::Pop3,
     Dialect::Nntp,
+    Dialect::Sieve,
 ];
 
 fn mock(dialect: Dialect, behaviour: Behaviour) -> MockConfig {
@@ -74,6 +76,8 @@ fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
         // IMAP tags it ("A4 LOGOUT"); the suffix is what matters.
         Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
+        // ManageSieve's LOGOUT is untagged.
+        Dialect::Sieve => b"LOGOUT\r\n",
         _ => b" LOGOUT\r\n",
     }
 }
