@@ -173,7 +173,7 @@ pub async fn audit_server(config: ServerAuditConfig) -> Result<ServerAudit, Serv
             {
                 let session =
                     wire::secured(&target, &control, ProtectionLevel::Ssl, injection).await;
-                *slot = Some(injection_probe(session));
+                *slot = Some(injection_probe(config.dialect, session));
             }
         }
     }
@@ -566,7 +566,10 @@ fn sni(name: &str) -> Option<&str> {
     proto::service::parse_ip(name).is_none().then_some(name)
 }
 
-fn injection_probe(session: Result<Session, wire::Unreachable>) -> InjectionProbe {
+fn injection_probe(
+    dialect: Dialect,
+    session: Result<Session, wire::Unreachable>,
+) -> InjectionProbe {
     let session = match session {
         Ok(session) => session,
         Err(e) => return InjectionProbe::NotTested(e.0),
@@ -577,7 +580,7 @@ fn injection_probe(session: Result<Session, wire::Unreachable>) -> InjectionProb
         &session.unsolicited,
     ) {
         (StartTlsAnswer::GoAhead, Some(wire::Handshake::Completed), Some(bytes))
-            if probe::answers_injected(bytes) =>
+            if probe::answers_injected(dialect, bytes) =>
         {
             InjectionProbe::Answered(escape(bytes))
         }

@@ -198,6 +198,18 @@ fn valid_chain(dialect: Dialect, obs: &Observations) -> Judgement {
     if !is_line(dialect) {
         return Judgement::new(Verdict::Pass, "the handshake completed");
     }
+    if dialect == Dialect::Sieve {
+        // RFC 5804 section 2.2: the server re-sends its capabilities unasked; the client need
+        // not ask, and whatever it sends next is its business.
+        let then = first_tls_command(dialect, done).unwrap_or_else(|| "nothing".to_owned());
+        return Judgement::new(
+            Verdict::Pass,
+            format!(
+                "the handshake completed; the server re-sent its capabilities unasked and it \
+                 sent {then} inside TLS"
+            ),
+        );
+    }
     match first_tls_command(dialect, done) {
         None => silent_inside_tls(dialect),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
@@ -329,6 +341,23 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
             ),
         );
     };
+    if dialect == Dialect::Sieve {
+        // The case's server withholds the capabilities it owes inside TLS (RFC 5804 section
+        // 2.2): only the planted ones could have made the client speak first there.
+        return match first_tls_command(dialect, done) {
+            None => Judgement::new(
+                Verdict::Pass,
+                "it discarded the injected capabilities and waited inside TLS for the server's own",
+            ),
+            Some(verb) => Judgement::new(
+                Verdict::Fail,
+                format!(
+                    "it took the injected capabilities: it sent {verb} inside TLS before the \
+                     server had sent anything there"
+                ),
+            ),
+        };
+    }
     match first_tls_command(dialect, done) {
         None => silent_inside_tls(dialect),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(

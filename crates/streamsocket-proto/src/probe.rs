@@ -625,9 +625,9 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         // NNTP has no NOOP; HELP is mandatory (RFC 3977 section 7.2).
         Dialect::Nntp => Some(b"HELP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
-        // Not yet: a ManageSieve server speaks first inside TLS (the capabilities again, RFC
-        // 5804 section 2.2), which `answers_injected` would take for an answer.
-        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => None,
+        // NOOP with a tag string, which the answer must carry back (RFC 5804 section 2.14).
+        Dialect::Sieve => Some(SIEVE_INJECTED),
+        Dialect::Framed | Dialect::Implicit => None,
     }
 }
 
@@ -727,14 +727,43 @@ pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
     }
 }
 
+/// The ManageSieve command of [`injected_command`], and the response code that its answer
+/// carries (RFC 5804 section 2.14).
+const SIEVE_INJECTED: &[u8] = b"NOOP \"STREAMSOCKET-INJECTED\"\r\n";
+const SIEVE_INJECTED_TAG: &[u8] = b"(TAG \"STREAMSOCKET-INJECTED\")";
+
 /// Whether bytes a server sent inside TLS, before the client said anything there, answer a
 /// command: a complete line. A server owes nothing unprompted after STARTTLS (no greeting, RFC
 /// 3207 section 4.2, RFC 3501 section 6.2.1, RFC 2595 section 4), so any line is the answer to
-/// a command that arrived in plaintext.
-pub fn answers_injected(bytes: &[u8]) -> bool {
-    bytes
-        .get(..MAX_REPLY_LEN.min(bytes.len()))
-        .is_some_and(|head| head.contains(&b'\n'))
+/// a command that arrived in plaintext. ManageSieve is the exception: its server re-sends its
+/// capabilities unasked (RFC 5804 section 2.2), quoted lines closed by one response line, so
+/// only a line after that response is an answer, and so is any line carrying the tag of
+/// [`injected_command`] back. Only the first [`MAX_REPLY_LEN`] bytes are looked at; a prefix
+/// that answers is never undone by more bytes.
+pub fn answers_injected(dialect: Dialect, bytes: &[u8]) -> bool {
+    let head = bytes.get(..MAX_REPLY_LEN).unwrap_or(bytes);
+    if dialect != Dialect::Sieve {
+        return head.contains(&b'\n');
+    }
+    let mut lines = head.split(|&b| b == b'\n');
+    // The last piece has no line end yet (or is empty after the last one).
+    let _ = lines.next_back();
+    let mut owed = true;
+    for line in lines {
+        let upper = line.to_ascii_uppercase();
+        if upper
+            .windows(SIEVE_INJECTED_TAG.len())
+            .any(|w| w == SIEVE_INJECTED_TAG)
+        {
+            return true;
+        }
+        if !owed {
+            return true;
+        }
+        // A capability line is a quoted string; the first other line closes the list.
+        owed = upper.first() == Some(&b'"');
+    }
+    false
 }
 
 /// The most bytes of a greeting [`greeting_host_name`] looks at (an SMTP line may be 512).

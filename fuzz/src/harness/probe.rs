@@ -260,10 +260,18 @@ fn plaintext_readers(data: &[u8]) {
             }
         }
     }
-    let whole = probe::answers_injected(data);
-    for cut in cuts {
-        if data.get(..cut).is_some_and(probe::answers_injected) {
-            assert!(whole, "a prefix of {cut} bytes answered, the whole did not");
+    for dialect in Dialect::ALL {
+        let whole = probe::answers_injected(dialect, data);
+        for cut in cuts {
+            if data
+                .get(..cut)
+                .is_some_and(|h| probe::answers_injected(dialect, h))
+            {
+                assert!(
+                    whole,
+                    "{dialect}: a prefix of {cut} bytes answered, the whole did not"
+                );
+            }
         }
     }
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::builder::TypedValueParser as _;
+use clap::{CommandFactory, Parser, Subcommand};
+use proto::starttls::Dialect;
 use streamsocket_audit::expect::Baseline;
 use streamsocket_audit::{AuditConfig, cases, run, run_with_progress};
 
@@ -49,8 +51,8 @@ const PLACEHOLDER_HELP: &str = "Placeholders, substituted literally in every arg
 shell: write sh -c '...' for one): {host} {port} (where the mock server listens), {name} (the \
 name the certificate is issued for; {host} is in it too), {ca} (PEM of what a correct client \
 must trust), {crl} (PEM of the CRLs; revocation cases are judged only when it is used), \
-{client_cert} {client_key} (a client identity the server trusts), {dialect} (smtp, lmtp, imap, \
-pop3, nntp, framed, implicit).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
+{client_cert} {client_key} (a client identity the server trusts), {dialect} (the dialect's \
+name, as --dialect takes it).\n\nExit status: 0 nothing failed (with --expect: nothing new failed), 1 \
 findings, 2 bad command line, 3 the command never connected in any case.";
 
 const SERVER_HELP: &str = "Exit status: 0 nothing failed (warnings do not fail), 1 findings, 2 \
@@ -59,8 +61,8 @@ bad command line, 3 the server could not be reached.";
 #[derive(Debug, clap::Args)]
 struct ClientArgs {
     /// A dialect to audit (repeatable; default: all).
-    #[arg(long, value_enum)]
-    dialect: Vec<DialectArg>,
+    #[arg(long, value_parser = dialect_parser())]
+    dialect: Vec<Dialect>,
     /// Only cases whose id or category contains TEXT.
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
@@ -97,29 +99,11 @@ struct ClientArgs {
     command: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum DialectArg {
-    Smtp,
-    Lmtp,
-    Imap,
-    Pop3,
-    Nntp,
-    Framed,
-    Implicit,
-}
-
-impl From<DialectArg> for proto::starttls::Dialect {
-    fn from(d: DialectArg) -> Self {
-        match d {
-            DialectArg::Smtp => Self::Smtp,
-            DialectArg::Lmtp => Self::Lmtp,
-            DialectArg::Imap => Self::Imap,
-            DialectArg::Pop3 => Self::Pop3,
-            DialectArg::Nntp => Self::Nntp,
-            DialectArg::Framed => Self::Framed,
-            DialectArg::Implicit => Self::Implicit,
-        }
-    }
+/// A dialect by its name ([`Dialect::name`]), for `--dialect` and `--starttls`: every dialect
+/// the library speaks, listed in the help and in shell completions.
+fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = Dialect> {
+    clap::builder::PossibleValuesParser::new(Dialect::ALL.map(Dialect::name))
+        .try_map(|name| name.parse::<Dialect>())
 }
 
 /// `NAME=TEMPLATE`, with a name a shell would accept.
@@ -151,7 +135,7 @@ fn main() -> ExitCode {
             );
         }
     };
-    let dialects: Vec<_> = args.dialect.iter().copied().map(Into::into).collect();
+    let dialects = args.dialect.clone();
     if args.list {
         // A reader that stops early (`| head`) ends the listing, not the process with a panic.
         let mut out = std::io::stdout().lock();

@@ -385,7 +385,8 @@ pub(crate) async fn secured(
                 INJECTION_WINDOW
             };
             let window = Instant::now() + wait.min(target.timeout);
-            session.unsolicited = Some(unsolicited(&mut socket, window.min(deadline)).await);
+            session.unsolicited =
+                Some(unsolicited(&mut socket, target.dialect, window.min(deadline)).await);
         }
     }
     session.info = socket.information().clone();
@@ -466,11 +467,12 @@ async fn second_starttls(
     }
 }
 
-/// Whatever the server sends inside TLS before `until`, unasked; reading stops at a line end.
-async fn unsolicited(socket: &mut StreamSocket, until: Instant) -> Vec<u8> {
+/// Whatever the server sends inside TLS before `until`, unasked; reading stops at the first
+/// answer to a command ([`probe::answers_injected`]).
+async fn unsolicited(socket: &mut StreamSocket, dialect: Dialect, until: Instant) -> Vec<u8> {
     let mut got = Vec::new();
     let mut buf = vec![0u8; 4096];
-    while got.len() < MAX_READ && !probe::answers_injected(&got) {
+    while got.len() < MAX_READ && !probe::answers_injected(dialect, &got) {
         match timeout_at(until, socket.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
             _ => break,

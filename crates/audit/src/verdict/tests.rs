@@ -146,6 +146,18 @@ fn a_valid_chain_passes_when_capabilities_are_asked_again_and_warns_otherwise() 
     let good = conn(b"a1 STARTTLS\r\n", Some(b"a2 CAPABILITY\r\n"), QUIT);
     check(&imap, &obs(vec![good]), Verdict::Pass, "CAPABILITY");
 
+    // ManageSieve: the server re-sends its capabilities unasked (RFC 5804 section 2.2), so
+    // neither silence nor another command first is a warning.
+    let sieve = case(Dialect::Sieve, Scenario::Valid, Behaviour::Honest);
+    for (inside, said) in [
+        (&b""[..], "sent nothing inside TLS"),
+        (b"LOGOUT\r\n", "sent LOGOUT inside TLS"),
+        (b"CAPABILITY\r\n", "sent CAPABILITY inside TLS"),
+    ] {
+        let t = conn(b"STARTTLS\r\n", Some(inside), QUIT);
+        check(&sieve, &obs(vec![t]), Verdict::Pass, said);
+    }
+
     let framed = case(Dialect::Framed, Scenario::Valid, Behaviour::Honest);
     let good = conn(b"\x00\x00\x00\x02hi", Some(b"\x00\x00\x00\x02hi"), QUIT);
     check(
@@ -356,6 +368,35 @@ fn injection_fails_a_client_that_takes_the_injected_reply() {
     let pop3 = case(Dialect::Pop3, Scenario::Valid, Behaviour::ResponseInjection);
     let took_it = conn(b"CAPA\r\nSTLS\r\n", Some(b"USER me\r\n"), QUIT);
     check(&pop3, &obs(vec![took_it]), Verdict::Fail, "USER, not CAPA");
+
+    // ManageSieve: the case's server withholds the capabilities it owes inside TLS, so any
+    // command there first (asking again included) was prompted by the planted ones.
+    let sieve = case(
+        Dialect::Sieve,
+        Scenario::Valid,
+        Behaviour::ResponseInjection,
+    );
+    for first in [
+        &b"LOGOUT\r\n"[..],
+        b"AUTHENTICATE \"PLAIN\" \"AHUAcA==\"\r\n",
+    ] {
+        let took_it = conn(b"STARTTLS\r\n", Some(first), QUIT);
+        check(
+            &sieve,
+            &obs(vec![took_it]),
+            Verdict::Fail,
+            "took the injected capabilities",
+        );
+    }
+    let waited = conn(b"STARTTLS\r\n", Some(b""), SessionEnd::Truncated);
+    check(
+        &sieve,
+        &obs(vec![waited]),
+        Verdict::Pass,
+        "waited inside TLS for the server's own",
+    );
+    let aborted = conn(b"STARTTLS\r\n", None, SessionEnd::Machine(CloseReason::Eof));
+    check(&sieve, &obs(vec![aborted]), Verdict::Pass, "aborted");
 }
 
 #[test]

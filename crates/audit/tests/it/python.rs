@@ -1,7 +1,8 @@
-//! Python's `smtplib`, `imaplib` and `poplib`, audited: a careful script per library (a default
-//! SSL context with `{ca}`, STARTTLS required, the capabilities asked again inside TLS) and the
-//! same script with an unverified context. `.ci/run` installs python3; without it the tests say
-//! so and check nothing.
+//! Python's `smtplib`, `imaplib`, `poplib` and `nntplib`, and a ManageSieve client on its
+//! `ssl`, audited: a careful script per library (a default SSL context with `{ca}`, STARTTLS
+//! required, the capabilities asked again inside TLS) and the same script with an unverified
+//! context, or with its plaintext buffer read after TLS. `.ci/run` installs python3; without it
+//! the tests say so and check nothing.
 
 use std::time::Duration;
 
@@ -171,4 +172,96 @@ async fn an_unverified_context_is_failed_on_every_broken_chain() {
             careless.table()
         );
     }
+}
+
+/// A ManageSieve client written on Python's `ssl` (the standard library has no ManageSieve
+/// module): it reads the capability lines up to `OK`, requires `"STARTTLS"`, upgrades, reads the
+/// capabilities the server re-sends unasked (RFC 5804 section 2.2), then says LOGOUT. With
+/// `shared-buffer` it makes the classic mistake of reading those from the plaintext reader's
+/// buffer, where a man in the middle's planted lines sit, instead of from the TLS socket.
+const SIEVE_SCRIPT: &str = r#"
+import socket, ssl, sys
+host, port, name, ca, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+ctx = ssl.create_default_context(cafile=ca)
+raw = socket.create_connection((host, port), timeout=3)
+plain = raw.makefile("rb")
+def capabilities(reader):
+    names = []
+    while True:
+        line = reader.readline(4096)
+        if not line:
+            sys.exit("closed")
+        if line.startswith(b'"'):
+            names.append(line.split(b'"')[1].upper())
+        elif line.startswith(b"OK"):
+            return names
+        else:
+            sys.exit("refused: %r" % line)
+if b"STARTTLS" not in capabilities(plain):
+    raw.sendall(b"LOGOUT\r\n")
+    sys.exit("STARTTLS not offered")
+raw.sendall(b"STARTTLS\r\n")
+if not plain.readline(4096).startswith(b"OK"):
+    raw.sendall(b"LOGOUT\r\n")
+    sys.exit("STARTTLS refused")
+tls = ctx.wrap_socket(raw, server_hostname=name)
+capabilities(plain if mode == "shared-buffer" else tls.makefile("rb"))
+tls.sendall(b"LOGOUT\r\n")
+tls.makefile("rb").readline(4096)
+"#;
+
+fn sieve_python(mode: &str) -> Vec<String> {
+    strings(&[
+        "python3",
+        "-c",
+        SIEVE_SCRIPT,
+        "{host}",
+        "{port}",
+        "{name}",
+        "{ca}",
+        mode,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sieve_client_reading_its_plaintext_buffer_after_tls_fails_only_the_injection() {
+    if !installed("python3", "--version") {
+        return;
+    }
+    let careful = audit(
+        sieve_python("careful"),
+        &[Dialect::Sieve],
+        None,
+        Duration::from_secs(8),
+    )
+    .await;
+    let table = careful.table();
+    // As for the standard library's clients: OpenSSL takes a CA leaf, nothing else fails.
+    assert_eq!(
+        ids(&careful, Verdict::Fail),
+        ["sieve-ca-leaf-honest-ecdsa-p256"],
+        "{table}"
+    );
+    assert_eq!(careful.with(Verdict::Inconclusive).count(), 0, "{table}");
+    let careless = audit(
+        sieve_python("shared-buffer"),
+        &[Dialect::Sieve],
+        Some("injection"),
+        Duration::from_secs(8),
+    )
+    .await;
+    let table = careless.table();
+    let failed: Vec<_> = careless.with(Verdict::Fail).collect();
+    assert!(!failed.is_empty(), "{table}");
+    for r in failed {
+        assert!(
+            r.judgement
+                .reason
+                .contains("took the injected capabilities"),
+            "{}: {}",
+            r.id,
+            r.judgement.reason
+        );
+    }
+    assert_eq!(careless.with(Verdict::Pass).count(), 0, "{table}");
 }

@@ -64,6 +64,42 @@ async fn the_streamsocket_cli_passes_every_starttls_case() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streamsocket_cli_passes_every_lmtp_nntp_and_sieve_case() {
+    let dialects = [Dialect::Lmtp, Dialect::Nntp, Dialect::Sieve];
+    let audit = audit(careful(true), &dialects, None, Duration::from_secs(10)).await;
+    assert_passes_everything(&audit);
+    for dialect in dialects {
+        for category in Category::ALL {
+            let n = audit
+                .results
+                .iter()
+                .filter(|r| r.dialect == dialect && r.category == category)
+                .count();
+            assert!(n > 0, "{dialect} {category}");
+        }
+    }
+    // LMTP and NNTP ask again inside TLS; ManageSieve's server re-sends unasked.
+    for (dialect, said) in [
+        (Dialect::Lmtp, "asked again inside TLS (LHLO)"),
+        (Dialect::Nntp, "asked again inside TLS (CAPABILITIES)"),
+        (Dialect::Sieve, "re-sent its capabilities unasked"),
+    ] {
+        let valid = audit
+            .results
+            .iter()
+            .filter(|r| r.dialect == dialect && r.category == Category::ValidChain);
+        for r in valid {
+            assert!(
+                r.judgement.reason.contains(said),
+                "{}: {}",
+                r.id,
+                r.judgement.reason
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streamsocket_cli_passes_every_implicit_tls_case() {
     let audit = audit(
         careful(false),

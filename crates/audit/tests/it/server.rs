@@ -10,13 +10,22 @@ use proto::ProtectionLevel;
 use proto::level::VersionSet;
 use proto::starttls::{Dialect, InjectionPolicy};
 use streamsocket::{ChainValidationResult, TrustAnchors};
+use streamsocket_audit::server::judge::InjectionProbe;
 use streamsocket_audit::server::{
     FindingKind, LevelStatus, Rules, ServerAudit, ServerAuditConfig, ServerError, Severity,
     audit_server,
 };
 use testpki::{KeyKind, Pki, Scenario};
 
-const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+/// Every line dialect, each with its own injected command, capability list and refusals.
+const LINE_DIALECTS: [Dialect; 6] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+    Dialect::Sieve,
+];
 
 /// The mock server of `dialect` and `behaviour`, whose greeting names no qualified host
 /// (`localhost`), so that only the tests of that finding see it.
@@ -57,6 +66,20 @@ async fn audit(config: MockConfig) -> ServerAudit {
     audit_with(config, Rules::default()).await
 }
 
+/// Audits every config at once (each audit mostly waits: for its injection windows, its
+/// timeouts), returning each with its label, in the order given.
+async fn audits<L: Send + 'static>(configs: Vec<(L, MockConfig)>) -> Vec<(L, ServerAudit)> {
+    let mut set = tokio::task::JoinSet::new();
+    for (index, (label, config)) in configs.into_iter().enumerate() {
+        set.spawn(async move { (index, label, audit(config).await) });
+    }
+    let mut done = set.join_all().await;
+    done.sort_by_key(|(index, ..)| *index);
+    done.into_iter()
+        .map(|(_, label, audit)| (label, audit))
+        .collect()
+}
+
 fn found(audit: &ServerAudit, kind: FindingKind) -> Option<Severity> {
     audit
         .findings
@@ -72,10 +95,12 @@ fn status(audit: &ServerAudit, level: ProtectionLevel) -> LevelStatus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vulnerable_server_is_found_in_both_injection_variants_in_every_line_dialect() {
-    for dialect in LINE_DIALECTS {
+    let configs = LINE_DIALECTS.map(|dialect| {
         let mut config = mock(dialect, Behaviour::Honest);
         config.injection_policy = InjectionPolicy::Vulnerable;
-        let audit = audit(config).await;
+        (dialect, config)
+    });
+    for (dialect, audit) in audits(configs.into()).await {
         let table = audit.table();
         for kind in [
             FindingKind::InjectionSameWrite,
@@ -93,22 +118,43 @@ async fn a_vulnerable_server_is_found_in_both_injection_variants_in_every_line_d
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discarding_and_rejecting_servers_are_not_vulnerable() {
+    let mut configs = Vec::new();
     for dialect in LINE_DIALECTS {
         for policy in [InjectionPolicy::Discard, InjectionPolicy::Reject] {
             let mut config = mock(dialect, Behaviour::Honest);
             config.injection_policy = policy;
-            let audit = audit(config).await;
-            let table = audit.table();
-            for kind in [
-                FindingKind::InjectionSameWrite,
-                FindingKind::InjectionLaterWrite,
-            ] {
-                assert_eq!(
-                    found(&audit, kind),
-                    None,
-                    "{dialect} {policy:?} {kind}: {table}"
-                );
-            }
+            configs.push(((dialect, policy), config));
+        }
+    }
+    for ((dialect, policy), audit) in audits(configs).await {
+        let table = audit.table();
+        for kind in [
+            FindingKind::InjectionSameWrite,
+            FindingKind::InjectionLaterWrite,
+        ] {
+            assert_eq!(
+                found(&audit, kind),
+                None,
+                "{dialect} {policy:?} {kind}: {table}"
+            );
+        }
+        // A discarding server drops what came with STARTTLS and answers nothing; what came
+        // after the go-ahead reaches its TLS layer, which refuses it as a record or passes it
+        // by (a rejecting server may refuse the same-write STARTTLS itself: the findings
+        // above). Either way both probes ran past the go-ahead.
+        if policy == InjectionPolicy::Discard {
+            assert_eq!(
+                audit.observations.injection_same_write,
+                Some(InjectionProbe::NotAnswered),
+                "{dialect}: {table}"
+            );
+            assert!(
+                matches!(
+                    audit.observations.injection_later_write,
+                    Some(InjectionProbe::NotAnswered | InjectionProbe::Refused(_))
+                ),
+                "{dialect}: {table}"
+            );
         }
     }
 }
@@ -322,48 +368,60 @@ async fn certificate_scenarios_report_their_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_not_advertised_or_refused_is_found() {
+    let mut configs = Vec::new();
     for dialect in LINE_DIALECTS {
         for (behaviour, kind) in [
             (
                 Behaviour::StartTlsNotAdvertised,
-                FindingKind::StartTlsNotAdvertised,
+                Some(FindingKind::StartTlsNotAdvertised),
             ),
             (
                 Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
-                FindingKind::StartTlsRefused,
+                Some(FindingKind::StartTlsRefused),
             ),
+            (Behaviour::Honest, None),
         ] {
-            let audit = audit(mock(dialect, behaviour)).await;
-            let table = audit.table();
+            configs.push(((dialect, kind), mock(dialect, behaviour)));
+        }
+    }
+    for ((dialect, kind), audit) in audits(configs).await {
+        let table = audit.table();
+        let Some(kind) = kind else {
+            for kind in [
+                FindingKind::StartTlsNotAdvertised,
+                FindingKind::StartTlsRefused,
+            ] {
+                assert_eq!(found(&audit, kind), None, "{dialect}: {table}");
+            }
+            // An honest server announces its capabilities again, without STARTTLS.
             assert_eq!(
-                found(&audit, kind),
-                Some(Severity::Fail),
+                found(&audit, FindingKind::StartTlsAfterUpgrade),
+                None,
                 "{dialect}: {table}"
             );
-            assert_eq!(status(&audit, ProtectionLevel::Ssl), LevelStatus::NotTested);
             assert_eq!(
-                status(&audit, ProtectionLevel::Tls10),
-                LevelStatus::NotTested
+                found(&audit, FindingKind::CapabilitiesNotReannounced),
+                None,
+                "{dialect}: {table}"
             );
-        }
-        let honest = audit(mock(dialect, Behaviour::Honest)).await;
-        for kind in [
-            FindingKind::StartTlsNotAdvertised,
-            FindingKind::StartTlsRefused,
-        ] {
-            assert_eq!(found(&honest, kind), None, "{dialect}");
-        }
-        // An honest server announces its capabilities again, without STARTTLS.
-        assert_eq!(found(&honest, FindingKind::StartTlsAfterUpgrade), None);
+            continue;
+        };
         assert_eq!(
-            found(&honest, FindingKind::CapabilitiesNotReannounced),
-            None
+            found(&audit, kind),
+            Some(Severity::Fail),
+            "{dialect}: {table}"
+        );
+        assert_eq!(status(&audit, ProtectionLevel::Ssl), LevelStatus::NotTested);
+        assert_eq!(
+            status(&audit, ProtectionLevel::Tls10),
+            LevelStatus::NotTested
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_starttls_refusal_is_reported_refused_and_nothing_is_probed_past_it() {
+    let mut configs = Vec::new();
     for dialect in LINE_DIALECTS {
         for refusal in mockserver::Refusal::ALL {
             // The temporary refusal is the test above's.
@@ -371,36 +429,38 @@ async fn every_kind_of_starttls_refusal_is_reported_refused_and_nothing_is_probe
                 continue;
             }
             let config = mock(dialect, Behaviour::StartTlsRefused(refusal));
-            let audit = audit(config).await;
-            let table = audit.table();
-            assert_eq!(
-                found(&audit, FindingKind::StartTlsRefused),
-                Some(Severity::Fail),
-                "{dialect} {refusal:?}: {table}"
-            );
-            assert!(
-                matches!(
-                    audit.observations.starttls,
-                    streamsocket_audit::server::StartTlsAnswer::Refused(_)
-                ),
-                "{dialect} {refusal:?}: {table}"
-            );
-            // Not a go-ahead: no level past the plaintext one, no injection answered.
-            for row in &audit.levels {
-                if row.level != ProtectionLevel::PlainSocket {
-                    assert_ne!(
-                        row.status,
-                        LevelStatus::Accepted,
-                        "{dialect} {refusal:?}: {table}"
-                    );
-                }
+            configs.push(((dialect, refusal), config));
+        }
+    }
+    for ((dialect, refusal), audit) in audits(configs).await {
+        let table = audit.table();
+        assert_eq!(
+            found(&audit, FindingKind::StartTlsRefused),
+            Some(Severity::Fail),
+            "{dialect} {refusal:?}: {table}"
+        );
+        assert!(
+            matches!(
+                audit.observations.starttls,
+                streamsocket_audit::server::StartTlsAnswer::Refused(_)
+            ),
+            "{dialect} {refusal:?}: {table}"
+        );
+        // Not a go-ahead: no level past the plaintext one, no injection answered.
+        for row in &audit.levels {
+            if row.level != ProtectionLevel::PlainSocket {
+                assert_ne!(
+                    row.status,
+                    LevelStatus::Accepted,
+                    "{dialect} {refusal:?}: {table}"
+                );
             }
-            for kind in [
-                FindingKind::InjectionSameWrite,
-                FindingKind::InjectionLaterWrite,
-            ] {
-                assert_eq!(found(&audit, kind), None, "{dialect} {refusal:?}: {table}");
-            }
+        }
+        for kind in [
+            FindingKind::InjectionSameWrite,
+            FindingKind::InjectionLaterWrite,
+        ] {
+            assert_eq!(found(&audit, kind), None, "{dialect} {refusal:?}: {table}");
         }
     }
 }
@@ -1397,10 +1457,14 @@ async fn the_markdown_report_shows_the_retry_resumption_and_alpn_the_server_answ
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_greeting_that_names_the_host_is_a_warning_in_every_line_dialect() {
-    for dialect in LINE_DIALECTS {
+    // ManageSieve greets with its capability list, in which the mock names no host.
+    let greeting_dialects = LINE_DIALECTS.into_iter().filter(|&d| d != Dialect::Sieve);
+    let configs = greeting_dialects.map(|dialect| {
         let mut config = mock(dialect, Behaviour::Honest);
         config.hostname = "mx1.example.net".to_owned();
-        let audit = audit(config).await;
+        (dialect, config)
+    });
+    for (dialect, audit) in audits(configs.collect()).await {
         let table = audit.table();
         assert_eq!(
             audit.observations.greeting_host.as_deref(),

@@ -542,10 +542,42 @@ fn injected_commands_are_one_line_of_their_dialect() {
     assert_eq!(injected_command(Dialect::Imap), Some(&b"X1 NOOP\r\n"[..]));
     assert_eq!(injected_command(Dialect::Framed), None);
     assert_eq!(injected_command(Dialect::Implicit), None);
-    assert!(answers_injected(b"250 2.0.0 OK\r\n"));
-    assert!(answers_injected(b"X1 OK\n"));
-    assert!(!answers_injected(b""));
-    assert!(!answers_injected(b"250 2.0.0 O"));
+    assert_eq!(
+        injected_command(Dialect::Sieve),
+        Some(&b"NOOP \"STREAMSOCKET-INJECTED\"\r\n"[..])
+    );
+    assert!(answers_injected(Dialect::Smtp, b"250 2.0.0 OK\r\n"));
+    assert!(answers_injected(Dialect::Imap, b"X1 OK\n"));
+    assert!(!answers_injected(Dialect::Smtp, b""));
+    assert!(!answers_injected(Dialect::Smtp, b"250 2.0.0 O"));
+}
+
+/// RFC 5804 section 2.2: after TLS the server sends its capabilities unasked; they answer
+/// nothing. Section 2.14: a NOOP's tag comes back in a TAG response code.
+#[test]
+fn a_sieve_server_s_unasked_capabilities_are_not_an_answer_but_what_follows_them_is() {
+    let caps = b"\"IMPLEMENTATION\" \"x\"\r\n\"SASL\" \"PLAIN\"\r\nOK\r\n";
+    assert!(!answers_injected(Dialect::Sieve, caps));
+    assert!(!answers_injected(Dialect::Sieve, &caps[..20]));
+    let mut more = caps.to_vec();
+    more.extend_from_slice(b"OK \"NOOP completed\"\r\n");
+    assert!(answers_injected(Dialect::Sieve, &more));
+    // The closing response may be NO or BYE too; what follows is still an answer.
+    assert!(answers_injected(Dialect::Sieve, b"BYE\r\nNO \"x\"\r\n"));
+    // Without its line end the answer is not complete yet.
+    assert!(!answers_injected(Dialect::Sieve, b"OK\r\nOK \"NOOP"));
+    // A server that skipped its capabilities but echoes the tag is caught all the same,
+    // whatever the case it writes the response code in.
+    assert!(answers_injected(
+        Dialect::Sieve,
+        b"OK (TAG \"STREAMSOCKET-INJECTED\") \"Done\"\r\n"
+    ));
+    assert!(answers_injected(
+        Dialect::Sieve,
+        b"ok (tag \"streamsocket-injected\")\r\n"
+    ));
+    // For the other line dialects the capabilities line would itself be an answer.
+    assert!(answers_injected(Dialect::Imap, caps));
 }
 
 fn caps(list: &[&str]) -> Vec<String> {
@@ -866,6 +898,39 @@ fn planted_strategy() -> impl Strategy<Value = Planted> {
 }
 
 proptest! {
+    /// A ManageSieve server's unasked capabilities (any quoted lines, closed by any response
+    /// line) never read as an answer, at any cut; a line planted after them always does, and
+    /// only once it is complete.
+    #[test]
+    fn only_a_line_after_the_sieve_capabilities_answers_an_injection(
+        caps in prop::collection::vec("\"[A-Z]{1,12}\"( \"[a-z ]{0,30}\")?", 0..12),
+        close in "(OK|NO|BYE)( \"[a-z ]{0,20}\")?",
+        answer in prop::option::of("[A-Z]{2,3}( [a-z\"]{0,20})?"),
+    ) {
+        let mut owed = String::new();
+        for cap in &caps {
+            owed.push_str(cap);
+            owed.push_str("\r\n");
+        }
+        owed.push_str(&close);
+        owed.push_str("\r\n");
+        let mut bytes = owed.clone().into_bytes();
+        if let Some(answer) = &answer {
+            bytes.extend_from_slice(answer.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        for cut in 0..=bytes.len() {
+            let head = &bytes[..cut];
+            let planted_complete = answer.is_some() && cut == bytes.len();
+            prop_assert_eq!(
+                answers_injected(Dialect::Sieve, head),
+                planted_complete,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
     #[test]
     fn a_planted_host_name_is_found_in_any_greeting_of_words(
         words in prop::collection::vec("[A-Za-z]{1,10}", 0..6),

@@ -52,7 +52,9 @@ pub enum ServerBehaviour {
     /// plaintext (SMTP 530, IMAP NO and LOGINDISABLED, POP3 -ERR).
     TlsRequired,
     /// Accepts STARTTLS and appends these bytes after the go-ahead in the same write (response
-    /// injection; `Framed`: when the ClientHello starts; `Implicit`: before TLS).
+    /// injection; `Framed`: when the ClientHello starts; `Implicit`: before TLS). ManageSieve:
+    /// the capabilities owed inside TLS are withheld, so that only the planted bytes could
+    /// prompt a client to speak first there.
     ResponseInjection(Vec<u8>),
     /// IMAP: greets with PREAUTH (STARTTLS is then not allowed). Other dialects: as `Honest`.
     Preauth,
@@ -435,9 +437,11 @@ impl ServerMachine {
         self.reader.clear();
         self.frame.clear();
         self.tls_prefix.clear();
-        if self.dialect == Dialect::Sieve {
-            // RFC 5804 section 2.2: the capabilities again, unasked, as the first protected
-            // bytes.
+        // RFC 5804 section 2.2: the capabilities again, unasked, as the first protected bytes;
+        // but not after planting capabilities in plaintext, which then stand in for them: a
+        // client that took the planted ones speaks first inside TLS, one that did not waits.
+        let planted = matches!(self.config.behaviour, ServerBehaviour::ResponseInjection(_));
+        if self.dialect == Dialect::Sieve && !planted {
             self.sieve_capabilities();
             self.reply(r#"OK "TLS negotiation successful""#);
         }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::ValueEnum;
 use proto::ProtectionLevel;
 use proto::starttls::Dialect;
 use streamsocket::TrustAnchors;
@@ -19,9 +18,9 @@ pub(crate) struct ServerArgs {
     /// The port, or a service name (smtp, submission, imap, imaps, pop3, pop3s, ...).
     service: String,
     /// The dialect spoken before TLS (default: from the port: 25, 587, 2525 smtp; 143 imap;
-    /// 110 pop3; 119 nntp; anything else implicit TLS).
-    #[arg(long, value_enum)]
-    starttls: Option<StartTlsArg>,
+    /// 110 pop3; 119 nntp; 4190 sieve; anything else implicit TLS).
+    #[arg(long, value_parser = super::dialect_parser())]
+    starttls: Option<Dialect>,
     /// Trust only the certificates of this PEM file.
     #[arg(long, value_name = "FILE", conflicts_with = "system_roots")]
     ca: Option<PathBuf>,
@@ -55,31 +54,6 @@ pub(crate) struct ServerArgs {
     /// Time allowed to each connection.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum StartTlsArg {
-    Smtp,
-    Lmtp,
-    Imap,
-    Pop3,
-    Nntp,
-    Framed,
-    Implicit,
-}
-
-impl From<StartTlsArg> for Dialect {
-    fn from(d: StartTlsArg) -> Self {
-        match d {
-            StartTlsArg::Smtp => Self::Smtp,
-            StartTlsArg::Lmtp => Self::Lmtp,
-            StartTlsArg::Imap => Self::Imap,
-            StartTlsArg::Pop3 => Self::Pop3,
-            StartTlsArg::Nntp => Self::Nntp,
-            StartTlsArg::Framed => Self::Framed,
-            StartTlsArg::Implicit => Self::Implicit,
-        }
-    }
 }
 
 /// A level a minimum can name: one of the version levels.
@@ -126,7 +100,7 @@ pub(crate) fn main(args: ServerArgs) -> ExitCode {
     }
     let dialect = args
         .starttls
-        .map_or_else(|| proto::probe::default_dialect(port), Dialect::from);
+        .unwrap_or_else(|| proto::probe::default_dialect(port));
     let config = ServerAuditConfig {
         host: args.host,
         port,

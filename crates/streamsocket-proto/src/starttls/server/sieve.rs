@@ -35,7 +35,12 @@ impl ServerMachine {
                 }
             }
             "AUTHENTICATE" => self.sieve_authenticate(&arg),
-            "NOOP" => self.reply(r#"OK "NOOP completed""#),
+            "NOOP" => match sieve_tag(&arg) {
+                // RFC 5804 section 2.14: the tag comes back in a TAG response code.
+                Some(tag) => self.reply(&format!(r#"OK (TAG "{tag}") "Done""#)),
+                None if arg.is_empty() => self.reply(r#"OK "NOOP completed""#),
+                None => self.error(r#"NO "NOOP takes one quoted string""#),
+            },
             "LISTSCRIPTS" => self.reply(r#"OK "Listscripts completed""#),
             "HAVESPACE" => self.reply(r#"OK "Havespace completed""#),
             "LOGOUT" => {
@@ -77,4 +82,13 @@ impl ServerMachine {
             self.reply(r#"OK "Authenticated""#);
         }
     }
+}
+
+/// The tag of `NOOP "tag"`: a quoted string of printable characters without quotes or
+/// backslashes (so that it is echoed as it came, and can smuggle nothing into the answer).
+fn sieve_tag(arg: &str) -> Option<&str> {
+    let tag = arg.strip_prefix('"')?.strip_suffix('"')?;
+    tag.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        .then_some(tag)
 }

@@ -500,6 +500,59 @@ fn sieve_server_refuses_starttls_after_authentication_and_forgets_it_after_tls()
     assert_eq!(server_text(&mut server), "OK \"Authenticated\"\r\n");
 }
 
+/// A planting server's injected capabilities stand in for the ones owed inside TLS: it sends
+/// nothing there unasked, so that only the planted bytes could make a client speak first; asked,
+/// it answers.
+#[test]
+fn sieve_server_planting_capabilities_withholds_its_own_inside_tls_until_asked() {
+    let planted = b"\"INJECTED\"\r\nOK\r\n".to_vec();
+    let (mut server, _) = sieve_server(ServerBehaviour::ResponseInjection(planted));
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "OK \"Begin TLS negotiation now\"\r\n\"INJECTED\"\r\nOK\r\n"
+    );
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert_eq!(server_text(&mut server), "");
+    server.handle_input(b"CAPABILITY\r\n");
+    let answer = server_text(&mut server);
+    assert!(answer.contains("\"SASL\" \"PLAIN\"\r\n"), "{answer:?}");
+    assert!(!answer.contains("STARTTLS"), "{answer:?}");
+    assert!(
+        answer.ends_with("OK \"Capability completed\"\r\n"),
+        "{answer:?}"
+    );
+}
+
+/// RFC 5804 section 2.14: `NOOP` with a tag answers with the TAG response code carrying it; a
+/// tag that is not a plain quoted string is refused, never echoed.
+#[test]
+fn sieve_server_echoes_a_noop_tag_and_refuses_what_is_not_a_plain_quoted_string() {
+    let (mut server, _) = sieve_server(ServerBehaviour::Honest);
+    server.handle_input(b"NOOP \"STARTTLS-SYNC-42\"\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "OK (TAG \"STARTTLS-SYNC-42\") \"Done\"\r\n"
+    );
+    server.handle_input(b"NOOP\r\n");
+    assert_eq!(server_text(&mut server), "OK \"NOOP completed\"\r\n");
+    for bad in [
+        &b"NOOP \"a\" \"b\"\r\n"[..],
+        b"NOOP unquoted\r\n",
+        b"NOOP \"back\\slash\"\r\n",
+        b"NOOP \"\r\n",
+    ] {
+        server.handle_input(bad);
+        assert_eq!(
+            server_text(&mut server),
+            "NO \"NOOP takes one quoted string\"\r\n",
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
 #[test]
 fn sieve_server_requiring_tls_answers_encrypt_needed_until_the_upgrade() {
     let (mut server, greeting) = sieve_server(ServerBehaviour::TlsRequired);
