@@ -12,6 +12,8 @@
 //!   to start so), against a Python `ssl` server limited to TLS 1.2 and against `gnutls-serv`
 //!   with the priority string `NORMAL:-VERS-ALL:+VERS-TLS1.2`: the levels the audit reports
 //!   accepted and refused must be the ones the peer was configured with.
+//! - A real Dovecot (IMAP, POP3, LMTP, ManageSieve, each with STARTTLS) on loopback, against
+//!   the `streamsocket` CLI and `streamsocket-audit server` (see `interop/dovecot.rs`).
 //! - The conformance report page (`report.html`) rendered by headless `chromium`: the counts in
 //!   its DOM must equal `report.json`'s, and a screenshot is saved beside it.
 //!
@@ -29,6 +31,7 @@ use anyhow::{Context, bail};
 
 use crate::util::{cargo, have, project_root, run as sh};
 
+mod dovecot;
 mod report_page;
 
 /// Programs this task drives, with the Debian package that provides each.
@@ -134,6 +137,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             }
         }
     }
+
+    results.extend(dovecot::cases(&bin_dir, &pem_root, &work));
 
     if have("chromium") {
         let pages = [
