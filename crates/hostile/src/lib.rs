@@ -37,16 +37,30 @@ pub const LONG: Duration = Duration::from_secs(20);
 /// a test buffer without bound.
 pub const MAX_READ: usize = 32 << 20;
 
-/// The line dialects these loopback tests script: SMTP, IMAP and POP3. LMTP shares SMTP's
-/// exchange word for word but for `LHLO`; its injection, stripping and reset rules are tested in
-/// layer 1 and its loopback sessions in the mock server's and the client's own tests (the
-/// helpers below speak it too).
-pub const LINE_DIALECTS: [Dialect; 3] = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+/// The line dialects these loopback tests script: SMTP, LMTP, IMAP, POP3, NNTP and ManageSieve.
+pub const LINE_DIALECTS: [Dialect; 6] = [
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+    Dialect::Sieve,
+];
 
 /// The dialects with a STARTTLS step these tests script (the line dialects above and the
 /// seed's framed exchange).
-pub const STARTTLS_DIALECTS: [Dialect; 4] =
-    [Dialect::Framed, Dialect::Smtp, Dialect::Imap, Dialect::Pop3];
+pub const STARTTLS_DIALECTS: [Dialect; 7] = [
+    Dialect::Framed,
+    Dialect::Smtp,
+    Dialect::Lmtp,
+    Dialect::Imap,
+    Dialect::Pop3,
+    Dialect::Nntp,
+    Dialect::Sieve,
+];
+
+/// ManageSieve's capability lines (RFC 5804 section 1.7), before the `OK` that ends them.
+const SIEVE_CAPABILITIES: &str = "\"IMPLEMENTATION\" \"scripted\"\r\n\"SASL\" \"PLAIN\"\r\n";
 
 /// Awaits `fut`, failing with `TimedOut` after [`LONG`].
 ///
@@ -258,10 +272,11 @@ impl ScriptedServer {
 }
 
 /// What a scripted server says to get a client to its STARTTLS command: greeting, capability
-/// reply with (or without) STARTTLS. [`offer`] plays it.
+/// reply with (or without) STARTTLS. [`offer`] plays it. ManageSieve's greeting is its
+/// capability list itself (with STARTTLS: [`sieve_greeting`]); this is the list without it.
 ///
 /// The lines match what the client machine sends: `EHLO localhost`, `LHLO localhost`,
-/// `A1 CAPABILITY`, `CAPA`.
+/// `A1 CAPABILITY`, `CAPA`, `CAPABILITIES`.
 pub fn greeting(dialect: Dialect, host: &str) -> String {
     match dialect {
         Dialect::Smtp => format!("220 {host} ESMTP scripted\r\n"),
@@ -269,10 +284,16 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
-        // Not scripted yet: ManageSieve's greeting is its capability list, which `offer` does
-        // not play (it waits for a capability command first).
-        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => String::new(),
+        Dialect::Sieve => sieve_greeting(host, false),
+        Dialect::Framed | Dialect::Implicit => String::new(),
     }
+}
+
+/// A ManageSieve greeting: the capability lines, `"STARTTLS"` among them when `starttls`, and
+/// the `OK` that ends them (RFC 5804 section 1.7).
+pub fn sieve_greeting(host: &str, starttls: bool) -> String {
+    let starttls = if starttls { "\"STARTTLS\"\r\n" } else { "" };
+    format!("{SIEVE_CAPABILITIES}{starttls}OK \"{host} scripted\"\r\n")
 }
 
 /// The capability reply, with or without the STARTTLS capability.
@@ -288,6 +309,9 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
         (Dialect::Pop3, false) => "+OK\r\nUSER\r\n.\r\n".into(),
         (Dialect::Nntp, true) => "101 list\r\nVERSION 2\r\nSTARTTLS\r\n.\r\n".into(),
         (Dialect::Nntp, false) => "101 list\r\nVERSION 2\r\n.\r\n".into(),
+        // The list a ManageSieve server re-sends unasked inside TLS, or answers CAPABILITY with.
+        (Dialect::Sieve, true) => format!("{SIEVE_CAPABILITIES}\"STARTTLS\"\r\nOK\r\n"),
+        (Dialect::Sieve, false) => format!("{SIEVE_CAPABILITIES}OK\r\n"),
         _ => String::new(),
     }
 }
@@ -295,7 +319,7 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
 /// The STARTTLS command line the client machine sends.
 pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => b"STARTTLS\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         _ => b"",
@@ -309,6 +333,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
         Dialect::Nntp => b"382 Continue with TLS negotiation\r\n",
         Dialect::Imap => b"A2 OK Begin TLS negotiation now\r\n",
         Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
+        Dialect::Sieve => b"OK \"Begin TLS negotiation now\"\r\n",
         _ => b"",
     }
 }
@@ -318,6 +343,7 @@ pub fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         Dialect::Imap => b"A4 LOGOUT\r\n",
+        Dialect::Sieve => b"LOGOUT\r\n",
         _ => b"",
     }
 }
@@ -330,8 +356,33 @@ pub fn goodbye(dialect: Dialect) -> &'static [u8] {
 ///
 /// If the client closes or sends something else than expected (`InvalidData`).
 pub async fn offer(peer: &mut RawPeer, dialect: Dialect, starttls: bool) -> io::Result<()> {
-    peer.send(greeting(dialect, "scripted.test").as_bytes())
-        .await?;
+    if dialect == Dialect::Sieve {
+        // The greeting is the capability list: no command comes before STARTTLS.
+        peer.send(sieve_greeting("scripted.test", starttls).as_bytes())
+            .await?;
+    } else {
+        peer.send(greeting(dialect, "scripted.test").as_bytes())
+            .await?;
+        offer_capabilities(peer, dialect, starttls).await?;
+    }
+    if starttls {
+        let command = peer.line().await?;
+        if command.as_bytes() != starttls_command(dialect) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("expected STARTTLS, got {command:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the client's capability command and answers it.
+async fn offer_capabilities(
+    peer: &mut RawPeer,
+    dialect: Dialect,
+    starttls: bool,
+) -> io::Result<()> {
     let capability = peer.line().await?;
     let expected = match dialect {
         Dialect::Smtp => "EHLO ",
@@ -346,18 +397,7 @@ pub async fn offer(peer: &mut RawPeer, dialect: Dialect, starttls: bool) -> io::
             format!("expected {expected:?}, got {capability:?}"),
         ));
     }
-    peer.send(capabilities(dialect, starttls).as_bytes())
-        .await?;
-    if starttls {
-        let command = peer.line().await?;
-        if command.as_bytes() != starttls_command(dialect) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("expected STARTTLS, got {command:?}"),
-            ));
-        }
-    }
-    Ok(())
+    peer.send(capabilities(dialect, starttls).as_bytes()).await
 }
 
 /// The aws-lc-rs provider, pinned (the client and the mock server use it too).
@@ -545,8 +585,9 @@ where
 }
 
 /// Reads one whole reply of a line dialect: an SMTP reply (all its lines), an IMAP response up
-/// to its tagged line, a POP3 status line (and, for a positive answer to `CAPA`, the list up
-/// to the lone dot when `list` is set).
+/// to its tagged line, a ManageSieve response after its quoted lines, a POP3 or NNTP status
+/// line (and, for a positive answer to `CAPA` or `CAPABILITIES`, the list up to the lone dot
+/// when `list` is set).
 ///
 /// # Errors
 ///
@@ -565,6 +606,8 @@ where
         let done = match dialect {
             Dialect::Smtp | Dialect::Lmtp => line.as_bytes().get(3) != Some(&b'-'),
             Dialect::Imap => !line.starts_with("* ") && !line.starts_with("+ "),
+            // Capability lines are quoted strings; the response line ends the reply.
+            Dialect::Sieve => !line.starts_with('"'),
             Dialect::Nntp => {
                 let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("101"));
                 let first_list = lines.is_empty() && line.starts_with("101") && list;
@@ -604,7 +647,8 @@ pub fn valid_identity() -> ServerIdentity {
         .expect("testpki issues the valid scenario")
 }
 
-/// Reads a line dialect's greeting (one SMTP reply, or one IMAP or POP3 line).
+/// Reads a line dialect's greeting (one SMTP reply, a ManageSieve capability list, or one IMAP,
+/// POP3 or NNTP line).
 ///
 /// # Errors
 ///
@@ -614,7 +658,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => read_reply(peer, dialect, false).await,
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => read_reply(peer, dialect, false).await,
         _ => Ok(vec![peer.line().await?]),
     }
 }
@@ -733,9 +777,71 @@ where
     }
 }
 
+/// Whether `line`, the last line of a reply, is a positive answer: SMTP and LMTP 2xx or 3xx,
+/// NNTP 1xx to 3xx, POP3 `+OK`, IMAP a tagged `OK`, ManageSieve `OK`.
+pub fn positive(dialect: Dialect, line: &str) -> bool {
+    match dialect {
+        Dialect::Smtp | Dialect::Lmtp => line.starts_with(['2', '3']),
+        Dialect::Nntp => line.starts_with(['1', '2', '3']),
+        Dialect::Pop3 => line.starts_with("+OK"),
+        Dialect::Imap => line.split(' ').nth(1) == Some("OK"),
+        Dialect::Sieve => line.starts_with("OK"),
+        Dialect::Framed | Dialect::Implicit => false,
+    }
+}
+
+/// A command the mock server answers with one positive reply inside TLS, without ending the
+/// session (POP3 `CAPA` and NNTP `HELP` are lists: read them with `list` set).
+pub fn harmless(dialect: Dialect) -> &'static [u8] {
+    match dialect {
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => b"NOOP\r\n",
+        Dialect::Imap => b"A5 NOOP\r\n",
+        Dialect::Pop3 => b"CAPA\r\n",
+        Dialect::Nntp => b"MODE READER\r\n",
+        Dialect::Framed | Dialect::Implicit => b"",
+    }
+}
+
+/// The start of the line a server closes a session with (the error limit, a refused
+/// connection, a shutdown); empty for the framed dialect, which has none.
+pub fn closing(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Smtp | Dialect::Lmtp => "421 ",
+        Dialect::Imap => "* BYE",
+        Dialect::Pop3 => "-ERR",
+        Dialect::Nntp => "400 ",
+        Dialect::Sieve => "BYE ",
+        Dialect::Framed | Dialect::Implicit => "",
+    }
+}
+
+/// Whether `line` is a refusal of a command: SMTP, LMTP and NNTP 4xx or 5xx, IMAP `NO` or
+/// `BAD`, POP3 `-ERR`, ManageSieve `NO`.
+pub fn negative(dialect: Dialect, line: &str) -> bool {
+    match dialect {
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => line.starts_with(['4', '5']),
+        Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD")),
+        Dialect::Pop3 => line.starts_with("-ERR"),
+        Dialect::Sieve => line.starts_with("NO"),
+        Dialect::Framed | Dialect::Implicit => false,
+    }
+}
+
+/// The goodbye command inside TLS and the start of the server's answer to it.
+pub fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
+    match dialect {
+        Dialect::Smtp | Dialect::Lmtp => (b"QUIT\r\n", "221 "),
+        Dialect::Imap => (b"A9 LOGOUT\r\n", "* BYE"),
+        Dialect::Nntp => (b"QUIT\r\n", "205 "),
+        Dialect::Sieve => (b"LOGOUT\r\n", "OK"),
+        Dialect::Pop3 | Dialect::Framed | Dialect::Implicit => (b"QUIT\r\n", "+OK"),
+    }
+}
+
 /// A full honest session with the real client: connect in plaintext, `upgrade_with`, a few
-/// commands inside TLS (SMTP NOOP/MAIL/RSET, IMAP NOOP/LOGIN, POP3 USER/PASS/STAT, three echoed
-/// frames), then the goodbye and a clean close.
+/// commands inside TLS (SMTP and LMTP NOOP/MAIL/RSET, IMAP NOOP/LOGIN, POP3 USER/PASS/STAT,
+/// NNTP MODE READER/AUTHINFO, ManageSieve NOOP/CAPABILITY/HAVESPACE, three echoed frames), then
+/// the goodbye and a clean close.
 ///
 /// # Errors
 ///
@@ -775,8 +881,12 @@ pub async fn full_session(
             Dialect::Smtp | Dialect::Lmtp => {
                 (&["NOOP", "MAIL FROM:<load@example.test>", "RSET"], "QUIT")
             }
-            Dialect::Nntp => (&["HELP", "AUTHINFO USER load", "GROUP misc.test"], "QUIT"),
+            Dialect::Nntp => (
+                &["MODE READER", "AUTHINFO USER load", "AUTHINFO PASS secret"],
+                "QUIT",
+            ),
             Dialect::Imap => (&["A5 NOOP", "A6 LOGIN load secret"], "A7 LOGOUT"),
+            Dialect::Sieve => (&["NOOP", "CAPABILITY", "HAVESPACE \"s\" 10"], "LOGOUT"),
             _ => (&["USER load", "PASS secret", "STAT"], "QUIT"),
         };
         let mut peer = RawPeer::new(socket);
@@ -788,8 +898,7 @@ pub async fn full_session(
                 .await
                 .map_err(|e| format!("{command}: {e}"))?;
             let last = reply.last().map(String::as_str).unwrap_or_default();
-            let ok = last.starts_with('2') || last.starts_with("+OK") || last.contains(" OK ");
-            if !ok {
+            if !positive(dialect, last) {
                 return Err(format!("{command}: {reply:?}"));
             }
         }

@@ -20,7 +20,8 @@ use hostile_tests::{
 enum Garbage {
     /// These bytes instead of a greeting.
     Greeting(Vec<u8>),
-    /// A valid greeting, then these bytes instead of the capability reply.
+    /// A valid greeting, then these bytes instead of the capability reply (ManageSieve: one
+    /// capability line, then these bytes).
     Capabilities(Vec<u8>),
 }
 
@@ -31,6 +32,11 @@ async fn run(dialect: Dialect, garbage: Garbage) -> (streamsocket::Error, u64, V
         match garbage {
             Garbage::Greeting(bytes) => {
                 // The client may close before all of it is written.
+                let _ = peer.send(&bytes).await;
+            }
+            // ManageSieve's greeting is its capability list: one capability line, then these.
+            Garbage::Capabilities(bytes) if dialect == Dialect::Sieve => {
+                peer.send(b"\"IMPLEMENTATION\" \"scripted\"\r\n").await?;
                 let _ = peer.send(&bytes).await;
             }
             Garbage::Capabilities(bytes) => {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use hostile_tests::{
     LINE_DIALECTS, RawPeer, STARTTLS_DIALECTS, ScriptedServer, client_hello, control_for, frame,
-    go_ahead, mock, offer, plain_socket, read_greeting, run_isolated, starttls_command,
+    go_ahead, mock, offer, plain_socket, quit, read_greeting, run_isolated, starttls_command,
     tls_acceptor, valid_identity, within,
 };
 
@@ -37,11 +37,10 @@ async fn upgraded(server: &RunningServer, dialect: Dialect) -> StreamSocket {
 
 /// A command the mock server answers inside TLS without ending the session.
 fn harmless(dialect: Dialect) -> Vec<u8> {
-    match dialect {
-        Dialect::Smtp => b"NOOP\r\n".to_vec(),
-        Dialect::Imap => b"A5 NOOP\r\n".to_vec(),
-        Dialect::Pop3 => b"CAPA\r\n".to_vec(),
-        _ => frame(b"ping"),
+    if dialect == Dialect::Framed {
+        frame(b"ping")
+    } else {
+        hostile_tests::harmless(dialect).to_vec()
     }
 }
 
@@ -119,15 +118,6 @@ async fn an_end_without_close_notify_is_truncated_at_the_client_and_sticky() {
         Some(ErrorKind::Truncated)
     );
     server.finish().await.unwrap();
-}
-
-/// The goodbye command inside TLS and the start of the server's answer.
-fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
-    match dialect {
-        Dialect::Smtp => (b"QUIT\r\n", "221 "),
-        Dialect::Imap => (b"A9 LOGOUT\r\n", "* BYE"),
-        _ => (b"QUIT\r\n", "+OK"),
-    }
 }
 
 #[tokio::test]

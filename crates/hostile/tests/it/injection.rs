@@ -23,8 +23,10 @@ use hostile_tests::{
 /// Complete reply lines a man in the middle would plant after the go-ahead.
 fn injected_lines(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n",
+        Dialect::Smtp | Dialect::Lmtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n",
         Dialect::Imap => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK injected\r\n",
+        Dialect::Nntp => b"101 list\r\nVERSION 2\r\nAUTHINFO USER\r\n.\r\n",
+        Dialect::Sieve => b"\"SASL\" \"PLAIN\"\r\nOK\r\n",
         _ => b"+OK INJECTED\r\n",
     }
 }
@@ -32,8 +34,10 @@ fn injected_lines(dialect: Dialect) -> &'static [u8] {
 /// The start of a reply line, without its CRLF.
 fn injected_partial(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp => b"250 AUTH PL",
+        Dialect::Smtp | Dialect::Lmtp => b"250 AUTH PL",
         Dialect::Imap => b"* CAPABILITY IMAP4rev1",
+        Dialect::Nntp => b"101 cap",
+        Dialect::Sieve => b"\"SASL\" \"PL",
         _ => b"+OK INJ",
     }
 }
@@ -97,7 +101,7 @@ async fn injected_lines_or_a_partial_line_after_the_go_ahead_fail_before_the_han
 #[tokio::test]
 async fn injected_bytes_written_after_the_go_ahead_fail_the_handshake() {
     let identity = valid_identity();
-    for dialect in [Dialect::Framed, Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+    for dialect in hostile_tests::STARTTLS_DIALECTS {
         let injection: &'static [u8] = if dialect == Dialect::Framed {
             // A frame the client might take for the server's reply.
             b"\x00\x00\x00\x08INJECTED"
@@ -176,8 +180,11 @@ async fn a_framed_server_speaking_first_fails_the_handshake() {
 /// start of that reply.
 fn probe(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
-        Dialect::Smtp => ("NOOP", "250 "),
+        Dialect::Smtp | Dialect::Lmtp => ("NOOP", "250 "),
         Dialect::Imap => ("X9 NOOP", "X9 OK"),
+        Dialect::Nntp => ("MODE READER", "201 "),
+        // The tag comes back in the answer (RFC 5804 section 2.14).
+        Dialect::Sieve => ("NOOP \"X9\"", "OK (TAG \"X9\")"),
         _ => ("CAPA", "+OK"),
     }
 }
@@ -186,7 +193,10 @@ fn probe(dialect: Dialect) -> (&'static str, &'static str) {
 fn capability(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Smtp => "EHLO raw.test",
+        Dialect::Lmtp => "LHLO raw.test",
         Dialect::Imap => "A1 CAPABILITY",
+        Dialect::Nntp => "CAPABILITIES",
+        Dialect::Sieve => "CAPABILITY",
         _ => "CAPA",
     }
 }
@@ -195,6 +205,18 @@ fn policy_config(dialect: Dialect, policy: InjectionPolicy) -> MockConfig {
     MockConfig {
         injection_policy: policy,
         ..mock(dialect)
+    }
+}
+
+/// Reads what a ManageSieve server sends unasked as the first protected bytes: its
+/// capabilities again (RFC 5804 section 2.2). Nothing for the other dialects.
+async fn skip_unasked<S>(tls: &mut RawPeer<S>, dialect: Dialect)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if dialect == Dialect::Sieve {
+        let caps = read_reply(tls, dialect, false).await.unwrap();
+        assert!(caps.last().is_some_and(|l| l.starts_with("OK")), "{caps:?}");
     }
 }
 
@@ -232,7 +254,7 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
             if policy == InjectionPolicy::Reject {
                 // Refused and closed: nothing answered, no upgrade.
                 assert!(
-                    ["421 ", "* BYE", "-ERR"]
+                    ["421 ", "* BYE", "-ERR", "400 ", "BYE "]
                         .iter()
                         .any(|r| reply.starts_with(r)),
                     "{case}: {reply:?}"
@@ -250,6 +272,7 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
             assert_eq!(reply.as_bytes(), go_ahead(dialect), "{case}");
             let tcp = peer.into_inner();
             let mut tls = RawPeer::new(tls_client(tcp, &identity).await.unwrap());
+            skip_unasked(&mut tls, dialect).await;
             tls.send(b"\r\n").await.unwrap();
             // One line: the answer to the planted command, or the error for an empty line.
             let first = tls.line().await.unwrap();
@@ -272,8 +295,9 @@ async fn a_partial_command_after_starttls_is_never_completed_inside_tls() {
                         .unwrap();
                     let caps = read_reply(&mut tls, dialect, true).await.unwrap();
                     assert!(
-                        caps.iter()
-                            .any(|l| l.contains("OK") || l.starts_with("250")),
+                        caps.iter().any(|l| l.contains("OK")
+                            || l.starts_with("250")
+                            || l.starts_with("101")),
                         "{case}: {caps:?}"
                     );
                 }
@@ -310,6 +334,7 @@ async fn a_command_written_after_the_go_ahead_lands_in_the_handshake_and_is_neve
             let tcp = peer.into_inner();
             if policy == InjectionPolicy::Vulnerable {
                 let mut tls = RawPeer::new(tls_client(tcp, &identity).await.unwrap());
+                skip_unasked(&mut tls, dialect).await;
                 let first = tls.line().await.unwrap();
                 assert!(first.starts_with(answered), "{case}: {first:?}");
                 server.shutdown().await;

@@ -41,8 +41,15 @@ async fn staller(server: &RunningServer, dialect: Dialect, stall: Stall, hello: 
         (Stall::HalfRequest, false) => peer.send(&[0, 0]).await.unwrap(),
         (Stall::MidHandshake, true) => {
             read_greeting(&mut peer, dialect).await.unwrap();
-            if dialect == Dialect::Smtp {
-                peer.send(b"EHLO staller.test\r\n").await.unwrap();
+            if dialect.is_smtp_like() {
+                let verb = if dialect == Dialect::Lmtp {
+                    "LHLO"
+                } else {
+                    "EHLO"
+                };
+                peer.send(format!("{verb} staller.test\r\n").as_bytes())
+                    .await
+                    .unwrap();
                 read_reply(&mut peer, dialect, false).await.unwrap();
             }
             peer.send(starttls_command(dialect)).await.unwrap();

@@ -27,14 +27,21 @@ fn well_formed(dialect: Dialect, line: &str) -> bool {
     }
     let b = line.as_bytes();
     match dialect {
-        Dialect::Smtp => {
+        Dialect::Smtp | Dialect::Lmtp => {
             b.len() >= 5
                 && b.iter().take(3).all(u8::is_ascii_digit)
                 && matches!(b.get(3), Some(b' ' | b'-'))
         }
+        Dialect::Nntp => {
+            b.len() >= 5 && b.iter().take(3).all(u8::is_ascii_digit) && b.get(3) == Some(&b' ')
+        }
         Dialect::Imap => {
             line.starts_with("* ") || matches!(line.split(' ').nth(1), Some("OK" | "NO" | "BAD"))
         }
+        // A capability line (a quoted string) or a response (RFC 5804 section 4).
+        Dialect::Sieve => ["\"", "OK", "NO", "BYE"]
+            .iter()
+            .any(|p| line.starts_with(p)),
         _ => line.starts_with("+OK") || line.starts_with("-ERR"),
     }
 }
@@ -43,7 +50,8 @@ fn well_formed(dialect: Dialect, line: &str) -> bool {
 fn quit(dialect: Dialect) -> &'static [u8] {
     match dialect {
         Dialect::Imap => b"Z9 LOGOUT\r\n",
-        Dialect::Smtp | Dialect::Pop3 => b"QUIT\r\n",
+        Dialect::Sieve => b"LOGOUT\r\n",
+        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         _ => b"",
     }
 }
@@ -151,27 +159,21 @@ async fn garbage_instead_of_a_protocol_gets_a_defined_reply_or_a_close() {
 
 /// A command with an odd byte inside, and a command that must then still work.
 fn probe(dialect: Dialect) -> &'static [u8] {
-    match dialect {
-        Dialect::Smtp => b"NOOP\r\n",
-        Dialect::Imap => b"A7 NOOP\r\n",
-        _ => b"CAPA\r\n",
-    }
+    hostile_tests::harmless(dialect)
 }
 
 fn is_error(dialect: Dialect, line: &str) -> bool {
-    match dialect {
-        Dialect::Smtp => line.starts_with('5'),
-        Dialect::Imap => line.contains(" BAD ") || line.contains(" NO "),
-        _ => line.starts_with("-ERR"),
-    }
+    hostile_tests::negative(dialect, line)
 }
 
 #[tokio::test]
 async fn odd_bytes_in_a_line_are_an_error_and_never_split_a_command() {
     for dialect in LINE_DIALECTS {
         let bare_cr: &[u8] = match dialect {
-            Dialect::Smtp => b"NOOP\rQUIT\r\n",
+            Dialect::Smtp | Dialect::Lmtp => b"NOOP\rQUIT\r\n",
             Dialect::Imap => b"A1 NOOP\rA2 LOGOUT\r\n",
+            Dialect::Nntp => b"MODE READER\rQUIT\r\n",
+            Dialect::Sieve => b"NOOP\rLOGOUT\r\n",
             _ => b"CAPA\rQUIT\r\n",
         };
         let inputs: [&[u8]; 4] = [

@@ -9,16 +9,26 @@ use streamsocket::{Dialect, ErrorKind, ProtectionLevel};
 use testpki::{KeyKind, Scenario, WRONG_HOST};
 
 use hostile_tests::{
-    LINE_DIALECTS, RawPeer, ScriptedServer, control_for, go_ahead, greeting, mock, plain_socket,
-    read_greeting, read_reply, starttls_command, tls_acceptor, tls_client, valid_identity, within,
+    LINE_DIALECTS, RawPeer, ScriptedServer, control_for, go_ahead, greeting, harmless, mock,
+    plain_socket, positive, read_greeting, read_reply, starttls_command, tls_acceptor, tls_client,
+    valid_identity, within,
 };
 
 /// Capability replies that differ before and after TLS, with untagged noise before it.
 fn pre_and_post(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
-        Dialect::Smtp => (
+        Dialect::Smtp | Dialect::Lmtp => (
             "250-scripted\r\n250-PRE-ONLY\r\n250 STARTTLS\r\n",
             "250-scripted\r\n250 POST-ONLY\r\n",
+        ),
+        Dialect::Nntp => (
+            "101 list\r\nVERSION 2\r\nSTARTTLS\r\nPRE-ONLY\r\n.\r\n",
+            "101 list\r\nVERSION 2\r\nPOST-ONLY\r\n.\r\n",
+        ),
+        // The greeting itself, and what the server re-sends unasked inside TLS.
+        Dialect::Sieve => (
+            "\"IMPLEMENTATION\" \"x\"\r\n\"STARTTLS\"\r\n\"PRE-ONLY\"\r\nOK\r\n",
+            "\"IMPLEMENTATION\" \"x\"\r\n\"POST-ONLY\"\r\nOK\r\n",
         ),
         Dialect::Imap => (
             "* 1 EXISTS\r\n* CAPABILITY IMAP4rev1 STARTTLS PRE-ONLY\r\n* OK [ALERT] noise\r\nA1 OK done\r\n",
@@ -38,15 +48,19 @@ async fn the_client_forgets_plaintext_capabilities_and_asks_again_inside_tls() {
         let acceptor = tls_acceptor(&identity);
         let server = ScriptedServer::start(move |mut peer: RawPeer| async move {
             let (pre, post) = pre_and_post(dialect);
-            peer.send(greeting(dialect, "scripted.test").as_bytes())
-                .await?;
-            peer.line().await?;
+            if dialect != Dialect::Sieve {
+                peer.send(greeting(dialect, "scripted.test").as_bytes())
+                    .await?;
+                peer.line().await?;
+            }
             peer.send(pre.as_bytes()).await?;
             peer.line().await?;
             peer.send(go_ahead(dialect)).await?;
             let tls = within(acceptor.accept(peer.into_inner())).await??;
             let mut inside = RawPeer::new(tls);
-            inside.line().await?;
+            if dialect != Dialect::Sieve {
+                inside.line().await?;
+            }
             inside.send(post.as_bytes()).await?;
             inside.drain().await?;
             Ok(inside.received().to_vec())
@@ -69,14 +83,21 @@ async fn the_client_forgets_plaintext_capabilities_and_asks_again_inside_tls() {
             "{dialect}: plaintext capabilities survived: {caps:?}"
         );
         drop(socket);
-        // Inside TLS the client asked again, first thing.
+        // Inside TLS the client asked again, first thing; a ManageSieve client asked nothing
+        // and waited for what the server re-sends unasked.
         let inside = String::from_utf8(server.finish().await.unwrap()).unwrap();
         let asked = match dialect {
             Dialect::Smtp => "EHLO ",
+            Dialect::Lmtp => "LHLO ",
             Dialect::Imap => "A3 CAPABILITY\r\n",
+            Dialect::Nntp => "CAPABILITIES\r\n",
+            Dialect::Sieve => "",
             _ => "CAPA\r\n",
         };
         assert!(inside.starts_with(asked), "{dialect}: {inside:?}");
+        if dialect == Dialect::Sieve {
+            assert_eq!(inside, "", "{dialect}");
+        }
     }
 }
 
@@ -85,6 +106,11 @@ async fn the_client_forgets_plaintext_capabilities_and_asks_again_inside_tls() {
 fn state_probe(dialect: Dialect) -> (&'static [&'static str], &'static str, &'static str) {
     match dialect {
         Dialect::Smtp => (&["EHLO before.test"], "MAIL FROM:<a@example.test>", "503 "),
+        Dialect::Lmtp => (&["LHLO before.test"], "MAIL FROM:<a@example.test>", "503 "),
+        // A password is out of sequence once the user name is forgotten (RFC 4643 2.3).
+        Dialect::Nntp => (&["AUTHINFO USER alice"], "AUTHINFO PASS secret", "482 "),
+        // Only the capability list again, read past the one re-sent unasked: no STARTTLS.
+        Dialect::Sieve => (&["CAPABILITY"], "CAPABILITY", "\"IMPLEMENTATION\""),
         // The server's IMAP state before TLS is only the capability list; check that the list
         // inside TLS no longer offers STARTTLS.
         Dialect::Imap => (&["A1 CAPABILITY"], "A5 CAPABILITY", "* CAPABILITY"),
@@ -114,6 +140,11 @@ async fn the_mock_server_forgets_the_plaintext_session_after_the_upgrade() {
         peer.send(starttls_command(dialect)).await.unwrap();
         assert_eq!(peer.line().await.unwrap().as_bytes(), go_ahead(dialect));
         let mut inside = RawPeer::new(tls_client(peer.into_inner(), &identity).await.unwrap());
+        if dialect == Dialect::Sieve {
+            // The capabilities re-sent unasked (RFC 5804 section 2.2), without STARTTLS.
+            let unasked = read_reply(&mut inside, dialect, false).await.unwrap();
+            assert!(!unasked.concat().contains("STARTTLS"), "{unasked:?}");
+        }
         inside
             .send(format!("{probe}\r\n").as_bytes())
             .await
@@ -132,8 +163,10 @@ async fn the_mock_server_forgets_the_plaintext_session_after_the_upgrade() {
 /// A second STARTTLS command inside TLS, and the start of the refusal each dialect gives.
 fn second_starttls(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
-        Dialect::Smtp => ("STARTTLS", "554 "),
+        Dialect::Smtp | Dialect::Lmtp => ("STARTTLS", "554 "),
         Dialect::Imap => ("A9 STARTTLS", "A9 BAD"),
+        Dialect::Nntp => ("STARTTLS", "502 "),
+        Dialect::Sieve => ("STARTTLS", "NO "),
         _ => ("STLS", "-ERR"),
     }
 }
@@ -176,17 +209,10 @@ async fn a_second_starttls_inside_tls_is_refused_on_both_sides() {
         let reply = read_reply(&mut inside, dialect, false).await.unwrap();
         assert!(reply[0].starts_with(refusal), "{dialect}: {reply:?}");
         // POP3 allows NOOP only once authenticated; CAPA always.
-        let noop = match dialect {
-            Dialect::Smtp => "NOOP",
-            Dialect::Imap => "A10 NOOP",
-            _ => "CAPA",
-        };
-        inside.send(format!("{noop}\r\n").as_bytes()).await.unwrap();
-        let reply = read_reply(&mut inside, dialect, noop == "CAPA")
-            .await
-            .unwrap();
+        inside.send(harmless(dialect)).await.unwrap();
+        let reply = read_reply(&mut inside, dialect, true).await.unwrap();
         assert!(
-            reply[0].starts_with("250") || reply[0].contains("OK"),
+            positive(dialect, &reply[0]) || (dialect == Dialect::Imap && reply[0].contains("OK")),
             "{dialect}: {reply:?}"
         );
         let socket = inside.into_inner();
