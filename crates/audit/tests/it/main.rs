@@ -21,7 +21,8 @@ use proto::starttls::Dialect;
 use streamsocket_audit::{Audit, AuditConfig, Verdict, run};
 
 /// The `streamsocket` CLI, built once per test run next to this test binary (the package's
-/// binary is not built for another package's tests), or `STREAMSOCKET_BIN` when it is set.
+/// binary is not built for another package's tests) with the workspace's features, or
+/// `STREAMSOCKET_BIN` when it is set.
 pub(crate) fn streamsocket_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -39,14 +40,11 @@ pub(crate) fn streamsocket_bin() -> PathBuf {
         let mut build = Command::new(cargo);
         build
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "streamsocket",
-                "--bin",
-                "streamsocket",
-            ])
+            // What `cargo test --workspace` builds, so that under it this is a no-op: a build
+            // of this one package would resolve features without the rest of the workspace
+            // and compile the client and its dependencies a second time (about a minute on a
+            // fresh CI machine).
+            .args(["test", "--workspace", "--no-run", "--quiet"])
             .arg("--target-dir")
             .arg(target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {

@@ -324,7 +324,7 @@ async fn single_version_servers_accept_exactly_their_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_scenarios_report_their_errors() {
-    for (scenario, error) in [
+    let configs = [
         (Scenario::Expired, Some(ChainValidationResult::Expired)),
         (
             Scenario::WrongHost,
@@ -336,9 +336,12 @@ async fn certificate_scenarios_report_their_errors() {
         ),
         (Scenario::SelfSigned, Some(ChainValidationResult::Untrusted)),
         (Scenario::Valid, None),
-    ] {
+    ]
+    .map(|(scenario, error)| {
         let config = testing::config(Dialect::Implicit, scenario, KeyKind::EcdsaP256);
-        let audit = audit(config).await;
+        ((scenario, error), config)
+    });
+    for ((scenario, error), audit) in audits(configs.into()).await {
         let table = audit.table();
         let certificate = audit.observations.certificate.as_ref().expect("a chain");
         match error {
@@ -1112,8 +1115,8 @@ async fn a_dialect_spoken_to_the_wrong_kind_of_port_is_a_mode_mismatch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_starttls_inside_tls_is_refused_by_the_mock_server() {
-    for dialect in LINE_DIALECTS {
-        let audit = audit(mock(dialect, Behaviour::Honest)).await;
+    let configs = LINE_DIALECTS.map(|dialect| (dialect, mock(dialect, Behaviour::Honest)));
+    for (dialect, audit) in audits(configs.into()).await {
         // The probe ran and the answer was a refusal: no finding.
         assert_eq!(audit.observations.second_starttls, Some(false), "{dialect}");
         assert_eq!(found(&audit, FindingKind::StartTlsAcceptedTwice), None);
