@@ -730,18 +730,10 @@ fn server_audit(
         .map_or(output.as_str(), |(head, _)| head);
     let json: serde_json::Value = serde_json::from_str(&format!("{document}\n}}"))
         .with_context(|| format!("the audit printed no JSON document:{}", last_lines(&output)))?;
-    let status = |level: &str| {
-        json["levels"]
-            .as_array()
-            .and_then(|rows| rows.iter().find(|row| row["level"] == level))
-            .and_then(|row| row["status"].as_str())
-            .unwrap_or("missing")
-            .to_owned()
-    };
     let mut wrong = Vec::new();
     for (levels, want) in [(&case.accepted, "accepted"), (&case.refused, "refused")] {
         for level in levels {
-            let got = status(level);
+            let got = level_status(&json, level);
             if got != want {
                 wrong.push(format!("{level} {got}, expected {want}"));
             }
@@ -757,6 +749,17 @@ fn server_audit(
         wrong.join("; ")
     };
     Ok(Some((wrong.is_empty(), detail)))
+}
+
+/// The status a server audit's JSON report gives `level` (`accepted`, `refused`, ...), or
+/// `missing`.
+fn level_status(report: &serde_json::Value, level: &str) -> String {
+    report["levels"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["level"] == level))
+        .and_then(|row| row["status"].as_str())
+        .unwrap_or("missing")
+        .to_owned()
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::{free_port, last_lines, run_peer};
+use super::{free_port, last_lines, level_status, run_peer};
 
 /// The dialects Dovecot serves here, each with its `service` and listener name.
 const SERVICES: [(&str, &str, &str); 4] = [
@@ -248,14 +248,6 @@ fn audit(
         .with_context(|| format!("no server-audit.json{}", last_lines(&output)))?;
     let json: serde_json::Value = serde_json::from_str(&text)?;
     let mut wrong = Vec::new();
-    let status = |level: &str| {
-        json["levels"]
-            .as_array()
-            .and_then(|rows| rows.iter().find(|row| row["level"] == level))
-            .and_then(|row| row["status"].as_str())
-            .unwrap_or("missing")
-            .to_owned()
-    };
     for (level, want) in [
         ("Tls12", "accepted"),
         ("Tls13", "accepted"),
@@ -263,7 +255,7 @@ fn audit(
         ("Tls10", "refused"),
         ("Tls11", "refused"),
     ] {
-        let got = status(level);
+        let got = level_status(&json, level);
         if got != want {
             wrong.push(format!("{level} {got}, expected {want}"));
         }
