@@ -358,6 +358,15 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
             ),
         };
     }
+    if dialect == Dialect::Postgres {
+        // Nothing is asked again inside TLS, so nothing shows whether the planted bytes were
+        // read; libpq since 14.1 aborts instead (CVE-2021-23222).
+        return Judgement::new(
+            Verdict::Warn,
+            "it went on to TLS although plaintext came with the go-ahead (S): whether it read \
+             those bytes cannot be seen; libpq since 14.1 aborts (CVE-2021-23222)",
+        );
+    }
     match first_tls_command(dialect, done) {
         None => silent_inside_tls(dialect),
         Some(verb) if is_capability_request(dialect, &verb) => Judgement::new(
@@ -548,6 +557,7 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             | Dialect::Imap
             | Dialect::Pop3
             | Dialect::Nntp
+            | Dialect::Postgres
             | Dialect::Sieve => {
                 for sent in sent_lines(dialect, &t.bytes(Phase::Plaintext)) {
                     match sent {
@@ -609,6 +619,9 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
 /// The lines a client sent, as verbs; parsing stops at `DATA` (a message follows) and at a TLS
 /// record (binary follows).
 fn sent_lines(dialect: Dialect, bytes: &[u8]) -> Vec<Sent> {
+    if dialect == Dialect::Postgres {
+        return sent_packets(bytes);
+    }
     let mut out = Vec::new();
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -633,6 +646,40 @@ fn sent_lines(dialect: Dialect, bytes: &[u8]) -> Vec<Sent> {
         if data {
             break;
         }
+    }
+    out
+}
+
+/// PostgreSQL's startup packets (an Int32 length that counts itself, an Int32 code), named;
+/// parsing stops at a TLS record and at bytes that are no packet.
+fn sent_packets(mut bytes: &[u8]) -> Vec<Sent> {
+    let mut out = Vec::new();
+    while let Some(head) = bytes.first_chunk::<8>() {
+        if head[0] == 0x16 {
+            out.push(Sent::ClientHello);
+            break;
+        }
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let code = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        let name = match code {
+            80_877_103 => "SSLRequest",
+            80_877_104 => "GSSENCRequest",
+            80_877_102 => "CancelRequest",
+            code if code >> 16 == 3 => "StartupMessage",
+            _ => "bytes that are no startup packet",
+        };
+        out.push(Sent::Command(name.to_owned()));
+        let Some(next) = usize::try_from(len)
+            .ok()
+            .filter(|len| (8..=bytes.len()).contains(len))
+            .and_then(|len| bytes.get(len..))
+        else {
+            break;
+        };
+        bytes = next;
+    }
+    if bytes.first() == Some(&0x16) && !matches!(out.last(), Some(Sent::ClientHello)) {
+        out.push(Sent::ClientHello);
     }
     out
 }
@@ -675,6 +722,8 @@ fn is_credentials(verb: &str) -> bool {
     matches!(
         verb,
         "AUTH" | "AUTHENTICATE" | "AUTHINFO" | "LOGIN" | "USER" | "PASS" | "APOP"
+            // PostgreSQL's login: the user name, and the password the server asks for next.
+            | "StartupMessage"
     )
 }
 
@@ -693,6 +742,8 @@ fn is_basic(verb: &str) -> bool {
             | "RSET"
             | "QUIT"
             | "LOGOUT"
+            | "SSLRequest"
+            | "GSSENCRequest"
     )
 }
 
@@ -702,6 +753,8 @@ fn capability_request(dialect: Dialect) -> &'static str {
         Dialect::Pop3 => "CAPA",
         Dialect::Lmtp => "LHLO",
         Dialect::Nntp => "CAPABILITIES",
+        // Nothing is asked again: PostgreSQL advertises nothing.
+        Dialect::Postgres => "nothing",
         Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
     }
 }

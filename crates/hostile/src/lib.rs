@@ -285,7 +285,8 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
         Dialect::Sieve => sieve_greeting(host, false),
-        Dialect::Framed | Dialect::Implicit => String::new(),
+        // PostgreSQL has no greeting: the client speaks first.
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
     }
 }
 

@@ -164,9 +164,9 @@ pub fn applies(behaviour: Behaviour, dialect: Dialect) -> bool {
         | Behaviour::LegacyOnly(_)
         | Behaviour::LegacyServerHello(_) => true,
         Behaviour::StartTlsRefused(refusal) => refusal.applies_to(dialect),
-        Behaviour::StartTlsNotAdvertised
-        | Behaviour::TlsRequired
-        | Behaviour::ResponseInjection => line,
+        // PostgreSQL advertises nothing: its refusal, `N`, is `StartTlsRefused(Temporary)`.
+        Behaviour::StartTlsNotAdvertised => line,
+        Behaviour::TlsRequired | Behaviour::ResponseInjection => dialect.has_go_ahead(),
         Behaviour::Preauth => dialect == Dialect::Imap,
     }
 }

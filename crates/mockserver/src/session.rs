@@ -93,6 +93,8 @@ pub fn injected_response(dialect: Dialect) -> Vec<u8> {
         Dialect::Pop3 => b"+OK INJECTED\r\n".to_vec(),
         Dialect::Nntp => b"101 Capability list:\r\nINJECTED\r\n.\r\n".to_vec(),
         Dialect::Sieve => b"\"INJECTED\"\r\nOK\r\n".to_vec(),
+        // AuthenticationOk and ReadyForQuery: a login nobody made.
+        Dialect::Postgres => b"R\x00\x00\x00\x08\x00\x00\x00\x00Z\x00\x00\x00\x05I".to_vec(),
         Dialect::Framed | Dialect::Implicit => b"\x00\x00\x00\x08INJECTED".to_vec(),
     }
 }
@@ -323,8 +325,7 @@ impl Session {
             | Behaviour::TlsRequired => {}
         }
         let config = &self.shared.config;
-        if config.dialect.is_line_based() && config.injection_policy == InjectionPolicy::Vulnerable
-        {
+        if config.dialect.has_go_ahead() && config.injection_policy == InjectionPolicy::Vulnerable {
             prefix = self
                 .read_until_handshake(&mut stream, prefix, deadline)
                 .await;

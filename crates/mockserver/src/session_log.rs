@@ -315,11 +315,13 @@ pub fn read(input: impl BufRead) -> Result<Vec<SessionRecord>, ReadError> {
 }
 
 impl Plaintext {
-    /// Splits what arrived before TLS into commands: frames for `Framed`, lines otherwise.
+    /// Splits what arrived before TLS into commands: frames for `Framed`, startup packets for
+    /// `Postgres`, lines otherwise.
     /// `kept` is what the transcript kept of it, `bytes` how many arrived in all.
     pub(crate) fn of(dialect: Dialect, kept: &[u8], bytes: u64) -> Self {
         let pieces: Vec<&[u8]> = match dialect {
             Dialect::Framed => frames(kept),
+            Dialect::Postgres => packets(kept),
             Dialect::Imap
             | Dialect::Implicit
             | Dialect::Lmtp
@@ -360,6 +362,23 @@ fn frames(mut bytes: &[u8]) -> Vec<&[u8]> {
         let len = usize::try_from(u32::from_be_bytes(*len)).unwrap_or(usize::MAX);
         let (payload, next) = rest.split_at(len.min(rest.len()));
         out.push(payload);
+        bytes = next;
+    }
+    out
+}
+
+/// PostgreSQL's startup packets (an Int32 length that counts itself), whole; a truncated or
+/// impossible one is kept with everything after it.
+fn packets(mut bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let len = bytes
+            .first_chunk::<4>()
+            .and_then(|len| usize::try_from(u32::from_be_bytes(*len)).ok())
+            .filter(|len| (4..=bytes.len()).contains(len))
+            .unwrap_or(bytes.len());
+        let (packet, next) = bytes.split_at(len);
+        out.push(packet);
         bytes = next;
     }
     out
@@ -484,6 +503,21 @@ mod tests {
             ["\\x00\\x00"]
         );
         assert_eq!(Plaintext::of(Dialect::Framed, b"\x00\x00", 5).bytes, 5);
+    }
+
+    #[test]
+    fn postgres_packets_are_split_by_their_length_which_counts_itself() {
+        let ssl_request = b"\x00\x00\x00\x08\x04\xd2\x16\x2f";
+        let bytes = [&ssl_request[..], b"\x00\x00\x00\x09user\x00\x00\x00"].concat();
+        let p = Plaintext::of(Dialect::Postgres, &bytes, 0);
+        assert_eq!(
+            p.commands,
+            [
+                "\\x00\\x00\\x00\\x08\\x04\\xd2\\x16/",
+                "\\x00\\x00\\x00\\tuser\\x00",
+                "\\x00\\x00"
+            ]
+        );
     }
 
     #[test]

@@ -230,7 +230,8 @@ impl SessionEnd {
                 | CloseReason::InjectionRejected
                 | CloseReason::Eof
                 | CloseReason::TlsPrefixTooLong
-                | CloseReason::InvalidUtf8Frame => None,
+                | CloseReason::InvalidUtf8Frame
+                | CloseReason::Fatal => None,
             },
             Self::Behaviour(_)
             | Self::LegacyAnswer(_)

@@ -628,6 +628,9 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         // NOOP with a tag string, which the answer must carry back (RFC 5804 section 2.14).
         Dialect::Sieve => Some(SIEVE_INJECTED),
         Dialect::Framed | Dialect::Implicit => None,
+        // Not yet: what PostgreSQL would answer (AuthenticationOk, an ErrorResponse) is a typed
+        // message, not the line `answers_injected` looks for.
+        Dialect::Postgres => None,
     }
 }
 
@@ -639,6 +642,8 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => Some(b"STARTTLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
+        // A second SSLRequest: a server answers it with a FATAL ErrorResponse inside TLS.
+        Dialect::Postgres => Some(&crate::starttls::client::SSL_REQUEST),
         Dialect::Framed | Dialect::Implicit => None,
     }
 }
@@ -648,6 +653,10 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
 /// only the first [`MAX_REPLY_LEN`] bytes are looked at.
 pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
     let answer = answer.get(..MAX_REPLY_LEN).unwrap_or(answer);
+    if dialect == Dialect::Postgres {
+        // One byte decides: `S`, and nothing else, is the go-ahead.
+        return answer.first().map(|&byte| byte == b'S');
+    }
     let mut lines = answer.split(|&b| b == b'\n');
     // The last piece has no line end yet (or is empty after the last one).
     let _ = lines.next_back();
@@ -669,7 +678,7 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
             Dialect::Sieve => {
                 return Some(upper.starts_with(b"OK") && matches!(upper.get(2), None | Some(b' ')));
             }
-            Dialect::Framed | Dialect::Implicit => return Some(false),
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => return Some(false),
         }
     }
     None
@@ -677,7 +686,7 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
 /// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119,
-/// ManageSieve on 4190 (RFC 5804 section 1.8), and implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
+/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, and implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
         25 | 587 | 2525 => Dialect::Smtp,
@@ -685,6 +694,7 @@ pub fn default_dialect(port: u16) -> Dialect {
         110 => Dialect::Pop3,
         119 => Dialect::Nntp,
         4190 => Dialect::Sieve,
+        5432 => Dialect::Postgres,
         _ => Dialect::Implicit,
     }
 }
@@ -711,7 +721,8 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
             let mut words = cap.split_ascii_whitespace();
             words.next().is_some_and(|w| w.eq_ignore_ascii_case("SASL")) && words.next().is_some()
         }),
-        Dialect::Framed | Dialect::Implicit => false,
+        // PostgreSQL advertises nothing before TLS.
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -723,7 +734,7 @@ pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
             has_capability(capabilities, "STARTTLS")
         }
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
-        Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 

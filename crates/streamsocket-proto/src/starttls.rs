@@ -13,17 +13,19 @@
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
 //! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
+//! | `Postgres` (protocol 3.0) | the client's 8-byte `SSLRequest`, one byte `S` (`N` refuses) | nothing: the client is ready at once |
 //! | `Sieve` (RFC 5804) | capability lines (`"STARTTLS"` listed) ending `OK`, `STARTTLS`, `OK` | the server re-sends the capabilities unasked |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
 //! # The upgrade invariant
 //!
-//! When the go-ahead is given (client: the `220`/`OK`/`+OK` is read; server: the STARTTLS
-//! command is read), bytes already buffered are never handed on as protocol data. The client
+//! When the go-ahead is given (client: the `220`/`OK`/`+OK`, or PostgreSQL's `S`, is read;
+//! server: the STARTTLS command or the SSLRequest is read), bytes already buffered are never handed on as protocol data. The client
 //! fails with [`ClientFailure::PlaintextAfterGoAhead`]; the server applies its
 //! [`InjectionPolicy`]. After the upgrade both sides forget everything learnt in plaintext.
 //! A client never goes on in plaintext: after any failure it emits nothing but an optional
-//! QUIT or LOGOUT.
+//! QUIT or LOGOUT (PostgreSQL's client: nothing, since Terminate exists only after a
+//! StartupMessage).
 //!
 //! # Splitting
 //!
@@ -54,8 +56,8 @@ pub use client::{ClientEvent, ClientFailure, ClientMachine, ClientSettings};
 pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
 pub use server::{
-    CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_TLS_PREFIX, Refusal,
-    ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
+    CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_STARTUP_PACKET, MAX_TLS_PREFIX,
+    Refusal, ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The default line limit, terminator included; accepts RFC 5321's 512 (command) and 1000
@@ -81,6 +83,9 @@ pub enum Dialect {
     Nntp,
     /// POP3 STLS (RFC 2595).
     Pop3,
+    /// PostgreSQL's SSLRequest (protocol 3.0, "SSL Session Encryption"), named `postgres` as
+    /// openssl's `-starttls` names it.
+    Postgres,
     /// ManageSieve STARTTLS (RFC 5804), named `sieve` as openssl's `-starttls` names it.
     Sieve,
     /// SMTP STARTTLS (RFC 3207).
@@ -89,13 +94,14 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Framed,
         Self::Imap,
         Self::Implicit,
         Self::Lmtp,
         Self::Nntp,
         Self::Pop3,
+        Self::Postgres,
         Self::Sieve,
         Self::Smtp,
     ];
@@ -109,6 +115,7 @@ impl Dialect {
             Self::Lmtp => "lmtp",
             Self::Nntp => "nntp",
             Self::Pop3 => "pop3",
+            Self::Postgres => "postgres",
             Self::Sieve => "sieve",
             Self::Smtp => "smtp",
         }
@@ -121,6 +128,14 @@ impl Dialect {
             self,
             Self::Imap | Self::Lmtp | Self::Nntp | Self::Pop3 | Self::Sieve | Self::Smtp
         )
+    }
+
+    /// Whether the server answers a request for TLS with a go-ahead before the handshake (the
+    /// line dialects and PostgreSQL's `S`), so that bytes after it are never protocol data: the
+    /// client fails on them, the server applies its [`InjectionPolicy`]. `Framed` and
+    /// `Implicit` have no go-ahead: what follows is the ClientHello.
+    pub fn has_go_ahead(self) -> bool {
+        self.is_line_based() || self == Self::Postgres
     }
 
     /// Whether the dialect speaks SMTP's replies and commands (SMTP, LMTP), so that only the
@@ -151,7 +166,9 @@ impl FromStr for Dialect {
 
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
-#[error("unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3, sieve or smtp)")]
+#[error(
+    "unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3, postgres, sieve or smtp)"
+)]
 pub struct ParseDialectError(String);
 
 /// The bytes the in-memory driver feeds a `Framed` or `Implicit` server as the start of the
@@ -244,6 +261,7 @@ pub fn run_in_memory_with(
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
+        Dialect::Postgres => &client::SSL_REQUEST,
         Dialect::Framed | Dialect::Implicit => b"",
     };
     let (mut client_go, mut server_go) = (false, false);
@@ -301,8 +319,7 @@ pub fn run_in_memory_with(
         if progress {
             continue;
         }
-        if client_go && !client_failed && !hello_sent && !dialect.is_line_based() && !server_closed
-        {
+        if client_go && !client_failed && !hello_sent && !dialect.has_go_ahead() && !server_closed {
             // The client's handshake begins: a Framed server recognises it by the 0x16 byte.
             hello_sent = true;
             server.handle_input(SIMULATED_CLIENT_HELLO);

@@ -211,7 +211,7 @@ impl ClientObserver {
             // ManageSieve's client asks nothing inside TLS (RFC 5804 section 2.2).
             (Dialect::Sieve, false) => &["STARTTLS", "LOGOUT"],
             (Dialect::Sieve, true) => &["LOGOUT"],
-            (Dialect::Framed | Dialect::Implicit, _) => &[],
+            (Dialect::Postgres | Dialect::Framed | Dialect::Implicit, _) => &[],
         };
         for command in commands {
             assert!(allowed.contains(&command), "unexpected command {command:?}");
@@ -236,7 +236,7 @@ impl ClientObserver {
             Dialect::Nntp => Some(b"CAPABILITIES\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
-            Dialect::Sieve | Dialect::Framed | Dialect::Implicit => None,
+            Dialect::Sieve | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => None,
         };
         assert_eq!(transmit.as_deref(), expected, "first command inside tls");
         if let Some(command) = expected {
@@ -320,6 +320,7 @@ fn reference_client(
         Dialect::Pop3 => b"+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK\r\n",
         Dialect::Nntp => b"200 x\r\n101 list\r\nSTARTTLS\r\n.\r\n382 go\r\n",
         Dialect::Sieve => b"\"STARTTLS\"\r\nOK\r\nOK\r\n",
+        Dialect::Postgres => b"S",
         Dialect::Framed | Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

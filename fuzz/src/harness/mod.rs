@@ -12,7 +12,7 @@
 //! `frame` (the frame codec, with the `Framed` server beside it), `hello` (the ClientHello
 //! parser and its JA4 fingerprint), `pin` (the public-key pin parser), `probe` (the classifier of a server's answer to a
 //! hand-built hello), `client` and `server` (the
-//! dialect machines), `service` (host and service parsing); `script` is the input layout the
+//! line dialects' machines), `postgres` (PostgreSQL's machines), `service` (host and service parsing); `script` is the input layout the
 //! machine targets share.
 
 mod chain;
@@ -21,6 +21,7 @@ mod frame;
 mod hello;
 mod line;
 mod pin;
+mod postgres;
 mod probe;
 mod script;
 mod server;
@@ -34,6 +35,7 @@ pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
 pub use self::pin::pin_parser;
+pub use self::postgres::{postgres_client, postgres_server};
 pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{
@@ -62,6 +64,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("pin_parser", pin_parser),
     ("pop3_client", pop3_client),
     ("pop3_server", pop3_server),
+    ("postgres_client", postgres_client),
+    ("postgres_server", postgres_server),
     ("probe_reply", probe_reply),
     ("sieve_client", sieve_client),
     ("sieve_server", sieve_server),

@@ -463,7 +463,7 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Nntp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
-        Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     })
 }
 
@@ -484,6 +484,7 @@ fn reference_server(
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Framed => &[0x16],
+        Dialect::Postgres => &[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
         Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

@@ -85,8 +85,8 @@ n.login("user", "secret")
 n.quit()
 "#
         }
-        // The standard library has no ManageSieve client.
-        Dialect::Sieve | Dialect::Framed | Dialect::Implicit => {
+        // The standard library has no ManageSieve or PostgreSQL client.
+        Dialect::Sieve | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
             unreachable!("no python library speaks {dialect}")
         }
     };

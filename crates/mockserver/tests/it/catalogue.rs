@@ -7,7 +7,7 @@ use mockserver::catalogue::{self, Entry, ErrorClass, Expect};
 use mockserver::testing;
 use proto::starttls::Dialect;
 use rustls::AlertDescription;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::certificates::{acceptable, verifying_client};
@@ -45,6 +45,21 @@ async fn run_client(entry: &Entry, server: &testing::RunningServer) -> Outcome {
             return Outcome::Failed(ErrorClass::StartTlsRefused);
         }
         // Anything already waiting after the go-ahead came in the same write: injected.
+        let mut extra = [0u8; 64];
+        if tcp.try_read(&mut extra).is_ok_and(|n| n > 0) {
+            return Outcome::Failed(ErrorClass::PlaintextAfterGoAhead);
+        }
+    }
+    if d == Dialect::Postgres {
+        // The SSLRequest; one byte answers it, `S` alone being the go-ahead.
+        tcp.write_all(&[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F])
+            .await
+            .unwrap();
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer).await.unwrap();
+        if answer != *b"S" {
+            return Outcome::Failed(ErrorClass::StartTlsRefused);
+        }
         let mut extra = [0u8; 64];
         if tcp.try_read(&mut extra).is_ok_and(|n| n > 0) {
             return Outcome::Failed(ErrorClass::PlaintextAfterGoAhead);
@@ -90,6 +105,16 @@ async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServe
         Dialect::Framed | Dialect::Implicit => {
             stream.write_all(&frame("ping")).await.unwrap();
             assert_eq!(read_frame(&mut stream).await, "ping", "{}", entry.name);
+        }
+        Dialect::Postgres => {
+            // A StartupMessage (protocol 3.0, user "u"): AuthenticationOk, ReadyForQuery.
+            let startup = [
+                0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+            ];
+            stream.write_all(&startup[..]).await.unwrap();
+            let mut reply = [0u8; 15];
+            stream.read_exact(&mut reply).await.unwrap();
+            assert_eq!(reply, *b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I", "{}", entry.name);
         }
         d => {
             if d == Dialect::Sieve {

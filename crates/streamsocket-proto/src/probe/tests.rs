@@ -823,6 +823,7 @@ fn ports_name_their_conventional_dialect() {
         (110, Dialect::Pop3),
         (119, Dialect::Nntp),
         (4190, Dialect::Sieve),
+        (5432, Dialect::Postgres),
         (465, Dialect::Implicit),
         (563, Dialect::Implicit),
         (993, Dialect::Implicit),

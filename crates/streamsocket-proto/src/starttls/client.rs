@@ -3,12 +3,15 @@
 use std::collections::VecDeque;
 
 mod nntp;
+mod postgres;
 mod sieve;
 
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
 use crate::reply::looks_like_tls;
+
+pub(crate) use postgres::SSL_REQUEST;
 
 /// Settings of a [`ClientMachine`].
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -164,7 +167,9 @@ impl ClientMachine {
             events: VecDeque::new(),
             leftover: Vec::new(),
         };
-        if !dialect.is_line_based() {
+        if dialect == Dialect::Postgres {
+            machine.postgres_start();
+        } else if !dialect.is_line_based() {
             machine.phase = Phase::AwaitingTls;
             machine.events.push_back(ClientEvent::StartTls);
         }
@@ -199,6 +204,10 @@ impl ClientMachine {
                 }
                 Phase::Greeting if self.greeting_starts_like_tls(rest) => {
                     self.fail(ClientFailure::TlsInsteadOfGreeting, false);
+                    return;
+                }
+                Phase::StartTlsSent if self.dialect == Dialect::Postgres => {
+                    self.postgres_answer(rest);
                     return;
                 }
                 Phase::Greeting | Phase::Capabilities | Phase::StartTlsSent | Phase::PostTls => {}
@@ -292,6 +301,7 @@ impl ClientMachine {
                 self.phase = Phase::PostTls;
                 self.send("CAPABILITIES");
             }
+            Dialect::Postgres => self.postgres_ready(),
             // RFC 5804 section 2.2: the server sends the capabilities unasked.
             Dialect::Sieve => self.phase = Phase::PostTls,
         }
@@ -341,6 +351,8 @@ impl ClientMachine {
                 Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => self.send("QUIT"),
                 Dialect::Imap => self.send("A4 LOGOUT"),
                 Dialect::Sieve => self.send("LOGOUT"),
+                // Terminate exists only after a StartupMessage: before one, the client closes.
+                Dialect::Postgres => {}
                 Dialect::Framed | Dialect::Implicit => {}
             }
         }
@@ -375,7 +387,7 @@ impl ClientMachine {
             Dialect::Pop3 => self.pop3_line(text, rest),
             Dialect::Nntp => self.nntp_line(text, rest),
             Dialect::Sieve => self.sieve_line(text, rest),
-            Dialect::Framed | Dialect::Implicit => {}
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }
 

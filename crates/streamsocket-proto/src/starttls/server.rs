@@ -7,10 +7,13 @@ use super::line::{Line, LineReader};
 mod imap;
 mod nntp;
 mod pop3;
+mod postgres;
 mod sieve;
 mod smtp;
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
 use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, FrameCodec, FrameError};
+
+pub use postgres::MAX_STARTUP_PACKET;
 
 /// The largest SMTP message body kept in memory; longer messages are refused with 552.
 pub const MAX_MAIL_LEN: usize = 1 << 20;
@@ -91,18 +94,22 @@ impl Refusal {
     /// Whether `dialect` has this refusal as an answer of its own (STARTTLS dialects only).
     pub fn applies_to(self, dialect: Dialect) -> bool {
         match self {
-            Self::Temporary | Self::Nonsense => dialect.is_line_based(),
+            Self::Temporary | Self::Nonsense => dialect.has_go_ahead(),
             Self::Syntax => matches!(
                 dialect,
                 Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
             ),
             // ManageSieve has only NO and BYE (RFC 5804 section 1.2): Temporary is its refusal.
-            Self::Permanent => dialect.is_smtp_like() || dialect == Dialect::Nntp,
+            // PostgreSQL: a server older than SSL support answers an ErrorResponse.
+            Self::Permanent => {
+                dialect.is_smtp_like() || dialect == Dialect::Nntp || dialect == Dialect::Postgres
+            }
         }
     }
 
     /// The answer to STARTTLS in `dialect` (`tag` is the IMAP command's tag), without the line
-    /// terminator; `None` for a dialect without STARTTLS.
+    /// terminator (PostgreSQL: the answer byte to the SSLRequest); `None` for a dialect without
+    /// STARTTLS.
     pub fn reply(self, dialect: Dialect, tag: &str) -> Option<String> {
         let line = match (dialect, self) {
             (Dialect::Smtp | Dialect::Lmtp, Self::Temporary) => {
@@ -131,6 +138,11 @@ impl Refusal {
             (Dialect::Sieve, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 r#"NO (TRYLATER) "TLS not available""#.to_owned()
             }
+            // PostgreSQL answers one byte: `N`, or `E` that begins an ErrorResponse.
+            (Dialect::Postgres, Self::Temporary | Self::Syntax) => "N".to_owned(),
+            (Dialect::Postgres, Self::Permanent) => "E".to_owned(),
+            // Neither `S` nor `N`: what a client that only looks for `N` takes for a go-ahead.
+            (Dialect::Postgres, Self::Nonsense) => "Y".to_owned(),
             (
                 Dialect::Smtp
                 | Dialect::Lmtp
@@ -232,11 +244,14 @@ pub enum CloseReason {
     TlsPrefixTooLong,
     /// A Framed frame was not valid UTF-8.
     InvalidUtf8Frame,
+    /// PostgreSQL: a FATAL ErrorResponse ended the session (a malformed or unsupported startup
+    /// packet, a plaintext StartupMessage where TLS is required, an unknown message type).
+    Fatal,
 }
 
 impl CloseReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Quit,
         Self::TooManyErrors,
         Self::LineTooLong,
@@ -245,6 +260,7 @@ impl CloseReason {
         Self::Eof,
         Self::TlsPrefixTooLong,
         Self::InvalidUtf8Frame,
+        Self::Fatal,
     ];
 
     /// The reason of a [`name`](Self::name), for readers of logs that serialise it.
@@ -263,6 +279,7 @@ impl CloseReason {
             Self::Eof => "eof",
             Self::TlsPrefixTooLong => "tls-prefix-too-long",
             Self::InvalidUtf8Frame => "invalid-utf8-frame",
+            Self::Fatal => "fatal",
         }
     }
 }
@@ -286,6 +303,8 @@ pub struct ServerMachine {
     injected_discarded: usize,
     outbox: Vec<u8>,
     events: VecDeque<ServerEvent>,
+    /// PostgreSQL: the packet or message being read.
+    postgres: postgres::Packets,
 }
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -339,10 +358,12 @@ impl ServerMachine {
             injected_discarded: 0,
             outbox: Vec::new(),
             events: VecDeque::new(),
+            postgres: postgres::Packets::default(),
         };
         let host = machine.config.hostname.clone();
         match dialect {
-            Dialect::Framed => {}
+            // The client speaks first, in each of them.
+            Dialect::Framed | Dialect::Postgres => {}
             Dialect::Implicit => machine.start_tls_now(),
             Dialect::Smtp => machine.reply(&format!("220 {host} ESMTP streamsocket mock ready")),
             Dialect::Lmtp => machine.reply(&format!("220 {host} LMTP streamsocket mock ready")),
@@ -390,7 +411,10 @@ impl ServerMachine {
                 }
                 Phase::Plain | Phase::Tls => {}
             }
-            if self.dialect.is_line_based() {
+            if self.dialect == Dialect::Postgres {
+                let consumed = self.postgres_input(rest);
+                rest = rest.get(consumed..).unwrap_or_default();
+            } else if self.dialect.is_line_based() {
                 let (consumed, line) = self.reader.feed(rest);
                 rest = rest.get(consumed..).unwrap_or_default();
                 match line {
@@ -437,6 +461,9 @@ impl ServerMachine {
         self.reader.clear();
         self.frame.clear();
         self.tls_prefix.clear();
+        if self.dialect == Dialect::Postgres {
+            self.postgres = postgres::Packets::inside_tls();
+        }
         // RFC 5804 section 2.2: the capabilities again, unasked, as the first protected bytes;
         // but not after planting capabilities in plaintext, which then stand in for them: a
         // client that took the planted ones speaks first inside TLS, one that did not waits.
@@ -470,6 +497,7 @@ impl ServerMachine {
             + self.frame.len()
             + self.tls_prefix.len()
             + self.replay.len()
+            + self.postgres.buffered_len()
             + self
                 .session
                 .data
@@ -492,6 +520,13 @@ impl ServerMachine {
             Dialect::Pop3 => "-ERR server shutting down\r\n".to_owned(),
             Dialect::Nntp => "400 server shutting down\r\n".to_owned(),
             Dialect::Sieve => "BYE \"server shutting down\"\r\n".to_owned(),
+            Dialect::Postgres => {
+                return Some(postgres::error_response(
+                    "FATAL",
+                    "57P01",
+                    "terminating connection due to administrator command",
+                ));
+            }
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -510,6 +545,7 @@ impl ServerMachine {
         self.frame.clear();
         self.replay.clear();
         self.tls_prefix.clear();
+        self.postgres.clear();
         self.session.data = None;
         self.events.push_back(ServerEvent::Close(reason));
     }
@@ -527,7 +563,7 @@ impl ServerMachine {
                 Dialect::Pop3 => "-ERR too many errors".to_owned(),
                 Dialect::Nntp => "400 too many errors".to_owned(),
                 Dialect::Sieve => r#"BYE "too many errors""#.to_owned(),
-                Dialect::Framed | Dialect::Implicit => String::new(),
+                Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
             };
             if !message.is_empty() {
                 self.reply(&message);
@@ -599,7 +635,7 @@ impl ServerMachine {
 
     /// Bytes between the go-ahead and the handshake.
     fn handle_after_go_ahead(&mut self, data: &[u8]) {
-        if !self.dialect.is_line_based() {
+        if !self.dialect.has_go_ahead() {
             // Framed and Implicit: these bytes are the ClientHello.
             if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
                 self.close(CloseReason::TlsPrefixTooLong);
@@ -674,7 +710,7 @@ impl ServerMachine {
             Dialect::Pop3 => self.pop3_line(&line.text(), rest),
             Dialect::Nntp => self.nntp_line(&line.text(), rest),
             Dialect::Sieve => self.sieve_line(&line.text(), rest),
-            Dialect::Framed | Dialect::Implicit => {}
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }
 }

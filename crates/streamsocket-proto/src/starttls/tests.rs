@@ -19,11 +19,16 @@ fn server_events(server: &mut ServerMachine) -> Vec<ServerEvent> {
     std::iter::from_fn(|| server.poll_event()).collect()
 }
 
-/// Drains every transmit of a client machine into one string.
+/// Drains every transmit of a client machine into one string; PostgreSQL's binary SSLRequest
+/// (Int32 8, Int32 80877103) reads `<SSLRequest>`.
 fn client_sent(client: &mut ClientMachine) -> String {
     let bytes: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
         .flatten()
         .collect();
+    if let Some(rest) = bytes.strip_prefix(&[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]) {
+        let rest = String::from_utf8(rest.to_vec()).expect("the client sends text");
+        return format!("<SSLRequest>{rest}");
+    }
     String::from_utf8(bytes).expect("the client sends text")
 }
 
@@ -82,7 +87,7 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
     assert!(error.starts_with("unknown dialect"), "{error}");
     assert_eq!(
         Dialect::ALL.map(Dialect::is_line_based),
-        [false, true, false, true, true, true, true, true]
+        [false, true, false, true, true, true, false, true, true]
     );
 }
 
@@ -100,6 +105,7 @@ fn every_close_reason_is_listed_once_and_its_name_reads_back() {
             CloseReason::Eof => 5,
             CloseReason::TlsPrefixTooLong => 6,
             CloseReason::InvalidUtf8Frame => 7,
+            CloseReason::Fatal => 8,
         }
     }
     for (i, reason) in CloseReason::ALL.into_iter().enumerate() {

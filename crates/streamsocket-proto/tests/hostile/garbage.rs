@@ -5,8 +5,8 @@
 
 use streamsocket_proto::codec::HEADER_LEN;
 use streamsocket_proto::starttls::{
-    ClientEvent, ClientFailure, CloseReason, DEFAULT_MAX_LINE_LEN, Dialect, MAX_TLS_PREFIX,
-    ServerEvent, ServerSettings,
+    ClientEvent, ClientFailure, CloseReason, DEFAULT_MAX_LINE_LEN, Dialect, MAX_STARTUP_PACKET,
+    MAX_TLS_PREFIX, ServerEvent, ServerSettings,
 };
 
 use crate::support::{
@@ -41,6 +41,7 @@ fn bound(dialect: Dialect, started_tls: bool) -> usize {
         Dialect::Framed if started_tls => MAX_TLS_PREFIX,
         Dialect::Framed => streamsocket_proto::codec::DEFAULT_MAX_FRAME_LEN as usize + HEADER_LEN,
         Dialect::Implicit => MAX_TLS_PREFIX,
+        Dialect::Postgres => MAX_STARTUP_PACKET,
         _ => DEFAULT_MAX_LINE_LEN,
     }
 }
@@ -76,6 +77,16 @@ fn servers_answer_garbage_with_errors_or_a_close_and_stay_bounded() {
                         !lines.is_empty() || server.closed() || pending > 0,
                         "{what}: no defined outcome"
                     );
+                } else if dialect == Dialect::Postgres {
+                    // No packet: at most a FATAL ErrorResponse and the close, or a partial
+                    // packet still below the limit.
+                    assert!(!started_tls, "{what}: garbage started tls");
+                    let replies = std::mem::take(&mut server.replies);
+                    assert!(
+                        replies.is_empty() || replies.first() == Some(&b'E'),
+                        "{what}: answered {replies:?}"
+                    );
+                    assert!(server.closed() || pending > 0, "{what}: no defined outcome");
                 } else {
                     // Before TLS a framed server never answers; it reports frames, the start of
                     // TLS or a close, or holds a partial frame.
@@ -120,6 +131,11 @@ fn clients_fail_on_garbage_and_send_nothing_but_a_goodbye() {
             if dialect.is_line_based() {
                 let goodbye = script(dialect).goodbye;
                 assert!(sent.is_empty() || sent == goodbye, "{what}: sent {sent:?}");
+            } else if dialect == Dialect::Postgres {
+                // The SSLRequest (Int32 8, Int32 80877103) and nothing else: no goodbye exists.
+                assert_eq!(before, [], "{what}");
+                let request = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+                assert_eq!(sent, String::from_utf8_lossy(&request), "{what}");
             } else {
                 // Framed and Implicit: StartTls at once, then every byte is injected plaintext.
                 assert_eq!(before, [ClientEvent::StartTls], "{what}");

@@ -46,6 +46,7 @@ fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
         (Dialect::Sieve, _) => b"\"SASL\" \"PLAIN\"\r\nOK\r\n",
         (Dialect::Pop3, Variant::PartialLine) => b"+OK list",
         (Dialect::Pop3, _) => b"+OK list\r\nUSER\r\n.\r\n",
+        (Dialect::Postgres, _) => panic!("postgres has its own module: postgres.rs"),
         (Dialect::Framed | Dialect::Implicit, Variant::PartialLine) => &[0, 0, 0, 9, b'h'],
         (Dialect::Framed | Dialect::Implicit, _) => b"\x00\x00\x00\x02hi",
     }

@@ -17,6 +17,7 @@ mod corpus;
 mod garbage;
 mod injection;
 mod limits;
+mod postgres;
 mod regressions;
 mod reset;
 mod stripping;

@@ -231,7 +231,9 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STARTTLS\r\n",
             goodbye: "LOGOUT\r\n",
         },
-        Dialect::Framed | Dialect::Implicit => panic!("{dialect} has no script"),
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
+            panic!("{dialect} has no script")
+        }
     }
 }
 
@@ -275,7 +277,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
-        Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
     }
 }
 
@@ -287,7 +289,7 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
         Dialect::Sieve => (b"NOOP\r\n", "OK \"NOOP completed\""),
-        Dialect::Framed | Dialect::Implicit => (b"", ""),
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => (b"", ""),
     }
 }
 
@@ -303,7 +305,7 @@ pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
         }
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
-        Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 

@@ -598,3 +598,97 @@ fn sieve_refusals_are_no_with_trylater() {
     );
     assert!(server_events(&mut server).is_empty());
 }
+
+// ---- PostgreSQL (protocol 3.0, "Message Flow: SSL Session Encryption") ----
+
+/// Int32 length 8, Int32 code 80877103, as the documentation's "Message Formats" gives it.
+const PG_SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+
+#[test]
+fn postgres_honest_exchange_is_the_ssl_request_and_one_s() {
+    let outcome = run_in_memory(
+        Dialect::Postgres,
+        ClientSettings::default(),
+        ServerSettings::default(),
+    );
+    assert!(outcome.tls_established);
+    assert_eq!(outcome.client_plaintext, PG_SSL_REQUEST);
+    assert_eq!(outcome.server_plaintext, b"S");
+    // Nothing is learnt before TLS, so nothing is asked again inside it.
+    assert!(outcome.client_protected.is_empty());
+    assert!(outcome.server_protected.is_empty());
+    assert_eq!(
+        outcome.client_events,
+        [
+            ClientEvent::StartTls,
+            ClientEvent::Ready {
+                capabilities: vec![]
+            }
+        ]
+    );
+    assert_eq!(outcome.server_events, [ServerEvent::StartTls]);
+}
+
+#[test]
+fn postgres_client_speaks_first_and_a_refusal_ends_it_silently() {
+    let mut client = ClientMachine::new(Dialect::Postgres, ClientSettings::default());
+    assert_eq!(client.poll_transmit().as_deref(), Some(&PG_SSL_REQUEST[..]));
+    assert!(client_events(&mut client).is_empty());
+    client.handle_input(b"N");
+    assert!(matches!(
+        client_events(&mut client).as_slice(),
+        [ClientEvent::Failed(ClientFailure::Refused { .. })]
+    ));
+    assert_eq!(client.poll_transmit(), None);
+}
+
+#[test]
+fn postgres_refusals_are_n_an_error_response_and_a_nonsense_byte() {
+    let applies: Vec<Refusal> = Refusal::ALL
+        .into_iter()
+        .filter(|r| r.applies_to(Dialect::Postgres))
+        .collect();
+    assert_eq!(
+        applies,
+        [Refusal::Temporary, Refusal::Permanent, Refusal::Nonsense]
+    );
+    for (behaviour, expect) in [
+        (ServerBehaviour::StartTlsNotAdvertised, Expect::Refused),
+        (
+            ServerBehaviour::StartTlsRefused(Refusal::Temporary),
+            Expect::Refused,
+        ),
+        (
+            ServerBehaviour::StartTlsRefused(Refusal::Permanent),
+            Expect::Refused,
+        ),
+        (
+            ServerBehaviour::StartTlsRefused(Refusal::Nonsense),
+            Expect::Protocol,
+        ),
+    ] {
+        let outcome = run_in_memory(
+            Dialect::Postgres,
+            ClientSettings::default(),
+            ServerSettings {
+                behaviour: behaviour.clone(),
+                ..ServerSettings::default()
+            },
+        );
+        assert!(!outcome.tls_established, "{behaviour:?}");
+        // The client never goes on: only the SSLRequest left it.
+        assert_eq!(outcome.client_plaintext, PG_SSL_REQUEST, "{behaviour:?}");
+        let failure = outcome.failure().cloned();
+        let matches = match expect {
+            Expect::Refused => matches!(failure, Some(ClientFailure::Refused { .. })),
+            Expect::Protocol => matches!(failure, Some(ClientFailure::Protocol { .. })),
+        };
+        assert!(matches, "{behaviour:?}: {failure:?}");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Expect {
+    Refused,
+    Protocol,
+}

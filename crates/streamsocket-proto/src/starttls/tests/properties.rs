@@ -224,6 +224,13 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
             b"RCPT TO:<b>\r\n",
             b"QUIT\r\n",
             b"\x16",
+            // PostgreSQL: answer bytes, the SSLRequest, a StartupMessage, a Query, Terminate.
+            b"S",
+            b"N",
+            b"\x00\x00\x00\x08\x04\xd2\x16\x2f",
+            b"\x00\x00\x00\x0d\x00\x03\x00\x00user\x00u\x00\x00",
+            b"Q\x00\x00\x00\x05x",
+            b"X\x00\x00\x00\x04",
             b"\x00\x00\x00\x03abc",
             b"\x00\x00\x00\x00",
             b"\xff\xff\xff\xff",
