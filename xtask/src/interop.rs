@@ -1,7 +1,7 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve`, `curl --ssl-reqd` (smtp, imap,
-//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve` and Python's standard
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|postgres`, `curl --ssl-reqd` (smtp, imap,
+//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve|postgres` and Python's standard
 //!   library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`, whole sessions) against the `mockserver`
 //!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
 //!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
@@ -52,14 +52,15 @@ const SCENARIOS: [(&str, bool); 4] = [
 ];
 
 /// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
-/// has no STARTTLS; Python's standard library has no ManageSieve client).
-const DIALECTS: [(&str, &[&str]); 6] = [
+/// has no STARTTLS; Python's standard library has no ManageSieve or PostgreSQL client).
+const DIALECTS: [(&str, &[&str]); 7] = [
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("lmtp", &["openssl", "gnutls-cli", "python3"]),
     ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("pop3", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("nntp", &["openssl", "gnutls-cli", "python3"]),
     ("sieve", &["openssl", "gnutls-cli"]),
+    ("postgres", &["openssl", "gnutls-cli"]),
 ];
 
 /// Longest any one peer process may run.
@@ -308,10 +309,7 @@ fn run_peer(cmd: &mut Command, input: &[u8]) -> anyhow::Result<(bool, String)> {
 }
 
 fn openssl_client(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> {
-    let quit: &[u8] = match dialect {
-        "imap" => b"Q1 LOGOUT\r\n",
-        _ => b"QUIT\r\n",
-    };
+    let quit = goodbye(dialect);
     run_peer(
         Command::new("openssl")
             .args(["s_client", "-starttls", dialect, "-connect"])
@@ -370,11 +368,18 @@ fn curl(server: &MockServer, dialect: &str, work: &Path) -> anyhow::Result<(bool
     run_peer(&mut cmd, b"")
 }
 
-fn gnutls(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> {
-    let quit: &[u8] = match dialect {
+/// What a peer writes inside TLS to end the session.
+fn goodbye(dialect: &str) -> &'static [u8] {
+    match dialect {
         "imap" => b"Q1 LOGOUT\r\n",
+        // PostgreSQL's Terminate: type X, Int32 length 4.
+        "postgres" => b"X\x00\x00\x00\x04",
         _ => b"QUIT\r\n",
-    };
+    }
+}
+
+fn gnutls(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> {
+    let quit = goodbye(dialect);
     run_peer(
         Command::new("gnutls-cli")
             .arg(format!("--starttls-proto={dialect}"))

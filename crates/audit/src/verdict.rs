@@ -359,12 +359,24 @@ fn injection(dialect: Dialect, obs: &Observations) -> Judgement {
         };
     }
     if dialect == Dialect::Postgres {
-        // Nothing is asked again inside TLS, so nothing shows whether the planted bytes were
-        // read; libpq since 14.1 aborts instead (CVE-2021-23222).
+        // libpq since 14.1 finishes the handshake, sees the bytes still buffered from before
+        // it and aborts with nothing sent inside TLS (CVE-2021-23222). A client that goes on
+        // asks nothing again, so nothing shows whether it read the planted bytes.
+        let inside = done.bytes(Phase::Tls).len();
+        if inside == 0 {
+            return Judgement::new(
+                Verdict::Pass,
+                "it completed the handshake and then sent nothing inside TLS: it aborted on the \
+                 plaintext that came with the go-ahead (S)",
+            );
+        }
         return Judgement::new(
             Verdict::Warn,
-            "it went on to TLS although plaintext came with the go-ahead (S): whether it read \
-             those bytes cannot be seen; libpq since 14.1 aborts (CVE-2021-23222)",
+            format!(
+                "it sent {inside} bytes inside TLS although plaintext came with the go-ahead (S): \
+                 whether it read those bytes cannot be seen; libpq since 14.1 aborts \
+                 (CVE-2021-23222)"
+            ),
         );
     }
     match first_tls_command(dialect, done) {

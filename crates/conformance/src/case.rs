@@ -25,11 +25,13 @@ pub enum Mode {
     Nntp,
     /// Plaintext connect, ManageSieve STARTTLS (RFC 5804), then the handshake.
     Sieve,
+    /// Plaintext connect, PostgreSQL's SSLRequest and its `S`, then the handshake.
+    Postgres,
 }
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Connect,
         Self::Framed,
         Self::Smtp,
@@ -38,6 +40,7 @@ impl Mode {
         Self::Pop3,
         Self::Nntp,
         Self::Sieve,
+        Self::Postgres,
     ];
 
     /// The line-based STARTTLS dialects.
@@ -71,6 +74,7 @@ impl Mode {
             Self::Pop3 => "pop3",
             Self::Nntp => "nntp",
             Self::Sieve => "sieve",
+            Self::Postgres => "postgres",
         }
     }
 }

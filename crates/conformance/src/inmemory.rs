@@ -144,7 +144,14 @@ pub fn dialects() -> Vec<Check> {
         Dialect::Pop3,
         Dialect::Nntp,
         Dialect::Sieve,
+        Dialect::Postgres,
     ] {
+        // PostgreSQL advertises nothing: a server without SSL answers `N`, a refusal.
+        let not_advertised = if dialect == Dialect::Postgres {
+            DialectExpect::Refused
+        } else {
+            DialectExpect::NotOffered
+        };
         let mut cases = vec![
             ("honest", ServerBehaviour::Honest, DialectExpect::Ready),
             (
@@ -155,7 +162,7 @@ pub fn dialects() -> Vec<Check> {
             (
                 "not-advertised",
                 ServerBehaviour::StartTlsNotAdvertised,
-                DialectExpect::NotOffered,
+                not_advertised,
             ),
             (
                 "refused",
@@ -197,6 +204,10 @@ pub fn dialects() -> Vec<Check> {
             Dialect::Imap => b"X1 NOOP\r\n",
             // NNTP has no NOOP (RFC 3977); HELP is answered by every server.
             Dialect::Nntp => b"HELP\r\n",
+            // A StartupMessage (protocol 3.0, user "u") right after the SSLRequest.
+            Dialect::Postgres => &[
+                0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+            ],
             _ => b"NOOP\r\n",
         };
         let options = InMemoryOptions {

@@ -113,7 +113,9 @@ pub fn default_matrix() -> Vec<Case> {
 }
 
 /// The behaviours that mean something for a mode. Pruned, and why:
-/// - STARTTLS advertisement, refusal and `TlsRequired` need commands: line dialects only;
+/// - STARTTLS advertisement, refusal and `TlsRequired` need commands: line dialects only,
+///   but for PostgreSQL's refusal (`N`) and `TlsRequired` (PostgreSQL advertises nothing, so
+///   a server without SSL is the refusal, and not-advertised would repeat it);
 /// - PREAUTH is an IMAP greeting;
 /// - response injection needs a plaintext phase: every upgrade mode (framed included: the
 ///   server writes unsolicited plaintext before the handshake);
@@ -134,6 +136,9 @@ pub fn behaviours_for(mode: Mode) -> Vec<Behaviour> {
             Behaviour::StartTlsRefused,
             Behaviour::TlsRequired,
         ]);
+    }
+    if mode == Mode::Postgres {
+        out.extend([Behaviour::StartTlsRefused, Behaviour::TlsRequired]);
     }
     if mode == Mode::Imap {
         out.push(Behaviour::Preauth);

@@ -351,6 +351,21 @@ pub fn expect(case: &Case) -> Expected {
             _ => {}
         }
     }
+    if case.mode == Mode::Postgres {
+        // "Message Flow: SSL Session Encryption": a server that does not do SSL answers `N`,
+        // a refusal (PostgreSQL advertises nothing, so there is no "not offered"); bytes
+        // after the `S` are not the server's to send (CVE-2021-23222).
+        if case.server == ServerTls::PlaintextOnly {
+            return Expected::fail(Failure::StartTlsRefused);
+        }
+        match case.behaviour {
+            Behaviour::StartTlsRefused => return Expected::fail(Failure::StartTlsRefused),
+            Behaviour::ResponseInjection => {
+                return Expected::fail(Failure::PlaintextAfterGoAhead);
+            }
+            _ => {}
+        }
+    }
     if case.mode == Mode::Framed && case.behaviour == Behaviour::ResponseInjection {
         // The framed dialect has no go-ahead: the server's unsolicited plaintext either is
         // already buffered when the upgrade starts (caught before the handshake) or lands in

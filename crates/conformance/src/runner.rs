@@ -18,6 +18,7 @@ use streamsocket::{
     Error, ErrorKind, SocketControl, StreamSocket, TrustAnchors, read_string, write_string,
 };
 use testpki::Pki;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::case::{Behaviour, Case, Control, Mode, ServerTls};
 use crate::oracle::{self, CertError, Failure, Outcome, Version};
@@ -142,6 +143,7 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
     // The runner's own plaintext, written before the upgrade starts (the seed's hello frame).
     let mut runner_plaintext: Vec<u8> = Vec::new();
     let mut echo: Option<String> = None;
+    let mut pg_reply: Option<[u8; PG_READY.len()]> = None;
     let result: Result<(), Error> = async {
         match case.mode {
             Mode::Connect => socket.connect(HOST, &port, case.level).await?,
@@ -153,7 +155,13 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
                 runner_plaintext = frame(HELLO);
                 socket.upgrade_to_ssl(case.level, HOST).await?;
             }
-            Mode::Smtp | Mode::Lmtp | Mode::Imap | Mode::Pop3 | Mode::Nntp | Mode::Sieve => {
+            Mode::Smtp
+            | Mode::Lmtp
+            | Mode::Imap
+            | Mode::Pop3
+            | Mode::Nntp
+            | Mode::Sieve
+            | Mode::Postgres => {
                 socket
                     .connect(HOST, &port, ProtectionLevel::PlainSocket)
                     .await?;
@@ -168,6 +176,13 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
         {
             write_string(&mut socket, "ping").await?;
             echo = Some(read_string(&mut socket).await?);
+        }
+        // PostgreSQL asked nothing inside TLS: a StartupMessage is its exchange there.
+        if socket.information().is_encrypted() && case.mode == Mode::Postgres {
+            socket.write_all(&PG_STARTUP).await?;
+            let mut reply = [0u8; PG_READY.len()];
+            socket.read_exact(&mut reply).await?;
+            pg_reply = Some(reply);
         }
         Ok(())
     }
@@ -197,6 +212,11 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
         .iter()
         .map(ToString::to_string)
         .collect();
+    if let Some(reply) = pg_reply.filter(|r| r != PG_READY) {
+        violations.push(format!(
+            "the server answered the StartupMessage with {reply:?}"
+        ));
+    }
     if let Some(echo) = echo.filter(|e| e != "ping") {
         violations.push(format!("the server echoed {echo:?} for \"ping\""));
     }
@@ -326,6 +346,16 @@ async fn check_transcript(
             }
         }
     }
+    // A TLS-demanding PostgreSQL client sends its SSLRequest and nothing else in plaintext: no
+    // StartupMessage after a refusal ("Message Flow: SSL Session Encryption").
+    if case.level != ProtectionLevel::PlainSocket
+        && case.mode == Mode::Postgres
+        && plaintext != PG_SSL_REQUEST
+    {
+        violations.push(format!(
+            "plaintext other than the SSLRequest from a TLS-demanding client: {plaintext:?}"
+        ));
+    }
     if matches!(outcome, Outcome::Failed { .. }) && case.mode == Mode::Framed {
         let extra = plaintext
             .strip_prefix(runner_plaintext)
@@ -356,7 +386,7 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         Mode::Nntp => matches!(words.first(), Some(&("CAPABILITIES" | "STARTTLS" | "QUIT"))),
         // RFC 5804 section 2.2: the greeting lists the capabilities; CAPABILITY asks again.
         Mode::Sieve => matches!(words.first(), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
-        Mode::Connect | Mode::Framed => false,
+        Mode::Connect | Mode::Framed | Mode::Postgres => false,
     }
 }
 
@@ -466,8 +496,20 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Pop3 => Dialect::Pop3,
         Mode::Nntp => Dialect::Nntp,
         Mode::Sieve => Dialect::Sieve,
+        Mode::Postgres => Dialect::Postgres,
     }
 }
+
+/// PostgreSQL's SSLRequest: Int32 8, Int32 80877103 ("Message Formats").
+const PG_SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+
+/// A StartupMessage of protocol 3.0 for user `u`.
+const PG_STARTUP: [u8; 16] = [
+    0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+];
+
+/// AuthenticationOk, then ReadyForQuery (idle): what the mock answers a StartupMessage with.
+const PG_READY: &[u8; 15] = b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I";
 
 /// The mock server for a case.
 fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
@@ -517,8 +559,8 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
         ServerTls::PlaintextOnly => {
             // A server without TLS: an SMTP server that never offers STARTTLS (for the framed
             // and connect modes too, where its greeting is what the client meets), or the
-            // dialect's own server without STARTTLS.
-            if !case.mode.is_line_dialect() {
+            // dialect's own server without STARTTLS (PostgreSQL's answers `N`).
+            if !case.mode.is_line_dialect() && case.mode != Mode::Postgres {
                 config.dialect = Dialect::Smtp;
             }
             config.behaviour = MockBehaviour::StartTlsNotAdvertised;

@@ -707,3 +707,67 @@ fn a_plaintext_fallback_on_the_stalled_connection_itself_fails() {
     };
     check(&c, &obs(vec![gives_up]), Verdict::Pass, "gave up by itself");
 }
+
+// ---- PostgreSQL: startup packets, not lines ----
+
+/// Int32 8, Int32 80877103.
+const PG_SSL_REQUEST: &[u8] = &[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+
+/// A StartupMessage (protocol 3.0) for user `u`.
+const PG_STARTUP: &[u8] = &[
+    0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+];
+
+#[test]
+fn postgres_a_plaintext_startup_after_n_is_critical_and_stopping_passes() {
+    let refused = case(
+        Dialect::Postgres,
+        Scenario::Valid,
+        Behaviour::StartTlsRefused(Refusal::Temporary),
+    );
+    let stopped = obs(vec![plain_only(
+        PG_SSL_REQUEST,
+        SessionEnd::Machine(CloseReason::Eof),
+    )]);
+    check(&refused, &stopped, Verdict::Pass, "SSLRequest");
+    // sslmode=prefer: the StartupMessage follows the `N` on the same connection.
+    let went_on = obs(vec![plain_only(
+        &[PG_SSL_REQUEST, PG_STARTUP].concat(),
+        SessionEnd::Machine(CloseReason::Eof),
+    )]);
+    let judgement = check(&refused, &went_on, Verdict::Fail, "StartupMessage");
+    assert!(judgement.critical);
+}
+
+#[test]
+fn postgres_injection_passes_a_client_that_aborts_inside_tls_and_warns_otherwise() {
+    let injection = case(
+        Dialect::Postgres,
+        Scenario::Valid,
+        Behaviour::ResponseInjection,
+    );
+    // libpq since 14.1: the handshake, then nothing (CVE-2021-23222).
+    let aborted = obs(vec![conn(
+        PG_SSL_REQUEST,
+        Some(b""),
+        SessionEnd::Machine(CloseReason::Eof),
+    )]);
+    check(&injection, &aborted, Verdict::Pass, "aborted");
+    let went_on = obs(vec![conn(
+        PG_SSL_REQUEST,
+        Some(PG_STARTUP),
+        SessionEnd::Machine(CloseReason::Eof),
+    )]);
+    check(&injection, &went_on, Verdict::Warn, "CVE-2021-23222");
+}
+
+#[test]
+fn postgres_a_valid_chain_passes_without_anything_asked_again() {
+    let valid = case(Dialect::Postgres, Scenario::Valid, Behaviour::Honest);
+    let done = obs(vec![conn(
+        PG_SSL_REQUEST,
+        Some(PG_STARTUP),
+        SessionEnd::Machine(CloseReason::Quit),
+    )]);
+    check(&valid, &done, Verdict::Pass, "handshake completed");
+}

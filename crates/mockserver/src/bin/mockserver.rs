@@ -78,8 +78,8 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:0 (port 0 picks a free port), [::1]:2525.
     #[arg(long, env = "MOCKSERVER_LISTEN")]
     listen: SocketAddr,
-    /// Protocol before TLS: smtp, lmtp, imap, pop3, nntp, framed (the seed's length-prefixed frames) or
-    /// implicit (TLS from the first byte).
+    /// Protocol before TLS: smtp, lmtp, imap, pop3, nntp, sieve, postgres (the SSLRequest), framed
+    /// (the seed's length-prefixed frames) or implicit (TLS from the first byte).
     #[arg(long, env = "MOCKSERVER_DIALECT")]
     dialect: Dialect,
     /// Certificate scenario: valid, expired, not-yet-valid, wrong-host, self-signed,
@@ -97,9 +97,10 @@ struct ServeArgs {
     /// TLS versions to enable: 1.2, 1.3 or 1.2,1.3.
     #[arg(long, default_value = "1.2,1.3", env = "MOCKSERVER_TLS")]
     tls: VersionSet,
-    /// Behaviour: honest, starttls-not-advertised, starttls-refused (454, IMAP NO, POP3 -ERR),
-    /// starttls-refused-syntax (501, IMAP BAD), starttls-refused-permanent (SMTP 554),
-    /// starttls-nonsense (a line that is no reply), tls-required,
+    /// Behaviour: honest, starttls-not-advertised, starttls-refused (454, IMAP NO, POP3 -ERR,
+    /// PostgreSQL N), starttls-refused-syntax (501, IMAP BAD), starttls-refused-permanent (SMTP
+    /// 554, PostgreSQL: an old server's ErrorResponse), starttls-nonsense (a line that is no
+    /// reply; PostgreSQL: the byte Y), tls-required,
     /// response-injection, preauth (IMAP), stall-after-go-ahead,
     /// garbage-instead-of-server-hello, close-mid-handshake, legacy-only-ssl3,
     /// legacy-only-tls10, legacy-only-tls11.

@@ -14,6 +14,7 @@ mod hostile;
 mod implicit;
 mod injection;
 mod limits;
+mod psql;
 mod session_log;
 mod sessions;
 mod shutdown;

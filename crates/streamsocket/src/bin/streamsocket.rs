@@ -200,6 +200,8 @@ enum StartTls {
     Nntp,
     /// ManageSieve STARTTLS (RFC 5804).
     Sieve,
+    /// PostgreSQL's SSLRequest (protocol 3.0); nothing is asked again inside TLS.
+    Postgres,
 }
 
 impl StartTls {
@@ -212,6 +214,7 @@ impl StartTls {
             Self::Pop3 => Dialect::Pop3,
             Self::Nntp => Dialect::Nntp,
             Self::Sieve => Dialect::Sieve,
+            Self::Postgres => Dialect::Postgres,
         }
     }
 }

@@ -234,6 +234,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Pop3, "pop3"),
         (Dialect::Nntp, "nntp"),
         (Dialect::Sieve, "sieve"),
+        (Dialect::Postgres, "postgres"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;
@@ -260,6 +261,11 @@ async fn every_starttls_dialect_upgrades() {
         if dialect.is_line_based() {
             assert!(json["bytes_received_before_upgrade"].as_u64() > Some(0));
             assert!(!capabilities.is_empty(), "{name}: fresh capabilities");
+        } else if dialect == Dialect::Postgres {
+            // The 8-byte SSLRequest out, the one-byte `S` back; nothing asked inside TLS.
+            assert_eq!(json["bytes_sent_before_upgrade"], 8, "{json:#}");
+            assert_eq!(json["bytes_received_before_upgrade"], 1, "{json:#}");
+            assert!(capabilities.is_empty(), "{json:#}");
         } else {
             assert_eq!(
                 json["bytes_sent_before_upgrade"], 0,

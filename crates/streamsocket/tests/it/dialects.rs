@@ -443,3 +443,76 @@ async fn the_smtp_client_greets_with_its_ehlo_name_before_and_after_tls() {
         "{protected:?}"
     );
 }
+
+// ---- PostgreSQL: the SSLRequest ----
+
+/// Int32 length 8, Int32 code 80877103 (PostgreSQL's "Message Formats").
+const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+
+#[tokio::test]
+async fn postgres_upgrades_with_the_ssl_request_and_a_startup_works_inside_tls() {
+    for behaviour in [Behaviour::Honest, Behaviour::TlsRequired] {
+        let server = testing::spawn(mock(Dialect::Postgres, behaviour)).await;
+        let mut socket = plain_socket(&server).await;
+        socket
+            .upgrade_with(Dialect::Postgres, ProtectionLevel::Ssl, "localhost")
+            .await
+            .unwrap_or_else(|err| panic!("{behaviour}: {err}"));
+        let info = socket.information().clone();
+        assert_eq!(info.protection_level, ProtectionLevel::Tls13);
+        assert_eq!(info.bytes_sent_before_upgrade, 8);
+        assert_eq!(info.bytes_received_before_upgrade, 1);
+        assert!(socket.capabilities().is_empty());
+        // A StartupMessage (protocol 3.0, user "u"): AuthenticationOk, ReadyForQuery.
+        let startup = [
+            0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+        ];
+        socket.write_all(&startup).await.unwrap();
+        let mut reply = [0u8; 15];
+        socket.read_exact(&mut reply).await.unwrap();
+        assert_eq!(reply, *b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I", "{behaviour}");
+        socket.shutdown().await.unwrap();
+        server.wait_closed(1).await;
+        assert_eq!(plaintext_received(&server).await, SSL_REQUEST);
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_refusals_and_injection_send_nothing_after_the_ssl_request() {
+    let cases = [
+        (
+            Behaviour::StartTlsRefused(mockserver::Refusal::Temporary),
+            ErrorKind::StartTlsRefused,
+        ),
+        (
+            Behaviour::StartTlsRefused(mockserver::Refusal::Permanent),
+            ErrorKind::StartTlsRefused,
+        ),
+        (
+            Behaviour::StartTlsRefused(mockserver::Refusal::Nonsense),
+            ErrorKind::Protocol,
+        ),
+        (
+            Behaviour::ResponseInjection,
+            ErrorKind::PlaintextAfterGoAhead,
+        ),
+    ];
+    for (behaviour, kind) in cases {
+        let server = testing::spawn(mock(Dialect::Postgres, behaviour)).await;
+        let mut socket = plain_socket(&server).await;
+        let err = socket
+            .upgrade_with(Dialect::Postgres, ProtectionLevel::Ssl, "localhost")
+            .await
+            .expect_err("refused");
+        assert_eq!(err.kind(), kind, "{behaviour}: {err}");
+        assert!(!socket.information().is_encrypted());
+        // No StartupMessage in plaintext, no goodbye: the SSLRequest and nothing else.
+        assert_eq!(
+            plaintext_received(&server).await,
+            SSL_REQUEST,
+            "{behaviour}"
+        );
+        server.shutdown().await;
+    }
+}
