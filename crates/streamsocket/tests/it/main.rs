@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod dialects;
 mod openssl;
+mod postgresql;
 mod server;
 mod snapshots;
 mod stream;
