@@ -52,7 +52,15 @@ pub async fn run_with_stats(
 
 /// Checks the configuration and builds the TLS side.
 pub(crate) fn prepare(config: Arc<MockConfig>, stats: Stats) -> Result<Arc<Shared>, Error> {
-    let tls = tls::server_config(&config.tls, &config.identity)?;
+    let tls = if config.dialect == proto::starttls::Dialect::Postgres && config.tls.alpn.is_empty()
+    {
+        // PostgreSQL 17 offers `postgresql` and refuses any other protocol a client names.
+        let mut policy = config.tls.clone();
+        policy.alpn = vec![proto::starttls::POSTGRES_ALPN.to_vec()];
+        tls::server_config(&policy, &config.identity)?
+    } else {
+        tls::server_config(&config.tls, &config.identity)?
+    };
     Ok(Arc::new(Shared {
         config,
         acceptor: TlsAcceptor::from(tls),

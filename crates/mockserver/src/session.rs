@@ -386,6 +386,12 @@ impl Session {
         }
         self.shared.stats.record_handshake();
         transcript.record_handshake();
+        if !self.machine.accepts_alpn(tls.get_ref().1.alpn_protocol()) {
+            // PostgreSQL 17 closes a direct TLS connection that did not negotiate
+            // `postgresql`.
+            let reason = SessionEnd::Machine(proto::starttls::CloseReason::Fatal);
+            return self.close(reason, tls, transcript).await;
+        }
         self.machine.handle_tls_established();
         let reason = match self.converse(&mut tls, Phase::Tls, transcript).await {
             Ok(GoAhead) => SessionEnd::StartTlsInsideTls,

@@ -13,7 +13,7 @@
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
 //! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
-//! | `Postgres` (protocol 3.0) | the client's 8-byte `SSLRequest`, one byte `S` (`N` refuses) | nothing: the client is ready at once |
+//! | `Postgres` (protocol 3.0) | the client's 8-byte `SSLRequest`, one byte `S` (`N` refuses); the server also takes PostgreSQL 17's direct TLS (a ClientHello first, ALPN `postgresql`) | nothing: the client is ready at once |
 //! | `Sieve` (RFC 5804) | capability lines (`"STARTTLS"` listed) ending `OK`, `STARTTLS`, `OK` | the server re-sends the capabilities unasked |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
@@ -57,7 +57,7 @@ pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
 pub use server::{
     CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_STARTUP_PACKET, MAX_TLS_PREFIX,
-    Refusal, ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
+    POSTGRES_ALPN, Refusal, ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
 };
 
 /// The default line limit, terminator included; accepts RFC 5321's 512 (command) and 1000

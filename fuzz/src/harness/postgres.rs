@@ -162,7 +162,8 @@ fn run_client(flags: ClientFlags, chunks: &[&[u8]], drive_tls: bool) -> Vec<Clie
 /// - no panic; `buffered_len()` stays within one startup packet (or message header) plus what
 ///   a `Vulnerable` server keeps after the go-ahead;
 /// - `StartTls` at most once, with `S` the last byte sent (then the planted response of a
-///   `ResponseInjection` server); between `StartTls` and TLS nothing is sent and nothing
+///   `ResponseInjection` server), or with nothing sent when the stream began with `0x16`
+///   (direct TLS, whose bytes are then the TLS prefix); between `StartTls` and TLS nothing is sent and nothing
 ///   reported but the `Reject` close or the end of the stream; after `Close` nothing at all;
 /// - inside TLS nothing is sent unasked unless the policy is `Vulnerable`;
 /// - events and bytes sent do not depend on how the stream is split (up to the go-ahead under
@@ -211,6 +212,10 @@ struct ServerObserver {
     tls: bool,
     closed: bool,
     after_go_ahead: usize,
+    /// Bytes fed so far.
+    fed: usize,
+    /// TLS began with the first byte (PostgreSQL 17's direct TLS): no `S`, a TLS prefix.
+    direct: bool,
 }
 
 impl ServerObserver {
@@ -223,6 +228,8 @@ impl ServerObserver {
         );
         let now: Vec<ServerEvent> = std::iter::from_fn(|| machine.poll_event()).collect();
         let fed = chunk.map_or(0, <[u8]>::len);
+        let fed_before = self.fed;
+        self.fed += fed;
         if self.closed {
             assert!(now.is_empty() && transmit.is_empty(), "after close");
         }
@@ -235,8 +242,11 @@ impl ServerObserver {
             if awaiting {
                 let allowed = match event {
                     ServerEvent::Close(CloseReason::InjectionRejected) => {
-                        config.injection_policy == InjectionPolicy::Reject && fed > 0
+                        config.injection_policy == InjectionPolicy::Reject
+                            && fed > 0
+                            && !self.direct
                     }
+                    ServerEvent::Close(CloseReason::TlsPrefixTooLong) => self.direct,
                     ServerEvent::Close(CloseReason::Eof) => chunk.is_none(),
                     _ => false,
                 };
@@ -252,7 +262,13 @@ impl ServerObserver {
                         }
                         _ => &transmit[..],
                     };
-                    assert_eq!(body.last(), Some(&b'S'), "StartTls without S last");
+                    if fed_before == 0 && chunk.and_then(<[u8]>::first) == Some(&0x16) {
+                        // Direct TLS: the ClientHello is the request, nothing is answered.
+                        self.direct = true;
+                        assert!(body.is_empty(), "direct tls answered {body:?}");
+                    } else {
+                        assert_eq!(body.last(), Some(&b'S'), "StartTls without S last");
+                    }
                 }
                 ServerEvent::Close(CloseReason::LineTooLong | CloseReason::InvalidUtf8Frame)
                 | ServerEvent::Frame(_)
@@ -260,7 +276,9 @@ impl ServerObserver {
                 ServerEvent::Close(_) => self.closed = true,
             }
         }
-        let kept = if config.injection_policy == InjectionPolicy::Vulnerable {
+        let kept = if self.direct {
+            MAX_TLS_PREFIX
+        } else if config.injection_policy == InjectionPolicy::Vulnerable {
             self.after_go_ahead.min(MAX_TLS_PREFIX)
         } else {
             0
@@ -285,7 +303,12 @@ fn run_server(flags: &ServerFlags, chunks: &[&[u8]], drive_tls: bool) -> ServerR
     for chunk in chunks {
         if drive_tls && observer.go_ahead && !observer.tls && !observer.closed {
             tls_at = Some((observer.events.len(), observer.sent.len()));
-            assert!(machine.take_tls_prefix().is_empty(), "a tls prefix");
+            let prefix = machine.take_tls_prefix();
+            if observer.direct {
+                assert_eq!(prefix.first(), Some(&0x16), "direct tls prefix {prefix:?}");
+            } else {
+                assert!(prefix.is_empty(), "a tls prefix after the SSLRequest");
+            }
             machine.handle_tls_established();
             observer.tls = true;
             if config.injection_policy != InjectionPolicy::Vulnerable {
@@ -309,9 +332,11 @@ fn run_server(flags: &ServerFlags, chunks: &[&[u8]], drive_tls: bool) -> ServerR
         observer.step(&mut machine, &config, None);
     }
     if let Some((events_at, sent_at)) = tls_at {
-        // Errors count per connection, and a Vulnerable server replays on purpose.
+        // Errors count per connection, a Vulnerable server replays on purpose, and a direct
+        // connection is compared with a fresh direct one.
         let comparable = config.injection_policy != InjectionPolicy::Vulnerable
-            && !observer.sent[..sent_at].contains(&b'E');
+            && !observer.sent[..sent_at].contains(&b'E')
+            && !observer.direct;
         if comparable {
             let reference = reference_server(flags, &protected, flags.eof);
             assert_eq!(

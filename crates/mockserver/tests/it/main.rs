@@ -14,6 +14,7 @@ mod hostile;
 mod implicit;
 mod injection;
 mod limits;
+mod postgres_direct;
 mod psql;
 mod session_log;
 mod sessions;

@@ -13,7 +13,7 @@ mod smtp;
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
 use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, FrameCodec, FrameError};
 
-pub use postgres::MAX_STARTUP_PACKET;
+pub use postgres::{MAX_STARTUP_PACKET, POSTGRES_ALPN};
 
 /// The largest SMTP message body kept in memory; longer messages are refused with 552.
 pub const MAX_MAIL_LEN: usize = 1 << 20;
@@ -245,7 +245,8 @@ pub enum CloseReason {
     /// A Framed frame was not valid UTF-8.
     InvalidUtf8Frame,
     /// PostgreSQL: a FATAL ErrorResponse ended the session (a malformed or unsupported startup
-    /// packet, a plaintext StartupMessage where TLS is required, an unknown message type).
+    /// packet, a plaintext StartupMessage where TLS is required, an unknown message type), or
+    /// a direct TLS connection without the ALPN protocol `postgresql` was closed.
     Fatal,
 }
 
@@ -462,7 +463,7 @@ impl ServerMachine {
         self.frame.clear();
         self.tls_prefix.clear();
         if self.dialect == Dialect::Postgres {
-            self.postgres = postgres::Packets::inside_tls();
+            self.postgres = self.postgres.inside_tls();
         }
         // RFC 5804 section 2.2: the capabilities again, unasked, as the first protected bytes;
         // but not after planting capabilities in plaintext, which then stand in for them: a
@@ -478,8 +479,8 @@ impl ServerMachine {
         }
     }
 
-    /// Bytes already read that belong to the TLS handshake: `Framed`, from the `0x16` byte on;
-    /// `Implicit`, everything fed before TLS. Empty for the line dialects (an honest client
+    /// Bytes already read that belong to the TLS handshake: `Framed` and PostgreSQL's direct
+    /// TLS, from the `0x16` byte on; `Implicit`, everything fed before TLS. Empty for the line dialects (an honest client
     /// waits for the go-ahead before its ClientHello).
     pub fn take_tls_prefix(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.tls_prefix)
@@ -635,8 +636,8 @@ impl ServerMachine {
 
     /// Bytes between the go-ahead and the handshake.
     fn handle_after_go_ahead(&mut self, data: &[u8]) {
-        if !self.dialect.has_go_ahead() {
-            // Framed and Implicit: these bytes are the ClientHello.
+        if !self.dialect.has_go_ahead() || self.postgres.is_direct() {
+            // Framed, Implicit and PostgreSQL's direct TLS: these bytes are the ClientHello.
             if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
                 self.close(CloseReason::TlsPrefixTooLong);
             } else {

@@ -376,3 +376,46 @@ fn declared_lengths_never_make_the_server_buffer_more_than_a_startup_packet() {
     assert!(session.max_buffered <= packet.len());
     assert!(session.take_events().is_empty());
 }
+
+#[test]
+fn direct_tls_starts_at_the_first_byte_without_an_s_and_needs_the_alpn_protocol() {
+    // PostgreSQL 17: a ClientHello as the connection's first bytes, on the same port.
+    let hello = crate::support::client_hello();
+    for chunk in [hello.len(), 1] {
+        let mut direct = server(ServerBehaviour::Honest, InjectionPolicy::Reject);
+        direct.feed_chunked(&hello, chunk);
+        assert_eq!(direct.take_replies(), "", "no S before a direct handshake");
+        assert_eq!(direct.take_events(), [ServerEvent::StartTls]);
+        // The ClientHello is the handshake's, not injected plaintext, whatever the policy.
+        assert_eq!(direct.establish(), hello);
+        assert_eq!(direct.machine.injected_discarded(), 0);
+        assert!(!direct.machine.accepts_alpn(None));
+        assert!(!direct.machine.accepts_alpn(Some(b"h2")));
+        assert!(direct.machine.accepts_alpn(Some(b"postgresql")));
+        direct.feed(&startup(&[("user", "alice")]));
+        let sent = std::mem::take(&mut direct.replies);
+        let kinds: Vec<u8> = messages(&sent).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kinds, [b'R', b'Z']);
+    }
+    // After the SSLRequest no ALPN is needed (libpq before 17 offers none).
+    let mut upgraded = server(ServerBehaviour::Honest, InjectionPolicy::Discard);
+    upgraded.feed(&SSL_REQUEST);
+    upgraded.establish();
+    assert!(upgraded.machine.accepts_alpn(None));
+    // A ClientHello after an SSLRequest's `N`, or to a server without SSL, is no startup
+    // packet: its length (0x1603....) is impossible.
+    let mut late = server(ServerBehaviour::Honest, InjectionPolicy::Discard);
+    late.feed(&GSSENC_REQUEST);
+    late.take_replies();
+    late.feed(&hello);
+    assert_eq!(late.take_events(), [ServerEvent::Close(CloseReason::Fatal)]);
+    let mut without_ssl = server(
+        ServerBehaviour::StartTlsNotAdvertised,
+        InjectionPolicy::Discard,
+    );
+    without_ssl.feed(&hello);
+    assert_eq!(
+        without_ssl.take_events(),
+        [ServerEvent::Close(CloseReason::Fatal)]
+    );
+}

@@ -8,7 +8,8 @@ use mockserver::config::{Behaviour, LegacyVersion, MockConfig};
 use mockserver::stats::Phase;
 use mockserver::testing::{self, RunningServer};
 use streamsocket::{
-    Dialect, Error, ErrorKind, ProtectionLevel, StreamSocket, read_string, write_string,
+    AlpnProtocol, Dialect, Error, ErrorKind, ProtectionLevel, StreamSocket, read_string,
+    write_string,
 };
 use testpki::{KeyKind, Scenario};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -515,4 +516,40 @@ async fn postgres_refusals_and_injection_send_nothing_after_the_ssl_request() {
         );
         server.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn postgres_17_direct_tls_is_a_connect_with_the_alpn_protocol_postgresql() {
+    let server = testing::spawn(mock(Dialect::Postgres, Behaviour::Honest)).await;
+    let mut socket = socket_for(&server.config().identity);
+    socket
+        .control_mut()
+        .set_alpn_protocols(vec![b"postgresql".to_vec()])
+        .unwrap();
+    socket
+        .connect(
+            "localhost",
+            &server.addr().port().to_string(),
+            ProtectionLevel::Ssl,
+        )
+        .await
+        .unwrap();
+    let info = socket.information().clone();
+    assert_eq!(info.protection_level, ProtectionLevel::Tls13);
+    assert_eq!(
+        info.alpn_protocol.as_ref().map(AlpnProtocol::as_bytes),
+        Some(&b"postgresql"[..])
+    );
+    let startup = [
+        0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
+    ];
+    socket.write_all(&startup).await.unwrap();
+    let mut reply = [0u8; 15];
+    socket.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply, *b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I");
+    socket.shutdown().await.unwrap();
+    server.wait_closed(1).await;
+    // Nothing in plaintext: TLS from the first byte.
+    assert!(plaintext_received(&server).await.is_empty());
+    server.shutdown().await;
 }

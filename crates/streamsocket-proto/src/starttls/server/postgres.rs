@@ -6,6 +6,12 @@
 //! AuthenticationOk and ReadyForQuery, unless TLS is required and the connection is plaintext:
 //! then a FATAL ErrorResponse and the close, as a server whose `pg_hba.conf` has only
 //! `hostssl` lines does. Every query is answered with an ErrorResponse: the mock runs none.
+//!
+//! PostgreSQL 17's direct TLS is served on the same port: a connection whose first byte is
+//! `0x16` (a TLS handshake record, which no startup packet's length begins with) is a
+//! ClientHello, kept as the TLS prefix, with no `S`; such a connection must then have
+//! negotiated the ALPN protocol `postgresql` ([`ServerMachine::accepts_alpn`]), or PostgreSQL
+//! closes it.
 
 use super::{CloseReason, InjectionPolicy, Refusal, ServerBehaviour, ServerMachine};
 
@@ -21,6 +27,12 @@ const CANCEL_REQUEST_CODE: u32 = 80_877_102;
 /// Protocol 3.0, the only major version the mock speaks.
 const PROTOCOL_MAJOR: u32 = 3;
 
+/// The ALPN protocol a direct TLS connection must negotiate (PostgreSQL 17).
+pub const POSTGRES_ALPN: &[u8] = b"postgresql";
+
+/// The first byte of a TLS handshake record: a direct TLS connection's first byte.
+const TLS_HANDSHAKE: u8 = 0x16;
+
 /// What the PostgreSQL side of a [`ServerMachine`] is reading.
 #[derive(Debug, Default)]
 pub(super) struct Packets {
@@ -33,16 +45,25 @@ pub(super) struct Packets {
     ssl_done: bool,
     /// A GSSENCRequest was answered: another one is a protocol violation.
     gss_done: bool,
+    /// TLS began with the connection's first byte (PostgreSQL 17's direct TLS).
+    direct: bool,
 }
 
 impl Packets {
-    /// Inside TLS: a StartupMessage is due, and neither request may come again.
-    pub(super) fn inside_tls() -> Self {
+    /// Inside TLS: a StartupMessage is due, and neither request may come again; whether TLS
+    /// began directly is kept.
+    pub(super) fn inside_tls(&self) -> Self {
         Self {
             ssl_done: true,
             gss_done: true,
+            direct: self.direct,
             ..Self::default()
         }
+    }
+
+    /// Whether TLS began with the connection's first byte.
+    pub(super) fn is_direct(&self) -> bool {
+        self.direct
     }
 
     /// Bytes held (a partial packet or header), for memory-bound assertions.
@@ -105,6 +126,14 @@ impl ServerMachine {
 
     fn postgres_startup_input(&mut self, input: &[u8]) -> usize {
         let held = self.postgres.buf.len();
+        let first = held == 0 && !self.postgres.ssl_done && !self.postgres.gss_done && !self.tls;
+        if first && input.first() == Some(&TLS_HANDSHAKE) && self.postgres_accepts_ssl() {
+            // Direct TLS: these bytes are the ClientHello, kept as the TLS prefix.
+            self.postgres.ssl_done = true;
+            self.postgres.direct = true;
+            self.start_tls_now();
+            return 0;
+        }
         let want = if held < 4 {
             4 - held
         } else {
@@ -167,6 +196,25 @@ impl ServerMachine {
                 self.postgres_fatal("0A000", &message, CloseReason::Fatal);
             }
         }
+    }
+
+    /// Whether the behaviour does TLS at all (a server without SSL reads a ClientHello as a
+    /// startup packet of an impossible length).
+    fn postgres_accepts_ssl(&self) -> bool {
+        !matches!(
+            self.config.behaviour,
+            ServerBehaviour::StartTlsNotAdvertised | ServerBehaviour::StartTlsRefused(_)
+        )
+    }
+
+    /// Whether a connection that negotiated `alpn` may go on inside TLS: one that began with
+    /// direct TLS must have negotiated [`POSTGRES_ALPN`] (PostgreSQL 17 closes it otherwise);
+    /// an upgrade after the SSLRequest may negotiate it or nothing. Always true in the other
+    /// dialects.
+    pub fn accepts_alpn(&self, alpn: Option<&[u8]>) -> bool {
+        self.dialect != super::Dialect::Postgres
+            || !self.postgres.is_direct()
+            || alpn == Some(POSTGRES_ALPN)
     }
 
     /// The answer to the first SSLRequest.
