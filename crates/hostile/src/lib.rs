@@ -787,7 +787,7 @@ pub fn positive(dialect: Dialect, line: &str) -> bool {
         Dialect::Pop3 => line.starts_with("+OK"),
         Dialect::Imap => line.split(' ').nth(1) == Some("OK"),
         Dialect::Sieve => line.starts_with("OK"),
-        Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -799,7 +799,7 @@ pub fn harmless(dialect: Dialect) -> &'static [u8] {
         Dialect::Imap => b"A5 NOOP\r\n",
         Dialect::Pop3 => b"CAPA\r\n",
         Dialect::Nntp => b"MODE READER\r\n",
-        Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
     }
 }
 
@@ -812,7 +812,7 @@ pub fn closing(dialect: Dialect) -> &'static str {
         Dialect::Pop3 => "-ERR",
         Dialect::Nntp => "400 ",
         Dialect::Sieve => "BYE ",
-        Dialect::Framed | Dialect::Implicit => "",
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => "",
     }
 }
 
@@ -824,7 +824,7 @@ pub fn negative(dialect: Dialect, line: &str) -> bool {
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO"),
-        Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -835,7 +835,9 @@ pub fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Imap => (b"A9 LOGOUT\r\n", "* BYE"),
         Dialect::Nntp => (b"QUIT\r\n", "205 "),
         Dialect::Sieve => (b"LOGOUT\r\n", "OK"),
-        Dialect::Pop3 | Dialect::Framed | Dialect::Implicit => (b"QUIT\r\n", "+OK"),
+        Dialect::Pop3 | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
+            (b"QUIT\r\n", "+OK")
+        }
     }
 }
 
