@@ -564,7 +564,8 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             });
         }
         match dialect {
-            Dialect::Smtp
+            Dialect::Ftp
+            | Dialect::Smtp
             | Dialect::Lmtp
             | Dialect::Imap
             | Dialect::Pop3
@@ -652,7 +653,12 @@ fn sent_lines(dialect: Dialect, bytes: &[u8]) -> Vec<Sent> {
         let Some(verb) = words.next() else {
             continue;
         };
-        let verb: String = verb.chars().take(24).collect();
+        let mut verb: String = verb.chars().take(24).collect();
+        // FTP's upgrade command is AUTH TLS (RFC 4217); AUTH with anything else, or in another
+        // dialect, is authentication.
+        if dialect == Dialect::Ftp && verb == "AUTH" && words.next().as_deref() == Some("TLS") {
+            verb = "AUTH TLS".to_owned();
+        }
         let data = verb == "DATA";
         out.push(Sent::Command(verb));
         if data {
@@ -748,7 +754,9 @@ fn is_basic(verb: &str) -> bool {
             | "CAPABILITY"
             | "CAPABILITIES"
             | "CAPA"
+            | "FEAT"
             | "STARTTLS"
+            | "AUTH TLS"
             | "STLS"
             | "NOOP"
             | "RSET"
@@ -767,6 +775,7 @@ fn capability_request(dialect: Dialect) -> &'static str {
         Dialect::Nntp => "CAPABILITIES",
         // Nothing is asked again: PostgreSQL advertises nothing.
         Dialect::Postgres => "nothing",
+        Dialect::Ftp => "FEAT",
         Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
     }
 }

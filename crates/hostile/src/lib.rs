@@ -276,7 +276,7 @@ impl ScriptedServer {
 /// capability list itself (with STARTTLS: [`sieve_greeting`]); this is the list without it.
 ///
 /// The lines match what the client machine sends: `EHLO localhost`, `LHLO localhost`,
-/// `A1 CAPABILITY`, `CAPA`, `CAPABILITIES`.
+/// `A1 CAPABILITY`, `CAPA`, `CAPABILITIES`, `FEAT`.
 pub fn greeting(dialect: Dialect, host: &str) -> String {
     match dialect {
         Dialect::Smtp => format!("220 {host} ESMTP scripted\r\n"),
@@ -284,6 +284,7 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Imap => format!("* OK {host} IMAP4rev1 scripted\r\n"),
         Dialect::Pop3 => format!("+OK {host} POP3 scripted\r\n"),
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
+        Dialect::Ftp => format!("220 {host} FTP scripted\r\n"),
         Dialect::Sieve => sieve_greeting(host, false),
         // PostgreSQL has no greeting: the client speaks first.
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
@@ -313,6 +314,8 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
         // The list a ManageSieve server re-sends unasked inside TLS, or answers CAPABILITY with.
         (Dialect::Sieve, true) => format!("{SIEVE_CAPABILITIES}\"STARTTLS\"\r\nOK\r\n"),
         (Dialect::Sieve, false) => format!("{SIEVE_CAPABILITIES}OK\r\n"),
+        (Dialect::Ftp, true) => "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n211 End\r\n".into(),
+        (Dialect::Ftp, false) => "211-Features:\r\n PBSZ\r\n211 End\r\n".into(),
         _ => String::new(),
     }
 }
@@ -323,6 +326,7 @@ pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
+        Dialect::Ftp => b"AUTH TLS\r\n",
         _ => b"",
     }
 }
@@ -335,6 +339,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
         Dialect::Imap => b"A2 OK Begin TLS negotiation now\r\n",
         Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
         Dialect::Sieve => b"OK \"Begin TLS negotiation now\"\r\n",
+        Dialect::Ftp => b"234 Proceed with negotiation\r\n",
         _ => b"",
     }
 }
@@ -342,7 +347,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
 /// The goodbye the client machine may send after a failure (`QUIT`, `A4 LOGOUT`).
 pub fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         Dialect::Imap => b"A4 LOGOUT\r\n",
         Dialect::Sieve => b"LOGOUT\r\n",
         _ => b"",
@@ -390,6 +395,7 @@ async fn offer_capabilities(
         Dialect::Lmtp => "LHLO ",
         Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
+        Dialect::Ftp => "FEAT",
         _ => "CAPA",
     };
     if !capability.starts_with(expected) {
@@ -609,6 +615,13 @@ where
             Dialect::Imap => !line.starts_with("* ") && !line.starts_with("+ "),
             // Capability lines are quoted strings; the response line ends the reply.
             Dialect::Sieve => !line.starts_with('"'),
+            // RFC 959 section 4.2: the line with the first line's code and a space ends it.
+            Dialect::Ftp => match lines.first().map(String::as_str) {
+                None => line.as_bytes().get(3) != Some(&b'-'),
+                Some(first) => {
+                    line.get(..3) == first.get(..3) && line.as_bytes().get(3) == Some(&b' ')
+                }
+            },
             Dialect::Nntp => {
                 let in_list = list && lines.first().is_some_and(|l: &String| l.starts_with("101"));
                 let first_list = lines.is_empty() && line.starts_with("101") && list;
@@ -659,7 +672,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => read_reply(peer, dialect, false).await,
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => {
+            read_reply(peer, dialect, false).await
+        }
         _ => Ok(vec![peer.line().await?]),
     }
 }
@@ -779,11 +794,11 @@ where
 }
 
 /// Whether `line`, the last line of a reply, is a positive answer: SMTP and LMTP 2xx or 3xx,
-/// NNTP 1xx to 3xx, POP3 `+OK`, IMAP a tagged `OK`, ManageSieve `OK`.
+/// NNTP and FTP 1xx to 3xx, POP3 `+OK`, IMAP a tagged `OK`, ManageSieve `OK`.
 pub fn positive(dialect: Dialect, line: &str) -> bool {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => line.starts_with(['2', '3']),
-        Dialect::Nntp => line.starts_with(['1', '2', '3']),
+        Dialect::Ftp | Dialect::Nntp => line.starts_with(['1', '2', '3']),
         Dialect::Pop3 => line.starts_with("+OK"),
         Dialect::Imap => line.split(' ').nth(1) == Some("OK"),
         Dialect::Sieve => line.starts_with("OK"),
@@ -795,7 +810,7 @@ pub fn positive(dialect: Dialect, line: &str) -> bool {
 /// session (POP3 `CAPA` and NNTP `HELP` are lists: read them with `list` set).
 pub fn harmless(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => b"NOOP\r\n",
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Sieve => b"NOOP\r\n",
         Dialect::Imap => b"A5 NOOP\r\n",
         Dialect::Pop3 => b"CAPA\r\n",
         Dialect::Nntp => b"MODE READER\r\n",
@@ -807,7 +822,7 @@ pub fn harmless(dialect: Dialect) -> &'static [u8] {
 /// connection, a shutdown); empty for the framed dialect, which has none.
 pub fn closing(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => "421 ",
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => "421 ",
         Dialect::Imap => "* BYE",
         Dialect::Pop3 => "-ERR",
         Dialect::Nntp => "400 ",
@@ -816,11 +831,13 @@ pub fn closing(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Whether `line` is a refusal of a command: SMTP, LMTP and NNTP 4xx or 5xx, IMAP `NO` or
+/// Whether `line` is a refusal of a command: SMTP, LMTP, NNTP and FTP 4xx or 5xx, IMAP `NO` or
 /// `BAD`, POP3 `-ERR`, ManageSieve `NO`.
 pub fn negative(dialect: Dialect, line: &str) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => line.starts_with(['4', '5']),
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => {
+            line.starts_with(['4', '5'])
+        }
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO"),
@@ -831,7 +848,7 @@ pub fn negative(dialect: Dialect, line: &str) -> bool {
 /// The goodbye command inside TLS and the start of the server's answer to it.
 pub fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => (b"QUIT\r\n", "221 "),
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => (b"QUIT\r\n", "221 "),
         Dialect::Imap => (b"A9 LOGOUT\r\n", "* BYE"),
         Dialect::Nntp => (b"QUIT\r\n", "205 "),
         Dialect::Sieve => (b"LOGOUT\r\n", "OK"),

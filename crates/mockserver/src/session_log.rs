@@ -322,7 +322,8 @@ impl Plaintext {
         let pieces: Vec<&[u8]> = match dialect {
             Dialect::Framed => frames(kept),
             Dialect::Postgres => packets(kept),
-            Dialect::Imap
+            Dialect::Ftp
+            | Dialect::Imap
             | Dialect::Implicit
             | Dialect::Lmtp
             | Dialect::Nntp

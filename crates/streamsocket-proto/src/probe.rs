@@ -38,7 +38,7 @@ use crate::alert::Alert;
 use crate::hello::Weakness;
 use crate::reply::{self, FirstReply, PlaintextReply};
 use crate::starttls::Dialect;
-use crate::starttls::client::has_capability;
+use crate::starttls::client::{has_capability, offers_auth_tls};
 
 /// The most bytes [`classify`] looks at: the first handshake message may span records, but a
 /// ServerHello never needs more than two full ones.
@@ -621,7 +621,8 @@ pub fn alert_record(version: u16, fatal: bool, description: Alert) -> Vec<u8> {
 /// for `Framed` and `Implicit`, which have no plaintext command to inject.
 pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
+        // RFC 959 section 5.1: NOOP is in every FTP server's minimum implementation.
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 => Some(b"NOOP\r\n"),
         // NNTP has no NOOP; HELP is mandatory (RFC 3977 section 7.2).
         Dialect::Nntp => Some(b"HELP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
@@ -640,6 +641,7 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
 pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => Some(b"STARTTLS\r\n"),
+        Dialect::Ftp => Some(b"AUTH TLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
         // A second SSLRequest: a server answers it with a FATAL ErrorResponse inside TLS.
@@ -649,7 +651,7 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
 }
 
 /// Whether the answer to [`starttls_command`] is a go-ahead: SMTP `220`, IMAP `X2 OK`, POP3
-/// `+OK`. `None` until the line that decides has arrived (IMAP's untagged lines are skipped);
+/// `+OK`, FTP `234`. `None` until the line that decides has arrived (IMAP's untagged lines are skipped);
 /// only the first [`MAX_REPLY_LEN`] bytes are looked at.
 pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
     let answer = answer.get(..MAX_REPLY_LEN).unwrap_or(answer);
@@ -666,6 +668,13 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
         match dialect {
             Dialect::Smtp | Dialect::Lmtp => return Some(upper.starts_with(b"220")),
             Dialect::Nntp => return Some(upper.starts_with(b"382")),
+            // The first lines of a multi-line FTP reply (RFC 959 section 4.2) decide nothing.
+            Dialect::Ftp if upper.get(3) == Some(&b'-') => {}
+            Dialect::Ftp => {
+                return Some(
+                    upper.starts_with(b"234") && matches!(upper.get(3), None | Some(b' ')),
+                );
+            }
             Dialect::Pop3 => {
                 return Some(
                     upper.starts_with(b"+OK") && matches!(upper.get(3), None | Some(b' ')),
@@ -686,9 +695,10 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
 /// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119,
-/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, and implicit TLS anywhere else (465, 993, 995, 563, 443, ...).
+/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, FTP on 21, and implicit TLS anywhere else (465, 993, 995, 563, 443, 990, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
+        21 => Dialect::Ftp,
         25 | 587 | 2525 => Dialect::Smtp,
         143 => Dialect::Imap,
         110 => Dialect::Pop3,
@@ -721,8 +731,10 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
             let mut words = cap.split_ascii_whitespace();
             words.next().is_some_and(|w| w.eq_ignore_ascii_case("SASL")) && words.next().is_some()
         }),
-        // PostgreSQL advertises nothing before TLS.
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        // FEAT lists no login: USER and PASS are RFC 959's own and always there, so the list
+        // cannot tell (only the server's answer to USER could); PostgreSQL advertises nothing
+        // before TLS.
+        Dialect::Ftp | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -734,6 +746,7 @@ pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
             has_capability(capabilities, "STARTTLS")
         }
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
+        Dialect::Ftp => offers_auth_tls(capabilities),
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }

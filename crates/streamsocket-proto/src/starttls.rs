@@ -8,6 +8,7 @@
 //! | dialect | exchange before TLS | after TLS |
 //! |---|---|---|
 //! | `Framed` | the client may send frames; its ClientHello (first byte `0x16`) starts TLS | frames echoed |
+//! | `Ftp` (RFC 959, 2389, 4217) | `220` greeting, `FEAT` (`211-`, lists ` AUTH TLS`), `AUTH TLS`, `234` | `FEAT` again |
 //! | `Smtp` (RFC 3207) | `220` greeting, `EHLO`, `250-STARTTLS`, `STARTTLS`, `220` | `EHLO` again |
 //! | `Imap` (RFC 3501, 2595) | `* OK [CAPABILITY ..]`, `A1 CAPABILITY`, `A2 STARTTLS`, `A2 OK` | `A3 CAPABILITY` |
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
@@ -73,6 +74,8 @@ pub const MAX_REPLY_LINES: usize = 256;
 pub enum Dialect {
     /// The seed's sample: length-prefixed frames, then a ClientHello on the same connection.
     Framed,
+    /// FTP `AUTH TLS` (RFC 4217, over RFC 959 with RFC 2389's `FEAT`): the control connection.
+    Ftp,
     /// IMAP STARTTLS (RFC 3501, RFC 2595).
     Imap,
     /// TLS from the first byte (ports 465, 993, 995 style).
@@ -94,8 +97,9 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Framed,
+        Self::Ftp,
         Self::Imap,
         Self::Implicit,
         Self::Lmtp,
@@ -110,6 +114,7 @@ impl Dialect {
     pub fn name(self) -> &'static str {
         match self {
             Self::Framed => "framed",
+            Self::Ftp => "ftp",
             Self::Imap => "imap",
             Self::Implicit => "implicit",
             Self::Lmtp => "lmtp",
@@ -121,12 +126,18 @@ impl Dialect {
         }
     }
 
-    /// Whether the dialect is a line-based text protocol (SMTP, LMTP, IMAP, POP3, NNTP,
+    /// Whether the dialect is a line-based text protocol (FTP, SMTP, LMTP, IMAP, POP3, NNTP,
     /// ManageSieve).
     pub fn is_line_based(self) -> bool {
         matches!(
             self,
-            Self::Imap | Self::Lmtp | Self::Nntp | Self::Pop3 | Self::Sieve | Self::Smtp
+            Self::Ftp
+                | Self::Imap
+                | Self::Lmtp
+                | Self::Nntp
+                | Self::Pop3
+                | Self::Sieve
+                | Self::Smtp
         )
     }
 
@@ -167,7 +178,7 @@ impl FromStr for Dialect {
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[error(
-    "unknown dialect {0:?} (expected framed, imap, implicit, lmtp, nntp, pop3, postgres, sieve or smtp)"
+    "unknown dialect {0:?} (expected framed, ftp, imap, implicit, lmtp, nntp, pop3, postgres, sieve or smtp)"
 )]
 pub struct ParseDialectError(String);
 
@@ -259,6 +270,7 @@ pub fn run_in_memory_with(
     let mut outcome = InMemoryOutcome::default();
     let starttls_command: &[u8] = match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
+        Dialect::Ftp => b"AUTH TLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Postgres => &client::SSL_REQUEST,

@@ -1,5 +1,5 @@
 //! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`,
-//! `nntp_client`, `sieve_client`): one observer that
+//! `nntp_client`, `sieve_client`, `ftp_client`): one observer that
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
@@ -21,6 +21,11 @@ pub fn lmtp_client(data: &[u8]) {
 /// `nntp_client`: the NNTP client machine fed scripted server bytes.
 pub fn nntp_client(data: &[u8]) {
     client(Dialect::Nntp, data);
+}
+
+/// `ftp_client`: the FTP client machine fed scripted server bytes.
+pub fn ftp_client(data: &[u8]) {
+    client(Dialect::Ftp, data);
 }
 
 /// `sieve_client`: the ManageSieve client machine fed scripted server bytes.
@@ -202,6 +207,8 @@ impl ClientObserver {
             (Dialect::Smtp, true) => &["EHLO localhost", "QUIT"],
             (Dialect::Lmtp, false) => &["LHLO localhost", "STARTTLS", "QUIT"],
             (Dialect::Lmtp, true) => &["LHLO localhost", "QUIT"],
+            (Dialect::Ftp, false) => &["FEAT", "AUTH TLS", "QUIT"],
+            (Dialect::Ftp, true) => &["FEAT", "QUIT"],
             (Dialect::Nntp, false) => &["CAPABILITIES", "STARTTLS", "QUIT"],
             (Dialect::Nntp, true) => &["CAPABILITIES", "QUIT"],
             (Dialect::Imap, false) => &["A1 CAPABILITY", "A2 STARTTLS", "A4 LOGOUT"],
@@ -234,6 +241,7 @@ impl ClientObserver {
             Dialect::Smtp => Some(b"EHLO localhost\r\n"),
             Dialect::Lmtp => Some(b"LHLO localhost\r\n"),
             Dialect::Nntp => Some(b"CAPABILITIES\r\n"),
+            Dialect::Ftp => Some(b"FEAT\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
             Dialect::Sieve | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => None,
@@ -321,6 +329,7 @@ fn reference_client(
         Dialect::Nntp => b"200 x\r\n101 list\r\nSTARTTLS\r\n.\r\n382 go\r\n",
         Dialect::Sieve => b"\"STARTTLS\"\r\nOK\r\nOK\r\n",
         Dialect::Postgres => b"S",
+        Dialect::Ftp => b"220 x\r\n211-x\r\n AUTH TLS\r\n211 x\r\n234 go\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

@@ -29,7 +29,7 @@ mod service;
 
 pub use self::chain::chain_verifier;
 pub use self::client::{
-    imap_client, lmtp_client, nntp_client, pop3_client, sieve_client, smtp_client,
+    ftp_client, imap_client, lmtp_client, nntp_client, pop3_client, sieve_client, smtp_client,
 };
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
@@ -39,7 +39,8 @@ pub use self::postgres::{postgres_client, postgres_server};
 pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{
-    framed_server, imap_server, lmtp_server, nntp_server, pop3_server, sieve_server, smtp_server,
+    framed_server, ftp_server, imap_server, lmtp_server, nntp_server, pop3_server, sieve_server,
+    smtp_server,
 };
 pub use self::service::{host_name, service_name};
 
@@ -52,6 +53,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("chain_verifier", chain_verifier),
     ("frame_decoder", frame_decoder),
     ("framed_server", framed_server),
+    ("ftp_client", ftp_client),
+    ("ftp_server", ftp_server),
     ("hello_parser", hello_parser),
     ("host_name", host_name),
     ("imap_client", imap_client),

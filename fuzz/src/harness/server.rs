@@ -1,4 +1,4 @@
-//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `sieve_server`, `imap_server`, `pop3_server`, `framed_server`):
+//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `sieve_server`, `ftp_server`, `imap_server`, `pop3_server`, `framed_server`):
 //! one observer that checks every call, and a fresh server brought to TLS honestly as the
 //! reference inside TLS.
 
@@ -26,6 +26,11 @@ pub fn lmtp_server(data: &[u8]) {
 /// `nntp_server`: the NNTP server machine fed client bytes split at random points.
 pub fn nntp_server(data: &[u8]) {
     server(Dialect::Nntp, data);
+}
+
+/// `ftp_server`: the FTP server machine fed client bytes split at random points.
+pub fn ftp_server(data: &[u8]) {
+    server(Dialect::Ftp, data);
 }
 
 /// `sieve_server`: the ManageSieve server machine fed client bytes split at random points.
@@ -343,6 +348,7 @@ impl ServerObserver {
                 Dialect::Smtp | Dialect::Lmtp => last.starts_with("220 "),
                 Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
                 Dialect::Nntp => last.starts_with("382 "),
+                Dialect::Ftp => last.starts_with("234 "),
                 Dialect::Sieve => last.starts_with("OK "),
                 _ => last.starts_with("+OK"),
             };
@@ -458,7 +464,9 @@ fn run_server(
 fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
     let text = String::from_utf8_lossy(sent);
     text.split_terminator("\r\n").any(|line| match dialect {
-        Dialect::Smtp | Dialect::Lmtp => line.starts_with('4') || line.starts_with('5'),
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => {
+            line.starts_with('4') || line.starts_with('5')
+        }
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD" | "BYE")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Nntp => line.starts_with('4') || line.starts_with('5'),
@@ -483,6 +491,7 @@ fn reference_server(
         Dialect::Imap => b"A STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
+        Dialect::Ftp => b"AUTH TLS\r\n",
         Dialect::Framed => &[0x16],
         Dialect::Postgres => &[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
         Dialect::Implicit => b"",

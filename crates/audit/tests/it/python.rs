@@ -1,5 +1,5 @@
-//! Python's `smtplib`, `imaplib`, `poplib` and `nntplib`, and a ManageSieve client on its
-//! `ssl`, audited: a careful script per library (a default SSL context with `{ca}`, STARTTLS
+//! Python's `smtplib`, `imaplib`, `poplib`, `nntplib` and `ftplib`, and a ManageSieve client on
+//! its `ssl`, audited: a careful script per library (a default SSL context with `{ca}`, STARTTLS
 //! required, the capabilities asked again inside TLS) and the same script with an unverified
 //! context, or with its plaintext buffer read after TLS. `.ci/run` installs python3; without it
 //! the tests say so and check nothing.
@@ -85,6 +85,23 @@ n.login("user", "secret")
 n.quit()
 "#
         }
+        // ftplib's FTP_TLS.auth sends AUTH TLS whether or not FEAT lists it and raises unless
+        // the answer is a 2xx; it validates `host` (set to `{name}` after connecting) and does
+        // not ask FEAT again, so the careful script does, then logs in and protects the data
+        // channel inside TLS.
+        Dialect::Ftp => {
+            r#"
+import ftplib
+f = ftplib.FTP_TLS(context=ctx, timeout=3)
+f.connect(host, port)
+f.host = name
+f.auth()
+f.sendcmd("FEAT")
+f.login("user", "secret")
+f.prot_p()
+f.quit()
+"#
+        }
         // The standard library has no ManageSieve or PostgreSQL client.
         Dialect::Sieve | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
             unreachable!("no python library speaks {dialect}")
@@ -105,7 +122,8 @@ fn python(dialect: Dialect, ca: &str) -> Vec<String> {
     ])
 }
 
-const DIALECTS: [Dialect; 5] = [
+const DIALECTS: [Dialect; 6] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,

@@ -8,7 +8,8 @@ use tokio_rustls::client::TlsStream;
 use crate::support::{client_config, read_line, send, smtp_reply, tls};
 
 /// The line dialects.
-pub(crate) const LINE_DIALECTS: [Dialect; 5] = [
+pub(crate) const LINE_DIALECTS: [Dialect; 6] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -21,6 +22,7 @@ pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
         Dialect::Sieve => sieve_reply(io).await,
+        Dialect::Ftp => ftp_reply(io).await,
         _ => vec![read_line(io).await],
     }
 }
@@ -44,6 +46,7 @@ pub(crate) async fn reply(
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
         Dialect::Sieve => sieve_reply(io).await,
+        Dialect::Ftp => ftp_reply(io).await,
         Dialect::Nntp => {
             // A 1xx or 2xx answer to a listing command is followed by a dot-terminated list.
             let first = read_line(io).await;
@@ -87,6 +90,25 @@ pub(crate) async fn reply(
     }
 }
 
+/// An FTP reply (RFC 959 section 4.2): one line, or from `xyz-` to the line that starts with
+/// the same code and a space, whatever the lines between look like.
+pub(crate) async fn ftp_reply(io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
+    let first = read_line(io).await;
+    let mut lines = vec![first.clone()];
+    if first.as_bytes().get(3) == Some(&b'-') {
+        let end = format!("{} ", first.get(..3).unwrap_or_default());
+        loop {
+            let line = read_line(io).await;
+            let last = line.starts_with(&end);
+            lines.push(line);
+            if last {
+                break;
+            }
+        }
+    }
+    lines
+}
+
 /// A ManageSieve response: capability lines (quoted strings), then the `OK`, `NO` or `BYE`
 /// line (RFC 5804 section 1.7); also what the server sends unasked inside TLS.
 pub(crate) async fn sieve_reply(io: &mut (impl AsyncRead + Unpin)) -> Vec<String> {
@@ -105,7 +127,9 @@ pub(crate) async fn sieve_reply(io: &mut (impl AsyncRead + Unpin)) -> Vec<String
 pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
     let last = reply.last().map(String::as_str).unwrap_or_default();
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp => last.starts_with('2') || last.starts_with('3'),
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => {
+            last.starts_with('2') || last.starts_with('3')
+        }
         Dialect::Nntp => reply
             .first()
             .is_some_and(|l| matches!(l.as_bytes().first(), Some(b'1'..=b'3'))),
@@ -123,6 +147,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
         Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
         Dialect::Sieve => "CAPABILITY",
+        Dialect::Ftp => "FEAT",
         _ => "CAPA",
     }
 }
@@ -132,6 +157,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => "STARTTLS",
         Dialect::Imap => "A2 STARTTLS",
+        Dialect::Ftp => "AUTH TLS",
         _ => "STLS",
     }
 }
@@ -140,6 +166,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
 pub(crate) fn starttls_capability(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Pop3 => "STLS",
+        Dialect::Ftp => "AUTH TLS",
         _ => "STARTTLS",
     }
 }
@@ -147,6 +174,10 @@ pub(crate) fn starttls_capability(dialect: Dialect) -> &'static str {
 /// Whether a capability reply offers STARTTLS.
 pub(crate) fn offers_starttls(dialect: Dialect, reply: &[String]) -> bool {
     let cap = starttls_capability(dialect);
+    if dialect == Dialect::Ftp {
+        // A FEAT line: a space, then the feature (RFC 2389 section 3.2).
+        return reply.iter().any(|l| l.trim() == cap);
+    }
     reply
         .iter()
         .any(|l| l.split([' ', '-', '\r', '"']).any(|word| word == cap))

@@ -16,6 +16,7 @@ fn injected(dialect: Dialect) -> (&'static str, &'static str) {
         Dialect::Smtp | Dialect::Lmtp => ("NOOP", "250 "),
         Dialect::Imap => ("A3 NOOP", "A3 OK"),
         Dialect::Nntp => ("HELP", "100 "),
+        Dialect::Ftp => ("NOOP", "200 "),
         _ => ("PASS evil", "-ERR"),
     }
 }

@@ -35,6 +35,7 @@ async fn an_over_long_line_is_answered_and_closed() {
             Dialect::Smtp | Dialect::Lmtp => "5",
             Dialect::Imap => "* B",
             Dialect::Nntp => "400 ",
+            Dialect::Ftp => "421 ",
             _ => "-ERR",
         };
         assert!(answer.starts_with(error), "{d}: {answer:?}");

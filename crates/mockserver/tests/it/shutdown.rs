@@ -11,7 +11,7 @@ use crate::support::{client_config, connect, frame, read_frame, read_to_eof, sen
 
 fn goodbye(d: Dialect) -> &'static str {
     match d {
-        Dialect::Smtp | Dialect::Lmtp => "421 ",
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => "421 ",
         Dialect::Imap => "* BYE",
         Dialect::Nntp => "400 ",
         _ => "-ERR",

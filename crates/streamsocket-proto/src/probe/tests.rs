@@ -624,6 +624,11 @@ fn starttls_is_read_from_each_dialects_capabilities() {
     assert!(offers_starttls(Dialect::Pop3, &caps(&["STLS"])));
     assert!(!offers_starttls(Dialect::Pop3, &caps(&["STARTTLS"])));
     assert!(!offers_starttls(Dialect::Smtp, &caps(&["PIPELINING"])));
+    assert!(offers_starttls(Dialect::Ftp, &caps(&["PBSZ", "AUTH TLS"])));
+    assert!(!offers_starttls(
+        Dialect::Ftp,
+        &caps(&["STARTTLS", "AUTH SSL"])
+    ));
     assert!(!offers_starttls(Dialect::Implicit, &caps(&["STARTTLS"])));
     assert!(!offers_starttls(Dialect::Framed, &caps(&["STARTTLS"])));
 }
@@ -636,6 +641,7 @@ fn a_second_starttls_is_judged_by_the_line_that_answers_it() {
         Some(&b"X2 STARTTLS\r\n"[..])
     );
     assert_eq!(starttls_command(Dialect::Pop3), Some(&b"STLS\r\n"[..]));
+    assert_eq!(starttls_command(Dialect::Ftp), Some(&b"AUTH TLS\r\n"[..]));
     assert_eq!(starttls_command(Dialect::Implicit), None);
     assert_eq!(starttls_command(Dialect::Framed), None);
     for (dialect, answer, expected) in [
@@ -658,6 +664,14 @@ fn a_second_starttls_is_judged_by_the_line_that_answers_it() {
         (Dialect::Pop3, b"+OK\r\n", Some(true)),
         (Dialect::Pop3, b"+OKAY\r\n", Some(false)),
         (Dialect::Pop3, b"-ERR TLS already active\r\n", Some(false)),
+        (
+            Dialect::Ftp,
+            b"234 Proceed with negotiation\r\n",
+            Some(true),
+        ),
+        (Dialect::Ftp, b"234-first\r\n", None),
+        (Dialect::Ftp, b"503 TLS already active\r\n", Some(false)),
+        (Dialect::Ftp, b"2345 x\r\n", Some(false)),
         (Dialect::Implicit, b"220 x\r\n", Some(false)),
     ] {
         assert_eq!(
@@ -821,6 +835,7 @@ fn ports_name_their_conventional_dialect() {
         (2525, Dialect::Smtp),
         (143, Dialect::Imap),
         (110, Dialect::Pop3),
+        (21, Dialect::Ftp),
         (119, Dialect::Nntp),
         (4190, Dialect::Sieve),
         (5432, Dialect::Postgres),

@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 
+mod ftp;
+pub(crate) use ftp::offers_auth_tls;
 mod nntp;
 mod postgres;
 mod sieve;
@@ -22,7 +24,8 @@ pub struct ClientSettings {
     /// The longest reply line accepted, terminator included (default 2048). RFC 5321 requires
     /// at least 512 octets for replies; smaller limits are for tests.
     pub max_line_len: usize,
-    /// Whether a failure before TLS sends QUIT (SMTP, POP3) or LOGOUT (IMAP) (default true).
+    /// Whether a failure before TLS sends QUIT (SMTP, POP3, NNTP, FTP) or LOGOUT (IMAP,
+    /// ManageSieve) (default true).
     pub quit_on_failure: bool,
 }
 
@@ -55,13 +58,14 @@ pub enum ClientEvent {
 /// in plaintext.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 pub enum ClientFailure {
-    /// The server did not advertise STARTTLS (SMTP, IMAP) or STLS (POP3).
+    /// The server did not advertise STARTTLS (SMTP, IMAP), STLS (POP3) or AUTH TLS (FTP).
     #[error("the server does not offer STARTTLS (capabilities: {capabilities:?})")]
     NotOffered {
         /// The capabilities the server did announce.
         capabilities: Vec<String>,
     },
-    /// The server refused: a 4xx/5xx SMTP reply, IMAP NO or BAD, POP3 -ERR.
+    /// The server refused: a 4xx/5xx SMTP reply, IMAP NO or BAD, POP3 -ERR, an FTP reply to
+    /// AUTH TLS other than 234.
     #[error("the server refused: {reply}")]
     Refused {
         /// The reply line(s), joined with `\n`.
@@ -260,8 +264,8 @@ impl ClientMachine {
     }
 
     /// The TLS handshake completed: forget everything learnt in plaintext and ask for the
-    /// capabilities again (EHLO, tagged CAPABILITY, CAPA); `Framed` and `Implicit` are ready at
-    /// once.
+    /// capabilities again (EHLO, tagged CAPABILITY, CAPA, FEAT); `Framed` and `Implicit` are
+    /// ready at once.
     ///
     /// Calling it at any other time than after [`ClientEvent::StartTls`] fails the machine.
     pub fn handle_tls_established(&mut self) {
@@ -302,6 +306,10 @@ impl ClientMachine {
                 self.send("CAPABILITIES");
             }
             Dialect::Postgres => self.postgres_ready(),
+            Dialect::Ftp => {
+                self.phase = Phase::PostTls;
+                self.send("FEAT");
+            }
             // RFC 5804 section 2.2: the server sends the capabilities unasked.
             Dialect::Sieve => self.phase = Phase::PostTls,
         }
@@ -348,7 +356,9 @@ impl ClientMachine {
         self.pending.clear();
         if say_goodbye && self.config.quit_on_failure {
             match self.dialect {
-                Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => self.send("QUIT"),
+                Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => {
+                    self.send("QUIT");
+                }
                 Dialect::Imap => self.send("A4 LOGOUT"),
                 Dialect::Sieve => self.send("LOGOUT"),
                 // Terminate exists only after a StartupMessage: before one, the client closes.
@@ -387,6 +397,7 @@ impl ClientMachine {
             Dialect::Pop3 => self.pop3_line(text, rest),
             Dialect::Nntp => self.nntp_line(text, rest),
             Dialect::Sieve => self.sieve_line(text, rest),
+            Dialect::Ftp => self.ftp_line(text, rest),
             Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }

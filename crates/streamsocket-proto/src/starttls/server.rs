@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use super::line::{Line, LineReader};
 
+mod ftp;
 mod imap;
 mod nntp;
 mod pop3;
@@ -97,12 +98,13 @@ impl Refusal {
             Self::Temporary | Self::Nonsense => dialect.has_go_ahead(),
             Self::Syntax => matches!(
                 dialect,
-                Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
+                Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
             ),
             // ManageSieve has only NO and BYE (RFC 5804 section 1.2): Temporary is its refusal.
             // PostgreSQL: a server older than SSL support answers an ErrorResponse.
             Self::Permanent => {
-                dialect.is_smtp_like() || dialect == Dialect::Nntp || dialect == Dialect::Postgres
+                dialect.is_smtp_like()
+                    || matches!(dialect, Dialect::Ftp | Dialect::Nntp | Dialect::Postgres)
             }
         }
     }
@@ -131,6 +133,11 @@ impl Refusal {
             (Dialect::Nntp, Self::Temporary) => "580 Can not initiate TLS negotiation".to_owned(),
             (Dialect::Nntp, Self::Syntax) => "501 Syntax error".to_owned(),
             (Dialect::Nntp, Self::Permanent) => "502 Command unavailable".to_owned(),
+            // RFC 2228: 431 "need some unavailable resource", 504 "command not implemented for
+            // that parameter", 534 "request denied for policy reasons".
+            (Dialect::Ftp, Self::Temporary) => "431 Unable to accept security mechanism".to_owned(),
+            (Dialect::Ftp, Self::Syntax) => "504 Security mechanism not understood".to_owned(),
+            (Dialect::Ftp, Self::Permanent) => "534 Request denied for policy reasons".to_owned(),
             (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 "-ERR TLS not available".to_owned()
             }
@@ -144,7 +151,8 @@ impl Refusal {
             // Neither `S` nor `N`: what a client that only looks for `N` takes for a go-ahead.
             (Dialect::Postgres, Self::Nonsense) => "Y".to_owned(),
             (
-                Dialect::Smtp
+                Dialect::Ftp
+                | Dialect::Smtp
                 | Dialect::Lmtp
                 | Dialect::Imap
                 | Dialect::Nntp
@@ -366,6 +374,7 @@ impl ServerMachine {
             // The client speaks first, in each of them.
             Dialect::Framed | Dialect::Postgres => {}
             Dialect::Implicit => machine.start_tls_now(),
+            Dialect::Ftp => machine.reply(&format!("220 {host} FTP streamsocket mock ready")),
             Dialect::Smtp => machine.reply(&format!("220 {host} ESMTP streamsocket mock ready")),
             Dialect::Lmtp => machine.reply(&format!("220 {host} LMTP streamsocket mock ready")),
             Dialect::Imap => {
@@ -511,7 +520,7 @@ impl ServerMachine {
         self.injected_discarded
     }
 
-    /// The dialect's goodbye for a graceful shutdown or a connection cap: SMTP 421, IMAP
+    /// The dialect's goodbye for a graceful shutdown or a connection cap: SMTP and FTP 421, IMAP
     /// `* BYE`, POP3 `-ERR`; `None` for `Framed` and `Implicit`.
     pub fn shutdown_message(&self) -> Option<Vec<u8>> {
         let host = &self.config.hostname;
@@ -528,6 +537,7 @@ impl ServerMachine {
                     "terminating connection due to administrator command",
                 ));
             }
+            Dialect::Ftp => "421 Service shutting down\r\n".to_owned(),
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -564,6 +574,7 @@ impl ServerMachine {
                 Dialect::Pop3 => "-ERR too many errors".to_owned(),
                 Dialect::Nntp => "400 too many errors".to_owned(),
                 Dialect::Sieve => r#"BYE "too many errors""#.to_owned(),
+                Dialect::Ftp => "421 Too many errors, closing control connection".to_owned(),
                 Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
             };
             if !message.is_empty() {
@@ -579,6 +590,7 @@ impl ServerMachine {
             Dialect::Imap => "* BYE line too long",
             Dialect::Nntp => "400 line too long",
             Dialect::Sieve => r#"BYE "line too long""#,
+            Dialect::Ftp => "421 Line too long, closing control connection",
             _ => "-ERR line too long",
         };
         self.reply(message);
@@ -624,6 +636,7 @@ impl ServerMachine {
                 Dialect::Imap => "* BYE data after STARTTLS rejected".to_owned(),
                 Dialect::Nntp => "400 data after STARTTLS rejected".to_owned(),
                 Dialect::Sieve => r#"BYE "data after STARTTLS rejected""#.to_owned(),
+                Dialect::Ftp => "421 Data after AUTH TLS rejected".to_owned(),
                 _ => "-ERR data after STARTTLS rejected".to_owned(),
             };
             self.reply(&message);
@@ -711,6 +724,7 @@ impl ServerMachine {
             Dialect::Pop3 => self.pop3_line(&line.text(), rest),
             Dialect::Nntp => self.nntp_line(&line.text(), rest),
             Dialect::Sieve => self.sieve_line(&line.text(), rest),
+            Dialect::Ftp => self.ftp_line(&line.text(), rest),
             Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }

@@ -87,7 +87,9 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
     assert!(error.starts_with("unknown dialect"), "{error}");
     assert_eq!(
         Dialect::ALL.map(Dialect::is_line_based),
-        [false, true, false, true, true, true, false, true, true]
+        [
+            false, true, true, false, true, true, true, false, true, true
+        ]
     );
 }
 

@@ -38,6 +38,7 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
             Dialect::Lmtp => "LHLO localhost\r\n",
             Dialect::Nntp => "CAPABILITIES\r\n",
             Dialect::Imap => "A3 CAPABILITY\r\n",
+            Dialect::Ftp => "FEAT\r\n",
             // RFC 5804 section 2.2: the server sends them unasked.
             Dialect::Sieve => "",
             _ => "CAPA\r\n",
@@ -51,8 +52,14 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
         assert!(!capabilities.iter().any(|c| c == "X-PRE-TLS"), "{dialect}");
         assert!(!capabilities.iter().any(|c| c == "STARTTLS"), "{dialect}");
         assert_eq!(client.machine.capabilities(), capabilities.as_slice());
+        // FTP's features name no login mechanism (FEAT lists commands, RFC 2389).
+        let fresh = if dialect == Dialect::Ftp {
+            "PROT"
+        } else {
+            "PLAIN"
+        };
         assert!(
-            capabilities.iter().any(|c| c.contains("PLAIN")),
+            capabilities.iter().any(|c| c.contains(fresh)),
             "{dialect}: {capabilities:?}"
         );
     }
@@ -156,6 +163,13 @@ fn the_pop3_server_forgets_the_user_given_in_plaintext() {
 }
 
 #[test]
+fn the_ftp_server_forgets_the_user_given_in_plaintext() {
+    let mut server = server_in_tls(Dialect::Ftp, b"USER alice\r\n");
+    server.feed(b"PASS secret\r\n");
+    assert_eq!(server.take_lines(), ["503 Login with USER first"]);
+}
+
+#[test]
 fn no_server_offers_or_accepts_starttls_inside_tls() {
     for dialect in LINE_DIALECTS {
         let mut server = server_in_tls(dialect, b"");
@@ -165,12 +179,15 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
             Dialect::Nntp => b"CAPABILITIES\r\n",
             Dialect::Imap => b"A5 CAPABILITY\r\n",
             Dialect::Sieve => b"CAPABILITY\r\n",
+            Dialect::Ftp => b"FEAT\r\n",
             _ => b"CAPA\r\n",
         };
         server.feed(capabilities);
         let lines = server.take_lines();
         assert!(
-            !lines.iter().any(|l| l.contains("STARTTLS") || l == "STLS"),
+            !lines
+                .iter()
+                .any(|l| l.contains("STARTTLS") || l == "STLS" || l.contains("AUTH TLS")),
             "{dialect}: {lines:?}"
         );
         server.feed(starttls_command(dialect));

@@ -49,6 +49,22 @@ fn refusals(dialect: Dialect) -> Vec<&'static str> {
             "200 ready",
             "101 Capability list:",
         ],
+        // RFC 2228's answers to AUTH (431, 500, 501, 502, 503, 504, 534, and 334, which asks
+        // for ADAT and is no go-ahead), RFC 959's 421 and 530, a success that is not 234.
+        Dialect::Ftp => vec![
+            "431 Need some unavailable resource to process security",
+            "500 Syntax error, command unrecognized",
+            "501 Syntax error in parameters or arguments",
+            "502 Command not implemented",
+            "503 Bad sequence of commands",
+            "504 Command not implemented for that parameter",
+            "534 Request denied for policy reasons",
+            "421 Service not available, closing control connection",
+            "530 Not logged in",
+            "334 ADAT=Zm9v",
+            "200 OK",
+            "235 almost",
+        ],
         // RFC 5804 section 1.3: NO and BYE, with or without a response code, any case.
         Dialect::Sieve => vec![
             r#"NO "TLS not available""#,
@@ -77,6 +93,12 @@ fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
         ],
         Dialect::Imap => vec![&b"A1 OK wrong tag\r\n"[..], b"A2 MAYBE\r\n", b"A2\r\n"],
         Dialect::Nntp => vec![&b"382-continue\r\n"[..], b"3820 go\r\n", b"38 go\r\n"],
+        Dialect::Ftp => vec![
+            &b"2340 go\r\n"[..],
+            b"23 go\r\n",
+            b"634 go\r\n",
+            b" 234 go\r\n",
+        ],
         Dialect::Sieve => vec![
             &b"OKAY\r\n"[..],
             b"\"STARTTLS\"\r\nOK\r\n",
@@ -150,6 +172,25 @@ fn a_multi_line_smtp_refusal_is_reported_whole() {
     assert_only_goodbye(&mut client, Dialect::Smtp, true, "smtp multi-line");
 }
 
+/// FTP's own trap: inside a multi-line refusal any line may stand (RFC 959 section 4.2), even
+/// one that reads like the go-ahead; only the line with the first line's code and a space ends
+/// the reply.
+#[test]
+fn a_234_line_inside_a_multi_line_ftp_refusal_is_no_go_ahead() {
+    let mut client = client_at_starttls(Dialect::Ftp);
+    client.feed(b"431-TLS is not available\r\n234 Proceed with negotiation\r\n");
+    assert!(client.take_events().is_empty(), "the reply is not over");
+    client.feed(b"431 try later\r\n");
+    assert_eq!(
+        client.take_events(),
+        [ClientEvent::Failed(ClientFailure::Refused {
+            reply: "431-TLS is not available\n234 Proceed with negotiation\n431 try later"
+                .to_owned()
+        })]
+    );
+    assert_only_goodbye(&mut client, Dialect::Ftp, true, "ftp multi-line");
+}
+
 #[test]
 fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
     for dialect in LINE_DIALECTS {
@@ -174,7 +215,21 @@ fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
 
 #[test]
 fn starttls_not_advertised_fails_without_sending_starttls() {
-    let cases: [(Dialect, &[u8], &[u8], &str); 9] = [
+    let cases: [(Dialect, &[u8], &[u8], &str); 11] = [
+        // FTP: the AUTH feature must name the TLS mechanism (RFC 4217 section 6); a one-line
+        // 211 lists no feature at all (RFC 2389 section 3.2).
+        (
+            Dialect::Ftp,
+            b"220 ftp.example\r\n",
+            b"211-Features:\r\n AUTH SSL;TLS-C\r\n XAUTH TLS\r\n PBSZ\r\n211 End\r\n",
+            "FEAT\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Ftp,
+            b"220 ftp.example\r\n",
+            b"211 No features\r\n",
+            "FEAT\r\nQUIT\r\n",
+        ),
         // ManageSieve: a capability line's first string is its name; a value is no name.
         (
             Dialect::Sieve,

@@ -8,7 +8,8 @@ use streamsocket_proto::starttls::{
 };
 
 /// The line dialects, in the order the tests report them.
-pub(crate) const LINE_DIALECTS: [Dialect; 6] = [
+pub(crate) const LINE_DIALECTS: [Dialect; 7] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -231,6 +232,17 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STARTTLS\r\n",
             goodbye: "LOGOUT\r\n",
         },
+        // A multi-line greeting and FEAT reply (RFC 959 section 4.2): the inner lines may look
+        // like anything, even another code.
+        Dialect::Ftp => Script {
+            greeting: b"220-ftp.example FTP\r\n220-X-PRE-TLS\r\n220 ready\r\n",
+            capabilities:
+                b"211-Features:\r\n X-PRE-TLS\r\n AUTH TLS\r\n234 not yet\r\n PBSZ\r\n211 End\r\n",
+            go_ahead: b"234 Proceed with negotiation\r\n",
+            post_tls: b"211-Features:\r\n PBSZ\r\n PROT\r\n211 End\r\n",
+            starttls: "AUTH TLS\r\n",
+            goodbye: "QUIT\r\n",
+        },
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
             panic!("{dialect} has no script")
         }
@@ -275,6 +287,7 @@ pub(crate) fn server_at_starttls(dialect: Dialect, config: ServerSettings) -> Se
 pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
+        Dialect::Ftp => b"AUTH TLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
@@ -285,6 +298,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
 pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => (b"NOOP\r\n", "250 2.0.0 OK"),
+        Dialect::Ftp => (b"NOOP\r\n", "200 NOOP ok"),
         Dialect::Nntp => (b"HELP\r\n", "100 Help text follows"),
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
@@ -296,7 +310,7 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
 /// Whether a reply line of a line dialect is an error (or a goodbye).
 pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
     match dialect {
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => {
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp => {
             line.starts_with('4') || line.starts_with('5')
         }
         Dialect::Imap => {

@@ -692,3 +692,291 @@ enum Expect {
     Refused,
     Protocol,
 }
+
+// ---- FTP (RFC 959, RFC 2389, RFC 4217) ----
+
+/// A multi-line greeting (RFC 959 section 4.2: only the line with the code and a space ends
+/// it) and a FEAT reply shaped as RFC 2389 section 3.2's example, with RFC 4217 section 6's
+/// AUTH line.
+const FTP_GREETING: &[u8] = b"220-ftp.example FTP server\r\n220-  234 is no go-ahead here\r\n\
+    220 ready\r\n";
+const FTP_FEAT: &[u8] = b"211-Extensions supported:\r\n MLST size*;create;modify*;perm\r\n\
+    \x20SIZE\r\n AUTH TLS;TLS-C;SSL\r\n PBSZ\r\n PROT\r\n211 END\r\n";
+
+#[test]
+fn ftp_client_reads_feat_then_upgrades_and_asks_again() {
+    let mut client = client(Dialect::Ftp);
+    client.handle_input(FTP_GREETING);
+    assert_eq!(client_sent(&mut client), "FEAT\r\n");
+    client.handle_input(FTP_FEAT);
+    assert_eq!(client_sent(&mut client), "AUTH TLS\r\n");
+    assert_eq!(client.capabilities().len(), 5);
+    client.handle_input(b"234 AUTH TLS OK.\r\n");
+    assert_eq!(client_events(&mut client), [ClientEvent::StartTls]);
+    client.handle_tls_established();
+    assert!(client.capabilities().is_empty());
+    assert_eq!(client_sent(&mut client), "FEAT\r\n");
+    client.handle_input(b"211-Features:\r\n PBSZ\r\n PROT\r\n UTF8\r\n211 End\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Ready {
+            capabilities: caps(&["PBSZ", "PROT", "UTF8"])
+        }]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+#[test]
+fn ftp_client_asks_for_auth_tls_when_feat_is_unknown_and_takes_only_234() {
+    // RFC 2389 section 3: a server without FEAT answers 500 or 502; AUTH (RFC 2228) is older.
+    for unknown in [
+        "500 'FEAT': command not understood",
+        "502 Command not implemented",
+    ] {
+        let mut ftp = client(Dialect::Ftp);
+        ftp.handle_input(b"220 old.example\r\n");
+        client_sent(&mut ftp);
+        ftp.handle_input(format!("{unknown}\r\n").as_bytes());
+        assert_eq!(client_sent(&mut ftp), "AUTH TLS\r\n", "{unknown}");
+        assert!(client_events(&mut ftp).is_empty());
+        ftp.handle_input(b"234 go\r\n");
+        assert_eq!(client_events(&mut ftp), [ClientEvent::StartTls]);
+        ftp.handle_tls_established();
+        assert_eq!(client_sent(&mut ftp), "FEAT\r\n");
+        ftp.handle_input(format!("{unknown}\r\n").as_bytes());
+        assert_eq!(
+            client_events(&mut ftp),
+            [ClientEvent::Ready {
+                capabilities: vec![]
+            }]
+        );
+    }
+    // Without FEAT, a refusal of AUTH TLS is still a refusal, never plaintext.
+    let mut ftp = client(Dialect::Ftp);
+    ftp.handle_input(b"220 old.example\r\n500 unknown\r\n");
+    assert_eq!(client_sent(&mut ftp), "FEAT\r\nAUTH TLS\r\n");
+    ftp.handle_input(b"500 AUTH not understood\r\n");
+    assert_eq!(
+        client_events(&mut ftp),
+        [refused("500 AUTH not understood")]
+    );
+    assert_eq!(client_sent(&mut ftp), "QUIT\r\n");
+    // Any other answer to FEAT is no list and no permission to ask: a refusal.
+    let mut ftp = client(Dialect::Ftp);
+    ftp.handle_input(b"220 x\r\n");
+    assert_eq!(client_sent(&mut ftp), "FEAT\r\n");
+    ftp.handle_input(b"421 closing\r\n");
+    assert_eq!(client_events(&mut ftp), [refused("421 closing")]);
+    assert_eq!(client_sent(&mut ftp), "QUIT\r\n");
+}
+
+#[test]
+fn ftp_client_waits_through_120_and_refuses_a_greeting_that_is_not_220() {
+    // RFC 959 section 5.4: 120 "service ready in nnn minutes", then 220.
+    let mut ftp = client(Dialect::Ftp);
+    ftp.handle_input(b"120 ready in 2 minutes\r\n");
+    assert_eq!(client_sent(&mut ftp), "");
+    assert!(client_events(&mut ftp).is_empty());
+    ftp.handle_input(b"220 ready\r\n");
+    assert_eq!(client_sent(&mut ftp), "FEAT\r\n");
+
+    let mut ftp = client(Dialect::Ftp);
+    ftp.handle_input(b"421-too many users\r\n421 try later\r\n");
+    assert_eq!(
+        client_events(&mut ftp),
+        [refused("421-too many users\n421 try later")]
+    );
+    assert_eq!(client_sent(&mut ftp), "QUIT\r\n");
+
+    let mut ftp = client(Dialect::Ftp);
+    ftp.handle_input(b"SSH-2.0-OpenSSH_9.6\r\n");
+    assert!(matches!(
+        client_events(&mut ftp).as_slice(),
+        [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+    ));
+}
+
+#[test]
+fn ftp_client_fails_on_bytes_after_the_234() {
+    let mut client = client(Dialect::Ftp);
+    client.handle_input(FTP_GREETING);
+    client.handle_input(FTP_FEAT);
+    client_sent(&mut client);
+    client.handle_input(b"234 go\r\n211-Features:\r\n211 End\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Failed(ClientFailure::PlaintextAfterGoAhead {
+            bytes: 24
+        })]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+#[test]
+fn ftp_client_bounds_a_multi_line_reply() {
+    let mut client = client(Dialect::Ftp);
+    client.handle_input(b"220-hello\r\n");
+    for _ in 0..MAX_REPLY_LINES {
+        client.handle_input(b" more\r\n");
+    }
+    assert!(matches!(
+        client_events(&mut client).as_slice(),
+        [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+    ));
+    assert_eq!(client_sent(&mut client), "QUIT\r\n");
+}
+
+fn ftp_server(behaviour: ServerBehaviour) -> ServerMachine {
+    let mut server = server_with(Dialect::Ftp, behaviour);
+    assert_eq!(
+        server_text(&mut server),
+        "220 localhost FTP streamsocket mock ready\r\n"
+    );
+    server
+}
+
+#[test]
+fn ftp_server_lists_auth_tls_answers_234_and_not_inside_tls() {
+    let mut server = ftp_server(ServerBehaviour::Honest);
+    server.handle_input(b"FEAT\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n UTF8\r\n211 End\r\n"
+    );
+    // RFC 2228: PBSZ and PROT only once the security exchange is complete.
+    server.handle_input(b"PBSZ 0\r\nPROT P\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "503 Security data exchange not complete\r\n503 Security data exchange not complete\r\n"
+    );
+    // The mechanism name is case-insensitive (RFC 2228).
+    server.handle_input(b"auth tls\r\n");
+    assert_eq!(server_text(&mut server), "234 Proceed with negotiation\r\n");
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert_eq!(server_text(&mut server), "", "no greeting inside tls");
+    server.handle_input(b"FEAT\r\nPBSZ 0\r\nPROT P\r\nAUTH TLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "211-Features:\r\n PBSZ\r\n PROT\r\n UTF8\r\n211 End\r\n200 PBSZ=0\r\n\
+         200 Protection level set\r\n503 TLS already active\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+}
+
+#[test]
+fn ftp_server_knows_only_the_tls_mechanism() {
+    let mut server = ftp_server(ServerBehaviour::Honest);
+    server.handle_input(b"AUTH\r\nAUTH SSL\r\nAUTH TLS-P\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "501 Syntax error in parameters or arguments\r\n504 Security mechanism not understood\r\n\
+         504 Security mechanism not understood\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+}
+
+#[test]
+fn ftp_server_refuses_auth_after_login_and_forgets_the_login_after_tls() {
+    let mut server = ftp_server(ServerBehaviour::Honest);
+    server.handle_input(b"USER alice\r\nPASS secret\r\nFEAT\r\nAUTH TLS\r\n");
+    let reply = server_text(&mut server);
+    assert!(
+        reply.starts_with("331 Password required\r\n230 Logged in\r\n"),
+        "{reply:?}"
+    );
+    assert!(!reply.contains("AUTH TLS"), "{reply:?}");
+    assert!(
+        reply.ends_with("503 AUTH not allowed after login\r\n"),
+        "{reply:?}"
+    );
+    assert!(server_events(&mut server).is_empty());
+
+    let mut server = ftp_server(ServerBehaviour::Honest);
+    server.handle_input(b"USER alice\r\nAUTH TLS\r\n");
+    server_text(&mut server);
+    server.handle_tls_established();
+    server.handle_input(b"PASS secret\r\nPWD\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "503 Login with USER first\r\n530 Please login with USER and PASS\r\n"
+    );
+}
+
+#[test]
+fn ftp_server_requiring_tls_answers_534_to_the_login_until_the_upgrade() {
+    let mut server = ftp_server(ServerBehaviour::TlsRequired);
+    server.handle_input(b"USER alice\r\nPASS secret\r\nLIST\r\nSYST\r\nFEAT\r\n");
+    let reply = server_text(&mut server);
+    assert!(
+        reply.starts_with(
+            "534 Policy requires AUTH TLS before login\r\n\
+             534 Policy requires AUTH TLS before login\r\n\
+             530 Please login with USER and PASS\r\n215 UNIX Type: L8\r\n"
+        ),
+        "{reply:?}"
+    );
+    assert!(reply.contains(" AUTH TLS\r\n"), "{reply:?}");
+    server.handle_input(b"AUTH TLS\r\n");
+    server_text(&mut server);
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    server.handle_input(b"USER alice\r\nPASS secret\r\nQUIT\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "331 Password required\r\n230 Logged in\r\n221 Goodbye\r\n"
+    );
+    assert_eq!(
+        server_events(&mut server),
+        [ServerEvent::Close(CloseReason::Quit)]
+    );
+}
+
+#[test]
+fn ftp_refusals_are_rfc_2228s_codes() {
+    assert!(Refusal::ALL.iter().all(|r| r.applies_to(Dialect::Ftp)));
+    let codes: Vec<String> = Refusal::ALL
+        .into_iter()
+        .filter_map(|refusal| refusal.reply(Dialect::Ftp, ""))
+        .map(|reply| reply.chars().take(4).collect())
+        .collect();
+    assert_eq!(codes, ["431 ", "504 ", "534 ", "Read"]);
+    let mut server = ftp_server(ServerBehaviour::StartTlsRefused(Refusal::Permanent));
+    server.handle_input(b"FEAT\r\nAUTH TLS\r\n");
+    let reply = server_text(&mut server);
+    assert!(reply.contains(" AUTH TLS\r\n"), "advertised: {reply:?}");
+    assert!(
+        reply.ends_with("534 Request denied for policy reasons\r\n"),
+        "{reply:?}"
+    );
+    assert!(server_events(&mut server).is_empty());
+    let mut server = ftp_server(ServerBehaviour::StartTlsNotAdvertised);
+    server.handle_input(b"FEAT\r\nAUTH TLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        "211-Features:\r\n PBSZ\r\n PROT\r\n UTF8\r\n211 End\r\n502 Command not implemented\r\n"
+    );
+}
+
+#[test]
+fn ftp_in_memory_pair_upgrades_and_refuses_injected_commands() {
+    let outcome = run_in_memory(
+        Dialect::Ftp,
+        ClientSettings::default(),
+        ServerSettings::default(),
+    );
+    assert!(outcome.tls_established && outcome.is_ready(), "{outcome:?}");
+    assert_eq!(outcome.client_plaintext, b"FEAT\r\nAUTH TLS\r\n");
+    assert_eq!(outcome.client_protected, b"FEAT\r\n");
+    assert_eq!(outcome.capabilities, caps(&["PBSZ", "PROT", "UTF8"]));
+    let outcome = run_in_memory_with(
+        Dialect::Ftp,
+        ClientSettings::default(),
+        ServerSettings::default(),
+        &InMemoryOptions {
+            inject_after_starttls: b"USER mallory\r\n".to_vec(),
+        },
+    );
+    assert_eq!(outcome.injected_discarded, 14);
+    assert!(outcome.is_ready(), "{outcome:?}");
+}

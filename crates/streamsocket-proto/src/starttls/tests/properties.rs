@@ -162,6 +162,12 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
             b"CAPABILITY\r\nAUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\nSTARTTLS\r\nLOGOUT\r\n".to_vec(),
         ),
         (
+            Dialect::Ftp,
+            b"FEAT\r\nSYST\r\nUSER u\r\nPASS p\r\nPBSZ 0\r\nAUTH SSL\r\nBOGUS\r\nAUTH TLS\r\n"
+                .to_vec(),
+            b"FEAT\r\nPBSZ 0\r\nPROT P\r\nUSER a\r\nPASS b\r\nPWD\r\nAUTH TLS\r\nQUIT\r\n".to_vec(),
+        ),
+        (
             Dialect::Imap,
             b"a CAPABILITY\r\nb NOOP\r\n* BAD\r\nc STARTTLS\r\n".to_vec(),
             b"d CAPABILITY\r\ne LOGIN u \"p w\"\r\nf LOGOUT\r\n".to_vec(),
@@ -194,6 +200,12 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
             b"OK \"go\"\r\n",
             b"NO \"no\"\r\n",
             b"CAPABILITY\r\n",
+            b"FEAT\r\n",
+            b"AUTH TLS\r\n",
+            b"211-x\r\n",
+            b" AUTH TLS\r\n",
+            b"211 End\r\n",
+            b"234 go\r\n",
             b"STARTTLS\r\n",
             b"220 ok\r\n",
             b"220-more\r\n",
@@ -350,7 +362,7 @@ proptest! {
 
     #[test]
     fn injected_responses_never_reach_a_ready_client_however_split(
-        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp, Dialect::Sieve]),
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp, Dialect::Sieve, Dialect::Ftp]),
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {

@@ -1,0 +1,5 @@
+//! Fuzz target `ftp_client`: the oracle is `streamsocket_fuzz::harness::ftp_client`.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| streamsocket_fuzz::harness::ftp_client(data));
