@@ -1,8 +1,9 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|postgres`, `curl --ssl-reqd` (smtp, imap,
-//!   pop3), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve|postgres` and Python's standard
-//!   library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`, whole sessions) against the `mockserver`
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|ftp|postgres`, `curl --ssl-reqd`
+//!   (smtp, imap, pop3, ftp), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve|ftp|postgres`
+//!   and Python's standard library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`,
+//!   `ftplib`'s FTP_TLS, whole sessions) against the `mockserver`
 //!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
 //!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
@@ -53,7 +54,8 @@ const SCENARIOS: [(&str, bool); 4] = [
 
 /// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
 /// has no STARTTLS; Python's standard library has no ManageSieve or PostgreSQL client).
-const DIALECTS: [(&str, &[&str]); 7] = [
+const DIALECTS: [(&str, &[&str]); 8] = [
+    ("ftp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("lmtp", &["openssl", "gnutls-cli", "python3"]),
     ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),
@@ -359,6 +361,11 @@ fn curl(server: &MockServer, dialect: &str, work: &Path) -> anyhow::Result<(bool
         "imap" => {
             cmd.args(["--user", "user:pass", "--request", "NOOP"]);
         }
+        // AUTH TLS, PBSZ, PROT, USER/PASS and PWD inside TLS; --head transfers nothing, since
+        // the mock server opens no data connection.
+        "ftp" => {
+            cmd.args(["--user", "user:pass", "--head"]);
+        }
         _ => {
             // LIST of the (empty) mailbox, after USER/PASS inside TLS.
             cmd.args(["--user", "user:pass"]);
@@ -394,7 +401,7 @@ fn gnutls(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> 
 /// checks (`ssl.create_default_context`), the capabilities again inside TLS, a log-in or a
 /// mail, and a clean end. Exit status 0 only if all of it worked.
 const PYTHON_SESSION: &str = r#"
-import imaplib, poplib, smtplib, ssl, sys, warnings
+import ftplib, imaplib, poplib, smtplib, ssl, sys, warnings
 dialect, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 context = ssl.create_default_context(cafile=ca)
 def refused(kind, value, trace):
@@ -419,6 +426,16 @@ elif dialect == "imap":
     m.login("user", "pass")
     m.select("INBOX")
     m.logout()
+elif dialect == "ftp":
+    # FTP_TLS.auth sends AUTH TLS and wraps the socket for `host`; FEAT is asked again here.
+    f = ftplib.FTP_TLS(context=context, timeout=10)
+    f.connect("localhost", port)
+    f.auth()
+    feat = f.sendcmd("FEAT")
+    assert "AUTH TLS" not in feat, "AUTH TLS offered again inside TLS: " + feat
+    f.login("user", "pass")
+    f.prot_p()
+    f.quit()
 elif dialect == "nntp":
     # nntplib is deprecated (and gone in Python 3.13): without it the case fails, not passes.
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -13,6 +13,8 @@ pub enum Mode {
     Connect,
     /// Plaintext connect, the seed's length-prefixed frames, then `upgrade_to_ssl`.
     Framed,
+    /// Plaintext connect, FTP AUTH TLS (RFC 4217), then the handshake.
+    Ftp,
     /// Plaintext connect, SMTP STARTTLS (RFC 3207), then the handshake.
     Smtp,
     /// Plaintext connect, LMTP STARTTLS (RFC 2033 with RFC 3207's command), then the handshake.
@@ -31,9 +33,10 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Connect,
         Self::Framed,
+        Self::Ftp,
         Self::Smtp,
         Self::Lmtp,
         Self::Imap,
@@ -44,7 +47,8 @@ impl Mode {
     ];
 
     /// The line-based STARTTLS dialects.
-    pub const LINE_DIALECTS: [Self; 6] = [
+    pub const LINE_DIALECTS: [Self; 7] = [
+        Self::Ftp,
         Self::Smtp,
         Self::Lmtp,
         Self::Imap,
@@ -68,6 +72,7 @@ impl Mode {
         match self {
             Self::Connect => "connect",
             Self::Framed => "framed",
+            Self::Ftp => "ftp",
             Self::Smtp => "smtp",
             Self::Lmtp => "lmtp",
             Self::Imap => "imap",

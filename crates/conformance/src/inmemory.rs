@@ -138,6 +138,7 @@ pub fn dialects() -> Vec<Check> {
         ));
     }
     for dialect in [
+        Dialect::Ftp,
         Dialect::Smtp,
         Dialect::Lmtp,
         Dialect::Imap,

@@ -155,7 +155,8 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
                 runner_plaintext = frame(HELLO);
                 socket.upgrade_to_ssl(case.level, HOST).await?;
             }
-            Mode::Smtp
+            Mode::Ftp
+            | Mode::Smtp
             | Mode::Lmtp
             | Mode::Imap
             | Mode::Pop3
@@ -386,6 +387,8 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         Mode::Nntp => matches!(words.first(), Some(&("CAPABILITIES" | "STARTTLS" | "QUIT"))),
         // RFC 5804 section 2.2: the greeting lists the capabilities; CAPABILITY asks again.
         Mode::Sieve => matches!(words.first(), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
+        // RFC 4217 section 6 (FEAT lists AUTH TLS), section 4.1 (AUTH TLS), RFC 959 (QUIT).
+        Mode::Ftp => matches!(words.first(), Some(&("FEAT" | "QUIT"))) || words == ["AUTH", "TLS"],
         Mode::Connect | Mode::Framed | Mode::Postgres => false,
     }
 }
@@ -490,6 +493,7 @@ fn dialect(mode: Mode) -> Dialect {
     match mode {
         Mode::Connect => Dialect::Implicit,
         Mode::Framed => Dialect::Framed,
+        Mode::Ftp => Dialect::Ftp,
         Mode::Smtp => Dialect::Smtp,
         Mode::Lmtp => Dialect::Lmtp,
         Mode::Imap => Dialect::Imap,

@@ -35,7 +35,13 @@ fn assert_passes_everything(audit: &streamsocket_audit::Audit) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streamsocket_cli_passes_every_starttls_case() {
-    let dialects = [Dialect::Smtp, Dialect::Imap, Dialect::Pop3, Dialect::Framed];
+    let dialects = [
+        Dialect::Ftp,
+        Dialect::Smtp,
+        Dialect::Imap,
+        Dialect::Pop3,
+        Dialect::Framed,
+    ];
     let audit = audit(careful(true), &dialects, None, Duration::from_secs(10)).await;
     assert_passes_everything(&audit);
     // Every dialect and every category was exercised, and the valid chain re-asked for the

@@ -18,7 +18,8 @@ use streamsocket_audit::server::{
 use testpki::{KeyKind, Pki, Scenario};
 
 /// Every line dialect, each with its own injected command, capability list and refusals.
-const LINE_DIALECTS: [Dialect; 6] = [
+const LINE_DIALECTS: [Dialect; 7] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,

@@ -188,6 +188,8 @@ struct ConnectArgs {
 enum StartTls {
     /// The seed's exchange: optional plaintext frames, then TLS on the same connection.
     Framed,
+    /// FTP AUTH TLS (RFC 4217): the control connection.
+    Ftp,
     /// SMTP STARTTLS (RFC 3207).
     Smtp,
     /// LMTP STARTTLS (RFC 2033 with RFC 3207): SMTP's exchange with LHLO.
@@ -208,6 +210,7 @@ impl StartTls {
     fn dialect(self) -> Dialect {
         match self {
             Self::Framed => Dialect::Framed,
+            Self::Ftp => Dialect::Ftp,
             Self::Smtp => Dialect::Smtp,
             Self::Lmtp => Dialect::Lmtp,
             Self::Imap => Dialect::Imap,

@@ -235,6 +235,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Nntp, "nntp"),
         (Dialect::Sieve, "sieve"),
         (Dialect::Postgres, "postgres"),
+        (Dialect::Ftp, "ftp"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;

@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::socket_for;
 
-const STARTTLS_DIALECTS: [Dialect; 7] = [
+const STARTTLS_DIALECTS: [Dialect; 8] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -25,7 +26,8 @@ const STARTTLS_DIALECTS: [Dialect; 7] = [
     Dialect::Sieve,
     Dialect::Framed,
 ];
-const LINE_DIALECTS: [Dialect; 6] = [
+const LINE_DIALECTS: [Dialect; 7] = [
+    Dialect::Ftp,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -76,7 +78,7 @@ async fn plaintext_received(server: &RunningServer) -> Vec<u8> {
 fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
         // IMAP tags it ("A4 LOGOUT"); the suffix is what matters.
-        Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
+        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
         // ManageSieve's LOGOUT is untagged.
         Dialect::Sieve => b"LOGOUT\r\n",
         _ => b" LOGOUT\r\n",
@@ -124,7 +126,9 @@ async fn every_dialect_upgrades_at_every_tls_level() {
                 );
                 let caps = socket.capabilities().join(" ").to_ascii_uppercase();
                 assert!(
-                    !caps.contains("STARTTLS") && !caps.contains("STLS"),
+                    !caps.contains("STARTTLS")
+                        && !caps.contains("STLS")
+                        && !caps.contains("AUTH TLS"),
                     "{dialect}: {caps}"
                 );
             }
@@ -184,7 +188,7 @@ async fn a_server_without_starttls_gets_nothing_more_in_plaintext() {
         let plain = plaintext_received(&server).await;
         let text = String::from_utf8_lossy(&plain).to_ascii_uppercase();
         assert!(
-            !text.contains("STARTTLS") && !text.contains("STLS"),
+            !text.contains("STARTTLS") && !text.contains("STLS") && !text.contains("AUTH TLS"),
             "{dialect}: {text}"
         );
         assert!(!text.contains("SECRET"), "{dialect}: {text}");
@@ -218,10 +222,10 @@ async fn a_refused_starttls_never_continues_in_plaintext() {
         drop(socket);
 
         let plain = plaintext_received(&server).await;
-        let marker: &[u8] = if dialect == Dialect::Pop3 {
-            b"STLS\r\n"
-        } else {
-            b"STARTTLS\r\n"
+        let marker: &[u8] = match dialect {
+            Dialect::Pop3 => b"STLS\r\n",
+            Dialect::Ftp => b"AUTH TLS\r\n",
+            _ => b"STARTTLS\r\n",
         };
         let after = server.transcripts()[0]
             .plaintext_after(marker)
