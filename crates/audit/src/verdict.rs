@@ -565,6 +565,7 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
         }
         match dialect {
             Dialect::Ftp
+            | Dialect::Irc
             | Dialect::Smtp
             | Dialect::Lmtp
             | Dialect::Imap
@@ -755,6 +756,7 @@ fn is_basic(verb: &str) -> bool {
             | "CAPABILITIES"
             | "CAPA"
             | "FEAT"
+            | "CAP"
             | "STARTTLS"
             | "AUTH TLS"
             | "STLS"
@@ -776,6 +778,7 @@ fn capability_request(dialect: Dialect) -> &'static str {
         // Nothing is asked again: PostgreSQL advertises nothing.
         Dialect::Postgres => "nothing",
         Dialect::Ftp => "FEAT",
+        Dialect::Irc => "CAP",
         Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
     }
 }

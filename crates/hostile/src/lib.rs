@@ -276,7 +276,7 @@ impl ScriptedServer {
 /// capability list itself (with STARTTLS: [`sieve_greeting`]); this is the list without it.
 ///
 /// The lines match what the client machine sends: `EHLO localhost`, `LHLO localhost`,
-/// `A1 CAPABILITY`, `CAPA`, `CAPABILITIES`, `FEAT`.
+/// `A1 CAPABILITY`, `CAPA`, `CAPABILITIES`, `FEAT`, `CAP LS 302`.
 pub fn greeting(dialect: Dialect, host: &str) -> String {
     match dialect {
         Dialect::Smtp => format!("220 {host} ESMTP scripted\r\n"),
@@ -286,8 +286,8 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
         Dialect::Ftp => format!("220 {host} FTP scripted\r\n"),
         Dialect::Sieve => sieve_greeting(host, false),
-        // PostgreSQL has no greeting: the client speaks first.
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
+        // IRC and PostgreSQL have no greeting: the client speaks first.
+        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
     }
 }
 
@@ -316,6 +316,8 @@ pub fn capabilities(dialect: Dialect, starttls: bool) -> String {
         (Dialect::Sieve, false) => format!("{SIEVE_CAPABILITIES}OK\r\n"),
         (Dialect::Ftp, true) => "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n211 End\r\n".into(),
         (Dialect::Ftp, false) => "211-Features:\r\n PBSZ\r\n211 End\r\n".into(),
+        (Dialect::Irc, true) => ":scripted CAP * LS :multi-prefix tls\r\n".into(),
+        (Dialect::Irc, false) => ":scripted CAP * LS :multi-prefix\r\n".into(),
         _ => String::new(),
     }
 }
@@ -327,6 +329,7 @@ pub fn starttls_command(dialect: Dialect) -> &'static [u8] {
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Ftp => b"AUTH TLS\r\n",
+        Dialect::Irc => b"STARTTLS\r\n",
         _ => b"",
     }
 }
@@ -340,6 +343,7 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
         Dialect::Pop3 => b"+OK Begin TLS negotiation\r\n",
         Dialect::Sieve => b"OK \"Begin TLS negotiation now\"\r\n",
         Dialect::Ftp => b"234 Proceed with negotiation\r\n",
+        Dialect::Irc => b":scripted 670 * :STARTTLS successful, proceed with TLS handshake\r\n",
         _ => b"",
     }
 }
@@ -347,7 +351,12 @@ pub fn go_ahead(dialect: Dialect) -> &'static [u8] {
 /// The goodbye the client machine may send after a failure (`QUIT`, `A4 LOGOUT`).
 pub fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
-        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
+        Dialect::Ftp
+        | Dialect::Irc
+        | Dialect::Smtp
+        | Dialect::Lmtp
+        | Dialect::Pop3
+        | Dialect::Nntp => b"QUIT\r\n",
         Dialect::Imap => b"A4 LOGOUT\r\n",
         Dialect::Sieve => b"LOGOUT\r\n",
         _ => b"",
@@ -396,6 +405,7 @@ async fn offer_capabilities(
         Dialect::Nntp => "CAPABILITIES",
         Dialect::Imap => "A1 CAPABILITY",
         Dialect::Ftp => "FEAT",
+        Dialect::Irc => "CAP LS",
         _ => "CAPA",
     };
     if !capability.starts_with(expected) {
@@ -802,7 +812,7 @@ pub fn positive(dialect: Dialect, line: &str) -> bool {
         Dialect::Pop3 => line.starts_with("+OK"),
         Dialect::Imap => line.split(' ').nth(1) == Some("OK"),
         Dialect::Sieve => line.starts_with("OK"),
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -814,7 +824,7 @@ pub fn harmless(dialect: Dialect) -> &'static [u8] {
         Dialect::Imap => b"A5 NOOP\r\n",
         Dialect::Pop3 => b"CAPA\r\n",
         Dialect::Nntp => b"MODE READER\r\n",
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
     }
 }
 
@@ -827,7 +837,7 @@ pub fn closing(dialect: Dialect) -> &'static str {
         Dialect::Pop3 => "-ERR",
         Dialect::Nntp => "400 ",
         Dialect::Sieve => "BYE ",
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => "",
+        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => "",
     }
 }
 
@@ -841,7 +851,7 @@ pub fn negative(dialect: Dialect, line: &str) -> bool {
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO"),
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }
 
@@ -852,6 +862,7 @@ pub fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Imap => (b"A9 LOGOUT\r\n", "* BYE"),
         Dialect::Nntp => (b"QUIT\r\n", "205 "),
         Dialect::Sieve => (b"LOGOUT\r\n", "OK"),
+        Dialect::Irc => (b"QUIT\r\n", "ERROR"),
         Dialect::Pop3 | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
             (b"QUIT\r\n", "+OK")
         }

@@ -89,6 +89,7 @@ fn machine_behaviour(behaviour: Behaviour, dialect: Dialect) -> ServerBehaviour 
 pub fn injected_response(dialect: Dialect) -> Vec<u8> {
     match dialect {
         Dialect::Ftp => b"211-Features:\r\n INJECTED\r\n211 End\r\n".to_vec(),
+        Dialect::Irc => b":injected CAP * LS :INJECTED sasl\r\n".to_vec(),
         Dialect::Smtp | Dialect::Lmtp => b"250-INJECTED\r\n250 AUTH PLAIN\r\n".to_vec(),
         Dialect::Imap => b"* CAPABILITY IMAP4rev1 INJECTED\r\n".to_vec(),
         Dialect::Pop3 => b"+OK INJECTED\r\n".to_vec(),

@@ -324,6 +324,7 @@ impl Plaintext {
             Dialect::Postgres => packets(kept),
             Dialect::Ftp
             | Dialect::Imap
+            | Dialect::Irc
             | Dialect::Implicit
             | Dialect::Lmtp
             | Dialect::Nntp

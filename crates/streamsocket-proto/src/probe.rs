@@ -38,7 +38,7 @@ use crate::alert::Alert;
 use crate::hello::Weakness;
 use crate::reply::{self, FirstReply, PlaintextReply};
 use crate::starttls::Dialect;
-use crate::starttls::client::{has_capability, offers_auth_tls};
+use crate::starttls::client::{has_capability, offers_auth_tls, offers_tls};
 
 /// The most bytes [`classify`] looks at: the first handshake message may span records, but a
 /// ServerHello never needs more than two full ones.
@@ -626,6 +626,8 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         // NNTP has no NOOP; HELP is mandatory (RFC 3977 section 7.2).
         Dialect::Nntp => Some(b"HELP\r\n"),
         Dialect::Imap => Some(b"X1 NOOP\r\n"),
+        // RFC 2812 section 3.7.2: a server answers PING with PONG, registered or not.
+        Dialect::Irc => Some(b"PING :streamsocket\r\n"),
         // NOOP with a tag string, which the answer must carry back (RFC 5804 section 2.14).
         Dialect::Sieve => Some(SIEVE_INJECTED),
         Dialect::Framed | Dialect::Implicit => None,
@@ -642,6 +644,7 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => Some(b"STARTTLS\r\n"),
         Dialect::Ftp => Some(b"AUTH TLS\r\n"),
+        Dialect::Irc => Some(b"STARTTLS\r\n"),
         Dialect::Imap => Some(b"X2 STARTTLS\r\n"),
         Dialect::Pop3 => Some(b"STLS\r\n"),
         // A second SSLRequest: a server answers it with a FATAL ErrorResponse inside TLS.
@@ -651,7 +654,7 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
 }
 
 /// Whether the answer to [`starttls_command`] is a go-ahead: SMTP `220`, IMAP `X2 OK`, POP3
-/// `+OK`, FTP `234`. `None` until the line that decides has arrived (IMAP's untagged lines are skipped);
+/// `+OK`, FTP `234`, IRC numeric `670` (notices and other numerics before it are skipped). `None` until the line that decides has arrived (IMAP's untagged lines are skipped);
 /// only the first [`MAX_REPLY_LEN`] bytes are looked at.
 pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
     let answer = answer.get(..MAX_REPLY_LEN).unwrap_or(answer);
@@ -668,6 +671,18 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
         match dialect {
             Dialect::Smtp | Dialect::Lmtp => return Some(upper.starts_with(b"220")),
             Dialect::Nntp => return Some(upper.starts_with(b"382")),
+            Dialect::Irc => {
+                let mut words = upper.split(|&b| b == b' ').filter(|w| !w.is_empty());
+                let mut command = words.next().unwrap_or_default();
+                if command.starts_with(b":") {
+                    command = words.next().unwrap_or_default();
+                }
+                match command {
+                    b"670" => return Some(true),
+                    [b'4' | b'5', _, _] | b"691" => return Some(false),
+                    _ => {}
+                }
+            }
             // The first lines of a multi-line FTP reply (RFC 959 section 4.2) decide nothing.
             Dialect::Ftp if upper.get(3) == Some(&b'-') => {}
             Dialect::Ftp => {
@@ -695,10 +710,11 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
 /// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119,
-/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, FTP on 21, and implicit TLS anywhere else (465, 993, 995, 563, 443, 990, ...).
+/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, FTP on 21, IRC on 6667, and implicit TLS anywhere else (465, 993, 995, 563, 443, 990, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
         21 => Dialect::Ftp,
+        6667 => Dialect::Irc,
         25 | 587 | 2525 => Dialect::Smtp,
         143 => Dialect::Imap,
         110 => Dialect::Pop3,
@@ -731,6 +747,10 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
             let mut words = cap.split_ascii_whitespace();
             words.next().is_some_and(|w| w.eq_ignore_ascii_case("SASL")) && words.next().is_some()
         }),
+        // IRCv3: the `sasl` capability (a value lists its mechanisms).
+        Dialect::Irc => capabilities
+            .iter()
+            .any(|cap| cap.split('=').next() == Some("sasl")),
         // FEAT lists no login: USER and PASS are RFC 959's own and always there, so the list
         // cannot tell (only the server's answer to USER could); PostgreSQL advertises nothing
         // before TLS.
@@ -747,6 +767,7 @@ pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
         }
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
         Dialect::Ftp => offers_auth_tls(capabilities),
+        Dialect::Irc => offers_tls(capabilities),
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }

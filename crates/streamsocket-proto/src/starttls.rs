@@ -15,6 +15,7 @@
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
 //! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
 //! | `Postgres` (protocol 3.0) | the client's 8-byte `SSLRequest`, one byte `S` (`N` refuses); the server also takes PostgreSQL 17's direct TLS (a ClientHello first, ALPN `postgresql`) | nothing: the client is ready at once |
+//! | `Irc` (IRCv3 `tls`) | the client first: `CAP LS 302` (lists `tls`), `STARTTLS`, numeric `670` | `CAP LS 302` again |
 //! | `Sieve` (RFC 5804) | capability lines (`"STARTTLS"` listed) ending `OK`, `STARTTLS`, `OK` | the server re-sends the capabilities unasked |
 //! | `Implicit` | none: TLS from the first byte | frames echoed |
 //!
@@ -80,6 +81,8 @@ pub enum Dialect {
     Imap,
     /// TLS from the first byte (ports 465, 993, 995 style).
     Implicit,
+    /// IRC STARTTLS (the IRCv3 `tls` extension): `CAP LS`, `STARTTLS`, numeric 670.
+    Irc,
     /// LMTP STARTTLS (RFC 2033, with RFC 3207's STARTTLS): SMTP's exchange with `LHLO`.
     Lmtp,
     /// NNTP STARTTLS (RFC 4642, over RFC 3977).
@@ -97,11 +100,12 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Framed,
         Self::Ftp,
         Self::Imap,
         Self::Implicit,
+        Self::Irc,
         Self::Lmtp,
         Self::Nntp,
         Self::Pop3,
@@ -117,6 +121,7 @@ impl Dialect {
             Self::Ftp => "ftp",
             Self::Imap => "imap",
             Self::Implicit => "implicit",
+            Self::Irc => "irc",
             Self::Lmtp => "lmtp",
             Self::Nntp => "nntp",
             Self::Pop3 => "pop3",
@@ -127,12 +132,13 @@ impl Dialect {
     }
 
     /// Whether the dialect is a line-based text protocol (FTP, SMTP, LMTP, IMAP, POP3, NNTP,
-    /// ManageSieve).
+    /// ManageSieve, IRC).
     pub fn is_line_based(self) -> bool {
         matches!(
             self,
             Self::Ftp
                 | Self::Imap
+                | Self::Irc
                 | Self::Lmtp
                 | Self::Nntp
                 | Self::Pop3
@@ -178,7 +184,7 @@ impl FromStr for Dialect {
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[error(
-    "unknown dialect {0:?} (expected framed, ftp, imap, implicit, lmtp, nntp, pop3, postgres, sieve or smtp)"
+    "unknown dialect {0:?} (expected framed, ftp, imap, implicit, irc, lmtp, nntp, pop3, postgres, sieve or smtp)"
 )]
 pub struct ParseDialectError(String);
 
@@ -270,6 +276,7 @@ pub fn run_in_memory_with(
     let mut outcome = InMemoryOutcome::default();
     let starttls_command: &[u8] = match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
+        Dialect::Irc => b"STARTTLS\r\n",
         Dialect::Ftp => b"AUTH TLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",

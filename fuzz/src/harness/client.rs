@@ -1,5 +1,5 @@
 //! The client machine targets (`smtp_client`, `lmtp_client`, `imap_client`, `pop3_client`,
-//! `nntp_client`, `sieve_client`, `ftp_client`): one observer that
+//! `nntp_client`, `sieve_client`, `ftp_client`, `irc_client`): one observer that
 //! checks every call, and a fresh client brought to TLS honestly as the reference inside TLS.
 
 use streamsocket_proto::starttls::{
@@ -26,6 +26,11 @@ pub fn nntp_client(data: &[u8]) {
 /// `ftp_client`: the FTP client machine fed scripted server bytes.
 pub fn ftp_client(data: &[u8]) {
     client(Dialect::Ftp, data);
+}
+
+/// `irc_client`: the IRC client machine fed scripted server bytes.
+pub fn irc_client(data: &[u8]) {
+    client(Dialect::Irc, data);
 }
 
 /// `sieve_client`: the ManageSieve client machine fed scripted server bytes.
@@ -209,6 +214,8 @@ impl ClientObserver {
             (Dialect::Lmtp, true) => &["LHLO localhost", "QUIT"],
             (Dialect::Ftp, false) => &["FEAT", "AUTH TLS", "QUIT"],
             (Dialect::Ftp, true) => &["FEAT", "QUIT"],
+            (Dialect::Irc, false) => &["CAP LS 302", "STARTTLS", "QUIT"],
+            (Dialect::Irc, true) => &["CAP LS 302", "QUIT"],
             (Dialect::Nntp, false) => &["CAPABILITIES", "STARTTLS", "QUIT"],
             (Dialect::Nntp, true) => &["CAPABILITIES", "QUIT"],
             (Dialect::Imap, false) => &["A1 CAPABILITY", "A2 STARTTLS", "A4 LOGOUT"],
@@ -242,6 +249,7 @@ impl ClientObserver {
             Dialect::Lmtp => Some(b"LHLO localhost\r\n"),
             Dialect::Nntp => Some(b"CAPABILITIES\r\n"),
             Dialect::Ftp => Some(b"FEAT\r\n"),
+            Dialect::Irc => Some(b"CAP LS 302\r\n"),
             Dialect::Imap => Some(b"A3 CAPABILITY\r\n"),
             Dialect::Pop3 => Some(b"CAPA\r\n"),
             Dialect::Sieve | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => None,
@@ -330,6 +338,7 @@ fn reference_client(
         Dialect::Sieve => b"\"STARTTLS\"\r\nOK\r\nOK\r\n",
         Dialect::Postgres => b"S",
         Dialect::Ftp => b"220 x\r\n211-x\r\n AUTH TLS\r\n211 x\r\n234 go\r\n",
+        Dialect::Irc => b":s CAP * LS :tls\r\n:s 670 * :go\r\n",
         Dialect::Framed | Dialect::Implicit => b"",
     };
     machine.handle_input(honest);

@@ -29,7 +29,8 @@ mod service;
 
 pub use self::chain::chain_verifier;
 pub use self::client::{
-    ftp_client, imap_client, lmtp_client, nntp_client, pop3_client, sieve_client, smtp_client,
+    ftp_client, imap_client, irc_client, lmtp_client, nntp_client, pop3_client, sieve_client,
+    smtp_client,
 };
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
@@ -39,8 +40,8 @@ pub use self::postgres::{postgres_client, postgres_server};
 pub use self::probe::probe_reply;
 pub use self::script::Script;
 pub use self::server::{
-    framed_server, ftp_server, imap_server, lmtp_server, nntp_server, pop3_server, sieve_server,
-    smtp_server,
+    framed_server, ftp_server, imap_server, irc_server, lmtp_server, nntp_server, pop3_server,
+    sieve_server, smtp_server,
 };
 pub use self::service::{host_name, service_name};
 
@@ -59,6 +60,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("host_name", host_name),
     ("imap_client", imap_client),
     ("imap_server", imap_server),
+    ("irc_client", irc_client),
+    ("irc_server", irc_server),
     ("line_reader", line_reader),
     ("lmtp_client", lmtp_client),
     ("lmtp_server", lmtp_server),

@@ -1,4 +1,4 @@
-//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `sieve_server`, `ftp_server`, `imap_server`, `pop3_server`, `framed_server`):
+//! The server machine targets (`smtp_server`, `lmtp_server`, `nntp_server`, `sieve_server`, `ftp_server`, `irc_server`, `imap_server`, `pop3_server`, `framed_server`):
 //! one observer that checks every call, and a fresh server brought to TLS honestly as the
 //! reference inside TLS.
 
@@ -31,6 +31,11 @@ pub fn nntp_server(data: &[u8]) {
 /// `ftp_server`: the FTP server machine fed client bytes split at random points.
 pub fn ftp_server(data: &[u8]) {
     server(Dialect::Ftp, data);
+}
+
+/// `irc_server`: the IRC server machine fed client bytes split at random points.
+pub fn irc_server(data: &[u8]) {
+    server(Dialect::Irc, data);
 }
 
 /// `sieve_server`: the ManageSieve server machine fed client bytes split at random points.
@@ -349,6 +354,7 @@ impl ServerObserver {
                 Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
                 Dialect::Nntp => last.starts_with("382 "),
                 Dialect::Ftp => last.starts_with("234 "),
+                Dialect::Irc => last.split(' ').nth(1) == Some("670"),
                 Dialect::Sieve => last.starts_with("OK "),
                 _ => last.starts_with("+OK"),
             };
@@ -471,6 +477,12 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Nntp => line.starts_with('4') || line.starts_with('5'),
         Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
+        Dialect::Irc => {
+            let numeric = line.split(' ').nth(1).unwrap_or_default();
+            line.starts_with("ERROR ")
+                || numeric == "691"
+                || (numeric.len() == 3 && matches!(numeric.as_bytes().first(), Some(b'4' | b'5')))
+        }
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     })
 }
@@ -492,6 +504,7 @@ fn reference_server(
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Ftp => b"AUTH TLS\r\n",
+        Dialect::Irc => b"STARTTLS\r\n",
         Dialect::Framed => &[0x16],
         Dialect::Postgres => &[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
         Dialect::Implicit => b"",

@@ -202,6 +202,7 @@ fn is_starttls_command(dialect: Dialect, bytes: &[u8]) -> bool {
         // The SSLRequest: Int32 8, Int32 80877103.
         Dialect::Postgres => bytes == [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
         Dialect::Ftp => upper == b"AUTH TLS\r\n",
+        Dialect::Irc => upper == b"STARTTLS\r\n",
         Dialect::Framed | Dialect::Implicit => false,
     }
 }

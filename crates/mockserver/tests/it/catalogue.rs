@@ -34,7 +34,7 @@ async fn run_client(entry: &Entry, server: &testing::RunningServer) -> Outcome {
     let mut tcp = connect(server.addr()).await;
     if d.is_line_based() {
         let hello = greeting(d, &mut tcp).await;
-        if hello[0].starts_with("* PREAUTH") {
+        if hello.first().is_some_and(|l| l.starts_with("* PREAUTH")) {
             return Outcome::Failed(ErrorClass::Preauth);
         }
         let caps = command(d, &mut tcp, capability_command(d)).await;

@@ -8,8 +8,9 @@ use tokio_rustls::client::TlsStream;
 use crate::support::{client_config, read_line, send, smtp_reply, tls};
 
 /// The line dialects.
-pub(crate) const LINE_DIALECTS: [Dialect; 6] = [
+pub(crate) const LINE_DIALECTS: [Dialect; 7] = [
     Dialect::Ftp,
+    Dialect::Irc,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -23,6 +24,8 @@ pub(crate) async fn greeting(dialect: Dialect, io: &mut (impl AsyncRead + Unpin)
         Dialect::Smtp | Dialect::Lmtp => smtp_reply(io).await,
         Dialect::Sieve => sieve_reply(io).await,
         Dialect::Ftp => ftp_reply(io).await,
+        // IRC has none: the client speaks first.
+        Dialect::Irc => Vec::new(),
         _ => vec![read_line(io).await],
     }
 }
@@ -135,6 +138,12 @@ pub(crate) fn is_ok(dialect: Dialect, reply: &[String]) -> bool {
             .is_some_and(|l| matches!(l.as_bytes().first(), Some(b'1'..=b'3'))),
         Dialect::Imap => last.split(' ').nth(1) == Some("OK"),
         Dialect::Sieve => last.starts_with("OK"),
+        // `:server COMMAND ...`: a CAP or PONG answer, the 670 go-ahead, a 0xx-3xx numeric.
+        Dialect::Irc => {
+            let command = last.split(' ').nth(1).unwrap_or_default();
+            matches!(command, "CAP" | "PONG" | "670")
+                || (command.len() == 3 && matches!(command.as_bytes()[0], b'0'..=b'3'))
+        }
         _ => reply.first().is_some_and(|l| l.starts_with("+OK")),
     }
 }
@@ -148,6 +157,7 @@ pub(crate) fn capability_command(dialect: Dialect) -> &'static str {
         Dialect::Imap => "A1 CAPABILITY",
         Dialect::Sieve => "CAPABILITY",
         Dialect::Ftp => "FEAT",
+        Dialect::Irc => "CAP LS 302",
         _ => "CAPA",
     }
 }
@@ -158,6 +168,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static str {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => "STARTTLS",
         Dialect::Imap => "A2 STARTTLS",
         Dialect::Ftp => "AUTH TLS",
+        Dialect::Irc => "STARTTLS",
         _ => "STLS",
     }
 }
@@ -167,6 +178,7 @@ pub(crate) fn starttls_capability(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Pop3 => "STLS",
         Dialect::Ftp => "AUTH TLS",
+        Dialect::Irc => "tls",
         _ => "STARTTLS",
     }
 }

@@ -17,6 +17,7 @@ fn injected(dialect: Dialect) -> (&'static str, &'static str) {
         Dialect::Imap => ("A3 NOOP", "A3 OK"),
         Dialect::Nntp => ("HELP", "100 "),
         Dialect::Ftp => ("NOOP", "200 "),
+        Dialect::Irc => ("PING :injected", ":mock.streamsocket.test PONG"),
         _ => ("PASS evil", "-ERR"),
     }
 }

@@ -36,6 +36,7 @@ async fn an_over_long_line_is_answered_and_closed() {
             Dialect::Imap => "* B",
             Dialect::Nntp => "400 ",
             Dialect::Ftp => "421 ",
+            Dialect::Irc => "ERROR ",
             _ => "-ERR",
         };
         assert!(answer.starts_with(error), "{d}: {answer:?}");

@@ -12,6 +12,7 @@ use crate::support::{client_config, connect, frame, read_frame, read_to_eof, sen
 fn goodbye(d: Dialect) -> &'static str {
     match d {
         Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp => "421 ",
+        Dialect::Irc => "ERROR ",
         Dialect::Imap => "* BYE",
         Dialect::Nntp => "400 ",
         _ => "-ERR",

@@ -625,6 +625,11 @@ fn starttls_is_read_from_each_dialects_capabilities() {
     assert!(!offers_starttls(Dialect::Pop3, &caps(&["STARTTLS"])));
     assert!(!offers_starttls(Dialect::Smtp, &caps(&["PIPELINING"])));
     assert!(offers_starttls(Dialect::Ftp, &caps(&["PBSZ", "AUTH TLS"])));
+    assert!(offers_starttls(
+        Dialect::Irc,
+        &caps(&["multi-prefix", "tls"])
+    ));
+    assert!(!offers_starttls(Dialect::Irc, &caps(&["STARTTLS", "TLS"])));
     assert!(!offers_starttls(
         Dialect::Ftp,
         &caps(&["STARTTLS", "AUTH SSL"])
@@ -672,6 +677,14 @@ fn a_second_starttls_is_judged_by_the_line_that_answers_it() {
         (Dialect::Ftp, b"234-first\r\n", None),
         (Dialect::Ftp, b"503 TLS already active\r\n", Some(false)),
         (Dialect::Ftp, b"2345 x\r\n", Some(false)),
+        (
+            Dialect::Irc,
+            b":s NOTICE * :670 soon\r\n:s 670 * :go\r\n",
+            Some(true),
+        ),
+        (Dialect::Irc, b":s NOTICE * :hello\r\n", None),
+        (Dialect::Irc, b":s 691 * :STARTTLS failure\r\n", Some(false)),
+        (Dialect::Irc, b":s 421 * STARTTLS :Unknown\r\n", Some(false)),
         (Dialect::Implicit, b"220 x\r\n", Some(false)),
     ] {
         assert_eq!(
@@ -836,6 +849,7 @@ fn ports_name_their_conventional_dialect() {
         (143, Dialect::Imap),
         (110, Dialect::Pop3),
         (21, Dialect::Ftp),
+        (6667, Dialect::Irc),
         (119, Dialect::Nntp),
         (4190, Dialect::Sieve),
         (5432, Dialect::Postgres),

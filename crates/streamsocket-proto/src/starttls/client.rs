@@ -3,7 +3,9 @@
 use std::collections::VecDeque;
 
 mod ftp;
+mod irc;
 pub(crate) use ftp::offers_auth_tls;
+pub(crate) use irc::offers_tls;
 mod nntp;
 mod postgres;
 mod sieve;
@@ -177,6 +179,10 @@ impl ClientMachine {
             machine.phase = Phase::AwaitingTls;
             machine.events.push_back(ClientEvent::StartTls);
         }
+        if dialect == Dialect::Irc {
+            // IRC has no greeting: the client speaks first (IRCv3 capability negotiation).
+            machine.send(irc::CAP_LS);
+        }
         machine
     }
 
@@ -310,6 +316,10 @@ impl ClientMachine {
                 self.phase = Phase::PostTls;
                 self.send("FEAT");
             }
+            Dialect::Irc => {
+                self.phase = Phase::PostTls;
+                self.send(irc::CAP_LS);
+            }
             // RFC 5804 section 2.2: the server sends the capabilities unasked.
             Dialect::Sieve => self.phase = Phase::PostTls,
         }
@@ -356,7 +366,12 @@ impl ClientMachine {
         self.pending.clear();
         if say_goodbye && self.config.quit_on_failure {
             match self.dialect {
-                Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Pop3 => {
+                Dialect::Ftp
+                | Dialect::Irc
+                | Dialect::Smtp
+                | Dialect::Lmtp
+                | Dialect::Nntp
+                | Dialect::Pop3 => {
                     self.send("QUIT");
                 }
                 Dialect::Imap => self.send("A4 LOGOUT"),
@@ -398,6 +413,7 @@ impl ClientMachine {
             Dialect::Nntp => self.nntp_line(text, rest),
             Dialect::Sieve => self.sieve_line(text, rest),
             Dialect::Ftp => self.ftp_line(text, rest),
+            Dialect::Irc => self.irc_line(text, rest),
             Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }

@@ -6,6 +6,7 @@ use super::line::{Line, LineReader};
 
 mod ftp;
 mod imap;
+mod irc;
 mod nntp;
 mod pop3;
 mod postgres;
@@ -109,9 +110,9 @@ impl Refusal {
         }
     }
 
-    /// The answer to STARTTLS in `dialect` (`tag` is the IMAP command's tag), without the line
-    /// terminator (PostgreSQL: the answer byte to the SSLRequest); `None` for a dialect without
-    /// STARTTLS.
+    /// The answer to STARTTLS in `dialect` (`tag` is the IMAP command's tag, or the IRC server's
+    /// name), without the line terminator (PostgreSQL: the answer byte to the SSLRequest);
+    /// `None` for a dialect without STARTTLS.
     pub fn reply(self, dialect: Dialect, tag: &str) -> Option<String> {
         let line = match (dialect, self) {
             (Dialect::Smtp | Dialect::Lmtp, Self::Temporary) => {
@@ -141,6 +142,10 @@ impl Refusal {
             (Dialect::Pop3, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 "-ERR TLS not available".to_owned()
             }
+            // IRCv3 tls: 691 is the one failure numeric; `tag` is the server name.
+            (Dialect::Irc, Self::Temporary | Self::Syntax | Self::Permanent) => {
+                format!(":{tag} 691 * :STARTTLS failure")
+            }
             // RFC 5804 section 1.3: TRYLATER, a temporary failure.
             (Dialect::Sieve, Self::Temporary | Self::Syntax | Self::Permanent) => {
                 r#"NO (TRYLATER) "TLS not available""#.to_owned()
@@ -152,6 +157,7 @@ impl Refusal {
             (Dialect::Postgres, Self::Nonsense) => "Y".to_owned(),
             (
                 Dialect::Ftp
+                | Dialect::Irc
                 | Dialect::Smtp
                 | Dialect::Lmtp
                 | Dialect::Imap
@@ -334,8 +340,12 @@ struct Session {
     data: Option<MailData>,
     /// IMAP, POP3: authenticated (IMAP PREAUTH, LOGIN; POP3 PASS).
     authenticated: bool,
-    /// POP3 `USER`, NNTP `AUTHINFO USER` given.
+    /// POP3 `USER`, NNTP `AUTHINFO USER`, FTP and IRC `USER` given.
     pop_user: bool,
+    /// IRC: the nickname of `NICK`.
+    irc_nick: Option<String>,
+    /// IRC: `CAP LS` seen and no `CAP END` yet (registration waits, IRCv3).
+    irc_cap: bool,
 }
 
 #[derive(Debug, Default)]
@@ -375,6 +385,8 @@ impl ServerMachine {
             Dialect::Framed | Dialect::Postgres => {}
             Dialect::Implicit => machine.start_tls_now(),
             Dialect::Ftp => machine.reply(&format!("220 {host} FTP streamsocket mock ready")),
+            // IRC has no greeting: the client speaks first.
+            Dialect::Irc => {}
             Dialect::Smtp => machine.reply(&format!("220 {host} ESMTP streamsocket mock ready")),
             Dialect::Lmtp => machine.reply(&format!("220 {host} LMTP streamsocket mock ready")),
             Dialect::Imap => {
@@ -538,6 +550,7 @@ impl ServerMachine {
                 ));
             }
             Dialect::Ftp => "421 Service shutting down\r\n".to_owned(),
+            Dialect::Irc => "ERROR :Closing link (server shutting down)\r\n".to_owned(),
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -575,6 +588,7 @@ impl ServerMachine {
                 Dialect::Nntp => "400 too many errors".to_owned(),
                 Dialect::Sieve => r#"BYE "too many errors""#.to_owned(),
                 Dialect::Ftp => "421 Too many errors, closing control connection".to_owned(),
+                Dialect::Irc => "ERROR :Closing link (too many errors)".to_owned(),
                 Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
             };
             if !message.is_empty() {
@@ -591,6 +605,7 @@ impl ServerMachine {
             Dialect::Nntp => "400 line too long",
             Dialect::Sieve => r#"BYE "line too long""#,
             Dialect::Ftp => "421 Line too long, closing control connection",
+            Dialect::Irc => "ERROR :Closing link (line too long)",
             _ => "-ERR line too long",
         };
         self.reply(message);
@@ -637,6 +652,7 @@ impl ServerMachine {
                 Dialect::Nntp => "400 data after STARTTLS rejected".to_owned(),
                 Dialect::Sieve => r#"BYE "data after STARTTLS rejected""#.to_owned(),
                 Dialect::Ftp => "421 Data after AUTH TLS rejected".to_owned(),
+                Dialect::Irc => "ERROR :Closing link (data after STARTTLS rejected)".to_owned(),
                 _ => "-ERR data after STARTTLS rejected".to_owned(),
             };
             self.reply(&message);
@@ -725,6 +741,7 @@ impl ServerMachine {
             Dialect::Nntp => self.nntp_line(&line.text(), rest),
             Dialect::Sieve => self.sieve_line(&line.text(), rest),
             Dialect::Ftp => self.ftp_line(&line.text(), rest),
+            Dialect::Irc => self.irc_line(&line.text(), rest),
             Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
         }
     }

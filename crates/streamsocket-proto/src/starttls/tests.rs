@@ -88,7 +88,7 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
     assert_eq!(
         Dialect::ALL.map(Dialect::is_line_based),
         [
-            false, true, true, false, true, true, true, false, true, true
+            false, true, true, false, true, true, true, true, false, true, true
         ]
     );
 }

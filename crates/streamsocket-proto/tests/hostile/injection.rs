@@ -42,6 +42,8 @@ fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
         (Dialect::Imap, _) => b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n",
         (Dialect::Nntp, Variant::PartialLine) => b"101 Capability li",
         (Dialect::Nntp, _) => b"101 Capability list:\r\nAUTHINFO USER\r\n.\r\n",
+        (Dialect::Irc, Variant::PartialLine) => b":irc.example CAP * LS :sas",
+        (Dialect::Irc, _) => b":irc.example CAP * LS :sasl=PLAIN AUTH\r\n",
         (Dialect::Ftp, Variant::PartialLine) => b"211-Features:\r\n AUTH TL",
         (Dialect::Ftp, _) => b"211-Features:\r\n AUTH PLAIN\r\n211 End\r\n",
         (Dialect::Sieve, Variant::PartialLine) => b"\"SASL\" \"PL",
@@ -171,7 +173,7 @@ fn command_injection_meets_each_policy() {
             }
         }
     }
-    assert_eq!(cases, 63);
+    assert_eq!(cases, 72);
 }
 
 fn check_command_injection(dialect: Dialect, policy: InjectionPolicy, variant: Variant) {

@@ -39,6 +39,7 @@ fn the_client_forgets_plaintext_capabilities_and_asks_again() {
             Dialect::Nntp => "CAPABILITIES\r\n",
             Dialect::Imap => "A3 CAPABILITY\r\n",
             Dialect::Ftp => "FEAT\r\n",
+            Dialect::Irc => "CAP LS 302\r\n",
             // RFC 5804 section 2.2: the server sends them unasked.
             Dialect::Sieve => "",
             _ => "CAPA\r\n",
@@ -170,6 +171,21 @@ fn the_ftp_server_forgets_the_user_given_in_plaintext() {
 }
 
 #[test]
+fn the_irc_server_forgets_the_nick_given_in_plaintext() {
+    let mut server = server_in_tls(Dialect::Irc, b"NICK alice\r\n");
+    server.feed(b"USER alice 0 * :Alice\r\n");
+    assert!(
+        server.take_lines().is_empty(),
+        "no 001 without a NICK inside TLS"
+    );
+    server.feed(b"NICK bob\r\n");
+    assert_eq!(
+        server.take_lines(),
+        [":localhost 001 bob :Welcome to the streamsocket mock IRC network"]
+    );
+}
+
+#[test]
 fn no_server_offers_or_accepts_starttls_inside_tls() {
     for dialect in LINE_DIALECTS {
         let mut server = server_in_tls(dialect, b"");
@@ -180,14 +196,16 @@ fn no_server_offers_or_accepts_starttls_inside_tls() {
             Dialect::Imap => b"A5 CAPABILITY\r\n",
             Dialect::Sieve => b"CAPABILITY\r\n",
             Dialect::Ftp => b"FEAT\r\n",
+            Dialect::Irc => b"CAP LS 302\r\n",
             _ => b"CAPA\r\n",
         };
         server.feed(capabilities);
         let lines = server.take_lines();
         assert!(
-            !lines
-                .iter()
-                .any(|l| l.contains("STARTTLS") || l == "STLS" || l.contains("AUTH TLS")),
+            !lines.iter().any(|l| l.contains("STARTTLS")
+                || l == "STLS"
+                || l.contains("AUTH TLS")
+                || l.split([' ', ':']).any(|w| w == "tls")),
             "{dialect}: {lines:?}"
         );
         server.feed(starttls_command(dialect));

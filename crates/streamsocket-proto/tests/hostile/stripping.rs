@@ -49,6 +49,15 @@ fn refusals(dialect: Dialect) -> Vec<&'static str> {
             "200 ready",
             "101 Capability list:",
         ],
+        // IRCv3 tls: 691; RFC 2812's 421 (unknown command) and 451 (not registered); any error
+        // numeric, with or without a prefix.
+        Dialect::Irc => vec![
+            ":irc.example 691 * :STARTTLS failure",
+            ":irc.example 421 * STARTTLS :Unknown command",
+            ":irc.example 451 * :You have not registered",
+            "691 * :STARTTLS failure",
+            ":irc.example 500 * :odd",
+        ],
         // RFC 2228's answers to AUTH (431, 500, 501, 502, 503, 504, 534, and 334, which asks
         // for ADAT and is no go-ahead), RFC 959's 421 and 530, a success that is not 234.
         Dialect::Ftp => vec![
@@ -93,6 +102,12 @@ fn nonsense(dialect: Dialect) -> Vec<&'static [u8]> {
         ],
         Dialect::Imap => vec![&b"A1 OK wrong tag\r\n"[..], b"A2 MAYBE\r\n", b"A2\r\n"],
         Dialect::Nntp => vec![&b"382-continue\r\n"[..], b"3820 go\r\n", b"38 go\r\n"],
+        Dialect::Irc => vec![
+            &b":irc.example 6700 * :go\r\n"[..],
+            b":irc.example 67O * :go\r\n",
+            b":irc.example PRIVMSG * :670\r\n",
+            b":irc.example\r\n",
+        ],
         Dialect::Ftp => vec![
             &b"2340 go\r\n"[..],
             b"23 go\r\n",
@@ -191,6 +206,24 @@ fn a_234_line_inside_a_multi_line_ftp_refusal_is_no_go_ahead() {
     assert_only_goodbye(&mut client, Dialect::Ftp, true, "ftp multi-line");
 }
 
+/// IRC's own trap: a notice whose text reads like the go-ahead (or a numeric other than 670) is
+/// no go-ahead; only the numeric 670 as the command is.
+#[test]
+fn an_irc_notice_saying_670_is_no_go_ahead() {
+    let mut client = client_at_starttls(Dialect::Irc);
+    client.feed(b":irc.example NOTICE * :670 STARTTLS successful\r\n:irc.example 020 * :wait\r\n");
+    assert!(client.take_events().is_empty());
+    assert_eq!(client.take_sent(), "");
+    client.feed(b":irc.example 691 * :STARTTLS failure\r\n");
+    assert_eq!(
+        client.take_events(),
+        [ClientEvent::Failed(ClientFailure::Refused {
+            reply: ":irc.example 691 * :STARTTLS failure".to_owned()
+        })]
+    );
+    assert_only_goodbye(&mut client, Dialect::Irc, true, "irc notice");
+}
+
 #[test]
 fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
     for dialect in LINE_DIALECTS {
@@ -215,7 +248,21 @@ fn nonsense_instead_of_the_go_ahead_is_a_protocol_failure() {
 
 #[test]
 fn starttls_not_advertised_fails_without_sending_starttls() {
-    let cases: [(Dialect, &[u8], &[u8], &str); 11] = [
+    let cases: [(Dialect, &[u8], &[u8], &str); 13] = [
+        // IRC: the capability is `tls`, exactly (IRCv3 names are case-sensitive); a server
+        // without CAP (421) cannot offer it.
+        (
+            Dialect::Irc,
+            b"",
+            b":irc.example CAP * LS :TLS tlsx sts=port=6697\r\n",
+            "CAP LS 302\r\nQUIT\r\n",
+        ),
+        (
+            Dialect::Irc,
+            b":irc.example NOTICE * :*** hello\r\n",
+            b":irc.example 421 * CAP :Unknown command\r\n",
+            "CAP LS 302\r\nQUIT\r\n",
+        ),
         // FTP: the AUTH feature must name the TLS mechanism (RFC 4217 section 6); a one-line
         // 211 lists no feature at all (RFC 2389 section 3.2).
         (

@@ -8,8 +8,9 @@ use streamsocket_proto::starttls::{
 };
 
 /// The line dialects, in the order the tests report them.
-pub(crate) const LINE_DIALECTS: [Dialect; 7] = [
+pub(crate) const LINE_DIALECTS: [Dialect; 8] = [
     Dialect::Ftp,
+    Dialect::Irc,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -243,6 +244,17 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "AUTH TLS\r\n",
             goodbye: "QUIT\r\n",
         },
+        // The client speaks first (CAP LS 302); a notice comes before the answer, which spans
+        // two lines (IRCv3.2: `*` before the last parameter means more follow).
+        Dialect::Irc => Script {
+            greeting: b":irc.example NOTICE * :*** Looking up your hostname\r\n",
+            capabilities: b":irc.example CAP * LS * :multi-prefix X-PRE-TLS\r\n\
+                :irc.example CAP * LS :tls away-notify\r\n",
+            go_ahead: b":irc.example 670 * :STARTTLS successful, proceed with TLS handshake\r\n",
+            post_tls: b":irc.example CAP * LS :multi-prefix sasl=PLAIN\r\n",
+            starttls: "STARTTLS\r\n",
+            goodbye: "QUIT\r\n",
+        },
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
             panic!("{dialect} has no script")
         }
@@ -288,6 +300,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => b"STARTTLS\r\n",
         Dialect::Ftp => b"AUTH TLS\r\n",
+        Dialect::Irc => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
@@ -299,6 +312,7 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp => (b"NOOP\r\n", "250 2.0.0 OK"),
         Dialect::Ftp => (b"NOOP\r\n", "200 NOOP ok"),
+        Dialect::Irc => (b"PING :probe\r\n", ":localhost PONG localhost :probe"),
         Dialect::Nntp => (b"HELP\r\n", "100 Help text follows"),
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
@@ -319,6 +333,12 @@ pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
         }
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO") || line.starts_with("BYE"),
+        Dialect::Irc => {
+            let numeric = line.split(' ').nth(1).unwrap_or_default();
+            line.starts_with("ERROR ")
+                || numeric == "691"
+                || (numeric.len() == 3 && matches!(numeric.as_bytes()[0], b'4' | b'5'))
+        }
         Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
     }
 }

@@ -980,3 +980,196 @@ fn ftp_in_memory_pair_upgrades_and_refuses_injected_commands() {
     assert_eq!(outcome.injected_discarded, 14);
     assert!(outcome.is_ready(), "{outcome:?}");
 }
+
+// ---- IRC (RFC 2812 messages, IRCv3 capability negotiation and tls) ----
+
+#[test]
+fn irc_client_speaks_first_reads_a_multi_line_cap_ls_and_asks_again_inside_tls() {
+    let mut client = client(Dialect::Irc);
+    assert_eq!(client_sent(&mut client), "CAP LS 302\r\n");
+    client.handle_input(b":irc.example.net NOTICE * :*** Looking up your hostname...\r\n");
+    client.handle_input(b":irc.example.net CAP * LS * :multi-prefix extended-join\r\n");
+    assert_eq!(client_sent(&mut client), "");
+    client.handle_input(b":irc.example.net CAP * LS :tls sasl=PLAIN,EXTERNAL\r\n");
+    assert_eq!(client_sent(&mut client), "STARTTLS\r\n");
+    assert_eq!(client.capabilities().len(), 4);
+    client.handle_input(
+        b":irc.example.net 670 * :STARTTLS successful, proceed with TLS handshake\r\n",
+    );
+    assert_eq!(client_events(&mut client), [ClientEvent::StartTls]);
+    client.handle_tls_established();
+    assert!(client.capabilities().is_empty());
+    assert_eq!(client_sent(&mut client), "CAP LS 302\r\n");
+    client.handle_input(b":irc.example.net CAP * LS :multi-prefix sasl=PLAIN\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Ready {
+            capabilities: caps(&["multi-prefix", "sasl=PLAIN"])
+        }]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+#[test]
+fn irc_client_takes_only_670_and_refuses_on_691_or_an_error_numeric() {
+    for answer in [
+        ":irc.example.net 691 * :STARTTLS failure",
+        ":irc.example.net 421 * STARTTLS :Unknown command",
+    ] {
+        let mut irc = client(Dialect::Irc);
+        irc.handle_input(b":irc.example.net CAP * LS :tls\r\n");
+        assert_eq!(client_sent(&mut irc), "CAP LS 302\r\nSTARTTLS\r\n");
+        irc.handle_input(format!("{answer}\r\n").as_bytes());
+        assert_eq!(client_events(&mut irc), [refused(answer)]);
+        assert_eq!(client_sent(&mut irc), "QUIT\r\n");
+    }
+    // ERROR closes the link (RFC 2812 section 3.7.4): a failure without a goodbye.
+    let mut irc = client(Dialect::Irc);
+    client_sent(&mut irc);
+    irc.handle_input(b"ERROR :Closing link: too many connections\r\n");
+    assert!(matches!(
+        client_events(&mut irc).as_slice(),
+        [ClientEvent::Failed(ClientFailure::Protocol { .. })]
+    ));
+    assert_eq!(client_sent(&mut irc), "");
+}
+
+#[test]
+fn irc_client_fails_on_bytes_after_the_670() {
+    let mut client = client(Dialect::Irc);
+    client.handle_input(b":s CAP * LS :tls\r\n");
+    client_sent(&mut client);
+    client.handle_input(b":s 670 * :go\r\n:s CAP * LS :sasl\r\n");
+    assert_eq!(
+        client_events(&mut client),
+        [ClientEvent::Failed(ClientFailure::PlaintextAfterGoAhead {
+            bytes: 19
+        })]
+    );
+    assert_eq!(client_sent(&mut client), "");
+}
+
+fn irc_server(behaviour: ServerBehaviour) -> ServerMachine {
+    let mut server = server_with(Dialect::Irc, behaviour);
+    assert_eq!(server_text(&mut server), "", "the client speaks first");
+    server
+}
+
+#[test]
+fn irc_server_lists_tls_answers_670_and_not_inside_tls() {
+    let mut server = irc_server(ServerBehaviour::Honest);
+    server.handle_input(b"CAP LS 302\r\nPING :abc\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost CAP * LS :multi-prefix tls\r\n:localhost PONG localhost :abc\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost 670 * :STARTTLS successful, proceed with TLS handshake\r\n"
+    );
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    assert_eq!(server_text(&mut server), "", "nothing unasked inside tls");
+    server.handle_input(b"CAP LS 302\r\nSTARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost CAP * LS :multi-prefix\r\n:localhost 691 * :STARTTLS failure: TLS already active\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+}
+
+#[test]
+fn irc_server_registers_after_cap_end_and_then_refuses_starttls() {
+    let mut server = irc_server(ServerBehaviour::Honest);
+    server.handle_input(b"CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n");
+    let listed = server_text(&mut server);
+    assert!(
+        !listed.contains(" 001 "),
+        "registration waits for CAP END: {listed:?}"
+    );
+    server.handle_input(b"CAP END\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost 001 alice :Welcome to the streamsocket mock IRC network\r\n"
+    );
+    server.handle_input(b"CAP LS\r\nSTARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost CAP * LS :multi-prefix\r\n:localhost 691 * :STARTTLS not allowed once registered\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+}
+
+#[test]
+fn irc_server_requiring_tls_holds_registration_with_451() {
+    let mut server = irc_server(ServerBehaviour::TlsRequired);
+    server.handle_input(b"NICK alice\r\nUSER alice 0 * :Alice\r\nCAP LS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost 451 * :STARTTLS required before registration\r\n\
+         :localhost 451 * :STARTTLS required before registration\r\n\
+         :localhost CAP * LS :multi-prefix tls\r\n"
+    );
+    server.handle_input(b"STARTTLS\r\n");
+    server_text(&mut server);
+    assert_eq!(server_events(&mut server), [ServerEvent::StartTls]);
+    server.handle_tls_established();
+    server.handle_input(b"NICK alice\r\nUSER alice 0 * :Alice\r\nQUIT\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost 001 alice :Welcome to the streamsocket mock IRC network\r\n\
+         ERROR :Closing link (Quit)\r\n"
+    );
+    assert_eq!(
+        server_events(&mut server),
+        [ServerEvent::Close(CloseReason::Quit)]
+    );
+}
+
+#[test]
+fn irc_refusals_are_691_and_echo_no_control_characters() {
+    let applies: Vec<Refusal> = Refusal::ALL
+        .into_iter()
+        .filter(|r| r.applies_to(Dialect::Irc))
+        .collect();
+    assert_eq!(applies, [Refusal::Temporary, Refusal::Nonsense]);
+    let mut server = irc_server(ServerBehaviour::StartTlsRefused(Refusal::Temporary));
+    server.handle_input(b"CAP LS 302\r\nSTARTTLS\r\n");
+    assert_eq!(
+        server_text(&mut server),
+        ":localhost CAP * LS :multi-prefix tls\r\n:localhost 691 * :STARTTLS failure\r\n"
+    );
+    assert!(server_events(&mut server).is_empty());
+    let mut server = irc_server(ServerBehaviour::Honest);
+    server.handle_input(b"PING :a\rb\r\nCAP REQ :x\x07\r\nBO\rGUS\r\n");
+    let text = server_text(&mut server);
+    assert!(
+        text.split_terminator("\r\n")
+            .all(|l| !l.contains(['\r', '\x07'])),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn irc_in_memory_pair_upgrades_and_discards_an_injected_ping() {
+    let outcome = run_in_memory(
+        Dialect::Irc,
+        ClientSettings::default(),
+        ServerSettings::default(),
+    );
+    assert!(outcome.tls_established && outcome.is_ready(), "{outcome:?}");
+    assert_eq!(outcome.client_plaintext, b"CAP LS 302\r\nSTARTTLS\r\n");
+    assert_eq!(outcome.client_protected, b"CAP LS 302\r\n");
+    assert_eq!(outcome.capabilities, caps(&["multi-prefix"]));
+    let outcome = run_in_memory_with(
+        Dialect::Irc,
+        ClientSettings::default(),
+        ServerSettings::default(),
+        &InMemoryOptions {
+            inject_after_starttls: b"NICK mallory\r\n".to_vec(),
+        },
+    );
+    assert_eq!(outcome.injected_discarded, 14);
+    assert!(outcome.is_ready(), "{outcome:?}");
+}
