@@ -1,6 +1,6 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|ftp|postgres`, `curl --ssl-reqd`
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|ftp|irc|postgres`, `curl --ssl-reqd`
 //!   (smtp, imap, pop3, ftp), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve|ftp|postgres`
 //!   and Python's standard library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`,
 //!   `ftplib`'s FTP_TLS, whole sessions) against the `mockserver`
@@ -53,9 +53,11 @@ const SCENARIOS: [(&str, bool); 4] = [
 ];
 
 /// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
-/// has no STARTTLS; Python's standard library has no ManageSieve or PostgreSQL client).
-const DIALECTS: [(&str, &[&str]); 8] = [
+/// has no STARTTLS; Python's standard library has no ManageSieve, IRC or PostgreSQL client,
+/// gnutls-cli and curl no IRC STARTTLS).
+const DIALECTS: [(&str, &[&str]); 9] = [
     ("ftp", &["openssl", "curl", "gnutls-cli", "python3"]),
+    ("irc", &["openssl"]),
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("lmtp", &["openssl", "gnutls-cli", "python3"]),
     ("imap", &["openssl", "curl", "gnutls-cli", "python3"]),

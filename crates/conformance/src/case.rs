@@ -21,6 +21,8 @@ pub enum Mode {
     Lmtp,
     /// Plaintext connect, IMAP STARTTLS (RFC 3501), then the handshake.
     Imap,
+    /// Plaintext connect, IRC STARTTLS (IRCv3 tls), then the handshake.
+    Irc,
     /// Plaintext connect, POP3 STLS (RFC 2595), then the handshake.
     Pop3,
     /// Plaintext connect, NNTP STARTTLS (RFC 4642), then the handshake.
@@ -33,13 +35,14 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Connect,
         Self::Framed,
         Self::Ftp,
         Self::Smtp,
         Self::Lmtp,
         Self::Imap,
+        Self::Irc,
         Self::Pop3,
         Self::Nntp,
         Self::Sieve,
@@ -47,11 +50,12 @@ impl Mode {
     ];
 
     /// The line-based STARTTLS dialects.
-    pub const LINE_DIALECTS: [Self; 7] = [
+    pub const LINE_DIALECTS: [Self; 8] = [
         Self::Ftp,
         Self::Smtp,
         Self::Lmtp,
         Self::Imap,
+        Self::Irc,
         Self::Pop3,
         Self::Nntp,
         Self::Sieve,
@@ -76,6 +80,7 @@ impl Mode {
             Self::Smtp => "smtp",
             Self::Lmtp => "lmtp",
             Self::Imap => "imap",
+            Self::Irc => "irc",
             Self::Pop3 => "pop3",
             Self::Nntp => "nntp",
             Self::Sieve => "sieve",

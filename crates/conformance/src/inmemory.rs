@@ -142,6 +142,7 @@ pub fn dialects() -> Vec<Check> {
         Dialect::Smtp,
         Dialect::Lmtp,
         Dialect::Imap,
+        Dialect::Irc,
         Dialect::Pop3,
         Dialect::Nntp,
         Dialect::Sieve,
@@ -209,6 +210,8 @@ pub fn dialects() -> Vec<Check> {
             Dialect::Postgres => &[
                 0, 0, 0, 16, 0, 3, 0, 0, b'u', b's', b'e', b'r', 0, b'u', 0, 0,
             ],
+            // RFC 2812 section 3.7.2: PING is answered before registration too.
+            Dialect::Irc => b"PING :injected\r\n",
             _ => b"NOOP\r\n",
         };
         let options = InMemoryOptions {

@@ -159,6 +159,7 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
             | Mode::Smtp
             | Mode::Lmtp
             | Mode::Imap
+            | Mode::Irc
             | Mode::Pop3
             | Mode::Nntp
             | Mode::Sieve
@@ -389,6 +390,8 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         Mode::Sieve => matches!(words.first(), Some(&("CAPABILITY" | "STARTTLS" | "LOGOUT"))),
         // RFC 4217 section 6 (FEAT lists AUTH TLS), section 4.1 (AUTH TLS), RFC 959 (QUIT).
         Mode::Ftp => matches!(words.first(), Some(&("FEAT" | "QUIT"))) || words == ["AUTH", "TLS"],
+        // IRCv3: CAP LS learns `tls`; STARTTLS; QUIT after a failure.
+        Mode::Irc => matches!(words.first(), Some(&("CAP" | "STARTTLS" | "QUIT"))),
         Mode::Connect | Mode::Framed | Mode::Postgres => false,
     }
 }
@@ -497,6 +500,7 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Smtp => Dialect::Smtp,
         Mode::Lmtp => Dialect::Lmtp,
         Mode::Imap => Dialect::Imap,
+        Mode::Irc => Dialect::Irc,
         Mode::Pop3 => Dialect::Pop3,
         Mode::Nntp => Dialect::Nntp,
         Mode::Sieve => Dialect::Sieve,

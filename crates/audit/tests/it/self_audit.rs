@@ -37,6 +37,7 @@ fn assert_passes_everything(audit: &streamsocket_audit::Audit) {
 async fn the_streamsocket_cli_passes_every_starttls_case() {
     let dialects = [
         Dialect::Ftp,
+        Dialect::Irc,
         Dialect::Smtp,
         Dialect::Imap,
         Dialect::Pop3,

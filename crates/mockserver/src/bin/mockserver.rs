@@ -78,7 +78,7 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:0 (port 0 picks a free port), [::1]:2525.
     #[arg(long, env = "MOCKSERVER_LISTEN")]
     listen: SocketAddr,
-    /// Protocol before TLS: smtp, lmtp, imap, pop3, nntp, sieve, ftp, postgres (the SSLRequest), framed
+    /// Protocol before TLS: smtp, lmtp, imap, pop3, nntp, sieve, ftp, irc, postgres (the SSLRequest), framed
     /// (the seed's length-prefixed frames) or implicit (TLS from the first byte).
     #[arg(long, env = "MOCKSERVER_DIALECT")]
     dialect: Dialect,

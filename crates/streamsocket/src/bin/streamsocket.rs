@@ -196,6 +196,8 @@ enum StartTls {
     Lmtp,
     /// IMAP STARTTLS (RFC 3501).
     Imap,
+    /// IRC STARTTLS (IRCv3 tls): CAP LS, STARTTLS, numeric 670.
+    Irc,
     /// POP3 STLS (RFC 2595).
     Pop3,
     /// NNTP STARTTLS (RFC 4642).
@@ -214,6 +216,7 @@ impl StartTls {
             Self::Smtp => Dialect::Smtp,
             Self::Lmtp => Dialect::Lmtp,
             Self::Imap => Dialect::Imap,
+            Self::Irc => Dialect::Irc,
             Self::Pop3 => Dialect::Pop3,
             Self::Nntp => Dialect::Nntp,
             Self::Sieve => Dialect::Sieve,

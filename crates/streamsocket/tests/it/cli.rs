@@ -236,6 +236,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Sieve, "sieve"),
         (Dialect::Postgres, "postgres"),
         (Dialect::Ftp, "ftp"),
+        (Dialect::Irc, "irc"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;

@@ -16,8 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::socket_for;
 
-const STARTTLS_DIALECTS: [Dialect; 8] = [
+const STARTTLS_DIALECTS: [Dialect; 9] = [
     Dialect::Ftp,
+    Dialect::Irc,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -26,8 +27,9 @@ const STARTTLS_DIALECTS: [Dialect; 8] = [
     Dialect::Sieve,
     Dialect::Framed,
 ];
-const LINE_DIALECTS: [Dialect; 7] = [
+const LINE_DIALECTS: [Dialect; 8] = [
     Dialect::Ftp,
+    Dialect::Irc,
     Dialect::Smtp,
     Dialect::Lmtp,
     Dialect::Imap,
@@ -78,7 +80,12 @@ async fn plaintext_received(server: &RunningServer) -> Vec<u8> {
 fn goodbye(dialect: Dialect) -> &'static [u8] {
     match dialect {
         // IMAP tags it ("A4 LOGOUT"); the suffix is what matters.
-        Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Pop3 | Dialect::Nntp => b"QUIT\r\n",
+        Dialect::Ftp
+        | Dialect::Irc
+        | Dialect::Smtp
+        | Dialect::Lmtp
+        | Dialect::Pop3
+        | Dialect::Nntp => b"QUIT\r\n",
         // ManageSieve's LOGOUT is untagged.
         Dialect::Sieve => b"LOGOUT\r\n",
         _ => b" LOGOUT\r\n",
