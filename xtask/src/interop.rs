@@ -7,7 +7,9 @@
 //!   binary: they must succeed on the valid scenario and fail on expired, wrong-host and
 //!   untrusted-root. `DIALECTS` says which peer speaks which dialect.
 //! - The `streamsocket` CLI against `openssl s_server -tls1_2 | -tls1_3` (and `-Verify` for
-//!   mutual TLS).
+//!   mutual TLS), and with `--starttls ftp` against a real FTP server, pyftpdlib's TLS handler
+//!   (`fixtures/peers/pyftpdlib_server.py`; skipped, with the reason, without pyftpdlib and
+//!   pyOpenSSL): the valid chain accepted, the expired one refused on its certificate.
 //! - `streamsocket-audit server` against `openssl s_server -tls1_2 | -tls1_3`, against
 //!   `-tls1 | -tls1_1` at `@SECLEVEL=0` (skipped, with the reason, when this openssl refuses
 //!   to start so), against a Python `ssl` server limited to TLS 1.2 and against `gnutls-serv`
@@ -125,6 +127,18 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 record(&mut results, name, true, outcome);
             }
         }
+    }
+    if have_pyftpdlib() {
+        for (scenario, accept) in [("valid", true), ("expired", false)] {
+            let name = format!("streamsocket --starttls ftp -> pyftpdlib {scenario}");
+            let outcome = client_against_pyftpdlib(&bin_dir, &pem_root, scenario);
+            record(&mut results, name, accept, outcome);
+        }
+    } else {
+        eprintln!(
+            "interop: pyftpdlib is missing (pip install pyftpdlib pyopenssl); the real FTP \
+             server's cases are skipped"
+        );
     }
 
     for case in server_audit_cases(&present) {
@@ -784,6 +798,82 @@ fn level_status(report: &serde_json::Value, level: &str) -> String {
         .and_then(|row| row["status"].as_str())
         .unwrap_or("missing")
         .to_owned()
+}
+
+/// Whether Python has pyftpdlib and the pyOpenSSL its TLS handler needs.
+fn have_pyftpdlib() -> bool {
+    Command::new("python3")
+        .args(["-c", "import pyftpdlib, OpenSSL"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The project's client CLI (`--starttls ftp`) against a real FTP server, pyftpdlib's
+/// `TLS_FTPHandler` (`fixtures/peers/pyftpdlib_server.py`) presenting `scenario`'s chain;
+/// accepted means the CLI succeeded with a negotiated TLS level.
+fn client_against_pyftpdlib(
+    bin_dir: &Path,
+    pem_root: &Path,
+    scenario: &str,
+) -> anyhow::Result<(bool, String)> {
+    let dir = pem_root.join("ecdsa-p256");
+    let mut server = Command::new("python3")
+        .arg(project_root().join("fixtures/peers/pyftpdlib_server.py"))
+        .arg(dir.join(scenario).join("chain.pem"))
+        .arg(dir.join(scenario).join("key.pem"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .current_dir(project_root())
+        .spawn()
+        .context("cannot start the pyftpdlib server")?;
+    let mut line = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        BufReader::new(stdout).read_line(&mut line)?;
+    }
+    let Some(port) = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse::<u16>().ok())
+    else {
+        let _ = server.kill();
+        let _ = server.wait();
+        bail!("pyftpdlib printed {line:?} instead of `listening on PORT`");
+    };
+    let result = run_peer(
+        Command::new(bin_dir.join("streamsocket"))
+            .args([
+                "connect",
+                "localhost",
+                &port.to_string(),
+                "--level",
+                "Ssl",
+                "--starttls",
+                "ftp",
+                "--json",
+                "--ca",
+            ])
+            .arg(dir.join("valid/ca.pem")),
+        b"",
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let (ok, output) = result?;
+    // A refusal counts only when the certificate refused, not a server that never spoke.
+    if !ok && !output.contains("Expired") {
+        bail!(
+            "the client failed for another reason than the certificate:{}",
+            last_lines(&output)
+        );
+    }
+    let compact = output.replace(' ', "");
+    let negotiated = ["Tls12", "Tls13"]
+        .iter()
+        .any(|level| compact.contains(&format!("\"protection_level\":\"{level}\"")));
+    Ok((ok && negotiated, output))
 }
 
 fn free_port() -> anyhow::Result<u16> {
