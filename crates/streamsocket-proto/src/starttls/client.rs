@@ -60,7 +60,8 @@ pub enum ClientEvent {
 /// in plaintext.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 pub enum ClientFailure {
-    /// The server did not advertise STARTTLS (SMTP, IMAP), STLS (POP3) or AUTH TLS (FTP).
+    /// The server did not advertise STARTTLS (SMTP, IMAP), STLS (POP3), AUTH TLS (FTP) or the
+    /// `tls` capability (IRC).
     #[error("the server does not offer STARTTLS (capabilities: {capabilities:?})")]
     NotOffered {
         /// The capabilities the server did announce.
