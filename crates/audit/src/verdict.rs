@@ -625,9 +625,35 @@ fn plaintext_finding(dialect: Dialect, transcripts: &[Transcript]) -> Option<Fin
             // Every Implicit connection is TLS from the first byte: plaintext there shows as
             // bytes that are not TLS, handled above.
             Dialect::Implicit => {}
+            Dialect::Mysql => {
+                if is_mysql_plaintext_login(&t.bytes(Phase::Plaintext)) {
+                    return Some(Finding {
+                        reason: format!(
+                            "critical: it sent its login (a HandshakeResponse41 without \
+                             CLIENT_SSL) in plaintext (connection {})",
+                            t.id
+                        ),
+                        critical: true,
+                    });
+                }
+            }
         }
     }
     other
+}
+
+/// Whether a MySQL client's first packet is a login rather than the SSLRequest: sequence 1, a
+/// payload longer than the SSLRequest's 32 bytes (the user name follows), and `CLIENT_SSL`
+/// (0x800) not among its flags.
+fn is_mysql_plaintext_login(bytes: &[u8]) -> bool {
+    match bytes {
+        [a, b, c, 1, f0, f1, ..] => {
+            let len = usize::from(*a) | usize::from(*b) << 8 | usize::from(*c) << 16;
+            let flags = u16::from(*f0) | u16::from(*f1) << 8;
+            len > 32 && flags & 0x0800 == 0
+        }
+        _ => false,
+    }
 }
 
 /// The lines a client sent, as verbs; parsing stops at `DATA` (a message follows) and at a TLS
@@ -779,7 +805,7 @@ fn capability_request(dialect: Dialect) -> &'static str {
         Dialect::Postgres => "nothing",
         Dialect::Ftp => "FEAT",
         Dialect::Irc => "CAP",
-        Dialect::Smtp | Dialect::Framed | Dialect::Implicit => "EHLO",
+        Dialect::Smtp | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => "EHLO",
     }
 }
 

@@ -286,8 +286,11 @@ pub fn greeting(dialect: Dialect, host: &str) -> String {
         Dialect::Nntp => format!("200 {host} NNTP scripted\r\n"),
         Dialect::Ftp => format!("220 {host} FTP scripted\r\n"),
         Dialect::Sieve => sieve_greeting(host, false),
-        // IRC and PostgreSQL have no greeting: the client speaks first.
-        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
+        // IRC and PostgreSQL have no greeting: the client speaks first; MySQL's is a binary
+        // packet, not scripted here.
+        Dialect::Irc | Dialect::Postgres | Dialect::Mysql | Dialect::Framed | Dialect::Implicit => {
+            String::new()
+        }
     }
 }
 
@@ -812,7 +815,9 @@ pub fn positive(dialect: Dialect, line: &str) -> bool {
         Dialect::Pop3 => line.starts_with("+OK"),
         Dialect::Imap => line.split(' ').nth(1) == Some("OK"),
         Dialect::Sieve => line.starts_with("OK"),
-        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Irc | Dialect::Postgres | Dialect::Mysql | Dialect::Framed | Dialect::Implicit => {
+            false
+        }
     }
 }
 
@@ -824,7 +829,9 @@ pub fn harmless(dialect: Dialect) -> &'static [u8] {
         Dialect::Imap => b"A5 NOOP\r\n",
         Dialect::Pop3 => b"CAPA\r\n",
         Dialect::Nntp => b"MODE READER\r\n",
-        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Irc | Dialect::Postgres | Dialect::Mysql | Dialect::Framed | Dialect::Implicit => {
+            b""
+        }
     }
 }
 
@@ -837,7 +844,9 @@ pub fn closing(dialect: Dialect) -> &'static str {
         Dialect::Pop3 => "-ERR",
         Dialect::Nntp => "400 ",
         Dialect::Sieve => "BYE ",
-        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => "",
+        Dialect::Irc | Dialect::Postgres | Dialect::Mysql | Dialect::Framed | Dialect::Implicit => {
+            ""
+        }
     }
 }
 
@@ -851,7 +860,9 @@ pub fn negative(dialect: Dialect, line: &str) -> bool {
         Dialect::Imap => matches!(line.split(' ').nth(1), Some("NO" | "BAD")),
         Dialect::Pop3 => line.starts_with("-ERR"),
         Dialect::Sieve => line.starts_with("NO"),
-        Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Irc | Dialect::Postgres | Dialect::Mysql | Dialect::Framed | Dialect::Implicit => {
+            false
+        }
     }
 }
 
@@ -863,9 +874,11 @@ pub fn quit(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Nntp => (b"QUIT\r\n", "205 "),
         Dialect::Sieve => (b"LOGOUT\r\n", "OK"),
         Dialect::Irc => (b"QUIT\r\n", "ERROR"),
-        Dialect::Pop3 | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
-            (b"QUIT\r\n", "+OK")
-        }
+        Dialect::Pop3
+        | Dialect::Postgres
+        | Dialect::Mysql
+        | Dialect::Framed
+        | Dialect::Implicit => (b"QUIT\r\n", "+OK"),
     }
 }
 

@@ -165,8 +165,12 @@ pub fn applies(behaviour: Behaviour, dialect: Dialect) -> bool {
         | Behaviour::LegacyServerHello(_) => true,
         Behaviour::StartTlsRefused(refusal) => refusal.applies_to(dialect),
         // PostgreSQL advertises nothing: its refusal, `N`, is `StartTlsRefused(Temporary)`.
-        Behaviour::StartTlsNotAdvertised => line,
-        Behaviour::TlsRequired | Behaviour::ResponseInjection => dialect.has_go_ahead(),
+        // MySQL: a greeting without CLIENT_SSL, ERR 3159 to a plaintext login, and bytes
+        // planted after the SSLRequest.
+        Behaviour::StartTlsNotAdvertised => line || dialect == Dialect::Mysql,
+        Behaviour::TlsRequired | Behaviour::ResponseInjection => {
+            dialect.has_go_ahead() || dialect == Dialect::Mysql
+        }
         Behaviour::Preauth => dialect == Dialect::Imap,
     }
 }

@@ -98,6 +98,9 @@ pub fn injected_response(dialect: Dialect) -> Vec<u8> {
         // AuthenticationOk and ReadyForQuery: a login nobody made.
         Dialect::Postgres => b"R\x00\x00\x00\x08\x00\x00\x00\x00Z\x00\x00\x00\x05I".to_vec(),
         Dialect::Framed | Dialect::Implicit => b"\x00\x00\x00\x08INJECTED".to_vec(),
+        // An OK packet at sequence 2, as if the login had succeeded, planted after the
+        // SSLRequest where the client expects its ServerHello.
+        Dialect::Mysql => b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00".to_vec(),
     }
 }
 
@@ -327,7 +330,9 @@ impl Session {
             | Behaviour::TlsRequired => {}
         }
         let config = &self.shared.config;
-        if config.dialect.has_go_ahead() && config.injection_policy == InjectionPolicy::Vulnerable {
+        if (config.dialect.has_go_ahead() || config.dialect == Dialect::Mysql)
+            && config.injection_policy == InjectionPolicy::Vulnerable
+        {
             prefix = self
                 .read_until_handshake(&mut stream, prefix, deadline)
                 .await;

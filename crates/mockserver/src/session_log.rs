@@ -316,12 +316,14 @@ pub fn read(input: impl BufRead) -> Result<Vec<SessionRecord>, ReadError> {
 
 impl Plaintext {
     /// Splits what arrived before TLS into commands: frames for `Framed`, startup packets for
-    /// `Postgres`, lines otherwise.
+    /// `Postgres`, MySQL packets (header included, so that the sequence id shows) for `Mysql`,
+    /// lines otherwise.
     /// `kept` is what the transcript kept of it, `bytes` how many arrived in all.
     pub(crate) fn of(dialect: Dialect, kept: &[u8], bytes: u64) -> Self {
         let pieces: Vec<&[u8]> = match dialect {
             Dialect::Framed => frames(kept),
-            Dialect::Postgres => packets(kept),
+            Dialect::Postgres => startup_packets(kept),
+            Dialect::Mysql => mysql_packets(kept),
             Dialect::Ftp
             | Dialect::Imap
             | Dialect::Irc
@@ -371,7 +373,7 @@ fn frames(mut bytes: &[u8]) -> Vec<&[u8]> {
 
 /// PostgreSQL's startup packets (an Int32 length that counts itself), whole; a truncated or
 /// impossible one is kept with everything after it.
-fn packets(mut bytes: &[u8]) -> Vec<&[u8]> {
+fn startup_packets(mut bytes: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let len = bytes
@@ -380,6 +382,22 @@ fn packets(mut bytes: &[u8]) -> Vec<&[u8]> {
             .filter(|len| (4..=bytes.len()).contains(len))
             .unwrap_or(bytes.len());
         let (packet, next) = bytes.split_at(len);
+        out.push(packet);
+        bytes = next;
+    }
+    out
+}
+
+/// MySQL packets (3-byte little-endian length, sequence id, payload), each with its header; an
+/// incomplete tail is a packet too.
+fn mysql_packets(mut bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let declared = match bytes {
+            [a, b, c, _, ..] => usize::from(*a) | usize::from(*b) << 8 | usize::from(*c) << 16,
+            _ => usize::MAX,
+        };
+        let (packet, next) = bytes.split_at(declared.saturating_add(4).min(bytes.len()));
         out.push(packet);
         bytes = next;
     }

@@ -231,7 +231,8 @@ impl SessionEnd {
                 | CloseReason::Eof
                 | CloseReason::TlsPrefixTooLong
                 | CloseReason::InvalidUtf8Frame
-                | CloseReason::Fatal => None,
+                | CloseReason::Fatal
+                | CloseReason::HandshakeRejected => None,
             },
             Self::Behaviour(_)
             | Self::LegacyAnswer(_)

@@ -29,9 +29,10 @@
 //!   validated for, without resolving anything.
 //! - [`reply`]: what a server sent where TLS was expected (a plaintext greeting, an HTTP
 //!   response, an echo), recognised so that the error names the fix.
-//! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Implicit`) as client and
-//!   server state machines, a bounded line reader, and [`starttls::run_in_memory`], which drives
-//!   a client machine against a server machine without I/O.
+//! - [`starttls`]: the dialects (`Framed`, `Smtp`, `Imap`, `Pop3`, `Mysql`, `Implicit`, ...)
+//!   as client and server state machines, a bounded line reader, and
+//!   [`starttls::run_in_memory`], which drives a client machine against a server machine
+//!   without I/O.
 //!
 //! ```
 //! use streamsocket_proto::level::{decide, Operation, Permit, ProtectionLevel, VersionSet};

@@ -618,7 +618,8 @@ pub fn alert_record(version: u16, fatal: bool, description: Alert) -> Vec<u8> {
 /// The command a STARTTLS probe pipelines after STARTTLS (or writes just before its
 /// ClientHello): harmless and answered by every server of the dialect, so that an answer inside
 /// TLS proves the plaintext bytes were processed as if protected (CVE-2011-0411 class). `None`
-/// for `Framed` and `Implicit`, which have no plaintext command to inject.
+/// for `Framed`, `Implicit` and `Mysql`, which have no plaintext command to inject (a MySQL
+/// command is valid only after a login).
 pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
         // RFC 959 section 5.1: NOOP is in every FTP server's minimum implementation.
@@ -630,7 +631,7 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
         Dialect::Irc => Some(b"PING :streamsocket\r\n"),
         // NOOP with a tag string, which the answer must carry back (RFC 5804 section 2.14).
         Dialect::Sieve => Some(SIEVE_INJECTED),
-        Dialect::Framed | Dialect::Implicit => None,
+        Dialect::Framed | Dialect::Implicit | Dialect::Mysql => None,
         // Not yet: what PostgreSQL would answer (AuthenticationOk, an ErrorResponse) is a typed
         // message, not the line `answers_injected` looks for.
         Dialect::Postgres => None,
@@ -639,7 +640,8 @@ pub fn injected_command(dialect: Dialect) -> Option<&'static [u8]> {
 
 /// The STARTTLS command a probe sends a second time, inside TLS: a server that reset its
 /// session refuses it (RFC 3207 section 4.2, RFC 3501 section 6.2.1, RFC 2595 section 4).
-/// `None` for `Framed` and `Implicit`.
+/// `None` for `Framed`, `Implicit` and `Mysql` (whose SSLRequest is valid only as the first
+/// packet).
 pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
     match dialect {
         Dialect::Smtp | Dialect::Lmtp | Dialect::Nntp | Dialect::Sieve => Some(b"STARTTLS\r\n"),
@@ -649,7 +651,7 @@ pub fn starttls_command(dialect: Dialect) -> Option<&'static [u8]> {
         Dialect::Pop3 => Some(b"STLS\r\n"),
         // A second SSLRequest: a server answers it with a FATAL ErrorResponse inside TLS.
         Dialect::Postgres => Some(&crate::starttls::client::SSL_REQUEST),
-        Dialect::Framed | Dialect::Implicit => None,
+        Dialect::Framed | Dialect::Implicit | Dialect::Mysql => None,
     }
 }
 
@@ -702,7 +704,9 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
             Dialect::Sieve => {
                 return Some(upper.starts_with(b"OK") && matches!(upper.get(2), None | Some(b' ')));
             }
-            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => return Some(false),
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {
+                return Some(false);
+            }
         }
     }
     None
@@ -710,7 +714,7 @@ pub fn starttls_accepted(dialect: Dialect, answer: &[u8]) -> Option<bool> {
 
 /// The dialect a port speaks by convention, for an audit not told otherwise: SMTP on 25, 587
 /// and 2525 (a common unprivileged submission port), IMAP on 143, POP3 on 110, NNTP on 119,
-/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, FTP on 21, IRC on 6667, and implicit TLS anywhere else (465, 993, 995, 563, 443, 990, ...).
+/// ManageSieve on 4190 (RFC 5804 section 1.8), PostgreSQL on 5432, MySQL on 3306, FTP on 21, IRC on 6667, and implicit TLS anywhere else (465, 993, 995, 563, 443, 990, ...).
 pub fn default_dialect(port: u16) -> Dialect {
     match port {
         21 => Dialect::Ftp,
@@ -719,6 +723,7 @@ pub fn default_dialect(port: u16) -> Dialect {
         143 => Dialect::Imap,
         110 => Dialect::Pop3,
         119 => Dialect::Nntp,
+        3306 => Dialect::Mysql,
         4190 => Dialect::Sieve,
         5432 => Dialect::Postgres,
         _ => Dialect::Implicit,
@@ -754,7 +759,10 @@ pub fn auth_offered(dialect: Dialect, capabilities: &[String]) -> bool {
         // FEAT lists no login: USER and PASS are RFC 959's own and always there, so the list
         // cannot tell (only the server's answer to USER could); PostgreSQL advertises nothing
         // before TLS.
-        Dialect::Ftp | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        // A greeting's flags say nothing of whether a plaintext login would be accepted.
+        Dialect::Ftp | Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {
+            false
+        }
     }
 }
 
@@ -768,7 +776,7 @@ pub fn offers_starttls(dialect: Dialect, capabilities: &[String]) -> bool {
         Dialect::Pop3 => has_capability(capabilities, "STLS"),
         Dialect::Ftp => offers_auth_tls(capabilities),
         Dialect::Irc => offers_tls(capabilities),
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => false,
     }
 }
 

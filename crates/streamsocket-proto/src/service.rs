@@ -27,6 +27,7 @@ pub const SERVICES: &[(&str, u16)] = &[
     ("imaps", 993),
     ("ldap", 389),
     ("ldaps", 636),
+    ("mysql", 3306),
     ("pop3", 110),
     ("pop3s", 995),
     ("postgresql", 5432),

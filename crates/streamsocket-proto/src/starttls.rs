@@ -13,6 +13,7 @@
 //! | `Imap` (RFC 3501, 2595) | `* OK [CAPABILITY ..]`, `A1 CAPABILITY`, `A2 STARTTLS`, `A2 OK` | `A3 CAPABILITY` |
 //! | `Pop3` (RFC 2595) | `+OK`, `CAPA` (dot-terminated, lists `STLS`), `STLS`, `+OK` | `CAPA` again |
 //! | `Lmtp` (RFC 2033) | as SMTP, with `LHLO` for `EHLO` | `LHLO` again |
+//! | `Mysql` (SSLRequest) | HandshakeV10 greeting with `CLIENT_SSL`, the client's 32-byte SSLRequest, then its ClientHello at once (no go-ahead) | nothing: the HandshakeResponse41 is the application's |
 //! | `Nntp` (RFC 4642) | `200`/`201`, `CAPABILITIES` (`101`, dot-terminated, lists `STARTTLS`), `STARTTLS`, `382` | `CAPABILITIES` again |
 //! | `Postgres` (protocol 3.0) | the client's 8-byte `SSLRequest`, one byte `S` (`N` refuses); the server also takes PostgreSQL 17's direct TLS (a ClientHello first, ALPN `postgresql`) | nothing: the client is ready at once |
 //! | `Irc` (IRCv3 `tls`) | the client first: `CAP LS 302` (lists `tls`), `STARTTLS`, numeric `670` | `CAP LS 302` again |
@@ -21,8 +22,9 @@
 //!
 //! # The upgrade invariant
 //!
-//! When the go-ahead is given (client: the `220`/`OK`/`+OK`, or PostgreSQL's `S`, is read;
-//! server: the STARTTLS command or the SSLRequest is read), bytes already buffered are never handed on as protocol data. The client
+//! When the go-ahead is given (client: the `220`/`OK`/`+OK` or PostgreSQL's `S` is read, or
+//! MySQL's greeting, which is all the client waits for; server: the STARTTLS command or the
+//! SSLRequest is read), bytes already buffered are never handed on as protocol data. The client
 //! fails with [`ClientFailure::PlaintextAfterGoAhead`]; the server applies its
 //! [`InjectionPolicy`]. After the upgrade both sides forget everything learnt in plaintext.
 //! A client never goes on in plaintext: after any failure it emits nothing but an optional
@@ -52,11 +54,13 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod client;
 mod ehlo;
 mod line;
+mod mysql;
 mod server;
 
 pub use client::{ClientEvent, ClientFailure, ClientMachine, ClientSettings};
 pub use ehlo::{EhloName, InvalidEhloName};
 pub use line::{Line, LineReader, LineTooLong};
+pub use mysql::MAX_MYSQL_PACKET_LEN;
 pub use server::{
     CloseReason, InjectionPolicy, MAX_MAIL_LEN, MAX_RECIPIENTS, MAX_STARTUP_PACKET, MAX_TLS_PREFIX,
     POSTGRES_ALPN, Refusal, ServerBehaviour, ServerEvent, ServerMachine, ServerSettings,
@@ -85,6 +89,9 @@ pub enum Dialect {
     Irc,
     /// LMTP STARTTLS (RFC 2033, with RFC 3207's STARTTLS): SMTP's exchange with `LHLO`.
     Lmtp,
+    /// MySQL's SSL request packet (the client/server protocol's `Protocol::SSLRequest` after
+    /// the `HandshakeV10` greeting), named `mysql` as openssl's `-starttls` names it.
+    Mysql,
     /// NNTP STARTTLS (RFC 4642, over RFC 3977).
     Nntp,
     /// POP3 STLS (RFC 2595).
@@ -100,13 +107,14 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, alphabetically.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Framed,
         Self::Ftp,
         Self::Imap,
         Self::Implicit,
         Self::Irc,
         Self::Lmtp,
+        Self::Mysql,
         Self::Nntp,
         Self::Pop3,
         Self::Postgres,
@@ -123,6 +131,7 @@ impl Dialect {
             Self::Implicit => "implicit",
             Self::Irc => "irc",
             Self::Lmtp => "lmtp",
+            Self::Mysql => "mysql",
             Self::Nntp => "nntp",
             Self::Pop3 => "pop3",
             Self::Postgres => "postgres",
@@ -184,7 +193,7 @@ impl FromStr for Dialect {
 /// A string that names no dialect.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[error(
-    "unknown dialect {0:?} (expected framed, ftp, imap, implicit, irc, lmtp, nntp, pop3, postgres, sieve or smtp)"
+    "unknown dialect {0:?} (expected framed, ftp, imap, implicit, irc, lmtp, mysql, nntp, pop3, postgres, sieve or smtp)"
 )]
 pub struct ParseDialectError(String);
 
@@ -253,9 +262,9 @@ impl InMemoryOutcome {
 
 /// Drives a client machine against a server machine in memory: until the go-ahead (or a
 /// failure), through a simulated TLS establishment (`handle_tls_established` on both sides; for
-/// `Framed` and `Implicit` the server is first fed [`SIMULATED_CLIENT_HELLO`]), and then until
-/// the client is ready or nothing moves any more. A failed client's QUIT or LOGOUT is delivered;
-/// a closing server's close reaches the client as end of file.
+/// `Framed`, `Implicit` and `Mysql` the server is first fed [`SIMULATED_CLIENT_HELLO`]), and
+/// then until the client is ready or nothing moves any more. A failed client's QUIT or LOGOUT
+/// is delivered; a closing server's close reaches the client as end of file.
 pub fn run_in_memory(
     dialect: Dialect,
     client: ClientSettings,
@@ -281,7 +290,7 @@ pub fn run_in_memory_with(
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
         Dialect::Postgres => &client::SSL_REQUEST,
-        Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Framed | Dialect::Implicit | Dialect::Mysql => b"",
     };
     let (mut client_go, mut server_go) = (false, false);
     let (mut client_failed, mut server_closed, mut client_eof) = (false, false, false);
@@ -339,7 +348,8 @@ pub fn run_in_memory_with(
             continue;
         }
         if client_go && !client_failed && !hello_sent && !dialect.has_go_ahead() && !server_closed {
-            // The client's handshake begins: a Framed server recognises it by the 0x16 byte.
+            // The client's handshake begins: a Framed server recognises it by the 0x16 byte, a
+            // MySQL server takes it as what follows the SSLRequest.
             hello_sent = true;
             server.handle_input(SIMULATED_CLIENT_HELLO);
             continue;

@@ -121,7 +121,16 @@ where
         if let Some(event) = machine.poll_event() {
             return match event {
                 ClientEvent::Ready { capabilities } => Ok(capabilities),
-                ClientEvent::StartTls => Err(Step::StartTls),
+                ClientEvent::StartTls => {
+                    // MySQL's SSLRequest goes out with the go-ahead: it is written first.
+                    while let Some(bytes) = machine.poll_transmit() {
+                        io.write_all(&bytes)
+                            .await
+                            .map_err(|err| Step::Broken(err.into()))?;
+                        io.flush().await.map_err(|err| Step::Broken(err.into()))?;
+                    }
+                    Err(Step::StartTls)
+                }
                 ClientEvent::Failed(failure) => {
                     Err(Step::Failed(failure_error(dialect, failure, side)))
                 }

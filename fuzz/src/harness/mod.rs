@@ -12,7 +12,7 @@
 //! `frame` (the frame codec, with the `Framed` server beside it), `hello` (the ClientHello
 //! parser and its JA4 fingerprint), `pin` (the public-key pin parser), `probe` (the classifier of a server's answer to a
 //! hand-built hello), `client` and `server` (the
-//! line dialects' machines), `postgres` (PostgreSQL's machines), `service` (host and service parsing); `script` is the input layout the
+//! line dialects' machines), `postgres` (PostgreSQL's machines), `mysql` (the MySQL machines, whose bytes are packets), `service` (host and service parsing); `script` is the input layout the
 //! machine targets share.
 
 mod chain;
@@ -20,6 +20,7 @@ mod client;
 mod frame;
 mod hello;
 mod line;
+mod mysql;
 mod pin;
 mod postgres;
 mod probe;
@@ -35,6 +36,7 @@ pub use self::client::{
 pub use self::frame::frame_decoder;
 pub use self::hello::hello_parser;
 pub use self::line::line_reader;
+pub use self::mysql::{mysql_client, mysql_server};
 pub use self::pin::pin_parser;
 pub use self::postgres::{postgres_client, postgres_server};
 pub use self::probe::probe_reply;
@@ -65,6 +67,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("line_reader", line_reader),
     ("lmtp_client", lmtp_client),
     ("lmtp_server", lmtp_server),
+    ("mysql_client", mysql_client),
+    ("mysql_server", mysql_server),
     ("nntp_client", nntp_client),
     ("nntp_server", nntp_server),
     ("pin_parser", pin_parser),

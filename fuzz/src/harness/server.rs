@@ -483,7 +483,8 @@ fn has_error_reply(dialect: Dialect, sent: &[u8]) -> bool {
                 || numeric == "691"
                 || (numeric.len() == 3 && matches!(numeric.as_bytes().first(), Some(b'4' | b'5')))
         }
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        // MySQL's binary server has its own oracle (`mysql.rs`).
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => false,
     })
 }
 
@@ -507,7 +508,7 @@ fn reference_server(
         Dialect::Irc => b"STARTTLS\r\n",
         Dialect::Framed => &[0x16],
         Dialect::Postgres => &[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
-        Dialect::Implicit => b"",
+        Dialect::Implicit | Dialect::Mysql => b"",
     };
     machine.handle_input(honest);
     while machine.poll_transmit().is_some() {}

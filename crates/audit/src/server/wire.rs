@@ -203,7 +203,8 @@ fn is_starttls_command(dialect: Dialect, bytes: &[u8]) -> bool {
         Dialect::Postgres => bytes == [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F],
         Dialect::Ftp => upper == b"AUTH TLS\r\n",
         Dialect::Irc => upper == b"STARTTLS\r\n",
-        Dialect::Framed | Dialect::Implicit => false,
+        // The SSLRequest is never answered before the handshake: nothing to refuse.
+        Dialect::Framed | Dialect::Implicit | Dialect::Mysql => false,
     }
 }
 

@@ -102,8 +102,13 @@ f.prot_p()
 f.quit()
 "#
         }
-        // The standard library has no ManageSieve, IRC or PostgreSQL client.
-        Dialect::Sieve | Dialect::Irc | Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
+        // The standard library has no ManageSieve, IRC, PostgreSQL or MySQL client.
+        Dialect::Sieve
+        | Dialect::Irc
+        | Dialect::Postgres
+        | Dialect::Mysql
+        | Dialect::Framed
+        | Dialect::Implicit => {
             unreachable!("no python library speaks {dialect}")
         }
     };

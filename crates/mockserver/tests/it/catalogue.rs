@@ -32,6 +32,25 @@ enum Outcome {
 async fn run_client(entry: &Entry, server: &testing::RunningServer) -> Outcome {
     let d = entry.dialect;
     let mut tcp = connect(server.addr()).await;
+    if d == Dialect::Mysql {
+        let (seq, payload) = mysql_packet(&mut tcp).await;
+        assert_eq!(seq, 0, "{}", entry.name);
+        // An ERR packet, or no HandshakeV10 at all, is no invitation to TLS.
+        if payload.first() != Some(&10) {
+            return Outcome::Failed(ErrorClass::StartTlsRefused);
+        }
+        // The lower capability flags follow the NUL-terminated version, 4 + 8 bytes and a
+        // filler; CLIENT_SSL is 0x0800.
+        let nul = payload.iter().position(|&b| b == 0).unwrap();
+        if payload[nul + 1 + 4 + 8 + 1 + 1] & 0x08 == 0 {
+            return Outcome::Failed(ErrorClass::StartTlsNotOffered);
+        }
+        let mut extra = [0u8; 64];
+        if tcp.try_read(&mut extra).is_ok_and(|n| n > 0) {
+            return Outcome::Failed(ErrorClass::PlaintextAfterGoAhead);
+        }
+        tcp.write_all(&mysql_request(1, false)).await.unwrap();
+    }
     if d.is_line_based() {
         let hello = greeting(d, &mut tcp).await;
         if hello.first().is_some_and(|l| l.starts_with("* PREAUTH")) {
@@ -116,6 +135,12 @@ async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServe
             stream.read_exact(&mut reply).await.unwrap();
             assert_eq!(reply, *b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I", "{}", entry.name);
         }
+        Dialect::Mysql => {
+            // The HandshakeResponse41 at sequence 2; the mock's OK comes at 3.
+            stream.write_all(&mysql_request(2, true)).await.unwrap();
+            let (seq, payload) = mysql_packet(&mut stream).await;
+            assert_eq!((seq, payload.first()), (3, Some(&0)), "{}", entry.name);
+        }
         d => {
             if d == Dialect::Sieve {
                 // RFC 5804 section 2.2: the capabilities again, unasked, without STARTTLS.
@@ -128,6 +153,30 @@ async fn handshake(entry: &Entry, tcp: TcpStream, server: &testing::RunningServe
         }
     }
     Outcome::Succeeded
+}
+
+/// One MySQL packet: its sequence id and payload (at most 1 KiB here).
+async fn mysql_packet(io: &mut (impl tokio::io::AsyncRead + Unpin)) -> (u8, Vec<u8>) {
+    let mut header = [0u8; 4];
+    io.read_exact(&mut header).await.unwrap();
+    let len = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
+    assert!(len <= 1024, "packet of {len} bytes");
+    let mut payload = vec![0u8; len];
+    io.read_exact(&mut payload).await.unwrap();
+    (header[3], payload)
+}
+
+/// The SSLRequest (flags with CLIENT_SSL and CLIENT_PROTOCOL_41, 16 MiB, charset 33, 23 zero
+/// bytes) at sequence `seq`, followed by a user name and an empty auth response when `login`.
+fn mysql_request(seq: u8, login: bool) -> Vec<u8> {
+    let mut payload = vec![0x85, 0xae, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x01, 0x21];
+    payload.extend_from_slice(&[0; 23]);
+    if login {
+        payload.extend_from_slice(b"u\0\0");
+    }
+    let mut packet = vec![payload.len() as u8, 0, 0, seq];
+    packet.extend_from_slice(&payload);
+    packet
 }
 
 #[tokio::test(start_paused = true)]

@@ -851,6 +851,7 @@ fn ports_name_their_conventional_dialect() {
         (21, Dialect::Ftp),
         (6667, Dialect::Irc),
         (119, Dialect::Nntp),
+        (3306, Dialect::Mysql),
         (4190, Dialect::Sieve),
         (5432, Dialect::Postgres),
         (465, Dialect::Implicit),

@@ -6,12 +6,14 @@ mod ftp;
 mod irc;
 pub(crate) use ftp::offers_auth_tls;
 pub(crate) use irc::offers_tls;
+mod mysql;
 mod nntp;
 mod postgres;
 mod sieve;
 
 use super::ehlo::EhloName;
 use super::line::{Line, LineReader};
+use super::mysql::{MAX_MYSQL_PACKET_LEN, PacketReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect, MAX_REPLY_LINES};
 use crate::reply::looks_like_tls;
 
@@ -44,7 +46,9 @@ impl Default for ClientSettings {
 /// What a [`ClientMachine`] tells its driver.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum ClientEvent {
-    /// The go-ahead was read and nothing else is buffered: begin the TLS handshake now.
+    /// The go-ahead was read and nothing else is buffered: write what `poll_transmit` holds
+    /// (MySQL's SSLRequest, which asks for TLS without waiting for an answer; the other dialects
+    /// have nothing pending), then begin the TLS handshake.
     StartTls,
     /// After TLS: the fresh capability list is complete (`Framed`, `Implicit`: at once, empty).
     /// The machine is finished; the connection belongs to the application.
@@ -60,15 +64,16 @@ pub enum ClientEvent {
 /// in plaintext.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 pub enum ClientFailure {
-    /// The server did not advertise STARTTLS (SMTP, IMAP), STLS (POP3), AUTH TLS (FTP) or the
-    /// `tls` capability (IRC).
+    /// The server did not advertise STARTTLS (SMTP, IMAP), STLS (POP3), AUTH TLS (FTP), the
+    /// `tls` capability (IRC) or `CLIENT_SSL` (MySQL, whose capabilities are then the names of
+    /// the greeting's flags).
     #[error("the server does not offer STARTTLS (capabilities: {capabilities:?})")]
     NotOffered {
         /// The capabilities the server did announce.
         capabilities: Vec<String>,
     },
     /// The server refused: a 4xx/5xx SMTP reply, IMAP NO or BAD, POP3 -ERR, an FTP reply to
-    /// AUTH TLS other than 234.
+    /// AUTH TLS other than 234, a MySQL ERR packet instead of the greeting.
     #[error("the server refused: {reply}")]
     Refused {
         /// The reply line(s), joined with `\n`.
@@ -132,6 +137,8 @@ pub struct ClientMachine {
     dialect: Dialect,
     config: ClientSettings,
     reader: LineReader,
+    /// MySQL: the greeting packet being read.
+    packets: PacketReader,
     phase: Phase,
     /// Lines of a multi-line reply or list being collected.
     pending: Vec<String>,
@@ -165,6 +172,7 @@ impl ClientMachine {
         let mut machine = Self {
             dialect,
             reader: LineReader::new(config.max_line_len),
+            packets: PacketReader::new(MAX_MYSQL_PACKET_LEN),
             config,
             phase: Phase::Greeting,
             pending: Vec::new(),
@@ -174,9 +182,10 @@ impl ClientMachine {
             events: VecDeque::new(),
             leftover: Vec::new(),
         };
+        // MySQL is binary but waits for the server's greeting, as the line dialects do.
         if dialect == Dialect::Postgres {
             machine.postgres_start();
-        } else if !dialect.is_line_based() {
+        } else if !dialect.is_line_based() && dialect != Dialect::Mysql {
             machine.phase = Phase::AwaitingTls;
             machine.events.push_back(ClientEvent::StartTls);
         }
@@ -198,6 +207,10 @@ impl ClientMachine {
     /// later) are not the machine's: they are kept for the application, see
     /// [`take_leftover`](Self::take_leftover). After [`ClientEvent::Failed`] input is ignored.
     pub fn handle_input(&mut self, data: &[u8]) {
+        if self.dialect == Dialect::Mysql {
+            self.mysql_input(data);
+            return;
+        }
         let mut rest = data;
         while !rest.is_empty() {
             match self.phase {
@@ -286,11 +299,13 @@ impl ClientMachine {
             }
         }
         self.reader.clear();
+        self.packets.clear();
         self.pending.clear();
         self.in_list = false;
         self.capabilities.clear();
         match self.dialect {
-            Dialect::Framed | Dialect::Implicit => {
+            // MySQL: the HandshakeResponse41 that follows inside TLS is the application's.
+            Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {
                 self.phase = Phase::Ready;
                 self.events.push_back(ClientEvent::Ready {
                     capabilities: Vec::new(),
@@ -364,6 +379,7 @@ impl ClientMachine {
         // Nothing queued before the failure may leave: only the goodbye.
         self.outbox.clear();
         self.reader.clear();
+        self.packets.clear();
         self.pending.clear();
         if say_goodbye && self.config.quit_on_failure {
             match self.dialect {
@@ -379,7 +395,8 @@ impl ClientMachine {
                 Dialect::Sieve => self.send("LOGOUT"),
                 // Terminate exists only after a StartupMessage: before one, the client closes.
                 Dialect::Postgres => {}
-                Dialect::Framed | Dialect::Implicit => {}
+                // MySQL's connection phase has no goodbye: the client just closes.
+                Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {}
             }
         }
         self.events.push_back(ClientEvent::Failed(failure));
@@ -415,7 +432,7 @@ impl ClientMachine {
             Dialect::Sieve => self.sieve_line(text, rest),
             Dialect::Ftp => self.ftp_line(text, rest),
             Dialect::Irc => self.irc_line(text, rest),
-            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {}
         }
     }
 

@@ -7,11 +7,13 @@ use super::line::{Line, LineReader};
 mod ftp;
 mod imap;
 mod irc;
+mod mysql;
 mod nntp;
 mod pop3;
 mod postgres;
 mod sieve;
 mod smtp;
+use super::mysql::{MAX_MYSQL_PACKET_LEN, PacketReader};
 use super::{DEFAULT_MAX_LINE_LEN, Dialect};
 use crate::codec::{DEFAULT_MAX_FRAME_LEN, FRAME_LEN_CEILING, FrameCodec, FrameError};
 
@@ -49,17 +51,20 @@ pub enum ServerBehaviour {
     /// Advertises and accepts STARTTLS.
     #[default]
     Honest,
-    /// Does not advertise STARTTLS and answers it as an unknown command.
+    /// Does not advertise STARTTLS and answers it as an unknown command (MySQL: the greeting
+    /// lacks `CLIENT_SSL`, and an SSLRequest is a bad handshake).
     StartTlsNotAdvertised,
     /// Advertises STARTTLS but answers it with this refusal.
     StartTlsRefused(Refusal),
     /// Accepts STARTTLS and refuses everything but the upgrade and the session basics in
-    /// plaintext (SMTP 530, IMAP NO and LOGINDISABLED, POP3 -ERR).
+    /// plaintext (SMTP 530, IMAP NO and LOGINDISABLED, POP3 -ERR, MySQL's ERR 3159 to a
+    /// plaintext login).
     TlsRequired,
     /// Accepts STARTTLS and appends these bytes after the go-ahead in the same write (response
-    /// injection; `Framed`: when the ClientHello starts; `Implicit`: before TLS). ManageSieve:
-    /// the capabilities owed inside TLS are withheld, so that only the planted bytes could
-    /// prompt a client to speak first there.
+    /// injection; `Framed`: when the ClientHello starts; `Mysql`: after the greeting, which is
+    /// all its client waits for; `Implicit`: before TLS). ManageSieve: the capabilities owed
+    /// inside TLS are withheld, so that only the planted bytes could prompt a client to speak
+    /// first there.
     ResponseInjection(Vec<u8>),
     /// IMAP: greets with PREAUTH (STARTTLS is then not allowed). Other dialects: as `Honest`.
     Preauth,
@@ -71,7 +76,8 @@ pub enum ServerBehaviour {
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum Refusal {
     /// SMTP `454` (RFC 3207: "TLS not available due to temporary reason"), IMAP `NO`, POP3
-    /// `-ERR`.
+    /// `-ERR`; MySQL has no answer to an SSLRequest but the handshake, so its server refuses
+    /// with an ERR packet for greeting (1040, too many connections).
     #[default]
     Temporary,
     /// The command is refused as malformed: SMTP `501` (RFC 3207's answer to a STARTTLS with
@@ -80,7 +86,7 @@ pub enum Refusal {
     /// SMTP `554`, refused for good. SMTP only: IMAP and POP3 have no separate permanent code.
     Permanent,
     /// A line with no reply code, tag or status indicator: what a client that only looks for an
-    /// error code might take for a go-ahead.
+    /// error code might take for a go-ahead (MySQL: a greeting packet of no protocol version).
     Nonsense,
 }
 
@@ -96,7 +102,7 @@ impl Refusal {
     /// Whether `dialect` has this refusal as an answer of its own (STARTTLS dialects only).
     pub fn applies_to(self, dialect: Dialect) -> bool {
         match self {
-            Self::Temporary | Self::Nonsense => dialect.has_go_ahead(),
+            Self::Temporary | Self::Nonsense => dialect.has_go_ahead() || dialect == Dialect::Mysql,
             Self::Syntax => matches!(
                 dialect,
                 Dialect::Ftp | Dialect::Smtp | Dialect::Lmtp | Dialect::Imap | Dialect::Nntp
@@ -166,7 +172,8 @@ impl Refusal {
                 | Dialect::Sieve,
                 Self::Nonsense,
             ) => "Ready when you are".to_owned(),
-            (Dialect::Framed | Dialect::Implicit, _) => return None,
+            // MySQL refuses with its greeting (`server/mysql.rs`), never with a line.
+            (Dialect::Framed | Dialect::Implicit | Dialect::Mysql, _) => return None,
         };
         Some(line)
     }
@@ -262,11 +269,14 @@ pub enum CloseReason {
     /// packet, a plaintext StartupMessage where TLS is required, an unknown message type), or
     /// a direct TLS connection without the ALPN protocol `postgresql` was closed.
     Fatal,
+    /// MySQL: the connection phase ended in an ERR packet (a refusing greeting, a packet out
+    /// of order, a bad handshake, a plaintext login to a server that requires TLS).
+    HandshakeRejected,
 }
 
 impl CloseReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Quit,
         Self::TooManyErrors,
         Self::LineTooLong,
@@ -276,6 +286,7 @@ impl CloseReason {
         Self::TlsPrefixTooLong,
         Self::InvalidUtf8Frame,
         Self::Fatal,
+        Self::HandshakeRejected,
     ];
 
     /// The reason of a [`name`](Self::name), for readers of logs that serialise it.
@@ -295,6 +306,7 @@ impl CloseReason {
             Self::TlsPrefixTooLong => "tls-prefix-too-long",
             Self::InvalidUtf8Frame => "invalid-utf8-frame",
             Self::Fatal => "fatal",
+            Self::HandshakeRejected => "handshake-rejected",
         }
     }
 }
@@ -306,6 +318,8 @@ pub struct ServerMachine {
     config: ServerSettings,
     codec: FrameCodec,
     reader: LineReader,
+    /// MySQL: the packet being read.
+    packets: PacketReader,
     /// The bytes of the frame being read (Framed, Implicit after TLS), never beyond its end.
     frame: Vec<u8>,
     phase: Phase,
@@ -338,7 +352,8 @@ struct Session {
     mail_from: Option<String>,
     recipients: Vec<String>,
     data: Option<MailData>,
-    /// IMAP, POP3: authenticated (IMAP PREAUTH, LOGIN; POP3 PASS).
+    /// IMAP, POP3: authenticated (IMAP PREAUTH, LOGIN; POP3 PASS); MySQL: a HandshakeResponse41
+    /// accepted, so that packets are commands.
     authenticated: bool,
     /// POP3 `USER`, NNTP `AUTHINFO USER`, FTP and IRC `USER` given.
     pop_user: bool,
@@ -365,6 +380,7 @@ impl ServerMachine {
         let mut machine = Self {
             dialect,
             reader: LineReader::new(config.max_line_len),
+            packets: PacketReader::new(MAX_MYSQL_PACKET_LEN),
             codec,
             config,
             frame: Vec::new(),
@@ -405,6 +421,7 @@ impl ServerMachine {
             // 200, posting allowed, not 201 (RFC 3977 section 5.1.1): gnutls-cli's STARTTLS
             // waits for "200 " and nothing else. POST is then refused with 440.
             Dialect::Nntp => machine.reply(&format!("200 {host} NNTP streamsocket mock ready")),
+            Dialect::Mysql => machine.mysql_greet(),
             // RFC 5804 section 1.7: the greeting is the capability response.
             Dialect::Sieve => {
                 machine.sieve_capabilities();
@@ -444,6 +461,9 @@ impl ServerMachine {
                     Some(Err(_)) => self.line_too_long(),
                     Some(Ok(line)) => self.handle_line(&line, rest.len()),
                 }
+            } else if self.dialect == Dialect::Mysql {
+                let consumed = self.mysql_feed(rest);
+                rest = rest.get(consumed..).unwrap_or_default();
             } else {
                 let consumed = self.feed_frames(rest);
                 rest = rest.get(consumed..).unwrap_or_default();
@@ -481,6 +501,7 @@ impl ServerMachine {
         self.tls = true;
         self.session = Session::default();
         self.reader.clear();
+        self.packets.clear();
         self.frame.clear();
         self.tls_prefix.clear();
         if self.dialect == Dialect::Postgres {
@@ -501,7 +522,8 @@ impl ServerMachine {
     }
 
     /// Bytes already read that belong to the TLS handshake: `Framed` and PostgreSQL's direct
-    /// TLS, from the `0x16` byte on; `Implicit`, everything fed before TLS. Empty for the line dialects (an honest client
+    /// TLS, from the `0x16` byte on; `Mysql`, what followed the SSLRequest when it starts with
+    /// `0x16`; `Implicit`, everything fed before TLS. Empty for the line dialects (an honest client
     /// waits for the go-ahead before its ClientHello).
     pub fn take_tls_prefix(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.tls_prefix)
@@ -516,6 +538,7 @@ impl ServerMachine {
     /// message being received), for memory-bound assertions.
     pub fn buffered_len(&self) -> usize {
         self.reader.buffered_len()
+            + self.packets.buffered_len()
             + self.frame.len()
             + self.tls_prefix.len()
             + self.replay.len()
@@ -533,7 +556,8 @@ impl ServerMachine {
     }
 
     /// The dialect's goodbye for a graceful shutdown or a connection cap: SMTP and FTP 421, IMAP
-    /// `* BYE`, POP3 `-ERR`; `None` for `Framed` and `Implicit`.
+    /// `* BYE`, POP3 `-ERR`, MySQL an ERR packet (1053, shutdown in progress) at sequence 0, as a
+    /// greeting; `None` for `Framed` and `Implicit`.
     pub fn shutdown_message(&self) -> Option<Vec<u8>> {
         let host = &self.config.hostname;
         let message = match self.dialect {
@@ -551,6 +575,7 @@ impl ServerMachine {
             }
             Dialect::Ftp => "421 Service shutting down\r\n".to_owned(),
             Dialect::Irc => "ERROR :Closing link (server shutting down)\r\n".to_owned(),
+            Dialect::Mysql => return Some(Self::mysql_shutdown_message()),
             Dialect::Framed | Dialect::Implicit => return None,
         };
         Some(message.into_bytes())
@@ -566,6 +591,7 @@ impl ServerMachine {
     fn close(&mut self, reason: CloseReason) {
         self.phase = Phase::Closed;
         self.reader.clear();
+        self.packets.clear();
         self.frame.clear();
         self.replay.clear();
         self.tls_prefix.clear();
@@ -589,7 +615,9 @@ impl ServerMachine {
                 Dialect::Sieve => r#"BYE "too many errors""#.to_owned(),
                 Dialect::Ftp => "421 Too many errors, closing control connection".to_owned(),
                 Dialect::Irc => "ERROR :Closing link (too many errors)".to_owned(),
-                Dialect::Postgres | Dialect::Framed | Dialect::Implicit => String::new(),
+                Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {
+                    String::new()
+                }
             };
             if !message.is_empty() {
                 self.reply(&message);
@@ -630,7 +658,9 @@ impl ServerMachine {
     }
 
     fn start_tls_now(&mut self) {
-        if let ServerBehaviour::ResponseInjection(bytes) = &self.config.behaviour {
+        if let ServerBehaviour::ResponseInjection(bytes) = &self.config.behaviour
+            && self.dialect != Dialect::Mysql
+        {
             self.outbox.extend_from_slice(bytes);
         }
         self.phase = Phase::AwaitingTls;
@@ -665,6 +695,10 @@ impl ServerMachine {
 
     /// Bytes between the go-ahead and the handshake.
     fn handle_after_go_ahead(&mut self, data: &[u8]) {
+        if self.dialect == Dialect::Mysql {
+            self.mysql_after_request(data);
+            return;
+        }
         if !self.dialect.has_go_ahead() || self.postgres.is_direct() {
             // Framed, Implicit and PostgreSQL's direct TLS: these bytes are the ClientHello.
             if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
@@ -742,7 +776,7 @@ impl ServerMachine {
             Dialect::Sieve => self.sieve_line(&line.text(), rest),
             Dialect::Ftp => self.ftp_line(&line.text(), rest),
             Dialect::Irc => self.irc_line(&line.text(), rest),
-            Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {}
+            Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {}
         }
     }
 }

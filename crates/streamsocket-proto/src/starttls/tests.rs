@@ -6,6 +6,7 @@ mod client;
 mod dialects;
 mod in_memory;
 mod line;
+mod mysql;
 mod properties;
 mod server;
 
@@ -20,11 +21,14 @@ fn server_events(server: &mut ServerMachine) -> Vec<ServerEvent> {
 }
 
 /// Drains every transmit of a client machine into one string; PostgreSQL's binary SSLRequest
-/// (Int32 8, Int32 80877103) reads `<SSLRequest>`.
+/// (Int32 8, Int32 80877103) reads `<SSLRequest>`, MySQL's binary packets are in hex.
 fn client_sent(client: &mut ClientMachine) -> String {
     let bytes: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
         .flatten()
         .collect();
+    if client.dialect() == Dialect::Mysql {
+        return bytes.iter().map(|b| format!("{b:02x}")).collect();
+    }
     if let Some(rest) = bytes.strip_prefix(&[0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]) {
         let rest = String::from_utf8(rest.to_vec()).expect("the client sends text");
         return format!("<SSLRequest>{rest}");
@@ -88,7 +92,7 @@ fn dialect_names_round_trip_through_display_from_str_and_serde() {
     assert_eq!(
         Dialect::ALL.map(Dialect::is_line_based),
         [
-            false, true, true, false, true, true, true, true, false, true, true
+            false, true, true, false, true, true, false, true, true, false, true, true
         ]
     );
 }
@@ -108,6 +112,7 @@ fn every_close_reason_is_listed_once_and_its_name_reads_back() {
             CloseReason::TlsPrefixTooLong => 6,
             CloseReason::InvalidUtf8Frame => 7,
             CloseReason::Fatal => 8,
+            CloseReason::HandshakeRejected => 9,
         }
     }
     for (i, reason) in CloseReason::ALL.into_iter().enumerate() {

@@ -5,8 +5,8 @@
 
 use streamsocket_proto::codec::HEADER_LEN;
 use streamsocket_proto::starttls::{
-    ClientEvent, ClientFailure, CloseReason, DEFAULT_MAX_LINE_LEN, Dialect, MAX_STARTUP_PACKET,
-    MAX_TLS_PREFIX, ServerEvent, ServerSettings,
+    ClientEvent, ClientFailure, CloseReason, DEFAULT_MAX_LINE_LEN, Dialect, MAX_MYSQL_PACKET_LEN,
+    MAX_STARTUP_PACKET, MAX_TLS_PREFIX, ServerEvent, ServerSettings,
 };
 
 use crate::support::{
@@ -44,6 +44,8 @@ fn bound(dialect: Dialect, started_tls: bool) -> usize {
         // PostgreSQL 17's direct TLS: a first byte 0x16 starts TLS, the bytes are its prefix.
         Dialect::Postgres if started_tls => MAX_TLS_PREFIX,
         Dialect::Postgres => MAX_STARTUP_PACKET,
+        Dialect::Mysql if started_tls => MAX_TLS_PREFIX,
+        Dialect::Mysql => HEADER_LEN + MAX_MYSQL_PACKET_LEN,
         _ => DEFAULT_MAX_LINE_LEN,
     }
 }
@@ -97,6 +99,16 @@ fn servers_answer_garbage_with_errors_or_a_close_and_stay_bounded() {
                         started_tls || server.closed() || pending > 0,
                         "{what}: no defined outcome"
                     );
+                } else if dialect == Dialect::Mysql {
+                    // An ERR packet (0xff after the 4-byte header) and the close, or a partial
+                    // packet still held: never the start of TLS (no SSLRequest was sent).
+                    assert!(!started_tls, "{what}: garbage started tls");
+                    let replies = std::mem::take(&mut server.replies);
+                    assert!(
+                        replies.is_empty() || (replies.get(4) == Some(&0xff) && server.closed()),
+                        "{what}: answered {replies:?}"
+                    );
+                    assert!(server.closed() || pending > 0, "{what}: no outcome");
                 } else {
                     // Before TLS a framed server never answers; it reports frames, the start of
                     // TLS or a close, or holds a partial frame.
@@ -140,7 +152,11 @@ fn clients_fail_on_garbage_and_send_nothing_but_a_goodbye() {
                 "{what}: {events:?}"
             );
             let sent = client.take_sent();
-            if dialect.is_line_based() {
+            if dialect == Dialect::Mysql {
+                // The server speaks first; a client that never read a greeting sends nothing.
+                assert_eq!(before, [], "{what}");
+                assert_eq!(sent, "", "{what}");
+            } else if dialect.is_line_based() {
                 let goodbye = script(dialect).goodbye;
                 assert!(sent.is_empty() || sent == goodbye, "{what}: sent {sent:?}");
             } else if dialect == Dialect::Postgres {

@@ -53,6 +53,8 @@ fn injected_response(dialect: Dialect, variant: Variant) -> &'static [u8] {
         (Dialect::Postgres, _) => panic!("postgres has its own module: postgres.rs"),
         (Dialect::Framed | Dialect::Implicit, Variant::PartialLine) => &[0, 0, 0, 9, b'h'],
         (Dialect::Framed | Dialect::Implicit, _) => b"\x00\x00\x00\x02hi",
+        // MySQL's injection cases are in `mysql.rs`.
+        (Dialect::Mysql, _) => panic!("{dialect} is not a line dialect"),
     }
 }
 

@@ -255,7 +255,7 @@ pub(crate) fn script(dialect: Dialect) -> Script {
             starttls: "STARTTLS\r\n",
             goodbye: "QUIT\r\n",
         },
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => {
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => {
             panic!("{dialect} has no script")
         }
     }
@@ -303,7 +303,7 @@ pub(crate) fn starttls_command(dialect: Dialect) -> &'static [u8] {
         Dialect::Irc => b"STARTTLS\r\n",
         Dialect::Imap => b"A2 STARTTLS\r\n",
         Dialect::Pop3 => b"STLS\r\n",
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => b"",
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => b"",
     }
 }
 
@@ -317,7 +317,7 @@ pub(crate) fn probe(dialect: Dialect) -> (&'static [u8], &'static str) {
         Dialect::Imap => (b"Z9 NOOP\r\n", "Z9 OK"),
         Dialect::Pop3 => (b"CAPA\r\n", "+OK capability list follows"),
         Dialect::Sieve => (b"NOOP\r\n", "OK \"NOOP completed\""),
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => (b"", ""),
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => (b"", ""),
     }
 }
 
@@ -339,7 +339,7 @@ pub(crate) fn is_error_line(dialect: Dialect, line: &str) -> bool {
                 || numeric == "691"
                 || (numeric.len() == 3 && matches!(numeric.as_bytes()[0], b'4' | b'5'))
         }
-        Dialect::Postgres | Dialect::Framed | Dialect::Implicit => false,
+        Dialect::Postgres | Dialect::Framed | Dialect::Implicit | Dialect::Mysql => false,
     }
 }
 

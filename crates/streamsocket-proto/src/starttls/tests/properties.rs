@@ -123,6 +123,16 @@ const BEHAVIOURS: [ServerBehaviour; 8] = [
     ServerBehaviour::Preauth,
 ];
 
+/// A MySQL SSLRequest: flags `0x007fae85` (with `CLIENT_SSL`, `CLIENT_PROTOCOL_41`), a 16 MiB
+/// maximum packet, character set 33, 23 zero bytes; at sequence 1.
+const MYSQL_SSL_REQUEST: &[u8] = b"\x20\x00\x00\x01\x85\xae\x7f\x00\x00\x00\x00\x01\x21\
+    \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+
+/// A MySQL HandshakeResponse41 at sequence 1 without `CLIENT_SSL` (flags `0x007fa685`), user
+/// `u`, an empty auth response.
+const MYSQL_LOGIN: &[u8] = b"\x23\x00\x00\x01\x85\xa6\x7f\x00\x00\x00\x00\x01\x21\
+    \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00u\x00\x00";
+
 /// Scripts a client could send: (dialect, before TLS, inside TLS).
 fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
     let mut framed = Vec::new();
@@ -133,6 +143,16 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
     let mut echo = Vec::new();
     codec.encode("inside", &mut echo).unwrap();
     codec.encode("again", &mut echo).unwrap();
+    // MySQL: an SSLRequest (32 bytes at sequence 1) and the ClientHello's start; inside TLS a
+    // HandshakeResponse41 at sequence 2, COM_PING, an unknown command, COM_QUIT.
+    let mut mysql_ssl_request = MYSQL_SSL_REQUEST.to_vec();
+    mysql_ssl_request.extend_from_slice(&[0x16, 0x03, 0x01, 0x00, 0x10, 0x01]);
+    let mut mysql_commands = MYSQL_LOGIN.to_vec();
+    mysql_commands[3] = 2;
+    mysql_commands
+        .extend_from_slice(b"\x01\x00\x00\x00\x0e\x01\x00\x00\x00\x63\x01\x00\x00\x00\x01");
+    let mut mysql_plaintext_login = MYSQL_LOGIN.to_vec();
+    mysql_plaintext_login.extend_from_slice(b"\x01\x00\x00\x00\x0e\x01\x00\x00\x00\x01");
     vec![
         (
             Dialect::Smtp,
@@ -183,6 +203,8 @@ fn server_scripts() -> Vec<(Dialect, Vec<u8>, Vec<u8>)> {
             b"CAPA\r\nUSER x\r\nSTAT\r\nSTLS\r\n".to_vec(),
             b"CAPA\r\nUSER a\r\nPASS b\r\nSTAT\r\nQUIT\r\n".to_vec(),
         ),
+        (Dialect::Mysql, mysql_ssl_request, mysql_commands),
+        (Dialect::Mysql, mysql_plaintext_login, Vec::new()),
         (Dialect::Framed, framed, echo.clone()),
         (Dialect::Implicit, vec![0x16, 0x03, 0x01, 0x00, 0x00], echo),
     ]
@@ -259,6 +281,12 @@ fn fuzz_input() -> impl Strategy<Value = Vec<u8>> {
             b"\x00\x00\x00\x03abc",
             b"\x00\x00\x00\x00",
             b"\xff\xff\xff\xff",
+            MYSQL_SSL_REQUEST,
+            MYSQL_LOGIN,
+            b"\x17\x00\x00\x00\xff\x10\x04Too many connections",
+            b"\x01\x00\x00\x00\x01",
+            b"\x0e\x00\x00\x00\x0a5.5.2\x00\x00\x00\x00\x00",
+            b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x08",
         ])
         .prop_map(<[u8]>::to_vec),
     ];
@@ -383,7 +411,7 @@ proptest! {
 
     #[test]
     fn injected_responses_never_reach_a_ready_client_however_split(
-        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp, Dialect::Sieve, Dialect::Ftp, Dialect::Irc]),
+        dialect in proptest::sample::select(vec![Dialect::Smtp, Dialect::Lmtp, Dialect::Imap, Dialect::Pop3, Dialect::Nntp, Dialect::Sieve, Dialect::Ftp, Dialect::Irc, Dialect::Mysql]),
         injected in proptest::collection::vec(any::<u8>(), 1..40),
         pre_points in points(),
     ) {
@@ -472,6 +500,11 @@ proptest! {
                     _ => {}
                 }
             }
+            // A Vulnerable server processes the kept bytes inside `handle_tls_established`,
+            // which may close it.
+            closed |= server_events(&mut server)
+                .iter()
+                .any(|event| matches!(event, ServerEvent::Close(_)));
             // Beyond one line (or frame) only data the client really sent is kept: an SMTP body
             // (a bare LF grows into CR LF), a TLS prefix, or a Vulnerable server's replay.
             prop_assert!(server.buffered_len() <= 64 + HEADER_LEN + 2 * input.len());
