@@ -1,6 +1,6 @@
 //! `cargo xtask interop`: the mock server and the client against programs no one here wrote.
 //!
-//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|ftp|irc|postgres`, `curl --ssl-reqd`
+//! - `openssl s_client -starttls smtp|lmtp|imap|pop3|nntp|sieve|ftp|irc|postgres|mysql`, `curl --ssl-reqd`
 //!   (smtp, imap, pop3, ftp), `gnutls-cli --starttls-proto=smtp|lmtp|imap|pop3|nntp|sieve|ftp|postgres`
 //!   and Python's standard library (`smtplib`'s SMTP and LMTP, `imaplib`, `poplib`, `nntplib`,
 //!   `ftplib`'s FTP_TLS, whole sessions) against the `mockserver`
@@ -55,9 +55,10 @@ const SCENARIOS: [(&str, bool); 4] = [
 ];
 
 /// The mock server's dialects and the peers that speak each (curl has no LMTP, and its NNTP
-/// has no STARTTLS; Python's standard library has no ManageSieve, IRC or PostgreSQL client,
-/// gnutls-cli and curl no IRC STARTTLS).
-const DIALECTS: [(&str, &[&str]); 9] = [
+/// has no STARTTLS; Python's standard library has no ManageSieve, IRC, PostgreSQL or MySQL
+/// client, gnutls-cli and curl no IRC STARTTLS, and of these only openssl speaks MySQL's SSL
+/// request).
+const DIALECTS: [(&str, &[&str]); 10] = [
     ("ftp", &["openssl", "curl", "gnutls-cli", "python3"]),
     ("irc", &["openssl"]),
     ("smtp", &["openssl", "curl", "gnutls-cli", "python3"]),
@@ -67,6 +68,7 @@ const DIALECTS: [(&str, &[&str]); 9] = [
     ("nntp", &["openssl", "gnutls-cli", "python3"]),
     ("sieve", &["openssl", "gnutls-cli"]),
     ("postgres", &["openssl", "gnutls-cli"]),
+    ("mysql", &["openssl"]),
 ];
 
 /// Longest any one peer process may run.
@@ -326,6 +328,12 @@ fn run_peer(cmd: &mut Command, input: &[u8]) -> anyhow::Result<(bool, String)> {
     Ok((status.success(), output))
 }
 
+/// What openssl's stdin holds for `-starttls mysql`: inside TLS, a HandshakeResponse41 at
+/// sequence 2 (user "u", an empty auth response), then COM_QUIT at sequence 0.
+const MYSQL_LOGIN_AND_QUIT: &[u8] = b"\x23\x00\x00\x02\x85\xae\x7f\x00\x00\x00\x00\x01\x21\
+    \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+    u\x00\x00\x01\x00\x00\x00\x01";
+
 fn openssl_client(server: &MockServer, dialect: &str) -> anyhow::Result<(bool, String)> {
     let quit = goodbye(dialect);
     run_peer(
@@ -397,6 +405,7 @@ fn goodbye(dialect: &str) -> &'static [u8] {
         "imap" => b"Q1 LOGOUT\r\n",
         // PostgreSQL's Terminate: type X, Int32 length 4.
         "postgres" => b"X\x00\x00\x00\x04",
+        "mysql" => MYSQL_LOGIN_AND_QUIT,
         _ => b"QUIT\r\n",
     }
 }

@@ -31,11 +31,14 @@ pub enum Mode {
     Sieve,
     /// Plaintext connect, PostgreSQL's SSLRequest and its `S`, then the handshake.
     Postgres,
+    /// Plaintext connect, MySQL's greeting and the client's SSLRequest, then the handshake at
+    /// once (no go-ahead).
+    Mysql,
 }
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Connect,
         Self::Framed,
         Self::Ftp,
@@ -47,6 +50,7 @@ impl Mode {
         Self::Nntp,
         Self::Sieve,
         Self::Postgres,
+        Self::Mysql,
     ];
 
     /// The line-based STARTTLS dialects.
@@ -71,6 +75,13 @@ impl Mode {
         Self::LINE_DIALECTS.contains(&self)
     }
 
+    /// Whether the server can advertise, refuse or require TLS before the handshake: the line
+    /// dialects, and MySQL (`CLIENT_SSL` in the greeting, an ERR packet for greeting, ERR 3159
+    /// to a plaintext login).
+    pub fn can_refuse_tls(self) -> bool {
+        self.is_line_dialect() || self == Self::Mysql
+    }
+
     /// Short name used in case identifiers.
     pub fn name(self) -> &'static str {
         match self {
@@ -85,6 +96,7 @@ impl Mode {
             Self::Nntp => "nntp",
             Self::Sieve => "sieve",
             Self::Postgres => "postgres",
+            Self::Mysql => "mysql",
         }
     }
 }

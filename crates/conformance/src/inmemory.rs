@@ -137,6 +137,38 @@ pub fn dialects() -> Vec<Check> {
             &outcome,
         ));
     }
+    // MySQL: the same outcomes from its greeting; its injection rules are layer 1's own tests.
+    for (name, behaviour, expect) in [
+        ("honest", ServerBehaviour::Honest, DialectExpect::Ready),
+        (
+            "tls-required",
+            ServerBehaviour::TlsRequired,
+            DialectExpect::Ready,
+        ),
+        (
+            "not-advertised",
+            ServerBehaviour::StartTlsNotAdvertised,
+            DialectExpect::NotOffered,
+        ),
+        (
+            "refused",
+            ServerBehaviour::StartTlsRefused(proto::starttls::Refusal::Temporary),
+            DialectExpect::Refused,
+        ),
+        (
+            "response-injection",
+            ServerBehaviour::ResponseInjection(b"\x01\x00\x00\x02\x00".to_vec()),
+            DialectExpect::Injected,
+        ),
+    ] {
+        let outcome = run_in_memory_with(
+            Dialect::Mysql,
+            ClientSettings::default(),
+            server(behaviour, InjectionPolicy::Discard),
+            &InMemoryOptions::default(),
+        );
+        checks.push(check_dialect(Dialect::Mysql, name, expect, &outcome));
+    }
     for dialect in [
         Dialect::Ftp,
         Dialect::Smtp,

@@ -113,9 +113,10 @@ pub fn default_matrix() -> Vec<Case> {
 }
 
 /// The behaviours that mean something for a mode. Pruned, and why:
-/// - STARTTLS advertisement, refusal and `TlsRequired` need commands: line dialects only,
-///   but for PostgreSQL's refusal (`N`) and `TlsRequired` (PostgreSQL advertises nothing, so
-///   a server without SSL is the refusal, and not-advertised would repeat it);
+/// - STARTTLS advertisement, refusal and `TlsRequired` need a plaintext exchange: the line
+///   dialects and MySQL (its greeting's `CLIENT_SSL`, an ERR greeting, ERR 3159), but for
+///   PostgreSQL's refusal (`N`) and `TlsRequired` (PostgreSQL advertises nothing, so a server
+///   without SSL is the refusal, and not-advertised would repeat it);
 /// - PREAUTH is an IMAP greeting;
 /// - response injection needs a plaintext phase: every upgrade mode (framed included: the
 ///   server writes unsolicited plaintext before the handshake);
@@ -130,7 +131,7 @@ pub fn behaviours_for(mode: Mode) -> Vec<Behaviour> {
     if mode.is_upgrade() {
         out.push(Behaviour::ResponseInjection);
     }
-    if mode.is_line_dialect() {
+    if mode.can_refuse_tls() {
         out.extend([
             Behaviour::StartTlsNotAdvertised,
             Behaviour::StartTlsRefused,

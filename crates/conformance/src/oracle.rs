@@ -335,8 +335,10 @@ pub fn expect(case: &Case) -> Expected {
         _ => {}
     }
 
-    // 3. The STARTTLS exchange (line dialects) or its absence.
-    if case.mode.is_line_dialect() {
+    // 3. The STARTTLS exchange (line dialects, and MySQL's greeting: `CLIENT_SSL` missing is
+    //    not offered, an ERR packet for greeting is a refusal, bytes after the greeting are
+    //    injected) or its absence.
+    if case.mode.can_refuse_tls() {
         if case.server == ServerTls::PlaintextOnly {
             return Expected::fail(Failure::StartTlsNotOffered);
         }

@@ -163,7 +163,8 @@ async fn execute(case: &Case, expected: &oracle::Expected) -> anyhow::Result<Run
             | Mode::Pop3
             | Mode::Nntp
             | Mode::Sieve
-            | Mode::Postgres => {
+            | Mode::Postgres
+            | Mode::Mysql => {
                 socket
                     .connect(HOST, &port, ProtectionLevel::PlainSocket)
                     .await?;
@@ -358,6 +359,22 @@ async fn check_transcript(
             "plaintext other than the SSLRequest from a TLS-demanding client: {plaintext:?}"
         ));
     }
+    // MySQL: nothing, or the SSLRequest alone (32 bytes at sequence 1 with CLIENT_SSL, 0x800),
+    // then only the handshake (0x16).
+    if case.level != ProtectionLevel::PlainSocket && case.mode == Mode::Mysql {
+        let rest = match plaintext.split_at_checked(36) {
+            Some((request, rest)) if request[..4] == [32, 0, 0, 1] && request[5] & 0x08 != 0 => {
+                rest
+            }
+            _ => &plaintext[..],
+        };
+        if !rest.is_empty() && rest[0] != 0x16 {
+            violations.push(format!(
+                "plaintext other than one SSLRequest from a TLS-demanding client: {} byte(s)",
+                rest.len()
+            ));
+        }
+    }
     if matches!(outcome, Outcome::Failed { .. }) && case.mode == Mode::Framed {
         let extra = plaintext
             .strip_prefix(runner_plaintext)
@@ -392,7 +409,7 @@ fn allowed_plaintext_command(mode: Mode, line: &str) -> bool {
         Mode::Ftp => matches!(words.first(), Some(&("FEAT" | "QUIT"))) || words == ["AUTH", "TLS"],
         // IRCv3: CAP LS learns `tls`; STARTTLS; QUIT after a failure.
         Mode::Irc => matches!(words.first(), Some(&("CAP" | "STARTTLS" | "QUIT"))),
-        Mode::Connect | Mode::Framed | Mode::Postgres => false,
+        Mode::Connect | Mode::Framed | Mode::Postgres | Mode::Mysql => false,
     }
 }
 
@@ -505,6 +522,7 @@ fn dialect(mode: Mode) -> Dialect {
         Mode::Nntp => Dialect::Nntp,
         Mode::Sieve => Dialect::Sieve,
         Mode::Postgres => Dialect::Postgres,
+        Mode::Mysql => Dialect::Mysql,
     }
 }
 
@@ -568,7 +586,7 @@ fn server_config(case: &Case, pki: &Pki) -> anyhow::Result<MockConfig> {
             // A server without TLS: an SMTP server that never offers STARTTLS (for the framed
             // and connect modes too, where its greeting is what the client meets), or the
             // dialect's own server without STARTTLS (PostgreSQL's answers `N`).
-            if !case.mode.is_line_dialect() && case.mode != Mode::Postgres {
+            if !case.mode.can_refuse_tls() && case.mode != Mode::Postgres {
                 config.dialect = Dialect::Smtp;
             }
             config.behaviour = MockBehaviour::StartTlsNotAdvertised;

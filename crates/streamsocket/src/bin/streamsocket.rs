@@ -83,7 +83,7 @@ once the connection is secured, never in plaintext.
 
 --send TEXT is written once the connection is secured: as a CRLF-terminated line with the \
 line dialects (smtp, lmtp, imap, pop3, nntp; IMAP commands need their tag, e.g. \"a1 NOOP\"), as a frame \
-with --starttls framed, as raw bytes otherwise (see --send-format). Then everything that \
+with --starttls framed, as raw bytes otherwise, --starttls mysql included (see --send-format). Then everything that \
 arrives is printed until the server closes or --read-timeout passes (1 MiB at most).
 
 After a TLS connection the client sends close_notify and waits (up to --read-timeout) for the \
@@ -206,6 +206,8 @@ enum StartTls {
     Sieve,
     /// PostgreSQL's SSLRequest (protocol 3.0); nothing is asked again inside TLS.
     Postgres,
+    /// MySQL's SSL request packet after the server's greeting; the login is --send's, raw.
+    Mysql,
 }
 
 impl StartTls {
@@ -221,6 +223,7 @@ impl StartTls {
             Self::Nntp => Dialect::Nntp,
             Self::Sieve => Dialect::Sieve,
             Self::Postgres => Dialect::Postgres,
+            Self::Mysql => Dialect::Mysql,
         }
     }
 }
@@ -533,6 +536,8 @@ async fn run(
     if let Some(text) = &args.send {
         let format = args.send_format.unwrap_or(match args.starttls {
             Some(StartTls::Framed) => SendFormat::Frame,
+            // A binary protocol: the bytes as they are.
+            Some(StartTls::Mysql) => SendFormat::Raw,
             Some(_) => SendFormat::Line,
             None => SendFormat::Raw,
         });

@@ -237,6 +237,7 @@ async fn every_starttls_dialect_upgrades() {
         (Dialect::Postgres, "postgres"),
         (Dialect::Ftp, "ftp"),
         (Dialect::Irc, "irc"),
+        (Dialect::Mysql, "mysql"),
         (Dialect::Framed, "framed"),
     ] {
         let server = testing::spawn(mock(dialect, Scenario::Valid)).await;
@@ -267,6 +268,9 @@ async fn every_starttls_dialect_upgrades() {
             // The 8-byte SSLRequest out, the one-byte `S` back; nothing asked inside TLS.
             assert_eq!(json["bytes_sent_before_upgrade"], 8, "{json:#}");
             assert_eq!(json["bytes_received_before_upgrade"], 1, "{json:#}");
+        } else if dialect == Dialect::Mysql {
+            // The SSLRequest: a 4-byte header and 32 bytes; no capabilities inside TLS.
+            assert_eq!(json["bytes_sent_before_upgrade"], 36, "{json:#}");
             assert!(capabilities.is_empty(), "{json:#}");
         } else {
             assert_eq!(

@@ -4,6 +4,7 @@ mod certs;
 mod cli;
 mod connect;
 mod dialects;
+mod mysql;
 mod openssl;
 mod postgresql;
 mod server;
