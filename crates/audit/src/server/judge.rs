@@ -459,6 +459,11 @@ fn level_status(obs: &Observations, level: ProtectionLevel) -> (LevelStatus, Str
                 "plaintext greeting before STARTTLS".to_owned(),
             ),
             d if d.is_line_based() => (LevelStatus::Refused, "no plaintext greeting".to_owned()),
+            Dialect::Mysql if obs.greeting => (
+                LevelStatus::Accepted,
+                "plaintext greeting before the SSLRequest".to_owned(),
+            ),
+            Dialect::Mysql => (LevelStatus::Refused, "no plaintext greeting".to_owned()),
             _ => (
                 LevelStatus::NotApplicable,
                 format!("{}: no plaintext exchange", obs.dialect),
@@ -626,7 +631,7 @@ pub fn findings(obs: &Observations, levels: &[LevelRow], rules: Rules) -> Vec<Fi
             format!("{}: {error}", obs.dialect),
         );
     }
-    if obs.dialect.is_line_based() {
+    if obs.dialect.is_line_based() || obs.dialect == Dialect::Mysql {
         starttls_findings(obs, &mut add);
     }
     if let Some(cert) = &obs.certificate {
@@ -695,6 +700,11 @@ fn starttls_findings(obs: &Observations, add: &mut impl FnMut(FindingKind, Sever
                  first, as a port of implicit TLS does; audit it without --starttls"
             ),
         ),
+    }
+    // MySQL: no command to inject, no capabilities inside TLS (its greeting's flags are all it
+    // announces, once), no second SSLRequest: the answer to the upgrade is all there is.
+    if d == Dialect::Mysql {
+        return;
     }
     for (probe, kind, how) in [
         (

@@ -516,3 +516,30 @@ fn messages_cite_what_forbids_a_version_and_details_say_what_was_negotiated() {
         Some((LevelStatus::Accepted, "version accepted; revoked"))
     );
 }
+
+#[test]
+fn mysql_is_judged_on_its_greeting_and_the_answer_to_its_ssl_request() {
+    let mysql = Observations {
+        dialect: Dialect::Mysql,
+        capabilities_before: vec!["CLIENT_PROTOCOL_41".into(), "CLIENT_SSL".into()],
+        capabilities_after: None,
+        second_starttls: None,
+        injection_same_write: None,
+        injection_later_write: None,
+        ..safe()
+    };
+    assert_eq!(kinds(&mysql, Rules::default()), []);
+    assert_eq!(
+        status(&mysql, ProtectionLevel::PlainSocket),
+        LevelStatus::Accepted
+    );
+    let stripped = Observations {
+        starttls: StartTlsAnswer::NotOffered,
+        ssl: Handshake::NotAttempted,
+        ..mysql
+    };
+    assert!(
+        kinds(&stripped, Rules::default())
+            .contains(&(FindingKind::StartTlsNotAdvertised, Severity::Fail))
+    );
+}
