@@ -213,28 +213,14 @@ impl ClientMachine {
         }
         let mut rest = data;
         while !rest.is_empty() {
-            match self.phase {
-                Phase::Ready => {
-                    self.leftover.extend_from_slice(rest);
-                    return;
-                }
-                Phase::Failed => return,
-                Phase::AwaitingTls => {
-                    // Anything the server sends between the go-ahead and the handshake would be
-                    // read as if it came from inside TLS.
-                    let bytes = rest.len() + self.reader.buffered_len();
-                    self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
-                    return;
-                }
-                Phase::Greeting if self.greeting_starts_like_tls(rest) => {
-                    self.fail(ClientFailure::TlsInsteadOfGreeting, false);
-                    return;
-                }
-                Phase::StartTlsSent if self.dialect == Dialect::Postgres => {
-                    self.postgres_answer(rest);
-                    return;
-                }
-                Phase::Greeting | Phase::Capabilities | Phase::StartTlsSent | Phase::PostTls => {}
+            let tls_first =
+                self.phase == Phase::Greeting && starts_like_tls(self.reader.buffered(), rest);
+            if self.gate_input(rest, self.reader.buffered_len(), tls_first) {
+                return;
+            }
+            if self.phase == Phase::StartTlsSent && self.dialect == Dialect::Postgres {
+                self.postgres_answer(rest);
+                return;
             }
             let (consumed, line) = self.reader.feed(rest);
             rest = rest.get(consumed..).unwrap_or_default();
@@ -250,20 +236,30 @@ impl ClientMachine {
         }
     }
 
-    /// Whether the first two bytes of the greeting (those held from earlier input, then `rest`)
-    /// are a TLS record header. Decided once two bytes are there, however the input is split.
-    fn greeting_starts_like_tls(&self, rest: &[u8]) -> bool {
-        let held = self.reader.buffered();
-        if held.len() >= 2 {
-            return false;
+    /// What the phase alone makes of input, before any dialect reads it: kept for the
+    /// application after `Ready`, ignored after `Failed`, and a failure when it is plaintext
+    /// after the go-ahead (`buffered` bytes were already held) or a TLS record where the
+    /// greeting was due (`tls_first`). `true` when the input is dealt with.
+    pub(super) fn gate_input(&mut self, rest: &[u8], buffered: usize, tls_first: bool) -> bool {
+        match self.phase {
+            Phase::Ready => {
+                self.leftover.extend_from_slice(rest);
+                true
+            }
+            Phase::Failed => true,
+            Phase::AwaitingTls => {
+                // Anything the server sends between the go-ahead (or, in MySQL, the SSLRequest)
+                // and the handshake would be read as if it came from inside TLS.
+                let bytes = rest.len() + buffered;
+                self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
+                true
+            }
+            Phase::Greeting if tls_first => {
+                self.fail(ClientFailure::TlsInsteadOfGreeting, false);
+                true
+            }
+            _ => false,
         }
-        let mut head = [0u8; 2];
-        let mut filled = 0;
-        for (slot, &byte) in head.iter_mut().zip(held.iter().chain(rest)) {
-            *slot = byte;
-            filled += 1;
-        }
-        filled == 2 && looks_like_tls(&head)
     }
 
     /// The server closed the connection.
@@ -627,6 +623,23 @@ impl ClientMachine {
             _ => self.fail(ClientFailure::Refused { reply: text }, true),
         }
     }
+}
+
+/// Whether the first two bytes of a greeting, those `held` from earlier input and then
+/// `rest`, are a TLS record header. Decided once two bytes are there, however the input is
+/// split: `false` when two were held already (they were not one, or the greeting would have
+/// failed then).
+pub(super) fn starts_like_tls(held: &[u8], rest: &[u8]) -> bool {
+    if held.len() >= 2 {
+        return false;
+    }
+    let mut head = [0u8; 2];
+    let mut filled = 0;
+    for (slot, &byte) in head.iter_mut().zip(held.iter().chain(rest)) {
+        *slot = byte;
+        filled += 1;
+    }
+    filled == 2 && looks_like_tls(&head)
 }
 
 /// Parses `NNN`, `NNN text` or `NNN-text`: the code and whether more lines follow.

@@ -5,8 +5,7 @@
 //! is ready at once: the HandshakeResponse41 (sequence 2, with the same flags) is the
 //! application's.
 
-use super::{ClientEvent, ClientFailure, ClientMachine, Phase};
-use crate::reply::looks_like_tls;
+use super::{ClientEvent, ClientFailure, ClientMachine, Phase, starts_like_tls};
 use crate::starttls::mysql::{
     self, CLIENT_LONG_PASSWORD, CLIENT_PLUGIN_AUTH, CLIENT_PROTOCOL_41, CLIENT_SECURE_CONNECTION,
     CLIENT_SSL, CLIENT_TRANSACTIONS, FirstPacket, MAX_MYSQL_PACKET_LEN, Packet,
@@ -24,24 +23,10 @@ impl ClientMachine {
     pub(super) fn mysql_input(&mut self, data: &[u8]) {
         let mut rest = data;
         while !rest.is_empty() {
-            match self.phase {
-                Phase::Ready => {
-                    self.leftover.extend_from_slice(rest);
-                    return;
-                }
-                Phase::Failed => return,
-                Phase::AwaitingTls => {
-                    // No go-ahead comes: whatever the server sends before the handshake would
-                    // be read as if it came from inside TLS.
-                    let bytes = rest.len() + self.packets.buffered_len();
-                    self.fail(ClientFailure::PlaintextAfterGoAhead { bytes }, false);
-                    return;
-                }
-                Phase::Greeting if self.packet_starts_like_tls(rest) => {
-                    self.fail(ClientFailure::TlsInsteadOfGreeting, false);
-                    return;
-                }
-                _ => {}
+            let tls_first = self.phase == Phase::Greeting
+                && starts_like_tls(self.packets.buffered_header(), rest);
+            if self.gate_input(rest, self.packets.buffered_len(), tls_first) {
+                return;
             }
             let (consumed, packet) = self.packets.feed(rest);
             rest = rest.get(consumed..).unwrap_or_default();
@@ -54,21 +39,6 @@ impl ClientMachine {
                 Some(Ok(packet)) => self.mysql_greeting(packet, rest.len()),
             }
         }
-    }
-
-    /// Whether the first two bytes of the greeting are a TLS record header, however split.
-    fn packet_starts_like_tls(&self, rest: &[u8]) -> bool {
-        let held = self.packets.buffered_header();
-        if self.packets.buffered_len() >= 2 {
-            return false;
-        }
-        let mut head = [0u8; 2];
-        let mut filled = 0;
-        for (slot, &byte) in head.iter_mut().zip(held.iter().chain(rest)) {
-            *slot = byte;
-            filled += 1;
-        }
-        filled == 2 && looks_like_tls(&head)
     }
 
     /// A failure before TLS: MySQL's connection phase has no goodbye, so nothing is sent.
