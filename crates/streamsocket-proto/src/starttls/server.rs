@@ -693,21 +693,27 @@ impl ServerMachine {
         self.start_tls_now();
     }
 
-    /// Bytes between the go-ahead and the handshake.
+    /// Bytes between the go-ahead and the handshake: the start of the ClientHello, or plaintext
+    /// that meets the injection policy.
     fn handle_after_go_ahead(&mut self, data: &[u8]) {
-        if self.dialect == Dialect::Mysql {
-            self.mysql_after_request(data);
-            return;
-        }
-        if !self.dialect.has_go_ahead() || self.postgres.is_direct() {
+        let handshake = if self.dialect == Dialect::Mysql {
+            self.mysql_handshake_bytes(data)
+        } else {
             // Framed, Implicit and PostgreSQL's direct TLS: these bytes are the ClientHello.
-            if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
-                self.close(CloseReason::TlsPrefixTooLong);
-            } else {
-                self.tls_prefix.extend_from_slice(data);
-            }
-            return;
+            !self.dialect.has_go_ahead() || self.postgres.is_direct()
+        };
+        if !handshake {
+            self.meet_injection_policy(data);
+        } else if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
+            self.close(CloseReason::TlsPrefixTooLong);
+        } else {
+            self.tls_prefix.extend_from_slice(data);
         }
+    }
+
+    /// Plaintext that came where only the handshake may: discarded and counted, refused with a
+    /// close, or (`Vulnerable`) kept to be processed inside TLS, at most [`MAX_TLS_PREFIX`].
+    fn meet_injection_policy(&mut self, data: &[u8]) {
         match self.config.injection_policy {
             InjectionPolicy::Discard => {
                 self.injected_discarded = self.injected_discarded.saturating_add(data.len());

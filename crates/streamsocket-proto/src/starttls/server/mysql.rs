@@ -4,10 +4,7 @@
 //! there is a session to forget) and a few commands (`COM_QUIT`, `COM_PING`). Every error of the
 //! connection phase is an ERR packet and the close, as a MySQL server does.
 
-use super::{
-    CloseReason, InjectionPolicy, MAX_TLS_PREFIX, Refusal, ServerBehaviour, ServerMachine,
-    TLS_HANDSHAKE,
-};
+use super::{CloseReason, Refusal, ServerBehaviour, ServerMachine, TLS_HANDSHAKE};
 use crate::starttls::mysql::{
     self, CLIENT_LONG_PASSWORD, CLIENT_PLUGIN_AUTH, CLIENT_PROTOCOL_41, CLIENT_SECURE_CONNECTION,
     CLIENT_SSL, CLIENT_TRANSACTIONS, Packet, SSL_REQUEST_LEN,
@@ -202,33 +199,13 @@ impl ServerMachine {
         }
     }
 
-    /// Bytes after the SSLRequest, before TLS. An honest client's ClientHello follows without
-    /// waiting (there is no go-ahead to wait for): from a first byte `0x16` on they are the
-    /// handshake's, kept for [`take_tls_prefix`](Self::take_tls_prefix). Anything else is
+    /// Whether bytes after the SSLRequest, before TLS, are the handshake's. An honest client's
+    /// ClientHello follows without waiting (there is no go-ahead to wait for): from a first byte
+    /// `0x16` on they are, kept for [`take_tls_prefix`](Self::take_tls_prefix). Anything else is
     /// plaintext sent where only the handshake may come, and meets the injection policy; once it
     /// has, the rest does too.
-    pub(super) fn mysql_after_request(&mut self, data: &[u8]) {
+    pub(super) fn mysql_handshake_bytes(&self, data: &[u8]) -> bool {
         let untouched = self.injected_discarded == 0 && self.replay.is_empty();
-        let handshake =
-            !self.tls_prefix.is_empty() || (untouched && data.first() == Some(&TLS_HANDSHAKE));
-        if handshake {
-            if self.tls_prefix.len() + data.len() > MAX_TLS_PREFIX {
-                self.close(CloseReason::TlsPrefixTooLong);
-            } else {
-                self.tls_prefix.extend_from_slice(data);
-            }
-            return;
-        }
-        match self.config.injection_policy {
-            InjectionPolicy::Discard => {
-                self.injected_discarded = self.injected_discarded.saturating_add(data.len());
-            }
-            InjectionPolicy::Reject => self.close(CloseReason::InjectionRejected),
-            InjectionPolicy::Vulnerable => {
-                let room = MAX_TLS_PREFIX.saturating_sub(self.replay.len());
-                let kept = data.get(..room.min(data.len())).unwrap_or_default();
-                self.replay.extend_from_slice(kept);
-            }
-        }
+        !self.tls_prefix.is_empty() || (untouched && data.first() == Some(&TLS_HANDSHAKE))
     }
 }
